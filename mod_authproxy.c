@@ -1,0 +1,54 @@
+/* mod_authproxy: lets a site served by Apache httpd join a shared Auth.js
+ * sign-in server. This file is the module's face: the module record, the
+ * directive table and the hook registration; the logic lives in src/. */
+#include "authproxy.h"
+
+#include <apr_optional_hooks.h>
+#include <http_request.h>
+#include <mod_proxy.h>
+
+static const command_rec authproxy_cmds[] = {
+    AP_INIT_TAKE1(AUTHPROXY_DIR_UPSTREAM, authproxy_cmd_upstream, NULL, RSRC_CONF,
+                  "Origin (http[s]://host[:port]) of the upstream Auth.js server; "
+                  "turns the module on for this server"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_LOCAL_PATH, authproxy_cmd_local_path, NULL, RSRC_CONF,
+                  "Local prefix of the Auth.js routes (default " AUTHPROXY_DEFAULT_LOCAL_PATH ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_TARGET_PATH, authproxy_cmd_target_path, NULL, RSRC_CONF,
+                  "Prefix of the Auth.js routes on the upstream (default: the local prefix)"),
+    AP_INIT_TAKE2(AUTHPROXY_DIR_HEADER, authproxy_cmd_header, NULL, RSRC_CONF,
+                  "Header name and value added to every upstream request; repeatable"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_TIMEOUT, authproxy_cmd_timeout, NULL, RSRC_CONF,
+                  "Seconds to connect to and hear from the upstream (default 10)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PRESERVE_HOST, authproxy_cmd_preserve_host, NULL, RSRC_CONF,
+                 "Send the client's Host to the upstream instead of the upstream's own "
+                 "(default Off)"),
+    { NULL }
+};
+
+static void authproxy_register_hooks(apr_pool_t *p)
+{
+    ap_hook_check_config(authproxy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(authproxy_route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+
+    ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_filter(authproxy_route_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(AUTHPROXY_ROUTE_FILTER, authproxy_route_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    APR_OPTIONAL_HOOK(proxy, fixups, authproxy_route_proxy_fixups, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, request_status, authproxy_route_request_status, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
+
+/* authproxy.h says APLOG_USE_MODULE for every file, this one included. */
+module AP_MODULE_DECLARE_DATA authproxy_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                           /* per-directory config: none yet */
+    NULL,
+    authproxy_create_server_conf,
+    authproxy_merge_server_conf,
+    authproxy_cmds,
+    authproxy_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,219 @@
+/* Server configuration: create, merge, directive handlers, startup checks. */
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <http_core.h>
+
+#include "authproxy.h"
+
+const char *authproxy_local_path(const authproxy_server_conf *conf)
+{
+    return conf->local_path ? conf->local_path : AUTHPROXY_DEFAULT_LOCAL_PATH;
+}
+
+const char *authproxy_target_path(const authproxy_server_conf *conf)
+{
+    return conf->target_path ? conf->target_path : authproxy_local_path(conf);
+}
+
+int authproxy_timeout(const authproxy_server_conf *conf)
+{
+    return conf->timeout != AUTHPROXY_UNSET ? conf->timeout : AUTHPROXY_DEFAULT_TIMEOUT;
+}
+
+int authproxy_preserve_host(const authproxy_server_conf *conf)
+{
+    return conf->preserve_host == 1;
+}
+
+void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    authproxy_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->timeout = AUTHPROXY_UNSET;
+    conf->preserve_host = AUTHPROXY_UNSET;
+    return conf;
+}
+
+#define MERGE_PTR(field) (add->field ? add->field : base->field)
+#define MERGE_INT(field) (add->field != AUTHPROXY_UNSET ? add->field : base->field)
+
+void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const authproxy_server_conf *base = basev, *add = addv;
+    authproxy_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    if (add->upstream) {
+        conf->upstream = add->upstream;
+        conf->upstream_host = add->upstream_host;
+        conf->upstream_is_tls = add->upstream_is_tls;
+    }
+    else {
+        conf->upstream = base->upstream;
+        conf->upstream_host = base->upstream_host;
+        conf->upstream_is_tls = base->upstream_is_tls;
+    }
+    conf->local_path = MERGE_PTR(local_path);
+    conf->target_path = MERGE_PTR(target_path);
+    conf->headers = MERGE_PTR(headers);
+    conf->timeout = MERGE_INT(timeout);
+    conf->preserve_host = MERGE_INT(preserve_host);
+    return conf;
+}
+
+const char *authproxy_cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    apr_uri_t uri;
+    int is_http, is_https;
+
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute http:// or https:// URL",
+                            cmd->cmd->name, arg);
+    }
+    is_http = !strcasecmp(uri.scheme, "http");
+    is_https = !strcasecmp(uri.scheme, "https");
+    if (!is_http && !is_https) {
+        return apr_psprintf(cmd->pool, "%s: '%s' has the scheme '%s'; only http and https "
+                            "are supported", cmd->cmd->name, arg, uri.scheme);
+    }
+    if (!uri.hostname || !*uri.hostname) {
+        return apr_psprintf(cmd->pool, "%s: '%s' names no host", cmd->cmd->name, arg);
+    }
+    if (uri.user || uri.password) {
+        return apr_psprintf(cmd->pool, "%s: '%s' carries credentials; send them with %s "
+                            "instead", cmd->cmd->name, arg, AUTHPROXY_DIR_HEADER);
+    }
+    if (uri.query || uri.fragment) {
+        return apr_psprintf(cmd->pool, "%s: '%s' has a query or fragment; give the origin "
+                            "only (scheme://host[:port])", cmd->cmd->name, arg);
+    }
+    if (uri.path && *uri.path && strcmp(uri.path, "/") != 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' has the path '%s'; give the origin only "
+                            "(scheme://host[:port]) and set the upstream prefix with %s %s",
+                            cmd->cmd->name, arg, uri.path, AUTHPROXY_DIR_TARGET_PATH,
+                            authproxy_path_normalize(cmd->pool, uri.path));
+    }
+    if (uri.port_str && (!*uri.port_str || uri.port == 0)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' has an invalid port", cmd->cmd->name, arg);
+    }
+    conf->upstream = apr_pstrcat(cmd->pool, is_https ? "https" : "http", "://",
+                                 uri.hostinfo, NULL);
+    ap_str_tolower((char *)conf->upstream);
+    conf->upstream_host = apr_pstrdup(cmd->pool, uri.hostname);
+    conf->upstream_is_tls = is_https;
+    return NULL;
+}
+
+static const char *check_path(cmd_parms *cmd, const char *arg, const char **out)
+{
+    if (!authproxy_path_is_clean(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a plain URL path (no spaces, control "
+                            "characters, '?', '#', '.' or '..' segments)", cmd->cmd->name, arg);
+    }
+    *out = authproxy_path_normalize(cmd->pool, arg);
+    return NULL;
+}
+
+const char *authproxy_cmd_local_path(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return check_path(cmd, arg, &authproxy_sconf(cmd->server)->local_path);
+}
+
+const char *authproxy_cmd_target_path(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return check_path(cmd, arg, &authproxy_sconf(cmd->server)->target_path);
+}
+
+const char *authproxy_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
+                                 const char *value)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    authproxy_header_t *h;
+
+    if (!authproxy_header_name_valid(name)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid header name",
+                            cmd->cmd->name, name);
+    }
+    if (authproxy_header_is_reserved(name)) {
+        return apr_psprintf(cmd->pool, "%s: the header '%s' describes the connection or the "
+                            "message framing and cannot be set", cmd->cmd->name, name);
+    }
+    if (!authproxy_header_value_valid(value)) {
+        return apr_psprintf(cmd->pool, "%s %s: the value holds a control character "
+                            "(CR, LF, NUL, ...)", cmd->cmd->name, name);
+    }
+    if (!conf->headers) {
+        conf->headers = apr_array_make(cmd->pool, 2, sizeof(authproxy_header_t));
+    }
+    h = apr_array_push(conf->headers);
+    h->name = name;
+    h->value = value;
+    return NULL;
+}
+
+const char *authproxy_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    char *end;
+    apr_int64_t seconds = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || *end || seconds < 1 || seconds > AUTHPROXY_MAX_TIMEOUT) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds "
+                            "from 1 to %d", cmd->cmd->name, arg, AUTHPROXY_MAX_TIMEOUT);
+    }
+    conf->timeout = (int)seconds;
+    return NULL;
+}
+
+const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag)
+{
+    authproxy_sconf(cmd->server)->preserve_host = flag;
+    return NULL;
+}
+
+/* Startup runs the configuration twice; say warnings once (or under -t). */
+static int should_warn(void)
+{
+    return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL
+           || ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
+static int require_module(server_rec *s, const char *file, const char *mod, const char *why)
+{
+    if (ap_find_linked_module(file)) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                 "%s %s (%s:%d) %s, but %s is not loaded: enable it with 'a2enmod %s' "
+                 "(or LoadModule %s_module)", AUTHPROXY_DIR_UPSTREAM,
+                 authproxy_sconf(s)->upstream, s->server_hostname, s->port, why,
+                 file, mod, mod);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    for (; s; s = s->next) {
+        authproxy_server_conf *conf = authproxy_sconf(s);
+
+        if (!conf->upstream) {
+            continue;
+        }
+        if (require_module(s, "mod_proxy.c", "proxy", "forwards through mod_proxy") != OK
+            || require_module(s, "mod_proxy_http.c", "proxy_http",
+                              "speaks HTTP to the upstream") != OK
+            || (conf->upstream_is_tls
+                && require_module(s, "mod_ssl.c", "ssl", "uses TLS to the upstream") != OK)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!conf->upstream_is_tls && !authproxy_host_is_loopback(conf->upstream_host)
+            && should_warn()) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "%s %s (%s:%d) is plaintext http:// on a host that is not loopback: "
+                         "session cookies and tokens cross the network in clear; use https://",
+                         AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,245 @@
+/* Auth routes: requests under the local prefix are handed to mod_proxy.
+ *
+ * mod_proxy does the forwarding (body framing, hop-by-hop headers, connection
+ * reuse); this file only decides which requests go, defines the upstream's
+ * worker, edits what mod_proxy leaves alone (Accept-Encoding, forwarded
+ * origin, configured headers, Host), maps its failure statuses and rewrites
+ * Location and cookie paths on the way back.
+ *
+ * The module does not link mod_proxy: it resolves the one function it calls
+ * at startup, so it loads in any order and can say which module is missing. */
+#include <apr_dso.h>
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_proxy.h>
+
+#include "authproxy.h"
+
+typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
+                                  proxy_balancer *balancer, proxy_server_conf *conf,
+                                  const char *url, unsigned int mask);
+
+authproxy_request_t *authproxy_request(request_rec *r)
+{
+    authproxy_request_t *req = ap_get_module_config(r->request_config, &authproxy_module);
+
+    if (!req) {
+        req = apr_pcalloc(r->pool, sizeof(*req));
+        ap_set_module_config(r->request_config, &authproxy_module, req);
+    }
+    return req;
+}
+
+int authproxy_is_route(const request_rec *r)
+{
+    const authproxy_request_t *req = ap_get_module_config(r->request_config,
+                                                          &authproxy_module);
+    return req && req->is_route;
+}
+
+/* Runs before httpd decodes the path, so "%2F" and every other escape reach
+ * the upstream as the client sent them (mod_proxy is told with
+ * "proxy-noencode"); dot segments are already resolved at this point. */
+int authproxy_route_pre_translate(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    authproxy_request_t *req;
+    const char *path;
+    long rest;
+
+    if (!conf->upstream || r->proxyreq || !r->uri || r->uri[0] != '/') {
+        return DECLINED;
+    }
+    rest = authproxy_path_match(authproxy_local_path(conf), r->uri);
+    if (rest < 0) {
+        return DECLINED;
+    }
+    path = authproxy_path_join(r->pool, authproxy_target_path(conf), r->uri + rest);
+    r->filename = apr_pstrcat(r->pool, "proxy:", conf->upstream, path, NULL);
+    r->handler = "proxy-server";
+    r->proxyreq = PROXYREQ_REVERSE;
+    apr_table_setn(r->notes, "proxy-noencode", "1");
+
+    req = authproxy_request(r);
+    req->is_route = 1;
+    req->client_host = apr_table_get(r->headers_in, "Host");
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "auth route %s -> %s%s",
+                  r->uri, conf->upstream, path);
+    return DONE;
+}
+
+/* Keeps Alias, mod_rewrite and the file system away from a route. */
+int authproxy_route_translate(request_rec *r)
+{
+    return authproxy_is_route(r) ? OK : DECLINED;
+}
+
+void authproxy_route_insert_filter(request_rec *r)
+{
+    if (authproxy_is_route(r)) {
+        ap_add_output_filter(AUTHPROXY_ROUTE_FILTER, NULL, r, r->connection);
+    }
+}
+
+/* mod_proxy calls this on its copy of the request headers, after it has set
+ * Host and the X-Forwarded-* it knows, right before sending them. */
+int authproxy_route_proxy_fixups(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const authproxy_request_t *req = ap_get_module_config(r->request_config,
+                                                          &authproxy_module);
+    int i;
+
+    if (!req || !req->is_route) {
+        return DECLINED;
+    }
+    /* The response must reach the client as the upstream encodes it: no
+     * negotiation the client did not ask of us. */
+    apr_table_unset(r->headers_in, "Accept-Encoding");
+    /* The public origin, set rather than appended to: a client's own
+     * X-Forwarded-Host would otherwise let it choose where Auth.js redirects. */
+    apr_table_setn(r->headers_in, "X-Forwarded-Proto", ap_http_scheme(r));
+    if (req->client_host) {
+        apr_table_setn(r->headers_in, "X-Forwarded-Host", req->client_host);
+        if (authproxy_preserve_host(conf)) {
+            apr_table_setn(r->headers_in, "Host", req->client_host);
+        }
+    }
+    else {
+        apr_table_unset(r->headers_in, "X-Forwarded-Host");
+    }
+    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
+        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
+
+        apr_table_setn(r->headers_in, h->name, h->value);
+    }
+    return OK;
+}
+
+/* mod_proxy answers 503 when it cannot connect and 502 with the note
+ * "proxy_timedout" when the upstream stays silent; the client is told 502
+ * and 504, which say what happened at the gateway. */
+int authproxy_route_request_status(int *status, request_rec *r)
+{
+    const authproxy_server_conf *conf;
+
+    if (!authproxy_is_route(r) || *status == OK || *status == DONE) {
+        return DECLINED;
+    }
+    conf = authproxy_sconf(r->server);
+    if (apr_table_get(r->notes, "proxy_timedout")) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s did not answer %s within "
+                      "%d s (%s): 504", conf->upstream, r->uri, authproxy_timeout(conf),
+                      AUTHPROXY_DIR_TIMEOUT);
+        *status = HTTP_GATEWAY_TIME_OUT;
+    }
+    else if (*status == HTTP_SERVICE_UNAVAILABLE || *status == HTTP_BAD_GATEWAY) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s refused, dropped or broke "
+                      "the connection for %s: 502", conf->upstream, r->uri);
+        *status = HTTP_BAD_GATEWAY;
+    }
+    return OK;
+}
+
+static void rewrite_response_headers(request_rec *r, apr_table_t *headers,
+                                     const apr_array_header_t *origins,
+                                     const char *public_origin)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const char *local = authproxy_local_path(conf), *target = authproxy_target_path(conf);
+    const apr_array_header_t *elts = apr_table_elts(headers);
+    apr_table_entry_t *e = (apr_table_entry_t *)elts->elts;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        const char *value = NULL;
+
+        if (!e[i].key || !e[i].val) {
+            continue;
+        }
+        if (!strcasecmp(e[i].key, "Location") || !strcasecmp(e[i].key, "Content-Location")) {
+            value = authproxy_rewrite_url(r->pool, e[i].val, origins, target,
+                                          public_origin, local);
+        }
+        else if (!strcasecmp(e[i].key, "Set-Cookie") && strcmp(local, target) != 0) {
+            value = authproxy_rewrite_cookie_path(r->pool, e[i].val, target, local);
+        }
+        if (value && strcmp(value, e[i].val) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "rewrote %s of %s", e[i].key, r->uri);
+            e[i].val = (char *)value;
+        }
+    }
+}
+
+/* What ProxyPassReverse and ProxyPassReverseCookiePath do, for the upstream
+ * origin and for the public one (an upstream that honours X-Forwarded-Host
+ * names the public origin with its own prefix). */
+apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    apr_array_header_t *origins = apr_array_make(r->pool, 2, sizeof(const char *));
+    const char *public_origin = ap_construct_url(r->pool, "", r);
+
+    APR_ARRAY_PUSH(origins, const char *) = conf->upstream;
+    APR_ARRAY_PUSH(origins, const char *) = public_origin;
+    rewrite_response_headers(r, r->headers_out, origins, public_origin);
+    rewrite_response_headers(r, r->err_headers_out, origins, public_origin);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static define_worker_fn find_define_worker(apr_pool_t *ptemp, server_rec *s)
+{
+    apr_dso_handle_t *self;
+    apr_dso_handle_sym_t sym = NULL;
+    apr_status_t rv = apr_dso_load(&self, NULL, ptemp);
+
+    if (rv == APR_SUCCESS) {
+        rv = apr_dso_sym(&sym, self, "ap_proxy_define_worker_ex");
+    }
+    if (rv != APR_SUCCESS || !sym) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s needs mod_proxy from httpd 2.4.47 "
+                     "or later (ap_proxy_define_worker_ex was not found)",
+                     AUTHPROXY_DIR_UPSTREAM);
+        return NULL;
+    }
+    return (define_worker_fn)sym;
+}
+
+/* One worker per VirtualHost: its own timeouts and kept-alive connections,
+ * and retry=0 so that one refused connection does not close the route for
+ * mod_proxy's default minute. */
+int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+    define_worker_fn define_worker = NULL;
+
+    for (; s; s = s->next) {
+        const authproxy_server_conf *conf = authproxy_sconf(s);
+        proxy_worker *worker;
+        const char *name, *err;
+
+        if (!conf->upstream) {
+            continue;
+        }
+        if (!proxy || (!define_worker && !(define_worker = find_define_worker(ptemp, s)))) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        name = apr_pstrcat(pconf, conf->upstream, authproxy_target_path(conf), NULL);
+        err = define_worker(pconf, &worker, NULL, ap_get_module_config(s->module_config, proxy),
+                            name, AP_PROXY_WORKER_IS_PREFIX);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: mod_proxy refused it: %s",
+                         AUTHPROXY_DIR_UPSTREAM, conf->upstream, err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        worker->s->timeout = worker->s->conn_timeout = apr_time_from_sec(authproxy_timeout(conf));
+        worker->s->timeout_set = worker->s->conn_timeout_set = 1;
+        worker->s->retry = 0;
+        worker->s->retry_set = 1;
+    }
+    return OK;
+}

@@ -1,0 +1,49 @@
+/* Pure helpers of the httpd glue: paths, header checks, URL rewriting.
+ * APR only, no httpd header, so unit tests link them alone. */
+#ifndef AUTHPROXY_UTIL_H
+#define AUTHPROXY_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* A leading '/' added, one trailing '/' removed; "/" stays "/". */
+const char *authproxy_path_normalize(apr_pool_t *p, const char *path);
+
+/* No space, control character, '?' or '#', and no "." or ".." segment. */
+int authproxy_path_is_clean(const char *path);
+
+/* Where the rest of `path` starts when it equals `prefix` or continues it at
+ * a '/', else -1. Prefix "/" matches every absolute path (rest = path). */
+long authproxy_path_match(const char *prefix, const char *path);
+
+/* `prefix` followed by `rest` (empty or starting with '/'), without "//". */
+const char *authproxy_path_join(apr_pool_t *p, const char *prefix, const char *rest);
+
+/* An HTTP token (RFC 9110 5.6.2), the form of a header name. */
+int authproxy_header_name_valid(const char *name);
+
+/* No control character but HTAB: CR and LF would split the header. */
+int authproxy_header_value_valid(const char *value);
+
+/* Headers that frame the message or describe the connection: httpd and
+ * mod_proxy own them, configuration may not set them. */
+int authproxy_header_is_reserved(const char *name);
+
+/* An http(s) URL's origin is a loopback address or "localhost". */
+int authproxy_host_is_loopback(const char *host);
+
+/* Rewrites `url` when it names `from_prefix` (at a '/', '?' or '#' boundary)
+ * at one of `origins` (each "scheme://host[:port]", compared case-insensitively)
+ * or as an absolute path: the result is `to_origin` + `to_prefix` + the rest
+ * (a path-only url stays path-only). Returns NULL when `url` does not match. */
+const char *authproxy_rewrite_url(apr_pool_t *p, const char *url,
+                                  const apr_array_header_t *origins,
+                                  const char *from_prefix,
+                                  const char *to_origin, const char *to_prefix);
+
+/* The Set-Cookie value with its Path attribute replaced by `to` when it equals
+ * `from`; NULL when there is no such Path. */
+const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
+                                          const char *from, const char *to);
+
+#endif

@@ -1,0 +1,345 @@
+"""Real processes for the integration tests: an Apache httpd with the built
+module and a generated configuration, and the Node Auth.js upstream."""
+
+import http.client
+import os
+import pwd
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+UPSTREAM_DIR = os.path.join(ROOT, "tests", "upstream")
+APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
+MODULES = "/usr/lib/apache2/modules"
+MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO", os.path.join(ROOT, "mod_authproxy.so"))
+NODE = shutil.which("node") or "/usr/bin/node"
+START_TIMEOUT = 15
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=START_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def stop_process(proc, timeout=10):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+def public_tempdir(prefix):
+    """A directory httpd's unprivileged workers can read (mkdtemp gives 0700)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, 0o755)
+    return path
+
+
+class Upstream:
+    """tests/upstream/server.mjs: @auth/express or a plain @auth/core server."""
+
+    def __init__(self, kind="core", base_path="/api/auth", extra_args=()):
+        self.kind = kind
+        self.base_path = base_path
+        self.args = ["--kind", kind, "--base-path", base_path, *extra_args]
+        self.proc = None
+        self.port = None
+
+    @property
+    def origin(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        if not os.path.isdir(os.path.join(UPSTREAM_DIR, "node_modules")):
+            raise RuntimeError("tests/upstream/node_modules is missing: run 'npm ci' there")
+        self.proc = subprocess.Popen(
+            [NODE, os.path.join(UPSTREAM_DIR, "server.mjs"), "--port", "0", *self.args],
+            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + START_TIMEOUT
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 1)
+                if not chunk:
+                    break
+                line += chunk
+        if not line.startswith(b"LISTENING "):
+            self.stop()
+            raise RuntimeError("upstream did not start: %r %r" % (line, self.proc.stderr.read()))
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                stream.close()
+
+    def get_json(self, path, method="GET"):
+        import json
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path)
+            return json.loads(conn.getresponse().read() or b"null")
+        finally:
+            conn.close()
+
+
+class SilentServer:
+    """Accepts connections and never answers: an upstream that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def origin(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except OSError:
+                continue
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(5)
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+BASE_CONF = """\
+ServerRoot "{dir}"
+PidFile "{dir}/run/httpd.pid"
+DefaultRuntimeDir "{dir}/run"
+Mutex file:{dir}/run default
+ErrorLog "{dir}/logs/error.log"
+LogLevel {loglevel}
+LogFormat "%h %u \\"%r\\" %>s" simple
+CustomLog "{dir}/logs/access.log" simple
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1:{port}
+Timeout 30
+{user}
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule authz_host_module {modules}/mod_authz_host.so
+LoadModule authn_core_module {modules}/mod_authn_core.so
+LoadModule mime_module {modules}/mod_mime.so
+LoadModule alias_module {modules}/mod_alias.so
+LoadModule cgid_module {modules}/mod_cgid.so
+LoadModule env_module {modules}/mod_env.so
+LoadModule headers_module {modules}/mod_headers.so
+{proxy_modules}
+LoadModule authproxy_module {module_so}
+ScriptSock "{dir}/run/cgid.sock"
+TypesConfig /etc/mime.types
+DocumentRoot "{dir}/htdocs"
+<Directory "{dir}/htdocs">
+    Require all granted
+</Directory>
+ScriptAlias /cgi-bin/ "{dir}/cgi-bin/"
+<Directory "{dir}/cgi-bin">
+    Require all granted
+</Directory>
+"""
+
+PROXY_MODULES = """\
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_http_module {modules}/mod_proxy_http.so
+"""
+
+ENV_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\n\\n'
+env | sort
+"""
+
+
+class Httpd:
+    """A real Apache httpd with the module, on a free loopback port."""
+
+    def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug"):
+        self.dir = public_tempdir("authproxy-httpd-")
+        for sub in ("run", "logs", "htdocs", "cgi-bin"):
+            os.mkdir(os.path.join(self.dir, sub))
+            os.chmod(os.path.join(self.dir, sub), 0o755)
+        self.port = free_port()
+        user = ""
+        if os.geteuid() == 0:
+            user = "User www-data\nGroup www-data"
+            www = pwd.getpwnam("www-data")
+            os.chown(os.path.join(self.dir, "run"), www.pw_uid, www.pw_gid)
+        self.write("htdocs/index.html", "<h1>app</h1>\n")
+        self.write("cgi-bin/env.cgi", ENV_CGI, mode=0o755)
+        text = BASE_CONF.format(
+            dir=self.dir, port=self.port, user=user, loglevel=loglevel, modules=MODULES,
+            module_so=MODULE_SO,
+            proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
+        self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
+                                    .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir))
+        self.proc = None
+
+    @property
+    def origin(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def write(self, rel, text, mode=0o644):
+        path = os.path.join(self.dir, rel)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def configtest(self):
+        res = subprocess.run([APACHE2, "-t", "-f", self.conf_path], capture_output=True,
+                             text=True, timeout=30, env={"LANG": "C", "PATH": os.environ["PATH"]})
+        return res.returncode, res.stdout + res.stderr
+
+    def start(self):
+        self.proc = subprocess.Popen([APACHE2, "-f", self.conf_path, "-DFOREGROUND"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env={"LANG": "C", "PATH": os.environ["PATH"]})
+        if not wait_for_port(self.port, self.proc):
+            self.stop()
+            raise RuntimeError("httpd did not start:\n" + self.output + self.error_log())
+        return self
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.output = self.proc.stdout.read().decode(errors="replace")
+            self.proc.stdout.close()
+            self.proc = None
+
+    output = ""
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.dir, "logs", "error.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def access_log(self):
+        with open(os.path.join(self.dir, "logs", "access.log")) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, host=None, timeout=30):
+        """One request on a fresh connection; returns (status, headers list, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host or "127.0.0.1:%d" % self.port)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            return resp.status, resp.getheaders(), resp.read()
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=30):
+        """Sends raw bytes, returns the raw answer (the server closes)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+def header(headers, name):
+    values = [v for k, v in headers if k.lower() == name.lower()]
+    return values[0] if values else None
+
+
+def header_all(headers, name):
+    return [v for k, v in headers if k.lower() == name.lower()]
+
+
+class Browser:
+    """Just enough of a browser: a cookie jar per host, no redirects followed."""
+
+    def __init__(self, httpd, host=None):
+        self.httpd = httpd
+        self.host = host
+        self.cookies = {}
+
+    def _store(self, headers):
+        for value in header_all(headers, "Set-Cookie"):
+            pair = value.split(";", 1)[0]
+            name, _, val = pair.partition("=")
+            attrs = value.lower()
+            if val == "" or "max-age=0" in attrs or "expires=thu, 01 jan 1970" in attrs:
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = val
+
+    def cookie_header(self):
+        return "; ".join("%s=%s" % kv for kv in self.cookies.items())
+
+    def request(self, method, path, body=None, headers=None):
+        hdrs = dict(headers or {})
+        if self.cookies:
+            hdrs["Cookie"] = self.cookie_header()
+        status, resp_headers, data = self.httpd.request(method, path, body, hdrs, host=self.host)
+        self._store(resp_headers)
+        return status, resp_headers, data
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def post_form(self, path, fields, headers=None):
+        hdrs = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request("POST", path, urllib.parse.urlencode(fields).encode(), hdrs)
+
+    def sign_in(self, prefix, email, password):
+        import json
+        status, _, body = self.get(prefix + "/csrf")
+        assert status == 200, body
+        token = json.loads(body)["csrfToken"]
+        return self.post_form(prefix + "/callback/credentials",
+                              {"csrfToken": token, "email": email, "password": password})

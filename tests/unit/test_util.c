@@ -1,0 +1,203 @@
+/* Unit tests of the pure helpers in src/authproxy_util.c. */
+#include <stdlib.h>
+#include <check.h>
+#include <apr_general.h>
+
+#include "authproxy_util.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+START_TEST(normalize_paths)
+{
+    ck_assert_str_eq(authproxy_path_normalize(pool, "/api/auth"), "/api/auth");
+    ck_assert_str_eq(authproxy_path_normalize(pool, "/api/auth/"), "/api/auth");
+    ck_assert_str_eq(authproxy_path_normalize(pool, "api/auth"), "/api/auth");
+    ck_assert_str_eq(authproxy_path_normalize(pool, "auth/"), "/auth");
+    ck_assert_str_eq(authproxy_path_normalize(pool, "/"), "/");
+    ck_assert_str_eq(authproxy_path_normalize(pool, ""), "/");
+    /* one trailing slash only */
+    ck_assert_str_eq(authproxy_path_normalize(pool, "/a//"), "/a/");
+}
+END_TEST
+
+START_TEST(clean_paths)
+{
+    ck_assert(authproxy_path_is_clean("/api/auth"));
+    ck_assert(authproxy_path_is_clean("/"));
+    ck_assert(authproxy_path_is_clean("/a.b/..c"));
+    ck_assert(!authproxy_path_is_clean("/api/../x"));
+    ck_assert(!authproxy_path_is_clean("/api/.."));
+    ck_assert(!authproxy_path_is_clean("/./api"));
+    ck_assert(!authproxy_path_is_clean(".."));
+    ck_assert(!authproxy_path_is_clean("/a b"));
+    ck_assert(!authproxy_path_is_clean("/a?b"));
+    ck_assert(!authproxy_path_is_clean("/a#b"));
+    ck_assert(!authproxy_path_is_clean("/a\tb"));
+}
+END_TEST
+
+START_TEST(match_prefix)
+{
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/api/auth"), 9);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/api/auth/"), 9);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/api/auth/session"), 9);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/api/authx"), -1);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/api/aut"), -1);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "/API/auth"), -1);
+    ck_assert_int_eq(authproxy_path_match("/api/auth", "api/auth"), -1);
+    ck_assert_int_eq(authproxy_path_match("/", "/anything"), 0);
+    ck_assert_int_eq(authproxy_path_match("/", "/"), 0);
+}
+END_TEST
+
+START_TEST(join_paths)
+{
+    ck_assert_str_eq(authproxy_path_join(pool, "/auth", "/session"), "/auth/session");
+    ck_assert_str_eq(authproxy_path_join(pool, "/auth", ""), "/auth");
+    ck_assert_str_eq(authproxy_path_join(pool, "/auth", "/"), "/auth/");
+    ck_assert_str_eq(authproxy_path_join(pool, "/", "/session"), "/session");
+    ck_assert_str_eq(authproxy_path_join(pool, "/", ""), "/");
+}
+END_TEST
+
+START_TEST(header_names_and_values)
+{
+    ck_assert(authproxy_header_name_valid("X-Api-Key"));
+    ck_assert(authproxy_header_name_valid("x_weird!#$%&'*+.^`|~1"));
+    ck_assert(!authproxy_header_name_valid(""));
+    ck_assert(!authproxy_header_name_valid("X Api"));
+    ck_assert(!authproxy_header_name_valid("X-Api:"));
+    ck_assert(!authproxy_header_name_valid("X\r\nEvil"));
+    ck_assert(!authproxy_header_name_valid("Caf\xc3\xa9"));
+    ck_assert(authproxy_header_value_valid("abc def\tghi"));
+    ck_assert(authproxy_header_value_valid(""));
+    ck_assert(!authproxy_header_value_valid("abc\r\nX-Evil: 1"));
+    ck_assert(!authproxy_header_value_valid("abc\n"));
+    ck_assert(!authproxy_header_value_valid("a\x7f"));
+    ck_assert(authproxy_header_is_reserved("host"));
+    ck_assert(authproxy_header_is_reserved("Content-Length"));
+    ck_assert(authproxy_header_is_reserved("TRANSFER-ENCODING"));
+    ck_assert(authproxy_header_is_reserved("Connection"));
+    ck_assert(!authproxy_header_is_reserved("X-Api-Key"));
+    ck_assert(!authproxy_header_is_reserved("Authorization"));
+}
+END_TEST
+
+START_TEST(loopback_hosts)
+{
+    ck_assert(authproxy_host_is_loopback("localhost"));
+    ck_assert(authproxy_host_is_loopback("LocalHost"));
+    ck_assert(authproxy_host_is_loopback("auth.localhost"));
+    ck_assert(authproxy_host_is_loopback("127.0.0.1"));
+    ck_assert(authproxy_host_is_loopback("127.8.9.10"));
+    ck_assert(authproxy_host_is_loopback("::1"));
+    ck_assert(authproxy_host_is_loopback("[::1]"));
+    ck_assert(!authproxy_host_is_loopback("128.0.0.1"));
+    ck_assert(!authproxy_host_is_loopback("10.0.0.1"));
+    ck_assert(!authproxy_host_is_loopback("localhost.example.com"));
+    ck_assert(!authproxy_host_is_loopback("auth.example.com"));
+    ck_assert(!authproxy_host_is_loopback("::2"));
+}
+END_TEST
+
+static apr_array_header_t *origins_of(const char *a, const char *b)
+{
+    apr_array_header_t *o = apr_array_make(pool, 2, sizeof(const char *));
+
+    APR_ARRAY_PUSH(o, const char *) = a;
+    APR_ARRAY_PUSH(o, const char *) = b;
+    return o;
+}
+
+START_TEST(rewrite_locations)
+{
+    apr_array_header_t *o = origins_of("http://127.0.0.1:3000", "https://app.example");
+    const char *to = "https://app.example";
+
+#define RW(url) authproxy_rewrite_url(pool, url, o, "/auth", to, "/api/auth")
+    ck_assert_str_eq(RW("http://127.0.0.1:3000/auth/signin?x=1"),
+                     "https://app.example/api/auth/signin?x=1");
+    ck_assert_str_eq(RW("HTTP://127.0.0.1:3000/auth"), "https://app.example/api/auth");
+    ck_assert_str_eq(RW("http://127.0.0.1:3000/auth?e=1"), "https://app.example/api/auth?e=1");
+    ck_assert_str_eq(RW("http://127.0.0.1:3000/auth#f"), "https://app.example/api/auth#f");
+    ck_assert_str_eq(RW("https://app.example/auth/error"), "https://app.example/api/auth/error");
+    ck_assert_str_eq(RW("/auth/signin"), "/api/auth/signin");
+    /* not the prefix at a boundary, another origin, another port, protocol-relative */
+    ck_assert_ptr_null(RW("http://127.0.0.1:3000/authorize"));
+    ck_assert_ptr_null(RW("https://idp.example/auth/realms/x"));
+    ck_assert_ptr_null(RW("http://127.0.0.1:30001/auth/x"));
+    ck_assert_ptr_null(RW("//127.0.0.1:3000/auth/x"));
+    ck_assert_ptr_null(RW("/other"));
+    ck_assert_ptr_null(RW("http://127.0.0.1:3000"));
+#undef RW
+    /* root prefixes on either side */
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "http://127.0.0.1:3000/session", o, "/",
+                                           to, "/api/auth"),
+                     "https://app.example/api/auth/session");
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "http://127.0.0.1:3000/auth/x", o, "/auth",
+                                           to, "/"),
+                     "https://app.example/x");
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "http://127.0.0.1:3000/auth", o, "/auth",
+                                           to, "/"),
+                     "https://app.example/");
+}
+END_TEST
+
+START_TEST(rewrite_cookie_paths)
+{
+    ck_assert_str_eq(authproxy_rewrite_cookie_path(pool, "b=2; Path=/auth; HttpOnly", "/auth",
+                                                   "/api/auth"),
+                     "b=2; Path=/api/auth; HttpOnly");
+    ck_assert_str_eq(authproxy_rewrite_cookie_path(pool, "b=2;path = /auth", "/auth", "/x"),
+                     "b=2;path = /x");
+    ck_assert_str_eq(authproxy_rewrite_cookie_path(pool, "b=2; Secure; PATH=/auth", "/auth", "/x"),
+                     "b=2; Secure; PATH=/x");
+    ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1; Path=/", "/auth", "/x"));
+    ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1; Path=/auth/x", "/auth", "/x"));
+    ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1; Pathx=/auth", "/auth", "/x"));
+    ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "path=/auth", "/auth", "/x"));
+    ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1", "/auth", "/x"));
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+    Suite *s = suite_create("authproxy_util");
+    TCase *tc = tcase_create("util");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, normalize_paths);
+    tcase_add_test(tc, clean_paths);
+    tcase_add_test(tc, match_prefix);
+    tcase_add_test(tc, join_paths);
+    tcase_add_test(tc, header_names_and_values);
+    tcase_add_test(tc, loopback_hosts);
+    tcase_add_test(tc, rewrite_locations);
+    tcase_add_test(tc, rewrite_cookie_paths);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(util_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
