@@ -296,6 +296,11 @@ def header(headers, name):
     return values[0] if values else None
 
 
+def on_origin(url, origin):
+    """url is the origin itself or a path on it."""
+    return url == origin or url.startswith(origin + "/") or url.startswith(origin + "?")
+
+
 def header_all(headers, name):
     return [v for k, v in headers if k.lower() == name.lower()]
 

@@ -1,0 +1,174 @@
+"""Directives: what configtest accepts, what it refuses and why, startup checks."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from harness import Httpd, ROOT, public_tempdir
+
+GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
+
+
+def configtest(conf, **kwargs):
+    h = Httpd(conf, **kwargs)
+    try:
+        return h.configtest()
+    finally:
+        shutil.rmtree(h.dir, ignore_errors=True)
+
+
+def test_minimal_config_is_accepted():
+    rc, out = configtest(GOOD)
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+def test_every_directive_is_accepted():
+    rc, out = configtest("""
+        AuthProxyUpstream https://auth.example.com:8443/
+        AuthProxyLocalPath api/auth/
+        AuthProxyTargetPath /
+        AuthProxyHeader X-Api-Key "k 1"
+        AuthProxyHeader Authorization "Bearer x"
+        AuthProxyTimeout 3600
+        AuthProxyPreserveHost On
+        LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+        <VirtualHost *:@PORT@>
+            ServerName other.test
+            AuthProxyUpstream http://localhost:3000
+            AuthProxyTimeout 1
+            AuthProxyPreserveHost Off
+        </VirtualHost>
+    """)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("conf, message", [
+    ("AuthProxyUpstream http://127.0.0.1:3000/auth",
+     "AuthProxyUpstream: 'http://127.0.0.1:3000/auth' has the path '/auth'; give the origin "
+     "only (scheme://host[:port]) and set the upstream prefix with AuthProxyTargetPath /auth"),
+    ("AuthProxyUpstream ftp://127.0.0.1", "AuthProxyUpstream: 'ftp://127.0.0.1' has the scheme 'ftp'"),
+    ("AuthProxyUpstream 127.0.0.1:3000", "AuthProxyUpstream: '127.0.0.1:3000'"),
+    ("AuthProxyUpstream /relative", "AuthProxyUpstream: '/relative' is not an absolute"),
+    ("AuthProxyUpstream http://user:pw@127.0.0.1", "carries credentials; send them with AuthProxyHeader"),
+    ("AuthProxyUpstream http://127.0.0.1?x=1", "has a query or fragment"),
+    ("AuthProxyUpstream http://127.0.0.1:0", "has an invalid port"),
+    ("AuthProxyUpstream http://", "AuthProxyUpstream: 'http://'"),
+    ("AuthProxyUpstream", "AuthProxyUpstream takes one argument"),
+    ("AuthProxyLocalPath /api/../auth", "AuthProxyLocalPath: '/api/../auth' is not a plain URL path"),
+    ("AuthProxyTargetPath /auth?x", "AuthProxyTargetPath: '/auth?x' is not a plain URL path"),
+    ('AuthProxyTargetPath "/a b"', "AuthProxyTargetPath: '/a b' is not a plain URL path"),
+    ('AuthProxyHeader "X Api" v', "AuthProxyHeader: 'X Api' is not a valid header name"),
+    ("AuthProxyHeader X-Api: v", "AuthProxyHeader: 'X-Api:' is not a valid header name"),
+    ('AuthProxyHeader X-Api "a\rb"', "AuthProxyHeader X-Api: the value holds a control character"),
+    ('AuthProxyHeader X-Api "a\x01b"', "AuthProxyHeader X-Api: the value holds a control character"),
+    ("AuthProxyHeader Host h", "AuthProxyHeader: the header 'Host' describes the connection"),
+    ("AuthProxyHeader content-length 5", "AuthProxyHeader: the header 'content-length'"),
+    ("AuthProxyHeader X-Only", "AuthProxyHeader takes two arguments"),
+    ("AuthProxyTimeout abc", "AuthProxyTimeout: 'abc' is not a whole number of seconds from 1 to 3600"),
+    ("AuthProxyTimeout 0", "AuthProxyTimeout: '0' is not a whole number"),
+    ("AuthProxyTimeout -5", "AuthProxyTimeout: '-5' is not a whole number"),
+    ("AuthProxyTimeout 3601", "AuthProxyTimeout: '3601' is not a whole number"),
+    ("AuthProxyTimeout 5s", "AuthProxyTimeout: '5s' is not a whole number"),
+    ("AuthProxyPreserveHost maybe", "AuthProxyPreserveHost must be On or Off"),
+    ("<Location /x>\nAuthProxyUpstream http://127.0.0.1\n</Location>",
+     "AuthProxyUpstream not allowed in <Location> context"),
+])
+def test_bad_directive_is_refused_with_its_name(conf, message):
+    rc, out = configtest(GOOD + conf + "\n")
+    assert rc != 0, out
+    assert message in out, out
+
+
+def test_missing_mod_proxy_fails_configtest_and_startup():
+    h = Httpd(GOOD, proxy=False)
+    try:
+        rc, out = h.configtest()
+        assert rc != 0
+        assert "mod_proxy.c is not loaded: enable it with 'a2enmod proxy'" in out, out
+        with pytest.raises(RuntimeError) as err:
+            h.start()
+        assert "a2enmod proxy" in str(err.value)
+    finally:
+        h.stop()
+        shutil.rmtree(h.dir, ignore_errors=True)
+
+
+def test_missing_mod_proxy_http_is_named():
+    h = Httpd(GOOD + "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n",
+              proxy=False)
+    try:
+        rc, out = h.configtest()
+        assert rc != 0
+        assert "mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http'" in out, out
+    finally:
+        shutil.rmtree(h.dir, ignore_errors=True)
+
+
+def test_https_upstream_needs_mod_ssl():
+    rc, out = configtest("AuthProxyUpstream https://auth.example.com\n")
+    assert rc != 0
+    assert "mod_ssl.c is not loaded: enable it with 'a2enmod ssl'" in out, out
+
+
+def test_without_upstream_the_module_stays_quiet():
+    rc, out = configtest("AuthProxyLocalPath /auth\n", proxy=False)
+    assert rc == 0, out
+
+
+def test_plaintext_upstream_off_loopback_warns():
+    rc, out = configtest("AuthProxyUpstream http://auth.example.com\n")
+    assert rc == 0, out
+    assert "AuthProxyUpstream http://auth.example.com" in out
+    assert "plaintext http:// on a host that is not loopback" in out
+    rc, out = configtest("AuthProxyUpstream http://localhost:3000\n")
+    assert "plaintext" not in out, out
+
+
+def test_a2enmod_enables_dependencies_on_debian_layout():
+    """make install into a copy of /etc/apache2, then a2enmod and apache2ctl configtest."""
+    if not shutil.which("a2enmod") or not os.path.isdir("/etc/apache2/mods-available"):
+        pytest.skip("not a Debian Apache layout")
+    builddir = os.environ.get("MOD_AUTHPROXY_BUILDDIR", ROOT)
+    tmp = public_tempdir("authproxy-install-")
+    try:
+        dest = os.path.join(tmp, "dest")
+        subprocess.run(["make", "-s", "-C", builddir, "install", "DESTDIR=" + dest],
+                       check=True, capture_output=True, timeout=120)
+        modfile = dest + "/usr/lib/apache2/modules/mod_authproxy.so"
+        assert os.path.exists(modfile)
+        assert not os.path.exists(dest + "/usr/lib/apache2/modules/mod_authproxy.la")
+        with open(dest + "/etc/apache2/mods-available/authproxy.load") as f:
+            load = f.read()
+        assert "# Depends: proxy proxy_http" in load
+        assert "LoadModule authproxy_module /usr/lib/apache2/modules/mod_authproxy.so" in load
+
+        confdir = os.path.join(tmp, "apache2")
+        shutil.copytree("/etc/apache2", confdir, symlinks=True)
+        for name in ("authproxy.load", "authproxy.conf"):
+            shutil.copy(dest + "/etc/apache2/mods-available/" + name,
+                        confdir + "/mods-available/" + name)
+        with open(confdir + "/mods-available/authproxy.load", "w") as f:
+            f.write(load.replace("/usr/lib/apache2/modules/mod_authproxy.so", modfile))
+        for mod in ("proxy", "proxy_http"):
+            link = os.path.join(confdir, "mods-enabled", mod + ".load")
+            if os.path.lexists(link):
+                os.unlink(link)
+        with open(confdir + "/sites-available/authproxy-test.conf", "w") as f:
+            f.write("<VirtualHost *:80>\n  ServerName app.test\n"
+                    "  AuthProxyUpstream http://127.0.0.1:3000\n</VirtualHost>\n")
+        env = dict(os.environ, APACHE_CONFDIR=confdir, LANG="C")
+        res = subprocess.run(["a2enmod", "authproxy"], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert os.path.exists(confdir + "/mods-enabled/proxy.load")
+        assert os.path.exists(confdir + "/mods-enabled/proxy_http.load")
+        subprocess.run(["a2ensite", "authproxy-test"], env=env, check=True,
+                       capture_output=True, timeout=60)
+        res = subprocess.run(["apache2ctl", "configtest"], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "Syntax OK" in res.stdout + res.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
