@@ -164,6 +164,7 @@ LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule authz_host_module {modules}/mod_authz_host.so
 LoadModule authn_core_module {modules}/mod_authn_core.so
 LoadModule mime_module {modules}/mod_mime.so
+LoadModule dir_module {modules}/mod_dir.so
 LoadModule alias_module {modules}/mod_alias.so
 LoadModule cgid_module {modules}/mod_cgid.so
 LoadModule env_module {modules}/mod_env.so
@@ -196,12 +197,12 @@ env | sort
 class Httpd:
     """A real Apache httpd with the module, on a free loopback port."""
 
-    def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug"):
+    def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None):
         self.dir = public_tempdir("authproxy-httpd-")
         for sub in ("run", "logs", "htdocs", "cgi-bin"):
             os.mkdir(os.path.join(self.dir, sub))
             os.chmod(os.path.join(self.dir, sub), 0o755)
-        self.port = free_port()
+        self.port = port or free_port()
         user = ""
         if os.geteuid() == 0:
             user = "User www-data\nGroup www-data"

@@ -1,5 +1,6 @@
 """Directives: what configtest accepts, what it refuses and why, startup checks."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -170,5 +171,26 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
                              text=True, timeout=60)
         assert res.returncode == 0, res.stdout + res.stderr
         assert "Syntax OK" in res.stdout + res.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(ROOT, "conf-examples"))))
+def test_conf_examples_pass_configtest(name):
+    """Every example in conf-examples/ is valid httpd configuration."""
+    tmp = public_tempdir("authproxy-example-")
+    try:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=app.test", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        with open(os.path.join(ROOT, "conf-examples", name)) as f:
+            example = f.read()
+        example = re.sub(r"SSLCertificateFile\s+\S+", "SSLCertificateFile " + cert, example)
+        example = re.sub(r"SSLCertificateKeyFile\s+\S+", "SSLCertificateKeyFile " + key, example)
+        rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
+                             "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
+                             + example.replace("*:443", "*:@PORT@").replace("*:80", "*:@PORT@"))
+        assert rc == 0, out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

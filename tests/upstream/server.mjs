@@ -143,6 +143,11 @@ function readBody(req) {
 }
 
 function sendJson(res, status, obj, extraHeaders = {}) {
+  // These statuses must not carry a body (or Content-Length for one).
+  if (status === 204 || status === 304) {
+    res.writeHead(status, extraHeaders);
+    return res.end();
+  }
   const body = Buffer.from(JSON.stringify(obj));
   res.writeHead(status, {
     "Content-Type": "application/json",
@@ -171,10 +176,11 @@ async function echo(req, res, query) {
   if (q.get("cookies") === "1") {
     extra["Set-Cookie"] = ["a=1; Path=/", `b=2; Path=${basePath}; HttpOnly`];
   }
+  // 1xx are not real final responses; anything out of range falls back to 200.
   const status = q.has("status") ? Number(q.get("status")) : 200;
   sendJson(
     res,
-    status >= 100 && status <= 999 ? status : 200,
+    status >= 200 && status <= 599 ? status : 200,
     {
       method: req.method,
       url: req.url, // raw request target, undecoded
@@ -280,6 +286,11 @@ const handler = opts.kind === "express" ? expressHandler(config) : coreHandler(c
 const server = http.createServer((req, res) => {
   if (!testRoutes(req, res)) handler(req, res);
 });
+
+// Idle upstream connections outlive httpd's reuse of them (Node's default is
+// 5 s), so a kept-alive connection is never closed under a request in flight.
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 121_000;
 
 server.listen(port, opts.host, () => {
   process.stdout.write(`LISTENING ${server.address().port}\n`);
