@@ -2,6 +2,7 @@
  * sign-in server. This file is the module's face: the module record, the
  * directive table and the hook registration; the logic lives in src/. */
 #include "authproxy.h"
+#include "mod_authproxy.h"
 
 #include <apr_optional_hooks.h>
 #include <http_request.h>
@@ -22,13 +23,38 @@ static const command_rec authproxy_cmds[] = {
     AP_INIT_FLAG(AUTHPROXY_DIR_PRESERVE_HOST, authproxy_cmd_preserve_host, NULL, RSRC_CONF,
                  "Send the client's Host to the upstream instead of the upstream's own "
                  "(default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_COOKIE_NAME, authproxy_cmd_cookie_name, NULL, RSRC_CONF,
+                  "Name of the Auth.js session cookie, as on the upstream "
+                  "(default " AUTHPROXY_DEFAULT_COOKIE ")"),
+    AP_INIT_ITERATE(AUTHPROXY_DIR_SECRET, authproxy_cmd_secret, NULL, RSRC_CONF,
+                    "The upstream's AUTH_SECRET, newest first; file:/path reads one from a file"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_STRATEGY, authproxy_cmd_strategy, NULL, RSRC_CONF,
+                  "jwt or database, as on the upstream (default jwt)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CA_FILE, authproxy_cmd_ca_file, NULL, RSRC_CONF,
+                  "Extra CA bundle for TLS to the upstream's /session"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_SESSION, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, session), OR_AUTHCFG | RSRC_CONF,
+                 "Resolve and publish the session here (default On where an upstream is set)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PASS_HEADERS, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, pass_headers), OR_AUTHCFG | RSRC_CONF,
+                 "Also pass the session as X-Authjs-* request headers (default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PASS_TOKEN, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, pass_token), OR_AUTHCFG | RSRC_CONF,
+                 "Also publish the raw session cookie as AUTHJS_TOKEN (default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_COOKIE, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, strip_cookie), OR_AUTHCFG | RSRC_CONF,
+                 "Remove the session cookie before the request reaches the backend (default Off)"),
     { NULL }
 };
 
 static void authproxy_register_hooks(apr_pool_t *p)
 {
+    static const char *const publish_before[] = { "mod_rewrite.c", NULL };
+
     ap_hook_check_config(authproxy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(authproxy_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(authproxy_route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(authproxy_fetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);
@@ -39,13 +65,17 @@ static void authproxy_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, request_status, authproxy_route_request_status, NULL, NULL,
                       APR_HOOK_MIDDLE);
+
+    /* Before mod_rewrite's per-directory rules, so they can test AUTHJS_*. */
+    ap_hook_fixups(authproxy_publish_fixups, NULL, publish_before, APR_HOOK_FIRST);
+    APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }
 
 /* authproxy.h says APLOG_USE_MODULE for every file, this one included. */
 module AP_MODULE_DECLARE_DATA authproxy_module = {
     STANDARD20_MODULE_STUFF,
-    NULL,                           /* per-directory config: none yet */
-    NULL,
+    authproxy_create_dir_conf,
+    authproxy_merge_dir_conf,
     authproxy_create_server_conf,
     authproxy_merge_server_conf,
     authproxy_cmds,

@@ -7,6 +7,9 @@
 #include <http_log.h>
 #include <util_filter.h>
 
+#include "authjs_cookie.h"
+#include "authjs_session.h"
+#include "authjs_token.h"
 #include "authproxy_util.h"
 
 extern module AP_MODULE_DECLARE_DATA authproxy_module;
@@ -21,10 +24,19 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_HEADER        "AuthProxyHeader"
 #define AUTHPROXY_DIR_TIMEOUT       "AuthProxyTimeout"
 #define AUTHPROXY_DIR_PRESERVE_HOST "AuthProxyPreserveHost"
+#define AUTHPROXY_DIR_COOKIE_NAME   "AuthProxyCookieName"
+#define AUTHPROXY_DIR_SECRET        "AuthProxySecret"
+#define AUTHPROXY_DIR_STRATEGY      "AuthProxySessionStrategy"
+#define AUTHPROXY_DIR_CA_FILE       "AuthProxyCACertificateFile"
+#define AUTHPROXY_DIR_SESSION       "AuthProxySession"
+#define AUTHPROXY_DIR_PASS_HEADERS  "AuthProxyPassHeaders"
+#define AUTHPROXY_DIR_PASS_TOKEN    "AuthProxyPassToken"
+#define AUTHPROXY_DIR_STRIP_COOKIE  "AuthProxyStripCookie"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
 #define AUTHPROXY_MAX_TIMEOUT        3600
+#define AUTHPROXY_DEFAULT_COOKIE     "authjs.session-token"
 
 #define AUTHPROXY_UNSET (-1)
 
@@ -48,17 +60,49 @@ typedef struct {
     apr_array_header_t *headers;   /* of authproxy_header_t */
     int timeout;                   /* seconds */
     int preserve_host;
+    const char *cookie_name;
+    apr_array_header_t *secrets;   /* of const char *, newest first */
+    int strategy;                  /* authproxy_strategy_e */
+    const char *ca_file;
+
+    /* Derived at startup from the merged fields above. */
+    authjs_keyring_t *keyring;         /* for the cookie name as configured */
+    authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
+    const char *session_url;           /* upstream + target + /session */
 } authproxy_server_conf;
+
+typedef enum {
+    AUTHPROXY_STRATEGY_JWT = 0,
+    AUTHPROXY_STRATEGY_DATABASE = 1
+} authproxy_strategy_e;
+
+/* Per-directory configuration (Location, Directory, .htaccess). */
+typedef struct {
+    int session;
+    int pass_headers;
+    int pass_token;
+    int strip_cookie;
+} authproxy_dir_conf;
 
 static APR_INLINE authproxy_server_conf *authproxy_sconf(const server_rec *s)
 {
     return ap_get_module_config(s->module_config, &authproxy_module);
 }
 
+/* Flags of the directory config are On only where set On (default Off). */
+static APR_INLINE const authproxy_dir_conf *authproxy_dconf(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &authproxy_module);
+}
+
 const char *authproxy_local_path(const authproxy_server_conf *conf);
 const char *authproxy_target_path(const authproxy_server_conf *conf);
 int authproxy_timeout(const authproxy_server_conf *conf);
 int authproxy_preserve_host(const authproxy_server_conf *conf);
+const char *authproxy_cookie_name(const authproxy_server_conf *conf);
+int authproxy_strategy(const authproxy_server_conf *conf);
+/* Where the session is resolved and published here (On where an upstream is set). */
+int authproxy_session_enabled(const request_rec *r);
 
 /* authproxy_config.c */
 void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s);
@@ -70,18 +114,36 @@ const char *authproxy_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
                                  const char *value);
 const char *authproxy_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag);
+const char *authproxy_cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg);
+void *authproxy_create_dir_conf(apr_pool_t *p, char *dir);
+void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s);
+int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                 server_rec *s);
 
 /* What this module knows of one request, in r->request_config. */
 typedef struct {
     int is_route;                  /* forwarded to the upstream */
     const char *client_host;       /* the Host header as the client sent it */
+    int resolved;                  /* the session was looked for (main request only) */
+    const authjs_session_t *session;
+    const char *source;            /* "local", "upstream" or "cache" */
+    authjs_cookie_t cookie;        /* the session cookie, when there was one */
+    apr_table_t *vars;             /* AUTHJS_* of the session, built once */
 } authproxy_request_t;
 
 /* authproxy_route.c */
 authproxy_request_t *authproxy_request(request_rec *r);
 int authproxy_is_route(const request_rec *r);
+/* The forwarded-origin headers every upstream request carries, routes and
+ * /session fetches alike; `set` is called for each name and value. */
+void authproxy_upstream_headers(request_rec *r, const char *client_host,
+                                void (*set)(void *ctx, const char *name, const char *value),
+                                void *ctx);
 int authproxy_route_pre_translate(request_rec *r);
 int authproxy_route_translate(request_rec *r);
 void authproxy_route_insert_filter(request_rec *r);
@@ -90,5 +152,23 @@ int authproxy_route_request_status(int *status, request_rec *r);
 apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
+
+/* authproxy_resolve.c */
+/* The session of this request, resolved at most once per request (subrequests
+ * share their main request's); NULL when anonymous. */
+const authjs_session_t *authproxy_session_get(request_rec *r);
+/* The AUTHJS_* variables of this request's session; NULL when anonymous. */
+const apr_table_t *authproxy_session_vars(request_rec *r);
+/* The session cookie's value (chunks joined) when there is a session. */
+const char *authproxy_session_token(request_rec *r);
+
+/* authproxy_fetch.c */
+void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s);
+/* Asks the upstream's /session; NULL (and one error line on failure) when
+ * there is no session. */
+const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie);
+
+/* authproxy_publish.c */
+int authproxy_publish_fixups(request_rec *r);
 
 #endif

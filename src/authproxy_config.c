@@ -1,4 +1,6 @@
 /* Server configuration: create, merge, directive handlers, startup checks. */
+#include <apr_file_io.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <http_core.h>
@@ -25,12 +27,39 @@ int authproxy_preserve_host(const authproxy_server_conf *conf)
     return conf->preserve_host == 1;
 }
 
+const char *authproxy_cookie_name(const authproxy_server_conf *conf)
+{
+    return conf->cookie_name ? conf->cookie_name : AUTHPROXY_DEFAULT_COOKIE;
+}
+
+int authproxy_strategy(const authproxy_server_conf *conf)
+{
+    return conf->strategy != AUTHPROXY_UNSET ? conf->strategy : AUTHPROXY_STRATEGY_JWT;
+}
+
+int authproxy_session_enabled(const request_rec *r)
+{
+    return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
+}
+
 void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     authproxy_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->timeout = AUTHPROXY_UNSET;
     conf->preserve_host = AUTHPROXY_UNSET;
+    conf->strategy = AUTHPROXY_UNSET;
+    return conf;
+}
+
+void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    authproxy_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->session = AUTHPROXY_UNSET;
+    conf->pass_headers = AUTHPROXY_UNSET;
+    conf->pass_token = AUTHPROXY_UNSET;
+    conf->strip_cookie = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -57,6 +86,22 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->headers = MERGE_PTR(headers);
     conf->timeout = MERGE_INT(timeout);
     conf->preserve_host = MERGE_INT(preserve_host);
+    conf->cookie_name = MERGE_PTR(cookie_name);
+    conf->secrets = MERGE_PTR(secrets);
+    conf->strategy = MERGE_INT(strategy);
+    conf->ca_file = MERGE_PTR(ca_file);
+    return conf;
+}
+
+void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const authproxy_dir_conf *base = basev, *add = addv;
+    authproxy_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->session = MERGE_INT(session);
+    conf->pass_headers = MERGE_INT(pass_headers);
+    conf->pass_token = MERGE_INT(pass_token);
+    conf->strip_cookie = MERGE_INT(strip_cookie);
     return conf;
 }
 
@@ -171,6 +216,103 @@ const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+const char *authproxy_cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!authproxy_header_name_valid(arg) || strchr(arg, '=')) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid cookie name",
+                            cmd->cmd->name, arg);
+    }
+    authproxy_sconf(cmd->server)->cookie_name = arg;
+    return NULL;
+}
+
+/* The secret in a file, without its trailing line end: never echoed back. */
+static const char *read_secret_file(cmd_parms *cmd, const char *path, const char **secret)
+{
+    const char *full = ap_server_root_relative(cmd->pool, path);
+    apr_file_t *file;
+    char buf[4097];
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (!full) {
+        return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, path);
+    }
+    rv = apr_file_open(&file, full, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(file, buf, sizeof(buf) - 1, &len);
+        apr_file_close(file);
+        rv = (rv == APR_EOF) ? APR_SUCCESS : rv;
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read file:%s: %pm",
+                            cmd->cmd->name, full, &rv);
+    }
+    if (len == sizeof(buf) - 1) {
+        return apr_psprintf(cmd->pool, "%s: file:%s is larger than 4 KiB; it should hold "
+                            "only the secret", cmd->cmd->name, full);
+    }
+    while (len > 0 && apr_isspace(buf[len - 1])) {
+        len--;
+    }
+    if (len == 0 || memchr(buf, '\0', len)) {
+        return apr_psprintf(cmd->pool, "%s: file:%s holds no usable secret (empty, or a "
+                            "NUL byte)", cmd->cmd->name, full);
+    }
+    *secret = apr_pstrmemdup(cmd->pool, buf, len);
+    memset(buf, 0, sizeof(buf));
+    return NULL;
+}
+
+const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    const char *secret = arg, *err;
+
+    if (!strncmp(arg, "file:", 5) && (err = read_secret_file(cmd, arg + 5, &secret))) {
+        return err;
+    }
+    if (!*secret) {
+        return apr_psprintf(cmd->pool, "%s: a secret cannot be empty", cmd->cmd->name);
+    }
+    if (!conf->secrets) {
+        conf->secrets = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->secrets, const char *) = secret;
+    return NULL;
+}
+
+const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+
+    if (!strcasecmp(arg, "jwt")) {
+        conf->strategy = AUTHPROXY_STRATEGY_JWT;
+    }
+    else if (!strcasecmp(arg, "database")) {
+        conf->strategy = AUTHPROXY_STRATEGY_DATABASE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither jwt nor database",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a readable file",
+                            cmd->cmd->name, arg);
+    }
+    authproxy_sconf(cmd->server)->ca_file = path;
+    return NULL;
+}
+
 /* Startup runs the configuration twice; say warnings once (or under -t). */
 static int should_warn(void)
 {
@@ -213,6 +355,36 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "%s %s (%s:%d) is plaintext http:// on a host that is not loopback: "
                          "session cookies and tokens cross the network in clear; use https://",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
+        }
+    }
+    return OK;
+}
+
+/* Keys and URLs are worked out once here, never per request. */
+int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                 server_rec *s)
+{
+    for (; s; s = s->next) {
+        authproxy_server_conf *conf = authproxy_sconf(s);
+        const char *name = authproxy_cookie_name(conf), *err = NULL;
+
+        if (!conf->upstream) {
+            continue;
+        }
+        conf->session_url = apr_pstrcat(pconf, conf->upstream,
+                                        authproxy_path_join(pconf, authproxy_target_path(conf),
+                                                            "/session"), NULL);
+        if (!conf->secrets || authproxy_strategy(conf) != AUTHPROXY_STRATEGY_JWT) {
+            continue;
+        }
+        conf->keyring = authjs_keyring_create(pconf, conf->secrets, name, &err);
+        if (conf->keyring) {
+            conf->keyring_secure = authjs_keyring_create(
+                pconf, conf->secrets, apr_pstrcat(ptemp, "__Secure-", name, NULL), &err);
+        }
+        if (!conf->keyring || !conf->keyring_secure) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s", AUTHPROXY_DIR_SECRET, err);
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     return OK;

@@ -82,14 +82,40 @@ void authproxy_route_insert_filter(request_rec *r)
     }
 }
 
+void authproxy_upstream_headers(request_rec *r, const char *client_host,
+                                void (*set)(void *ctx, const char *name, const char *value),
+                                void *ctx)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    int i;
+
+    /* The public origin, set rather than appended to: a client's own
+     * X-Forwarded-Host would otherwise let it choose where Auth.js redirects. */
+    set(ctx, "X-Forwarded-Proto", ap_http_scheme(r));
+    if (client_host) {
+        set(ctx, "X-Forwarded-Host", client_host);
+        if (authproxy_preserve_host(conf)) {
+            set(ctx, "Host", client_host);
+        }
+    }
+    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
+        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
+
+        set(ctx, h->name, h->value);
+    }
+}
+
+static void table_set(void *table, const char *name, const char *value)
+{
+    apr_table_setn(table, name, value);
+}
+
 /* mod_proxy calls this on its copy of the request headers, after it has set
  * Host and the X-Forwarded-* it knows, right before sending them. */
 int authproxy_route_proxy_fixups(request_rec *r)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
     const authproxy_request_t *req = ap_get_module_config(r->request_config,
                                                           &authproxy_module);
-    int i;
 
     if (!req || !req->is_route) {
         return DECLINED;
@@ -97,23 +123,8 @@ int authproxy_route_proxy_fixups(request_rec *r)
     /* The response must reach the client as the upstream encodes it: no
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    /* The public origin, set rather than appended to: a client's own
-     * X-Forwarded-Host would otherwise let it choose where Auth.js redirects. */
-    apr_table_setn(r->headers_in, "X-Forwarded-Proto", ap_http_scheme(r));
-    if (req->client_host) {
-        apr_table_setn(r->headers_in, "X-Forwarded-Host", req->client_host);
-        if (authproxy_preserve_host(conf)) {
-            apr_table_setn(r->headers_in, "Host", req->client_host);
-        }
-    }
-    else {
-        apr_table_unset(r->headers_in, "X-Forwarded-Host");
-    }
-    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
-        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
-
-        apr_table_setn(r->headers_in, h->name, h->value);
-    }
+    apr_table_unset(r->headers_in, "X-Forwarded-Host");
+    authproxy_upstream_headers(r, req->client_host, table_set, r->headers_in);
     return OK;
 }
 

@@ -12,7 +12,11 @@
 //   --base-path P       Auth.js basePath (default /api/auth); all Auth.js routes
 //                       and the __echo test route live under it
 //   --secret S          AUTH_SECRET (default "test-secret-please-change-0123456789")
-//   --strategy S        jwt | database (default jwt; database is a TODO)
+//   --strategy S        jwt | database (default jwt). database: in-memory
+//                       Adapter, no providers (Auth.js forbids Credentials-only
+//                       with database sessions); make sessions with
+//                       POST /__db/session. Sessions keep their expiry (no
+//                       sliding, see buildAuthConfig).
 //
 // Once listening it prints exactly one line "LISTENING <port>" to stdout.
 // Everything else (Auth.js logs, errors) goes to stderr.
@@ -36,6 +40,16 @@
 //        query: status=NNN, location=URL, cookies=1, sleep=MS
 //   GET  /__stats             {"session_calls": N} (requests to <base>/session)
 //   POST /__stats/reset       zero the counter
+//   POST /__db/session        (--strategy database only, else 404)
+//        body {"email": "alice@example.com", "expiresIn": 3600 (seconds,
+//        default 3600, may be <= 0)}: create the user (fixed table, same ids
+//        as the Credentials users) if needed and a session with a random
+//        sessionToken (crypto.randomUUID(), as Auth.js does) in the adapter;
+//        answers {"sessionToken": "...", "expires": "<ISO>"}. Send it as the
+//        session cookie (authjs.session-token, or __Secure-authjs.session-token
+//        on an https origin) and <base>/session answers from the adapter.
+//   POST /__db/clear          (--strategy database only) delete all sessions;
+//        answers {"cleared": N}
 
 import http from "node:http";
 import { parseArgs } from "node:util";
@@ -74,6 +88,95 @@ if (!["jwt", "database"].includes(opts.strategy)) die(`bad --strategy ${opts.str
 const basePath = "/" + opts["base-path"].replace(/^\/+|\/+$/g, "");
 if (basePath === "/") die("--base-path must not be /");
 
+// ---------------------------------------------------------------- database strategy
+
+// In-memory Auth.js Adapter for session.strategy "database". Auth.js calls
+// the methods detached (adapter[name](...args)), so they are closures over
+// these Maps, not `this` methods. The Maps are also used directly by the
+// /__db/* test routes.
+const db = {
+  users: new Map(), // id -> AdapterUser {id, name, email, emailVerified, image?}
+  accounts: new Map(), // "provider\0providerAccountId" -> AdapterAccount
+  sessions: new Map(), // sessionToken -> AdapterSession {sessionToken, userId, expires: Date}
+  verificationTokens: new Map(), // "identifier\0token" -> VerificationToken
+};
+
+const accountKey = (provider, providerAccountId) => `${provider}\0${providerAccountId}`;
+
+function memoryAdapter() {
+  const copy = (x) => (x ? { ...x } : null);
+  return {
+    async createUser(user) {
+      const u = { ...user, id: user.id ?? crypto.randomUUID() };
+      db.users.set(u.id, u);
+      return copy(u);
+    },
+    async getUser(id) {
+      return copy(db.users.get(id));
+    },
+    async getUserByEmail(email) {
+      for (const u of db.users.values()) if (u.email === email) return copy(u);
+      return null;
+    },
+    async getUserByAccount({ provider, providerAccountId }) {
+      const a = db.accounts.get(accountKey(provider, providerAccountId));
+      return a ? copy(db.users.get(a.userId)) : null;
+    },
+    async updateUser(user) {
+      const u = { ...db.users.get(user.id), ...user };
+      db.users.set(u.id, u);
+      return copy(u);
+    },
+    async deleteUser(id) {
+      const u = db.users.get(id);
+      db.users.delete(id);
+      for (const [k, s] of db.sessions) if (s.userId === id) db.sessions.delete(k);
+      for (const [k, a] of db.accounts) if (a.userId === id) db.accounts.delete(k);
+      return copy(u);
+    },
+    async linkAccount(account) {
+      db.accounts.set(accountKey(account.provider, account.providerAccountId), { ...account });
+      return copy(account);
+    },
+    async unlinkAccount({ provider, providerAccountId }) {
+      const k = accountKey(provider, providerAccountId);
+      const a = db.accounts.get(k);
+      db.accounts.delete(k);
+      return copy(a);
+    },
+    async createSession(session) {
+      db.sessions.set(session.sessionToken, { ...session });
+      return copy(session);
+    },
+    async getSessionAndUser(sessionToken) {
+      const s = db.sessions.get(sessionToken);
+      const u = s && db.users.get(s.userId);
+      return u ? { session: copy(s), user: copy(u) } : null;
+    },
+    async updateSession(session) {
+      const s = db.sessions.get(session.sessionToken);
+      if (!s) return null;
+      Object.assign(s, session);
+      return copy(s);
+    },
+    async deleteSession(sessionToken) {
+      const s = db.sessions.get(sessionToken);
+      db.sessions.delete(sessionToken);
+      return copy(s);
+    },
+    async createVerificationToken(vt) {
+      db.verificationTokens.set(`${vt.identifier}\0${vt.token}`, { ...vt });
+      return copy(vt);
+    },
+    async useVerificationToken({ identifier, token }) {
+      const k = `${identifier}\0${token}`;
+      const vt = db.verificationTokens.get(k);
+      db.verificationTokens.delete(k);
+      return copy(vt);
+    },
+  };
+}
+
 // ---------------------------------------------------------------- Auth.js config
 
 const USERS = [
@@ -81,42 +184,61 @@ const USERS = [
   { id: "u-bob", name: "Bob Other", email: "bob@example.org", password: "bob-pw" },
 ];
 
-function buildAdapter(strategy) {
-  if (strategy === "jwt") return undefined;
-  // TODO: in-memory Adapter (users/accounts/sessions Maps) for
-  // session.strategy "database". Note that Auth.js refuses Credentials
-  // sign-in with the database strategy, so that will need a custom
-  // jwt.encode/callback or a different provider.
-  die("--strategy database is not implemented yet");
-}
+const DAY = 24 * 60 * 60;
+
+// The one adapter instance: given to Auth.js and used by POST /__db/session.
+const dbAdapter = opts.strategy === "database" ? memoryAdapter() : undefined;
 
 function buildAuthConfig() {
-  const adapter = buildAdapter(opts.strategy);
+  const database = opts.strategy === "database";
+  const credentials = Credentials({
+    id: "credentials",
+    name: "Credentials",
+    credentials: {
+      email: { label: "Email", type: "email" },
+      password: { label: "Password", type: "password" },
+    },
+    authorize(creds) {
+      const u = USERS.find((x) => x.email === creds?.email && x.password === creds?.password);
+      return u ? { id: u.id, name: u.name, email: u.email } : null;
+    },
+  });
   return {
     basePath,
     secret: opts.secret,
     // We are always behind a test proxy / on localhost; without this Auth.js
     // (with NODE_ENV=production) rejects every request as UntrustedHost.
     trustHost: true,
-    ...(adapter && { adapter }),
-    session: { strategy: opts.strategy },
-    providers: [
-      Credentials({
-        id: "credentials",
-        name: "Credentials",
-        credentials: {
-          email: { label: "Email", type: "email" },
-          password: { label: "Password", type: "password" },
-        },
-        authorize(creds) {
-          const u = USERS.find((x) => x.email === creds?.email && x.password === creds?.password);
-          return u ? { id: u.id, name: u.name, email: u.email } : null;
-        },
-      }),
-    ],
+    ...(database && { adapter: dbAdapter }),
+    session: database
+      ? {
+          strategy: "database",
+          // Auth.js would otherwise slide a database session's expiry to
+          // now + maxAge (30 days) on a /session call once it is older than
+          // updateAge (default 1 day; "age" being computed as
+          // expires - maxAge, so any session made by POST /__db/session with
+          // a short expiresIn counts as old). updateAge = maxAge switches the
+          // sliding off, so a session keeps the expiry it was created with.
+          maxAge: 30 * DAY,
+          updateAge: 30 * DAY,
+        }
+      : { strategy: opts.strategy },
+    // Auth.js refuses a config whose only providers are Credentials when the
+    // strategy is "database" (UnsupportedStrategy on every request), and a
+    // Credentials sign-in would mint a JWT cookie anyway. So no providers
+    // there: sessions come from POST /__db/session instead.
+    providers: database ? [] : [credentials],
     callbacks: {
-      // Expose the user id (JWT "sub") in /session so tests can tell users apart.
-      session({ session, token }) {
+      session({ session, token, user }) {
+        // Database strategy: `session` is the adapter's row plus `user`;
+        // answer the same public shape as the jwt strategy below.
+        if (user) {
+          return {
+            user: { name: user.name, email: user.email, image: user.image ?? undefined, id: user.id },
+            expires: new Date(session.expires).toISOString(),
+          };
+        }
+        // Expose the user id (JWT "sub") in /session so tests can tell users apart.
         if (token?.sub && session.user) session.user.id = token.sub;
         return session;
       },
@@ -192,6 +314,43 @@ async function echo(req, res, query) {
   );
 }
 
+// POST /__db/session {"email", "expiresIn"} and POST /__db/clear.
+async function dbRoute(req, res, path) {
+  const body = await readBody(req);
+  if (opts.strategy !== "database") {
+    return sendJson(res, 404, { error: "/__db/* needs --strategy database" });
+  }
+  if (path === "/__db/clear") {
+    const cleared = db.sessions.size;
+    db.sessions.clear();
+    return sendJson(res, 200, { cleared });
+  }
+  let args;
+  try {
+    args = body.length ? JSON.parse(body.toString("utf8")) : {};
+  } catch (e) {
+    return sendJson(res, 400, { error: `bad JSON: ${e.message}` });
+  }
+  const known = USERS.find((u) => u.email === args?.email);
+  if (!known) return sendJson(res, 400, { error: `unknown "email" ${JSON.stringify(args?.email)}` });
+  const expiresIn = args.expiresIn ?? 3600;
+  if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn)) {
+    return sendJson(res, 400, { error: '"expiresIn" must be a number of seconds' });
+  }
+  const expires = new Date(Date.now() + expiresIn * 1000);
+  if (Number.isNaN(expires.getTime())) return sendJson(res, 400, { error: '"expiresIn" out of range' });
+  // Same user ids/names as the Credentials table; reuse the user once created.
+  const user =
+    (await dbAdapter.getUser(known.id)) ??
+    (await dbAdapter.createUser({ id: known.id, name: known.name, email: known.email, emailVerified: null }));
+  const session = await dbAdapter.createSession({
+    sessionToken: crypto.randomUUID(), // what Auth.js's default generateSessionToken() uses
+    userId: user.id,
+    expires,
+  });
+  sendJson(res, 200, { sessionToken: session.sessionToken, expires: session.expires.toISOString() });
+}
+
 // Returns true when the request was handled here.
 function testRoutes(req, res) {
   const [path, query] = splitTarget(req.url);
@@ -212,6 +371,14 @@ function testRoutes(req, res) {
   if (path === "/__stats/reset" && req.method === "POST") {
     sessionCalls = 0;
     sendJson(res, 200, { session_calls: sessionCalls });
+    return true;
+  }
+  if ((path === "/__db/session" || path === "/__db/clear") && req.method === "POST") {
+    dbRoute(req, res, path).catch((e) => {
+      process.stderr.write(`${path} failed: ${e.stack}\n`);
+      if (!res.headersSent) sendJson(res, 500, { error: String(e) });
+      else res.destroy();
+    });
     return true;
   }
   return false;

@@ -1,0 +1,167 @@
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "authjs_cookie.h"
+
+#define SECURE_PREFIX "__Secure-"
+#define SECURE_PREFIX_LEN (sizeof(SECURE_PREFIX) - 1)
+
+typedef struct {
+    const char *name, *value;
+    apr_size_t name_len, value_len;
+} pair_t;
+
+/* Next "name=value" pair from *cursor; 0 at the end. */
+static int next_pair(const char **cursor, pair_t *pair)
+{
+    const char *s = *cursor, *end, *eq;
+
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ';' || *s == ',') {
+            s++;
+        }
+        end = s + strcspn(s, ";,");
+        *cursor = end;
+        eq = memchr(s, '=', end - s);
+        if (eq && eq > s) {
+            const char *name_end = eq, *value = eq + 1, *value_end = end;
+
+            while (name_end > s && (name_end[-1] == ' ' || name_end[-1] == '\t')) {
+                name_end--;
+            }
+            while (value < value_end && (*value == ' ' || *value == '\t')) {
+                value++;
+            }
+            while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t')) {
+                value_end--;
+            }
+            pair->name = s;
+            pair->name_len = name_end - s;
+            pair->value = value;
+            pair->value_len = value_end - value;
+            return 1;
+        }
+        s = end;
+    }
+    *cursor = s;
+    return 0;
+}
+
+/* Which family (0 plain, 1 __Secure-) and chunk (-1 whole) a cookie name is of
+ * the session cookie `name`; 0 when it is another cookie. */
+static int classify(const pair_t *pair, const char *name, apr_size_t name_len,
+                    int *secure, long *chunk)
+{
+    const char *n = pair->name, *end = pair->name + pair->name_len;
+
+    *secure = 0;
+    if ((apr_size_t)(end - n) > SECURE_PREFIX_LEN
+        && !strncmp(n, SECURE_PREFIX, SECURE_PREFIX_LEN)) {
+        *secure = 1;
+        n += SECURE_PREFIX_LEN;
+    }
+    if ((apr_size_t)(end - n) < name_len || strncmp(n, name, name_len) != 0) {
+        return 0;
+    }
+    n += name_len;
+    if (n == end) {
+        *chunk = -1;
+        return 1;
+    }
+    if (*n != '.' || n + 1 == end || end - n > 4) {
+        return 0;
+    }
+    for (*chunk = 0, n++; n < end; n++) {
+        if (!apr_isdigit(*n)) {
+            return 0;
+        }
+        *chunk = *chunk * 10 + (*n - '0');
+    }
+    return *chunk < AUTHJS_COOKIE_MAX_CHUNKS;
+}
+
+const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
+                               authjs_cookie_t *out)
+{
+    /* [family][0] whole, [family][1 + i] chunk i */
+    const pair_t *found[2][AUTHJS_COOKIE_MAX_CHUNKS + 1];
+    pair_t pairs[2][AUTHJS_COOKIE_MAX_CHUNKS + 1];
+    apr_size_t name_len = strlen(name);
+    const char *cursor = header;
+    pair_t pair;
+    int family, count, i;
+    struct iovec value[AUTHJS_COOKIE_MAX_CHUNKS], sent[AUTHJS_COOKIE_MAX_CHUNKS];
+
+    memset(found, 0, sizeof(found));
+    while (header && next_pair(&cursor, &pair)) {
+        int secure;
+        long chunk;
+
+        /* the first of two same-named cookies is the more specific one */
+        if (classify(&pair, name, name_len, &secure, &chunk) && !found[secure][chunk + 1]) {
+            pairs[secure][chunk + 1] = pair;
+            found[secure][chunk + 1] = &pairs[secure][chunk + 1];
+        }
+    }
+    family = (found[1][0] || found[1][1]) ? 1 : 0;
+    out->name = family ? apr_pstrcat(p, SECURE_PREFIX, name, NULL) : name;
+    if (found[family][0]) {
+        const pair_t *whole = found[family][0];
+
+        if (whole->value_len == 0) {
+            return "session cookie is empty";
+        }
+        out->value = apr_pstrmemdup(p, whole->value, whole->value_len);
+        out->pairs = apr_pstrcat(p, out->name, "=", out->value, NULL);
+        out->chunks = 0;
+        return NULL;
+    }
+    if (!found[family][1]) {
+        return "no session cookie";
+    }
+    for (count = 0; count < AUTHJS_COOKIE_MAX_CHUNKS && found[family][count + 1]; count++) {
+        const pair_t *c = found[family][count + 1];
+
+        if (c->value_len == 0) {
+            return "a session cookie chunk is empty";
+        }
+        value[count].iov_base = (void *)c->value;
+        value[count].iov_len = c->value_len;
+        sent[count].iov_base = (void *)apr_psprintf(p, "%s%s.%d=%.*s", count ? "; " : "",
+                                                    out->name, count, (int)c->value_len,
+                                                    c->value);
+        sent[count].iov_len = strlen(sent[count].iov_base);
+    }
+    for (i = count + 1; i <= AUTHJS_COOKIE_MAX_CHUNKS; i++) {
+        if (found[family][i]) {
+            return "session cookie chunks are incomplete";
+        }
+    }
+    out->value = apr_pstrcatv(p, value, count, NULL);
+    out->pairs = apr_pstrcatv(p, sent, count, NULL);
+    out->chunks = count;
+    return NULL;
+}
+
+const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *name)
+{
+    const char *kept = NULL;
+    apr_size_t name_len = strlen(name);
+    const char *cursor = header;
+    pair_t pair;
+
+    while (next_pair(&cursor, &pair)) {
+        int secure;
+        long chunk;
+
+        if (!classify(&pair, name, name_len, &secure, &chunk)) {
+            const char *item = apr_pstrmemdup(p, pair.name,
+                                              pair.value + pair.value_len - pair.name);
+
+            kept = kept ? apr_pstrcat(p, kept, "; ", item, NULL) : item;
+        }
+    }
+    return kept;
+}

@@ -1,0 +1,30 @@
+/* The Auth.js session cookie in a Cookie header: NAME or __Secure-NAME, whole
+ * or in chunks NAME.0, NAME.1, ... (Auth.js splits tokens too large for one
+ * cookie). Knows Auth.js, not httpd. */
+#ifndef AUTHJS_COOKIE_H
+#define AUTHJS_COOKIE_H
+
+#include <apr_pools.h>
+
+/* Chunk indexes beyond this are not Auth.js's: the header would be too big. */
+#define AUTHJS_COOKIE_MAX_CHUNKS 64
+
+typedef struct {
+    const char *name;     /* as sent, with any __Secure- prefix: the key's salt */
+    const char *value;    /* the token, chunks joined in numeric order */
+    const char *pairs;    /* the cookie(s) as sent, "NAME=v" or "NAME.0=v0; NAME.1=v1" */
+    int chunks;           /* 0 when whole */
+} authjs_cookie_t;
+
+/* Finds the session cookie `name` in a Cookie header (pairs separated by ';',
+ * or ',' where a client or proxy folded several headers). __Secure-NAME wins
+ * over NAME; a whole cookie wins over chunks. Returns NULL and fills *out, or
+ * says why there is no session: no cookie, empty, chunks missing. */
+const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
+                               authjs_cookie_t *out);
+
+/* The Cookie header without the session cookie(s) (NAME, __Secure-NAME and
+ * their chunks); NULL when nothing else is left. */
+const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *name);
+
+#endif

@@ -1,0 +1,242 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "authjs_session.h"
+
+static apr_status_t release_json(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+static const char *string_member(apr_pool_t *p, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
+}
+
+/* The compact JSON text of a value; strings are taken as they are. */
+static const char *json_text(apr_pool_t *p, json_t *v)
+{
+    char *dumped;
+    const char *copy;
+
+    if (json_is_string(v)) {
+        return apr_pstrdup(p, json_string_value(v));
+    }
+    dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    copy = apr_pstrdup(p, dumped ? dumped : "");
+    free(dumped);
+    return copy;
+}
+
+const char *authjs_iso8601(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t tm;
+
+    apr_time_exp_gmt(&tm, t);
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                        tm.tm_usec / 1000);
+}
+
+apr_time_t authjs_parse_iso8601(const char *s)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    int year, mon, day, hour, min, sec, n = 0, ms = 0;
+    const char *rest;
+
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min, &sec, &n) != 6
+        || n != 19) {
+        return 0;
+    }
+    rest = s + n;
+    if (*rest == '.') {
+        int digits = 0;
+
+        for (rest++; apr_isdigit(*rest); rest++, digits++) {
+            if (digits < 3) {
+                ms = ms * 10 + (*rest - '0');
+            }
+        }
+        for (; digits > 0 && digits < 3; digits++) {
+            ms *= 10;
+        }
+    }
+    if (strcmp(rest, "Z") != 0) {
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60
+        || apr_time_exp_gmt_get(&t, &tm) != APR_SUCCESS) {
+        return 0;
+    }
+    return t + apr_time_from_msec(ms);
+}
+
+/* The session JSON Auth.js's /session would give for these claims. */
+static const char *session_json_of(apr_pool_t *p, const authjs_session_t *s)
+{
+    json_t *user = json_object(), *session = json_object();
+    const char *text;
+
+    if (s->name) {
+        json_object_set_new(user, "name", json_string(s->name));
+    }
+    if (s->email) {
+        json_object_set_new(user, "email", json_string(s->email));
+    }
+    if (s->image) {
+        json_object_set_new(user, "image", json_string(s->image));
+    }
+    if (s->id) {
+        json_object_set_new(user, "id", json_string(s->id));
+    }
+    json_object_set_new(session, "user", user);
+    if (s->expires_iso) {
+        json_object_set_new(session, "expires", json_string(s->expires_iso));
+    }
+    text = json_text(p, session);
+    json_decref(session);
+    return text;
+}
+
+authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims)
+{
+    authjs_session_t *s = apr_pcalloc(p, sizeof(*s));
+    json_t *exp = json_object_get(claims, "exp");
+
+    apr_pool_cleanup_register(p, claims, release_json, apr_pool_cleanup_null);
+    s->claims = claims;
+    s->from_token = 1;
+    s->id = string_member(p, claims, "sub");
+    s->name = string_member(p, claims, "name");
+    s->email = string_member(p, claims, "email");
+    s->image = string_member(p, claims, "picture");
+    if (json_is_number(exp) && json_number_value(exp) > 0
+        && json_number_value(exp) < 253402300800.0 /* year 10000 */) {
+        s->expires = apr_time_from_sec((apr_time_t)json_number_value(exp));
+        s->expires_iso = authjs_iso8601(p, s->expires);
+    }
+    s->json = session_json_of(p, s);
+    return s;
+}
+
+authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                             const char **why)
+{
+    authjs_session_t *s;
+    json_t *answer, *user;
+
+    if (len > AUTHJS_SESSION_MAX_ANSWER) {
+        *why = "answer larger than 64 KiB";
+        return NULL;
+    }
+    answer = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+    if (!answer) {
+        *why = "answer is not JSON";
+        return NULL;
+    }
+    user = json_object_get(answer, "user");
+    if (!json_is_object(user)) {
+        json_decref(answer);
+        *why = "answer holds no user";
+        return NULL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    apr_pool_cleanup_register(p, answer, release_json, apr_pool_cleanup_null);
+    s->claims = answer;
+    s->id = string_member(p, user, "id");
+    s->name = string_member(p, user, "name");
+    s->email = string_member(p, user, "email");
+    s->image = string_member(p, user, "image");
+    if ((s->expires_iso = string_member(p, answer, "expires"))) {
+        s->expires = authjs_parse_iso8601(s->expires_iso);
+        if (s->expires) {
+            s->expires_iso = authjs_iso8601(p, s->expires);
+        }
+    }
+    s->json = json_text(p, answer);
+    return s;
+}
+
+static const char *claim_var_name(apr_pool_t *p, const char *claim)
+{
+    char *name = apr_pstrcat(p, "AUTHJS_CLAIM_", claim, NULL);
+    char *c;
+
+    for (c = name + sizeof("AUTHJS_CLAIM_") - 1; *c; c++) {
+        *c = apr_isalnum(*c) && apr_isascii(*c) ? (char)apr_toupper(*c) : '_';
+    }
+    return name;
+}
+
+static const char *claim_value(apr_pool_t *p, json_t *v)
+{
+    size_t i;
+    json_t *item;
+    const char *joined = NULL;
+
+    if (!json_is_array(v)) {
+        return json_text(p, v);
+    }
+    json_array_foreach(v, i, item) {
+        const char *text = json_text(p, item);
+
+        joined = joined ? apr_pstrcat(p, joined, ",", text, NULL) : text;
+    }
+    return joined ? joined : "";
+}
+
+static int is_named_claim(const authjs_session_t *s, const char *key)
+{
+    static const char *const token_named[] = { "sub", "name", "email", "picture", NULL };
+    static const char *const answer_named[] = { "user", "expires", NULL };
+    const char *const *named = s->from_token ? token_named : answer_named;
+
+    for (; *named; named++) {
+        if (!strcmp(key, *named)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars)
+{
+    const char *key;
+    json_t *value;
+
+    if (s->id) {
+        apr_table_setn(vars, "AUTHJS_USER_ID", s->id);
+    }
+    if (s->name) {
+        apr_table_setn(vars, "AUTHJS_USER_NAME", s->name);
+    }
+    if (s->email) {
+        apr_table_setn(vars, "AUTHJS_USER_EMAIL", s->email);
+    }
+    if (s->image) {
+        apr_table_setn(vars, "AUTHJS_USER_IMAGE", s->image);
+    }
+    if (s->expires_iso) {
+        apr_table_setn(vars, "AUTHJS_EXPIRES", s->expires_iso);
+    }
+    apr_table_setn(vars, "AUTHJS_SESSION", s->json);
+    json_object_foreach(s->claims, key, value) {
+        if (!is_named_claim(s, key)) {
+            apr_table_setn(vars, claim_var_name(p, key), claim_value(p, value));
+        }
+    }
+}

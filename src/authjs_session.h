@@ -1,0 +1,46 @@
+/* One session shape, whether it came from a token's claims or from the
+ * upstream's /session answer, and its flat NAME=value form. Knows Auth.js,
+ * not httpd. */
+#ifndef AUTHJS_SESSION_H
+#define AUTHJS_SESSION_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+/* Largest /session answer taken. */
+#define AUTHJS_SESSION_MAX_ANSWER (64 * 1024)
+
+typedef struct {
+    const char *id, *name, *email, *image;   /* NULL when absent */
+    apr_time_t expires;                      /* 0 when unknown */
+    const char *expires_iso;                 /* ISO 8601 UTC, NULL when unknown */
+    json_t *claims;     /* the token's payload, or the /session object; released with the pool */
+    const char *json;   /* compact JSON in the shape of Auth.js /session */
+    int from_token;     /* claims are a token payload */
+} authjs_session_t;
+
+/* From a decoded token's payload (sub, name, email, picture, exp, ...). Takes
+ * over the reference to `claims`. */
+authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims);
+
+/* From a /session answer: a JSON object with a "user" object. NULL with *why
+ * for anything else (null, {}, not JSON, too large). */
+authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                             const char **why);
+
+/* Adds AUTHJS_USER_ID, _NAME, _EMAIL, _IMAGE, AUTHJS_EXPIRES, AUTHJS_SESSION
+ * and AUTHJS_CLAIM_<NAME> for every other claim (a token's claims other than
+ * sub, name, email, picture; a /session object's members other than user and
+ * expires). Names: upper case, anything but A-Z and 0-9 becomes '_'. Values:
+ * strings as they are, arrays joined with ',', objects as compact JSON. */
+void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars);
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ", as JavaScript's toISOString() writes it. */
+const char *authjs_iso8601(apr_pool_t *p, apr_time_t t);
+
+/* Parses the ISO 8601 UTC forms Auth.js writes; 0 when it cannot. */
+apr_time_t authjs_parse_iso8601(const char *s);
+
+#endif

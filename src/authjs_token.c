@@ -1,0 +1,383 @@
+#include <string.h>
+
+#include <apr_encode.h>
+#include <apr_strings.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include "authjs_token.h"
+
+typedef enum { ENC_CBC = 1, ENC_GCM } enc_e;
+#define CBC_KEY_LEN 64
+#define GCM_KEY_LEN 32
+#define CBC_IV_LEN 16
+#define GCM_IV_LEN 12
+#define CBC_TAG_LEN 32
+#define GCM_TAG_LEN 16
+/* base64url of a SHA-512 digest is 86 characters */
+#define KID_MAX 96
+
+typedef struct {
+    enc_e enc;
+    unsigned char key[CBC_KEY_LEN];
+    apr_size_t len;
+    char kid[KID_MAX];          /* empty for next-auth v4 keys, which carry no kid */
+} authjs_key_t;
+
+struct authjs_keyring {
+    apr_array_header_t *keys;   /* of authjs_key_t, in the order they are tried */
+    EVP_MAC *hmac;
+    EVP_CIPHER *cbc;
+    EVP_CIPHER *gcm;
+};
+
+unsigned char *authjs_b64url_decode(apr_pool_t *p, const char *src, apr_size_t len,
+                                    apr_size_t *out_len)
+{
+    unsigned char *out;
+    const char *again;
+    apr_size_t n, again_len;
+
+    if (len == 0) {
+        *out_len = 0;
+        return apr_pcalloc(p, 1);
+    }
+    if (apr_decode_base64_binary(NULL, src, len, APR_ENCODE_BASE64URL, &n) != APR_SUCCESS) {
+        return NULL;
+    }
+    out = apr_palloc(p, n + 1);
+    if (apr_decode_base64_binary(out, src, len, APR_ENCODE_BASE64URL, &n) != APR_SUCCESS) {
+        return NULL;
+    }
+    /* APR also takes '+', '/', '=' and non-zero spare bits: the canonical
+     * encoding must come back, or a changed character could go unnoticed. */
+    again = apr_pencode_base64_binary(p, out, n, APR_ENCODE_BASE64URL, &again_len);
+    if (!again || again_len != len || memcmp(again, src, len) != 0) {
+        return NULL;
+    }
+    *out_len = n;
+    return out;
+}
+
+static apr_status_t keyring_cleanup(void *data)
+{
+    authjs_keyring_t *ring = data;
+    int i;
+
+    for (i = 0; i < ring->keys->nelts; i++) {
+        OPENSSL_cleanse(APR_ARRAY_IDX(ring->keys, i, authjs_key_t).key, CBC_KEY_LEN);
+    }
+    EVP_MAC_free(ring->hmac);
+    EVP_CIPHER_free(ring->cbc);
+    EVP_CIPHER_free(ring->gcm);
+    return APR_SUCCESS;
+}
+
+static int hkdf_sha256(const char *secret, const char *salt, const char *info,
+                       unsigned char *out, apr_size_t len)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    size_t outlen = len;
+    int ok = ctx
+        && EVP_PKEY_derive_init(ctx) > 0
+        && EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0
+        && (!*salt || EVP_PKEY_CTX_set1_hkdf_salt(ctx, (const unsigned char *)salt,
+                                                  (int)strlen(salt)) > 0)
+        && EVP_PKEY_CTX_set1_hkdf_key(ctx, (const unsigned char *)secret,
+                                      (int)strlen(secret)) > 0
+        && EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)info,
+                                       (int)strlen(info)) > 0
+        && EVP_PKEY_derive(ctx, out, &outlen) > 0
+        && outlen == len;
+
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+/* RFC 7638 thumbprint of the key as an "oct" JWK, hashed as Auth.js does:
+ * SHA-256 for a 32-byte key, SHA-512 for a 64-byte one. */
+static int thumbprint(apr_pool_t *p, const unsigned char *key, apr_size_t len, char *kid)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    const char *k = apr_pencode_base64_binary(p, key, len, APR_ENCODE_BASE64URL, NULL);
+    const char *jwk = apr_pstrcat(p, "{\"k\":\"", k, "\",\"kty\":\"oct\"}", NULL);
+    const char *b64;
+
+    if (!EVP_Digest(jwk, strlen(jwk), digest, &dlen, len == GCM_KEY_LEN ? EVP_sha256()
+                    : EVP_sha512(), NULL)) {
+        return 0;
+    }
+    b64 = apr_pencode_base64_binary(p, digest, dlen, APR_ENCODE_BASE64URL, NULL);
+    apr_cpystrn(kid, b64, KID_MAX);
+    return 1;
+}
+
+static int add_key(authjs_keyring_t *ring, apr_pool_t *p, enc_e enc, apr_size_t len,
+                   const char *secret, const char *salt, const char *info, int with_kid)
+{
+    authjs_key_t *key = apr_array_push(ring->keys);
+
+    memset(key, 0, sizeof(*key));
+    key->enc = enc;
+    key->len = len;
+    return hkdf_sha256(secret, salt, info, key->key, len)
+           && (!with_kid || thumbprint(p, key->key, len, key->kid));
+}
+
+authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
+                                        const char *salt, const char **error)
+{
+    authjs_keyring_t *ring = apr_pcalloc(p, sizeof(*ring));
+    const char *info = apr_psprintf(p, "Auth.js Generated Encryption Key (%s)", salt);
+    int i;
+
+    ring->keys = apr_array_make(p, secrets->nelts * 3, sizeof(authjs_key_t));
+    apr_pool_cleanup_register(p, ring, keyring_cleanup, apr_pool_cleanup_null);
+    ring->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    ring->cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    ring->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!ring->hmac || !ring->cbc || !ring->gcm) {
+        *error = "OpenSSL lacks HMAC, AES-256-CBC or AES-256-GCM";
+        return NULL;
+    }
+    for (i = 0; i < secrets->nelts; i++) {
+        const char *secret = APR_ARRAY_IDX(secrets, i, const char *);
+
+        if (!add_key(ring, p, ENC_CBC, CBC_KEY_LEN, secret, salt, info, 1)
+            || !add_key(ring, p, ENC_GCM, GCM_KEY_LEN, secret, salt, info, 1)
+            || !add_key(ring, p, ENC_GCM, GCM_KEY_LEN, secret, "",
+                        "NextAuth.js Generated Encryption Key", 0)) {
+            *error = "HKDF key derivation failed";
+            return NULL;
+        }
+    }
+    return ring;
+}
+
+/* The five parts of a compact JWE, decoded. */
+typedef struct {
+    const char *protected_b64;  /* the AAD, as sent */
+    apr_size_t protected_len;
+    unsigned char *iv, *ciphertext, *tag;
+    apr_size_t iv_len, ciphertext_len, tag_len;
+    enc_e enc;
+    const char *kid;
+} jwe_t;
+
+static const char *parse_header(apr_pool_t *p, jwe_t *jwe)
+{
+    apr_size_t len;
+    unsigned char *raw = authjs_b64url_decode(p, jwe->protected_b64, jwe->protected_len, &len);
+    json_t *header, *value;
+    const char *why = NULL;
+
+    if (!raw) {
+        return "header is not base64url";
+    }
+    header = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(header)) {
+        json_decref(header);
+        return "header is not a JSON object";
+    }
+    value = json_object_get(header, "alg");
+    if (!json_is_string(value) || strcmp(json_string_value(value), "dir") != 0) {
+        why = "alg is not \"dir\"";
+    }
+    else if (!json_is_string(value = json_object_get(header, "enc"))) {
+        why = "enc is missing";
+    }
+    else if (!strcmp(json_string_value(value), "A256CBC-HS512")) {
+        jwe->enc = ENC_CBC;
+    }
+    else if (!strcmp(json_string_value(value), "A256GCM")) {
+        jwe->enc = ENC_GCM;
+    }
+    else {
+        why = "enc is neither A256CBC-HS512 nor A256GCM";
+    }
+    if (!why && (json_object_get(header, "zip") || json_object_get(header, "crit"))) {
+        why = "header asks for zip or crit extensions";
+    }
+    if (!why && (value = json_object_get(header, "kid"))) {
+        if (json_is_string(value)) {
+            jwe->kid = apr_pstrdup(p, json_string_value(value));
+        }
+        else {
+            why = "kid is not a string";
+        }
+    }
+    json_decref(header);
+    return why;
+}
+
+static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t *jwe)
+{
+    const char *part[5], *end = token + len;
+    apr_size_t plen[5], key_len;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        const char *dot = memchr(token, '.', end - token);
+
+        if ((i < 4) != (dot != NULL)) {
+            return "not five dot-separated parts";
+        }
+        part[i] = token;
+        plen[i] = (dot ? dot : end) - token;
+        token = dot ? dot + 1 : end;
+    }
+    jwe->protected_b64 = part[0];
+    jwe->protected_len = plen[0];
+    if (plen[1] != 0) {
+        return "encrypted key is not empty, as alg \"dir\" wants";
+    }
+    if (!(jwe->iv = authjs_b64url_decode(p, part[2], plen[2], &jwe->iv_len))
+        || !(jwe->ciphertext = authjs_b64url_decode(p, part[3], plen[3], &jwe->ciphertext_len))
+        || !(jwe->tag = authjs_b64url_decode(p, part[4], plen[4], &jwe->tag_len))
+        || !authjs_b64url_decode(p, part[1], 0, &key_len)) {
+        return "a part is not base64url";
+    }
+    return NULL;
+}
+
+/* RFC 7518 5.2.2.2: the tag is the first half of HMAC-SHA-512 over
+ * AAD || IV || ciphertext || AAD length in bits (64-bit big-endian). */
+static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *key,
+                             const jwe_t *jwe, unsigned char *out, apr_size_t *out_len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE], al[8];
+    apr_uint64_t bits = (apr_uint64_t)jwe->protected_len * 8;
+    size_t mac_len = 0;
+    int i, n1 = 0, n2 = 0, ok;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA512", 0),
+        OSSL_PARAM_construct_end()
+    };
+    EVP_MAC_CTX *mctx;
+    EVP_CIPHER_CTX *cctx;
+
+    if (jwe->iv_len != CBC_IV_LEN || jwe->tag_len != CBC_TAG_LEN
+        || jwe->ciphertext_len == 0 || jwe->ciphertext_len % 16 != 0) {
+        return 0;
+    }
+    for (i = 7; i >= 0; i--, bits >>= 8) {
+        al[i] = (unsigned char)(bits & 0xff);
+    }
+    mctx = EVP_MAC_CTX_new(ring->hmac);
+    ok = mctx
+        && EVP_MAC_init(mctx, key->key, CBC_KEY_LEN / 2, params)
+        && EVP_MAC_update(mctx, (const unsigned char *)jwe->protected_b64, jwe->protected_len)
+        && EVP_MAC_update(mctx, jwe->iv, jwe->iv_len)
+        && EVP_MAC_update(mctx, jwe->ciphertext, jwe->ciphertext_len)
+        && EVP_MAC_update(mctx, al, sizeof(al))
+        && EVP_MAC_final(mctx, mac, &mac_len, sizeof(mac))
+        && mac_len == 64
+        && CRYPTO_memcmp(mac, jwe->tag, CBC_TAG_LEN) == 0;
+    EVP_MAC_CTX_free(mctx);
+    if (!ok) {
+        return 0;
+    }
+    cctx = EVP_CIPHER_CTX_new();
+    ok = cctx
+        && EVP_DecryptInit_ex2(cctx, ring->cbc, key->key + CBC_KEY_LEN / 2, jwe->iv, NULL)
+        && EVP_DecryptUpdate(cctx, out, &n1, jwe->ciphertext, (int)jwe->ciphertext_len)
+        && EVP_DecryptFinal_ex(cctx, out + n1, &n2);
+    EVP_CIPHER_CTX_free(cctx);
+    *out_len = (apr_size_t)(n1 + n2);
+    return ok;
+}
+
+static int gcm_decrypt(const authjs_keyring_t *ring, const authjs_key_t *key,
+                       const jwe_t *jwe, unsigned char *out, apr_size_t *out_len)
+{
+    int n1 = 0, n2 = 0, aad_len = 0, ok;
+    EVP_CIPHER_CTX *cctx;
+
+    if (jwe->iv_len != GCM_IV_LEN || jwe->tag_len != GCM_TAG_LEN) {
+        return 0;
+    }
+    cctx = EVP_CIPHER_CTX_new();
+    ok = cctx
+        && EVP_DecryptInit_ex2(cctx, ring->gcm, key->key, jwe->iv, NULL)
+        && EVP_DecryptUpdate(cctx, NULL, &aad_len, (const unsigned char *)jwe->protected_b64,
+                             (int)jwe->protected_len)
+        && EVP_DecryptUpdate(cctx, out, &n1, jwe->ciphertext, (int)jwe->ciphertext_len)
+        && EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, jwe->tag)
+        && EVP_DecryptFinal_ex(cctx, out + n1, &n2) > 0;
+    EVP_CIPHER_CTX_free(cctx);
+    *out_len = (apr_size_t)(n1 + n2);
+    return ok;
+}
+
+static const char *check_claims(json_t *claims, apr_int64_t now)
+{
+    json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+
+    if (exp && !json_is_number(exp)) {
+        return "exp is not a number";
+    }
+    if (nbf && !json_is_number(nbf)) {
+        return "nbf is not a number";
+    }
+    if (exp && (double)now > json_number_value(exp) + AUTHJS_CLOCK_TOLERANCE) {
+        return "expired";
+    }
+    if (nbf && (double)now < json_number_value(nbf) - AUTHJS_CLOCK_TOLERANCE) {
+        return "not valid yet (nbf)";
+    }
+    return NULL;
+}
+
+const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
+                                apr_size_t len, apr_int64_t now, apr_pool_t *p,
+                                json_t **claims)
+{
+    jwe_t jwe;
+    const char *why;
+    unsigned char *plain;
+    apr_size_t plain_len = 0;
+    int i, decrypted = 0;
+    json_t *payload;
+
+    *claims = NULL;
+    if (len == 0) {
+        return "empty token";
+    }
+    if (len > AUTHJS_TOKEN_MAX_LEN) {
+        return "token larger than 16 KiB";
+    }
+    memset(&jwe, 0, sizeof(jwe));
+    if ((why = split(p, token, len, &jwe)) || (why = parse_header(p, &jwe))) {
+        return why;
+    }
+    /* CBC padding and the GCM tag make room for at most one block more */
+    plain = apr_palloc(p, jwe.ciphertext_len + 32);
+    for (i = 0; i < ring->keys->nelts && !decrypted; i++) {
+        const authjs_key_t *key = &APR_ARRAY_IDX(ring->keys, i, authjs_key_t);
+
+        if (key->enc != jwe.enc || (jwe.kid && strcmp(jwe.kid, key->kid) != 0)) {
+            continue;
+        }
+        decrypted = (jwe.enc == ENC_CBC) ? cbc_hs512_decrypt(ring, key, &jwe, plain, &plain_len)
+                                         : gcm_decrypt(ring, key, &jwe, plain, &plain_len);
+    }
+    if (!decrypted) {
+        return jwe.kid ? "no key matches or the kid's key does not decrypt it"
+                       : "no key decrypts it";
+    }
+    payload = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, NULL);
+    OPENSSL_cleanse(plain, plain_len);
+    if (!json_is_object(payload)) {
+        json_decref(payload);
+        return "payload is not a JSON object";
+    }
+    if ((why = check_claims(payload, now))) {
+        json_decref(payload);
+        return why;
+    }
+    *claims = payload;
+    return NULL;
+}

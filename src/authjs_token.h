@@ -1,0 +1,40 @@
+/* Auth.js session tokens: keys from secrets, compact JWE decryption, claims
+ * check. Knows Auth.js, not httpd: APR, OpenSSL and jansson only. */
+#ifndef AUTHJS_TOKEN_H
+#define AUTHJS_TOKEN_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+/* Larger tokens are refused before any work. */
+#define AUTHJS_TOKEN_MAX_LEN (16 * 1024)
+/* Seconds of clock skew allowed on exp and nbf, as Auth.js's decode() allows. */
+#define AUTHJS_CLOCK_TOLERANCE 15
+
+typedef struct authjs_keyring authjs_keyring_t;
+
+/* Derives, once, every key a session cookie named `salt` (as sent, with any
+ * __Secure- prefix) may be encrypted with, for each of `secrets` (const char *,
+ * newest first): Auth.js's A256CBC-HS512 and A256GCM keys
+ * (HKDF-SHA256, salt = cookie name, info "Auth.js Generated Encryption Key
+ * (<salt>)") with their JWK thumbprints, and next-auth v4's A256GCM key
+ * (empty salt, info "NextAuth.js Generated Encryption Key"). Keys are wiped
+ * when `p` is cleared. NULL and *error set on failure. */
+authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
+                                        const char *salt, const char **error);
+
+/* Decrypts a compact JWE (alg "dir") with the keyring and checks exp and nbf
+ * against `now` (Unix seconds). On success returns NULL and sets *claims to
+ * the payload object (the caller owns the reference); otherwise returns why
+ * the token is refused. Never reads past `len`. */
+const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
+                                apr_size_t len, apr_int64_t now, apr_pool_t *p,
+                                json_t **claims);
+
+/* base64url without padding, strictly: only the canonical encoding of the
+ * bytes decodes (no '=', '+', '/', or stray low bits). NULL when invalid. */
+unsigned char *authjs_b64url_decode(apr_pool_t *p, const char *src, apr_size_t len,
+                                    apr_size_t *out_len);
+
+#endif

@@ -1,0 +1,189 @@
+/* GET <upstream>/session with libcurl, for database sessions and for JWT
+ * sessions without a local secret.
+ *
+ * Each child keeps a pool of easy handles: a handle keeps its connections
+ * alive, so most fetches reuse a connection to the upstream. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <curl/curl.h>
+#include <http_protocol.h>
+
+#include "authproxy.h"
+
+typedef struct {
+    apr_thread_mutex_t *mutex;
+    apr_array_header_t *idle;      /* of CURL * */
+} handle_pool_t;
+
+static handle_pool_t handles;
+
+typedef struct {
+    char *data;
+    apr_size_t len, cap;
+    int too_large;
+    apr_pool_t *pool;
+} body_t;
+
+static apr_status_t release_handles(void *unused)
+{
+    int i;
+
+    for (i = 0; i < handles.idle->nelts; i++) {
+        curl_easy_cleanup(APR_ARRAY_IDX(handles.idle, i, CURL *));
+    }
+    handles.idle->nelts = 0;
+    curl_global_cleanup();
+    return APR_SUCCESS;
+}
+
+void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "libcurl did not initialise: "
+                     "upstream /session fetches will fail");
+    }
+    apr_thread_mutex_create(&handles.mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    handles.idle = apr_array_make(p, 16, sizeof(CURL *));
+    apr_pool_cleanup_register(p, NULL, release_handles, apr_pool_cleanup_null);
+}
+
+static CURL *take_handle(void)
+{
+    CURL *h = NULL;
+
+    if (handles.mutex) {
+        apr_thread_mutex_lock(handles.mutex);
+        if (handles.idle->nelts > 0) {
+            h = APR_ARRAY_IDX(handles.idle, --handles.idle->nelts, CURL *);
+        }
+        apr_thread_mutex_unlock(handles.mutex);
+    }
+    if (h) {
+        curl_easy_reset(h);   /* keeps the handle's live connections */
+        return h;
+    }
+    return curl_easy_init();
+}
+
+static void give_back(CURL *h)
+{
+    if (!handles.mutex) {
+        curl_easy_cleanup(h);
+        return;
+    }
+    apr_thread_mutex_lock(handles.mutex);
+    APR_ARRAY_PUSH(handles.idle, CURL *) = h;
+    apr_thread_mutex_unlock(handles.mutex);
+}
+
+static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
+{
+    body_t *body = userdata;
+    apr_size_t len = size * n;
+
+    if (body->len + len > AUTHJS_SESSION_MAX_ANSWER) {
+        body->too_large = 1;
+        return 0;   /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    if (body->len + len > body->cap) {
+        apr_size_t cap = body->cap ? body->cap * 2 : 1024;
+        char *grown;
+
+        while (cap < body->len + len) {
+            cap *= 2;
+        }
+        grown = apr_palloc(body->pool, cap);
+        if (body->len) {
+            memcpy(grown, body->data, body->len);
+        }
+        body->data = grown;
+        body->cap = cap;
+    }
+    memcpy(body->data + body->len, chunk, len);
+    body->len += len;
+    return len;
+}
+
+typedef struct {
+    struct curl_slist *list;
+    apr_pool_t *pool;
+} header_list_t;
+
+static void list_add(void *ctx, const char *name, const char *value)
+{
+    header_list_t *headers = ctx;
+
+    headers->list = curl_slist_append(headers->list,
+                                      apr_pstrcat(headers->pool, name, ": ", value, NULL));
+}
+
+const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    header_list_t headers = { NULL, r->pool };
+    body_t body = { NULL, 0, 0, 0, r->pool };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    const authjs_session_t *session = NULL;
+    const char *why = NULL;
+    long timeout_ms = authproxy_timeout(conf) * 1000L, status = 0;
+    CURLcode rc;
+    CURL *h = take_handle();
+
+    if (!h) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "no libcurl handle for %s",
+                      conf->session_url);
+        return NULL;
+    }
+    list_add(&headers, "Cookie", cookie->pairs);
+    list_add(&headers, "Accept", "application/json");
+    authproxy_upstream_headers(r, apr_table_get(r->headers_in, "Host"), list_add, &headers);
+
+    curl_easy_setopt(h, CURLOPT_URL, conf->session_url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (conf->ca_file) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
+    }
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_authproxy");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers.list);
+    give_back(h);
+
+    if (body.too_large) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered with more than "
+                      "64 KiB: no session", conf->session_url);
+    }
+    else if (rc != CURLE_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s failed: %s: no session",
+                      conf->session_url, *errbuf ? errbuf : curl_easy_strerror(rc));
+    }
+    else if (status >= 500) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered %ld: no session",
+                      conf->session_url, status);
+    }
+    else if (status != 200) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s answered %ld: no session",
+                      conf->session_url, status);
+    }
+    else if (!(session = authjs_session_from_answer(r->pool, body.data ? body.data : "",
+                                                    body.len, &why))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s: %s: no session",
+                      conf->session_url, why);
+    }
+    return session;
+}

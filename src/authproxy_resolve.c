@@ -1,0 +1,98 @@
+/* authproxy_session_get(r): cookie -> local decode or upstream fetch, at most
+ * once per request, whichever hook asks first. */
+#include <apr_strings.h>
+
+#include "authproxy.h"
+
+/* Subrequests and internal redirects are the same visit: they share the
+ * original request's answer. */
+static request_rec *original(request_rec *r)
+{
+    for (;;) {
+        if (r->main) {
+            r = r->main;
+        }
+        else if (r->prev) {
+            r = r->prev;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+static const authjs_session_t *decode_locally(request_rec *r, const authproxy_server_conf *conf,
+                                              const authjs_cookie_t *cookie)
+{
+    const authjs_keyring_t *ring = strncmp(cookie->name, "__Secure-", 9) ? conf->keyring
+                                                                          : conf->keyring_secure;
+    json_t *claims;
+    const char *why = authjs_token_decode(ring, cookie->value, strlen(cookie->value),
+                                          apr_time_sec(apr_time_now()), r->pool, &claims);
+
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
+                      cookie->name, why);
+        return NULL;
+    }
+    return authjs_session_from_claims(r->pool, claims);
+}
+
+const authjs_session_t *authproxy_session_get(request_rec *r)
+{
+    request_rec *orig = original(r);
+    const authproxy_server_conf *conf = authproxy_sconf(orig->server);
+    authproxy_request_t *req = authproxy_request(orig);
+    const char *why;
+
+    if (req->resolved) {
+        return req->session;
+    }
+    req->resolved = 1;
+    if (!conf->upstream || req->is_route) {
+        return NULL;
+    }
+    why = authjs_cookie_find(orig->pool, apr_table_get(orig->headers_in, "Cookie"),
+                             authproxy_cookie_name(conf), &req->cookie);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
+        req->cookie.value = NULL;
+        return NULL;
+    }
+    if (conf->keyring) {
+        req->session = decode_locally(orig, conf, &req->cookie);
+        req->source = "local";
+    }
+    else {
+        req->session = authproxy_fetch_session(orig, &req->cookie);
+        req->source = "upstream";
+    }
+    if (req->session) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
+                      req->session->email ? req->session->email
+                      : req->session->id ? req->session->id : "a user without id",
+                      req->source);
+    }
+    return req->session;
+}
+
+const apr_table_t *authproxy_session_vars(request_rec *r)
+{
+    const authjs_session_t *session = authproxy_session_get(r);
+    authproxy_request_t *req = authproxy_request(original(r));
+
+    if (!session) {
+        return NULL;
+    }
+    if (!req->vars) {
+        req->vars = apr_table_make(original(r)->pool, 16);
+        authjs_session_vars(original(r)->pool, session, req->vars);
+        apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", req->source);
+    }
+    return req->vars;
+}
+
+const char *authproxy_session_token(request_rec *r)
+{
+    return authproxy_session_get(r) ? authproxy_request(original(r))->cookie.value : NULL;
+}

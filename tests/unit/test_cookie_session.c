@@ -1,0 +1,241 @@
+/* Cookie parsing and the session's flat form (pure, no tokens needed). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <check.h>
+
+#include "authjs_cookie.h"
+#include "authjs_session.h"
+
+#define NAME "authjs.session-token"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static const char *find(const char *header, authjs_cookie_t *c)
+{
+    return authjs_cookie_find(pool, header, NAME, c);
+}
+
+START_TEST(whole_cookie)
+{
+    authjs_cookie_t c;
+
+    ck_assert_ptr_null(find("a=1; authjs.session-token=tok; b=2", &c));
+    ck_assert_str_eq(c.name, NAME);
+    ck_assert_str_eq(c.value, "tok");
+    ck_assert_str_eq(c.pairs, "authjs.session-token=tok");
+    ck_assert_int_eq(c.chunks, 0);
+    ck_assert_ptr_null(find("authjs.session-token = tok ;", &c));
+    ck_assert_str_eq(c.value, "tok");
+    /* folded headers */
+    ck_assert_ptr_null(find("a=1, authjs.session-token=tok", &c));
+    ck_assert_str_eq(c.value, "tok");
+    /* the first of two is the more specific path */
+    ck_assert_ptr_null(find("authjs.session-token=first; authjs.session-token=second", &c));
+    ck_assert_str_eq(c.value, "first");
+}
+END_TEST
+
+START_TEST(secure_prefix_wins)
+{
+    authjs_cookie_t c;
+
+    ck_assert_ptr_null(find("authjs.session-token=plain; __Secure-authjs.session-token=sec", &c));
+    ck_assert_str_eq(c.name, "__Secure-authjs.session-token");
+    ck_assert_str_eq(c.value, "sec");
+    ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token=sec");
+    ck_assert_ptr_null(find("__Secure-authjs.session-token.1=b; __Secure-authjs.session-token.0=a",
+                            &c));
+    ck_assert_str_eq(c.value, "ab");
+    ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token.0=a; __Secure-authjs.session-token.1=b");
+}
+END_TEST
+
+START_TEST(chunks_join_in_numeric_order)
+{
+    authjs_cookie_t c;
+    char *header = "";
+    char *want = "";
+    int i;
+
+    for (i = 11; i >= 0; i--) {
+        header = apr_psprintf(pool, "%s%s%s.%d=v%d", header, *header ? "; " : "", NAME, i, i);
+    }
+    for (i = 0; i <= 11; i++) {
+        want = apr_psprintf(pool, "%sv%d", want, i);
+    }
+    ck_assert_ptr_null(find(header, &c));
+    ck_assert_int_eq(c.chunks, 12);
+    ck_assert_str_eq(c.value, want);
+    /* a whole cookie wins over chunks */
+    ck_assert_ptr_null(find("authjs.session-token.0=x; authjs.session-token=whole", &c));
+    ck_assert_str_eq(c.value, "whole");
+}
+END_TEST
+
+START_TEST(no_session_cases)
+{
+    authjs_cookie_t c;
+
+    ck_assert_str_eq(find(NULL, &c), "no session cookie");
+    ck_assert_str_eq(find("", &c), "no session cookie");
+    ck_assert_str_eq(find("a=1; authjs.session-tokenx=1; xauthjs.session-token=2", &c),
+                     "no session cookie");
+    ck_assert_str_eq(find("authjs.session-token=", &c), "session cookie is empty");
+    ck_assert_str_eq(find("authjs.session-token.1=a", &c), "no session cookie");
+    ck_assert_str_eq(find("authjs.session-token.0=a; authjs.session-token.2=c", &c),
+                     "session cookie chunks are incomplete");
+    ck_assert_str_eq(find("authjs.session-token.0=a; authjs.session-token.1=", &c),
+                     "a session cookie chunk is empty");
+    /* not chunk names */
+    ck_assert_str_eq(find("authjs.session-token.x=a; authjs.session-token.=b; "
+                          "authjs.session-token.99999=c; authjs.session-token.-1=d", &c),
+                     "no session cookie");
+    ck_assert_str_eq(find(";;; ,,, =x; novalue; ", &c), "no session cookie");
+}
+END_TEST
+
+START_TEST(strip_session_cookies)
+{
+    ck_assert_str_eq(authjs_cookie_strip(pool, "a=1; authjs.session-token=t; b=2", NAME),
+                     "a=1; b=2");
+    ck_assert_str_eq(authjs_cookie_strip(pool, "authjs.session-token.0=x; __Secure-"
+                                         "authjs.session-token=y; keep=me; "
+                                         "authjs.session-token.1=z", NAME), "keep=me");
+    ck_assert_ptr_null(authjs_cookie_strip(pool, "authjs.session-token=t", NAME));
+    ck_assert_str_eq(authjs_cookie_strip(pool, "authjs.csrf-token=c", NAME),
+                     "authjs.csrf-token=c");
+}
+END_TEST
+
+static apr_table_t *vars_of(authjs_session_t *s)
+{
+    apr_table_t *vars = apr_table_make(pool, 8);
+
+    authjs_session_vars(pool, s, vars);
+    return vars;
+}
+
+START_TEST(session_from_token_claims)
+{
+    json_t *claims = json_loads("{\"name\":\"Alice\",\"email\":\"a@example.com\",\"sub\":\"u1\","
+                                "\"picture\":\"https://i/a.png\",\"exp\":1800000000,"
+                                "\"iat\":1700000000,\"roles\":[\"admin\",\"dev\",3],"
+                                "\"org\":{\"id\":7,\"name\":\"x\"},\"is-staff\":true,"
+                                "\"nothing\":null,\"ratio\":0.5}", 0, NULL);
+    authjs_session_t *s = authjs_session_from_claims(pool, claims);
+    apr_table_t *v = vars_of(s);
+
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_ID"), "u1");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_NAME"), "Alice");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_EMAIL"), "a@example.com");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_IMAGE"), "https://i/a.png");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_EXPIRES"), "2027-01-15T08:00:00.000Z");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_SESSION"),
+                     "{\"user\":{\"name\":\"Alice\",\"email\":\"a@example.com\","
+                     "\"image\":\"https://i/a.png\",\"id\":\"u1\"},"
+                     "\"expires\":\"2027-01-15T08:00:00.000Z\"}");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ROLES"), "admin,dev,3");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ORG"), "{\"id\":7,\"name\":\"x\"}");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_IS_STAFF"), "true");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_NOTHING"), "null");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_RATIO"), "0.5");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_IAT"), "1700000000");
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_SUB"));
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_EMAIL"));
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_PICTURE"));
+}
+END_TEST
+
+START_TEST(session_from_upstream_answer)
+{
+    const char *body = "{\"user\":{\"name\":\"Bob\",\"email\":\"b@example.org\",\"image\":null,"
+                       "\"id\":\"u-bob\"},\"expires\":\"2026-12-22T15:06:04.123Z\",\"role\":\"ops\"}";
+    const char *why = NULL;
+    authjs_session_t *s = authjs_session_from_answer(pool, body, strlen(body), &why);
+    apr_table_t *v;
+
+    ck_assert_ptr_nonnull(s);
+    v = vars_of(s);
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_ID"), "u-bob");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_EMAIL"), "b@example.org");
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_USER_IMAGE"));
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_EXPIRES"), "2026-12-22T15:06:04.123Z");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ROLE"), "ops");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_SESSION"), body);
+    ck_assert_int_eq(s->expires, apr_time_from_sec(1797951964) + apr_time_from_msec(123));
+}
+END_TEST
+
+START_TEST(no_session_answers)
+{
+    const char *bodies[] = { "null", "{}", "", "[]", "{\"user\":null}", "{\"user\":\"x\"}",
+                             "{\"expires\":\"2026-01-01T00:00:00.000Z\"}", "<html>", "{" };
+    const char *why;
+    size_t i;
+    char *big = apr_palloc(pool, AUTHJS_SESSION_MAX_ANSWER + 2);
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        why = NULL;
+        ck_assert_msg(!authjs_session_from_answer(pool, bodies[i], strlen(bodies[i]), &why),
+                      "'%s' accepted", bodies[i]);
+        ck_assert_ptr_nonnull(why);
+    }
+    memset(big, ' ', AUTHJS_SESSION_MAX_ANSWER + 1);
+    ck_assert_ptr_null(authjs_session_from_answer(pool, big, AUTHJS_SESSION_MAX_ANSWER + 1, &why));
+    ck_assert_str_eq(why, "answer larger than 64 KiB");
+}
+END_TEST
+
+START_TEST(iso8601)
+{
+    ck_assert_int_eq(authjs_parse_iso8601("1970-01-01T00:00:00Z"), 0);
+    ck_assert_int_eq(authjs_parse_iso8601("2026-12-22T15:06:04Z"), apr_time_from_sec(1797951964));
+    ck_assert_int_eq(authjs_parse_iso8601("2026-12-22T15:06:04.5Z"),
+                     apr_time_from_sec(1797951964) + apr_time_from_msec(500));
+    ck_assert_int_eq(authjs_parse_iso8601("2026-12-22T15:06:04+01:00"), 0);
+    ck_assert_int_eq(authjs_parse_iso8601("2026-13-22T15:06:04Z"), 0);
+    ck_assert_int_eq(authjs_parse_iso8601("yesterday"), 0);
+    ck_assert_str_eq(authjs_iso8601(pool, apr_time_from_sec(1797951964)),
+                     "2026-12-22T15:06:04.000Z");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("authjs_cookie_session");
+    TCase *tc = tcase_create("cookie_session");
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, whole_cookie);
+    tcase_add_test(tc, secure_prefix_wins);
+    tcase_add_test(tc, chunks_join_in_numeric_order);
+    tcase_add_test(tc, no_session_cases);
+    tcase_add_test(tc, strip_session_cookies);
+    tcase_add_test(tc, session_from_token_claims);
+    tcase_add_test(tc, session_from_upstream_answer);
+    tcase_add_test(tc, no_session_answers);
+    tcase_add_test(tc, iso8601);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

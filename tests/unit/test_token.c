@@ -1,0 +1,365 @@
+/* The decoder held to the real format: every token here is minted by
+ * Auth.js's (or next-auth v4's) own encode(). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <apr_encode.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <check.h>
+
+#include "authjs_cookie.h"
+#include "authjs_token.h"
+#include "mint.h"
+
+#define SECRET "first-secret-0123456789abcdefghijklmnop"
+#define OLD_SECRET "older-secret-0123456789abcdefghijklmnop"
+#define OTHER_SECRET "someone-elses-secret-0123456789abcdefgh"
+#define COOKIE "authjs.session-token"
+#define SECURE_COOKIE "__Secure-authjs.session-token"
+#define CLAIMS "\"payload\":{\"name\":\"Alice\",\"email\":\"alice@example.com\",\"sub\":\"u-alice\"," \
+               "\"picture\":\"https://img.example/a.png\",\"role\":[\"admin\",\"dev\"]}"
+
+enum {
+    T_CBC, T_GCM, T_V4, T_OLD_CBC, T_OLD_GCM, T_SECURE, T_EXPIRED, T_EXPIRED_IN_TOLERANCE,
+    T_NBF_FUTURE, T_NBF_IN_TOLERANCE, T_FOREIGN, T_BIG, T_HUGE, T_COUNT
+};
+
+static apr_pool_t *pool;
+static char **tokens;
+static char big_payload[10 * 1024], huge_payload[17 * 1024];
+
+static void mint_all(void)
+{
+    long now = (long)time(NULL);
+    const char *req[T_COUNT];
+    int i;
+
+    memset(big_payload, 'b', sizeof(big_payload) - 1);
+    memset(huge_payload, 'h', sizeof(huge_payload) - 1);
+#define AUTHJS(secret, salt, extra) \
+    apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\",%s%s}", \
+                 secret, salt, CLAIMS, extra)
+    req[T_CBC] = AUTHJS(SECRET, COOKIE, "");
+    req[T_GCM] = apr_psprintf(pool, "{\"flavor\":\"authjs-gcm\",\"secret\":\"%s\",\"salt\":\"%s\",%s}",
+                              SECRET, COOKIE, CLAIMS);
+    req[T_V4] = apr_psprintf(pool, "{\"flavor\":\"nextauth-v4\",\"secret\":\"%s\",%s}",
+                             SECRET, CLAIMS);
+    req[T_OLD_CBC] = AUTHJS(OLD_SECRET, COOKIE, "");
+    req[T_OLD_GCM] = apr_psprintf(pool, "{\"flavor\":\"authjs-gcm\",\"secret\":\"%s\","
+                                  "\"salt\":\"%s\",%s}", OLD_SECRET, COOKIE, CLAIMS);
+    req[T_SECURE] = AUTHJS(SECRET, SECURE_COOKIE, "");
+    req[T_EXPIRED] = AUTHJS(SECRET, COOKIE, ",\"maxAge\":-60");
+    req[T_EXPIRED_IN_TOLERANCE] = AUTHJS(SECRET, COOKIE, ",\"maxAge\":-5");
+    req[T_NBF_FUTURE] = AUTHJS(SECRET, COOKIE, apr_psprintf(pool, ",\"nbf\":%ld", now + 120));
+    req[T_NBF_IN_TOLERANCE] = AUTHJS(SECRET, COOKIE, apr_psprintf(pool, ",\"nbf\":%ld", now + 5));
+    req[T_FOREIGN] = AUTHJS(OTHER_SECRET, COOKIE, "");
+    req[T_BIG] = apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\","
+                              "\"payload\":{\"email\":\"big@example.com\",\"blob\":\"%s\"}}",
+                              SECRET, COOKIE, big_payload);
+    req[T_HUGE] = apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\","
+                               "\"payload\":{\"blob\":\"%s\"}}", SECRET, COOKIE, huge_payload);
+#undef AUTHJS
+    tokens = mint_batch(pool, req, T_COUNT);
+    for (i = 0; i < T_COUNT; i++) {
+        if (!strncmp(tokens[i], "ERROR", 5)) {
+            fprintf(stderr, "mint %d: %s\n", i, tokens[i]);
+            exit(2);
+        }
+    }
+}
+
+static authjs_keyring_t *ring_of(const char *salt, const char *s1, const char *s2)
+{
+    apr_array_header_t *secrets = apr_array_make(pool, 2, sizeof(const char *));
+    const char *error = NULL;
+    authjs_keyring_t *ring;
+
+    APR_ARRAY_PUSH(secrets, const char *) = s1;
+    if (s2) {
+        APR_ARRAY_PUSH(secrets, const char *) = s2;
+    }
+    ring = authjs_keyring_create(pool, secrets, salt, &error);
+    ck_assert_msg(ring != NULL, "%s", error);
+    return ring;
+}
+
+static const char *decode(const authjs_keyring_t *ring, const char *token, json_t **claims)
+{
+    json_t *ignored = NULL;
+    const char *why = authjs_token_decode(ring, token, strlen(token), (apr_int64_t)time(NULL),
+                                          pool, claims ? claims : &ignored);
+
+    json_decref(ignored);
+    return why;
+}
+
+static void assert_alice(const authjs_keyring_t *ring, const char *token)
+{
+    json_t *claims = NULL;
+    const char *why = decode(ring, token, &claims);
+
+    ck_assert_msg(why == NULL, "refused: %s", why);
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "email")), "alice@example.com");
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), "u-alice");
+    ck_assert(json_is_number(json_object_get(claims, "exp")));
+    ck_assert_int_eq(json_array_size(json_object_get(claims, "role")), 2);
+    json_decref(claims);
+}
+
+START_TEST(a256cbc_hs512_with_kid)
+{
+    ck_assert(strstr(tokens[T_CBC], "..") != NULL);   /* empty encrypted key */
+    assert_alice(ring_of(COOKIE, SECRET, NULL), tokens[T_CBC]);
+}
+END_TEST
+
+START_TEST(a256gcm_of_older_auth_core)
+{
+    assert_alice(ring_of(COOKIE, SECRET, NULL), tokens[T_GCM]);
+}
+END_TEST
+
+START_TEST(next_auth_v4)
+{
+    /* v4 keys ignore the cookie name */
+    assert_alice(ring_of(COOKIE, SECRET, NULL), tokens[T_V4]);
+    assert_alice(ring_of("next-auth.session-token", SECRET, NULL), tokens[T_V4]);
+}
+END_TEST
+
+START_TEST(rotation_with_kid)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, OLD_SECRET);
+
+    assert_alice(ring, tokens[T_CBC]);
+    assert_alice(ring, tokens[T_OLD_CBC]);
+    ck_assert_ptr_nonnull(decode(ring_of(COOKIE, SECRET, NULL), tokens[T_OLD_CBC], NULL));
+}
+END_TEST
+
+START_TEST(rotation_without_kid)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, OLD_SECRET);
+
+    ck_assert(strstr(tokens[T_OLD_GCM], "kid") == NULL);
+    assert_alice(ring, tokens[T_OLD_GCM]);
+    assert_alice(ring, tokens[T_GCM]);
+    assert_alice(ring_of(COOKIE, OLD_SECRET, SECRET), tokens[T_GCM]);
+}
+END_TEST
+
+START_TEST(secure_prefix_is_the_salt)
+{
+    assert_alice(ring_of(SECURE_COOKIE, SECRET, NULL), tokens[T_SECURE]);
+    ck_assert_ptr_nonnull(decode(ring_of(COOKIE, SECRET, NULL), tokens[T_SECURE], NULL));
+    ck_assert_ptr_nonnull(decode(ring_of(SECURE_COOKIE, SECRET, NULL), tokens[T_CBC], NULL));
+}
+END_TEST
+
+START_TEST(expiry_and_not_before_with_tolerance)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+
+    ck_assert_str_eq(decode(ring, tokens[T_EXPIRED], NULL), "expired");
+    ck_assert_ptr_null(decode(ring, tokens[T_EXPIRED_IN_TOLERANCE], NULL));
+    ck_assert_str_eq(decode(ring, tokens[T_NBF_FUTURE], NULL), "not valid yet (nbf)");
+    ck_assert_ptr_null(decode(ring, tokens[T_NBF_IN_TOLERANCE], NULL));
+}
+END_TEST
+
+START_TEST(wrong_secret)
+{
+    ck_assert_ptr_nonnull(decode(ring_of(COOKIE, SECRET, OLD_SECRET), tokens[T_FOREIGN], NULL));
+}
+END_TEST
+
+START_TEST(every_truncation_is_refused)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    const char *token = tokens[T_CBC];
+    size_t len = strlen(token), i;
+
+    for (i = 0; i < len; i++) {
+        json_t *claims = NULL;
+        const char *why = authjs_token_decode(ring, token, i, (apr_int64_t)time(NULL), pool,
+                                              &claims);
+
+        ck_assert_msg(why != NULL && claims == NULL, "prefix of %zu accepted", i);
+    }
+}
+END_TEST
+
+START_TEST(every_altered_byte_is_refused)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    const char *tok[] = { tokens[T_CBC], tokens[T_GCM], tokens[T_V4] };
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    size_t t, i, tried = 0;
+
+    for (t = 0; t < 3; t++) {
+        char *copy = apr_pstrdup(pool, tok[t]);
+        size_t len = strlen(copy);
+
+        for (i = 0; i < len; i++) {
+            char orig = copy[i];
+            const char *pos = strchr(alphabet, orig);
+            /* the next character of the alphabet, and one that flips the low bit */
+            char subst[2] = { alphabet[((pos ? pos - alphabet : 0) + 1) % 65], (char)(orig ^ 1) };
+            int k;
+
+            for (k = 0; k < 2; k++) {
+                copy[i] = subst[k];
+                ck_assert_msg(decode(ring, copy, NULL) != NULL,
+                              "token %zu accepted with byte %zu changed to %c", t, i, subst[k]);
+                tried++;
+            }
+            copy[i] = orig;
+        }
+        ck_assert_ptr_null(decode(ring, copy, NULL));
+    }
+    ck_assert(tried > 1000);
+}
+END_TEST
+
+START_TEST(oversize_is_refused_before_work)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    char *junk = apr_palloc(pool, AUTHJS_TOKEN_MAX_LEN + 2);
+
+    ck_assert(strlen(tokens[T_HUGE]) > AUTHJS_TOKEN_MAX_LEN);
+    ck_assert_str_eq(decode(ring, tokens[T_HUGE], NULL), "token larger than 16 KiB");
+    memset(junk, 'A', AUTHJS_TOKEN_MAX_LEN + 1);
+    junk[AUTHJS_TOKEN_MAX_LEN + 1] = '\0';
+    ck_assert_str_eq(decode(ring, junk, NULL), "token larger than 16 KiB");
+}
+END_TEST
+
+START_TEST(three_chunks)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    const char *token = tokens[T_BIG];
+    size_t len = strlen(token), third = len / 3;
+    const char *c0 = apr_pstrndup(pool, token, third);
+    const char *c1 = apr_pstrndup(pool, token + third, third);
+    const char *c2 = token + 2 * third;
+    authjs_cookie_t cookie;
+    json_t *claims = NULL;
+    const char *header = apr_psprintf(pool, "theme=dark; %s.2=%s; %s.0=%s; other=1; %s.1=%s",
+                                      COOKIE, c2, COOKIE, c0, COOKIE, c1);
+
+    ck_assert(len > 8192);
+    ck_assert_ptr_null(authjs_cookie_find(pool, header, COOKIE, &cookie));
+    ck_assert_int_eq(cookie.chunks, 3);
+    ck_assert_str_eq(cookie.value, token);
+    ck_assert_ptr_null(authjs_token_decode(ring, cookie.value, strlen(cookie.value),
+                                           (apr_int64_t)time(NULL), pool, &claims));
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "email")), "big@example.com");
+    json_decref(claims);
+
+    header = apr_psprintf(pool, "%s.0=%s; %s.2=%s", COOKIE, c0, COOKIE, c2);
+    ck_assert_str_eq(authjs_cookie_find(pool, header, COOKIE, &cookie),
+                     "session cookie chunks are incomplete");
+}
+END_TEST
+
+/* Hand-made tokens: every structural defect is refused with its reason. */
+static const char *b64(const char *text)
+{
+    return apr_pencode_base64(pool, text, APR_ENCODE_STRING, APR_ENCODE_BASE64URL, NULL);
+}
+
+START_TEST(malformed_tokens)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    const char *dir_cbc = b64("{\"alg\":\"dir\",\"enc\":\"A256CBC-HS512\"}");
+    const char *rest = "..AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    struct { const char *token, *why; } cases[] = {
+        { "", "empty token" },
+        { "a.b.c.d", "not five dot-separated parts" },
+        { "a.b.c.d.e.f", "not five dot-separated parts" },
+        { apr_pstrcat(pool, "e30", rest, NULL), "alg is not \"dir\"" },
+        { apr_pstrcat(pool, "!!!", rest, NULL), "header is not base64url" },
+        { apr_pstrcat(pool, "eyJ=", rest, NULL), "header is not base64url" },
+        { apr_pstrcat(pool, b64("not json"), rest, NULL), "header is not a JSON object" },
+        { apr_pstrcat(pool, b64("[1]"), rest, NULL), "header is not a JSON object" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"RSA-OAEP\",\"enc\":\"A256GCM\"}"), rest, NULL),
+          "alg is not \"dir\"" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"dir\",\"enc\":\"A128GCM\"}"), rest, NULL),
+          "enc is neither A256CBC-HS512 nor A256GCM" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"dir\"}"), rest, NULL), "enc is missing" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"}"), rest,
+                      NULL), "header asks for zip or crit extensions" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"kid\":7}"), rest, NULL),
+          "kid is not a string" },
+        { apr_pstrcat(pool, b64("{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"alg\":\"dir\"}"), rest,
+                      NULL), "header is not a JSON object" },
+        { apr_pstrcat(pool, dir_cbc, ".QUFB.AAAA.AAAA.AAAA", NULL),
+          "encrypted key is not empty, as alg \"dir\" wants" },
+        { apr_pstrcat(pool, dir_cbc, "..A+AA.AAAA.AAAA", NULL), "a part is not base64url" },
+        { apr_pstrcat(pool, dir_cbc, "..AAAA.AAAA.AAA=", NULL), "a part is not base64url" },
+        { apr_pstrcat(pool, dir_cbc, "..AAAA.AAAA.A", NULL), "a part is not base64url" },
+        { apr_pstrcat(pool, dir_cbc, rest, NULL), "no key decrypts it" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = decode(ring, cases[i].token, NULL);
+
+        ck_assert_msg(why && !strcmp(why, cases[i].why), "case %zu: '%s', wanted '%s'", i,
+                      why ? why : "(accepted)", cases[i].why);
+    }
+}
+END_TEST
+
+START_TEST(strict_base64url)
+{
+    apr_size_t n;
+
+    ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "QUJD", 4, &n));
+    ck_assert_int_eq(n, 3);
+    ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "QUI", 3, &n));
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QUJ", 3, &n));   /* spare bits set */
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QUI=", 4, &n));
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "Q", 1, &n));
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "+/+/", 4, &n));
+    ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "-_-_", 4, &n));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("authjs_token");
+    TCase *tc = tcase_create("decode");
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    mint_all();
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a256cbc_hs512_with_kid);
+    tcase_add_test(tc, a256gcm_of_older_auth_core);
+    tcase_add_test(tc, next_auth_v4);
+    tcase_add_test(tc, rotation_with_kid);
+    tcase_add_test(tc, rotation_without_kid);
+    tcase_add_test(tc, secure_prefix_is_the_salt);
+    tcase_add_test(tc, expiry_and_not_before_with_tolerance);
+    tcase_add_test(tc, wrong_secret);
+    tcase_add_test(tc, every_truncation_is_refused);
+    tcase_add_test(tc, every_altered_byte_is_refused);
+    tcase_add_test(tc, oversize_is_refused_before_work);
+    tcase_add_test(tc, three_chunks);
+    tcase_add_test(tc, malformed_tokens);
+    tcase_add_test(tc, strict_base64url);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
