@@ -56,3 +56,19 @@ def httpd_factory():
     for h in started:
         h.stop()
         shutil.rmtree(h.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def upstream_db():
+    """@auth/core server with the database session strategy (in-memory adapter)."""
+    up = Upstream("core", "/api/auth", ["--strategy", "database"]).start()
+    yield up
+    up.stop()
+
+
+@pytest.fixture(scope="session")
+def php_fpm():
+    from harness import PhpFpm
+    fpm = PhpFpm().start()
+    yield fpm
+    fpm.stop()

@@ -78,9 +78,12 @@ class Upstream:
     def start(self):
         if not os.path.isdir(os.path.join(UPSTREAM_DIR, "node_modules")):
             raise RuntimeError("tests/upstream/node_modules is missing: run 'npm ci' there")
+        # Auth.js writes an error to stderr for every bad token: a file, not a
+        # pipe nobody reads, so it can never block the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="authproxy-upstream-", suffix=".log")
         self.proc = subprocess.Popen(
             [NODE, os.path.join(UPSTREAM_DIR, "server.mjs"), "--port", "0", *self.args],
-            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=self.log)
         deadline = time.monotonic() + START_TIMEOUT
         line = b""
         while time.monotonic() < deadline and not line.endswith(b"\n"):
@@ -92,24 +95,29 @@ class Upstream:
                 line += chunk
         if not line.startswith(b"LISTENING "):
             self.stop()
-            raise RuntimeError("upstream did not start: %r %r" % (line, self.proc.stderr.read()))
+            with open(self.log.name) as f:
+                raise RuntimeError("upstream did not start: %r %s" % (line, f.read()))
         self.port = int(line.split()[1])
         return self
 
     def stop(self):
         if self.proc:
             stop_process(self.proc)
-            for stream in (self.proc.stdout, self.proc.stderr):
-                stream.close()
+            self.proc.stdout.close()
+            self.log.close()
 
-    def get_json(self, path, method="GET"):
+    def get_json(self, path, method="GET", body=None):
         import json
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            conn.request(method, path)
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, data, {"Content-Type": "application/json"} if data else {})
             return json.loads(conn.getresponse().read() or b"null")
         finally:
             conn.close()
+
+    def session_calls(self):
+        return self.get_json("/__stats")["session_calls"]
 
 
 class SilentServer:
@@ -144,6 +152,53 @@ class SilentServer:
         for conn in self.conns:
             conn.close()
         self.sock.close()
+
+
+UPSTREAM_SECRET = "test-secret-please-change-0123456789"
+
+
+def mint(*requests):
+    """Tokens minted by Auth.js's own encode() (tests/upstream/mint.mjs)."""
+    import json
+    lines = "".join(json.dumps(r) + "\n" for r in requests)
+    res = subprocess.run([NODE, os.path.join(UPSTREAM_DIR, "mint.mjs")], input=lines,
+                         capture_output=True, text=True, timeout=60, check=True)
+    out = res.stdout.splitlines()
+    assert len(out) == len(requests) and not any(o.startswith("ERROR") for o in out), out
+    return out
+
+
+class PhpFpm:
+    """php-fpm serving FastCGI on a loopback port, as the app behind httpd."""
+
+    def __init__(self):
+        import glob
+        found = sorted(glob.glob("/usr/sbin/php-fpm*"))
+        if not found:
+            raise RuntimeError("php-fpm is not installed (apt-get install php-fpm)")
+        self.binary = found[-1]
+        self.dir = public_tempdir("authproxy-fpm-")
+        self.port = free_port()
+        user = "user = www-data\ngroup = www-data\n" if os.geteuid() == 0 else ""
+        self.conf = os.path.join(self.dir, "php-fpm.conf")
+        with open(self.conf, "w") as f:
+            f.write("[global]\npid = %s/fpm.pid\nerror_log = %s/fpm.log\ndaemonize = no\n"
+                    "[app]\n%slisten = 127.0.0.1:%d\npm = static\npm.max_children = 2\n"
+                    % (self.dir, self.dir, user, self.port))
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "-n", "-y", self.conf, "-F"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port, self.proc):
+            self.stop()
+            raise RuntimeError("php-fpm did not start")
+        return self
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 BASE_CONF = """\
@@ -186,6 +241,7 @@ ScriptAlias /cgi-bin/ "{dir}/cgi-bin/"
 PROXY_MODULES = """\
 LoadModule proxy_module {modules}/mod_proxy.so
 LoadModule proxy_http_module {modules}/mod_proxy_http.so
+LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
 """
 
 ENV_CGI = """#!/bin/sh

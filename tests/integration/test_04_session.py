@@ -1,0 +1,279 @@
+"""The session, resolved by the module, as CGI, PHP and proxied backends see it."""
+import json
+import os
+import time
+
+import pytest
+
+from harness import UPSTREAM_SECRET, Browser, header_all, mint
+
+COOKIE = "authjs.session-token"
+
+
+def env_of(httpd, cookies=None, path="/cgi-bin/env.cgi", headers=None):
+    hdrs = dict(headers or {})
+    if cookies:
+        hdrs["Cookie"] = cookies
+    status, _, body = httpd.request("GET", path, headers=hdrs)
+    assert status == 200, body
+    return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
+
+
+def authjs_vars(env):
+    return {k: v for k, v in env.items() if k.startswith("AUTHJS_")}
+
+
+def signed_in(httpd, email="alice@example.com", password="alice-pw"):
+    browser = Browser(httpd)
+    status, _, _ = browser.sign_in("/api/auth", email, password)
+    assert status in (302, 303)
+    assert COOKIE in browser.cookies
+    return browser
+
+
+@pytest.fixture
+def local_app(httpd_factory, upstream):
+    return httpd_factory("""
+        LimitRequestFieldSize 32768
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+    """ % (upstream.origin, UPSTREAM_SECRET))
+
+
+@pytest.fixture
+def remote_app(httpd_factory, upstream):
+    return httpd_factory("LimitRequestFieldSize 32768\nAuthProxyUpstream %s\n" % upstream.origin)
+
+
+def check_alice(env, source):
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert env["AUTHJS_USER_NAME"] == "Alice Example"
+    assert env["AUTHJS_USER_ID"] == "u-alice"
+    assert env["AUTHJS_SESSION_SOURCE"] == source
+    assert env["AUTHJS_EXPIRES"].endswith("Z") and "T" in env["AUTHJS_EXPIRES"]
+    session = json.loads(env["AUTHJS_SESSION"])
+    assert session["user"]["email"] == "alice@example.com"
+    assert session["expires"]
+
+
+def test_cgi_sees_the_session_decoded_locally(local_app, upstream):
+    browser = signed_in(local_app)
+    before = upstream.session_calls()
+    env = env_of(local_app, browser.cookie_header())
+    check_alice(env, "local")
+    assert env["AUTHJS_CLAIM_JTI"]
+    assert int(env["AUTHJS_CLAIM_IAT"]) > 0
+    assert upstream.session_calls() == before, "local decoding asked the upstream"
+    assert "AUTHJS_TOKEN" not in env
+
+
+def test_cgi_sees_the_session_from_the_upstream_without_secret(remote_app, upstream):
+    browser = signed_in(remote_app)
+    before = upstream.session_calls()
+    env = env_of(remote_app, browser.cookie_header())
+    check_alice(env, "upstream")
+    assert upstream.session_calls() == before + 1
+
+
+def test_database_strategy_asks_the_upstream(httpd_factory, upstream_db):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+        AuthProxySecret %s
+    """ % (upstream_db.origin, UPSTREAM_SECRET))
+    made = upstream_db.get_json("/__db/session", "POST", {"email": "bob@example.org"})
+    env = env_of(h, "%s=%s" % (COOKIE, made["sessionToken"]))
+    assert env["AUTHJS_USER_EMAIL"] == "bob@example.org"
+    assert env["AUTHJS_USER_ID"] == "u-bob"
+    assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert env["AUTHJS_EXPIRES"] == made["expires"]
+    assert not authjs_vars(env_of(h, "%s=unknown-session" % COOKIE))
+
+
+@pytest.mark.parametrize("app", ["local_app", "remote_app"])
+def test_anonymous_requests_get_no_variables(request, app):
+    h = request.getfixturevalue(app)
+    assert not authjs_vars(env_of(h))
+    assert not authjs_vars(env_of(h, "other=1"))
+    assert not authjs_vars(env_of(h, COOKIE + "="))
+
+
+def tampered(token):
+    i = len(token) // 2
+    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+
+
+@pytest.mark.parametrize("app", ["local_app", "remote_app"])
+def test_bad_cookies_are_anonymous(request, app):
+    h = request.getfixturevalue(app)
+    payload = {"name": "Alice Example", "email": "alice@example.com", "sub": "u-alice"}
+    good, expired, foreign = mint(
+        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": payload},
+        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": payload,
+         "maxAge": -60},
+        {"flavor": "authjs", "secret": "not-the-upstream-secret-000000000000", "salt": COOKIE,
+         "payload": payload})
+    assert authjs_vars(env_of(h, "%s=%s" % (COOKIE, good)))["AUTHJS_USER_EMAIL"] == \
+        "alice@example.com"
+    for bad in (tampered(good), expired, foreign, good[:-5], good + "x", "x" * 20000,
+                "a.b.c.d.e", good.replace(".", "..", 1)):
+        assert not authjs_vars(env_of(h, "%s=%s" % (COOKIE, bad))), bad[:40]
+    assert h.proc.poll() is None
+    for line in h.error_log().splitlines():
+        assert good[:40] not in line and good[-40:] not in line, "token in the log: " + line
+
+
+def test_session_off_in_a_location_publishes_nothing_and_asks_nobody(httpd_factory, upstream):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        <Location /cgi-bin/env.cgi>
+            AuthProxySession Off
+        </Location>
+    """ % upstream.origin)
+    browser = signed_in(h)
+    h.write("cgi-bin/on.cgi", open(os.path.join(h.dir, "cgi-bin", "env.cgi")).read(), 0o755)
+    before = upstream.session_calls()
+    assert not authjs_vars(env_of(h, browser.cookie_header()))
+    assert upstream.session_calls() == before
+    assert env_of(h, browser.cookie_header(), "/cgi-bin/on.cgi")["AUTHJS_USER_EMAIL"]
+    assert upstream.session_calls() == before + 1
+
+
+def test_secure_prefixed_and_chunked_cookies(httpd_factory, upstream):
+    h = httpd_factory("""
+        LimitRequestFieldSize 32768
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    payload = {"email": "big@example.com", "sub": "u-big", "blob": "z" * 9000}
+    secure_name = "__Secure-" + COOKIE
+    big, secure = mint(
+        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": payload},
+        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": secure_name,
+         "payload": {"email": "sec@example.com"}})
+    third = len(big) // 3
+    chunks = [big[:third], big[third:2 * third], big[2 * third:]]
+    cookie = "; ".join("%s.%d=%s" % (COOKIE, i, c) for i, c in reversed(list(enumerate(chunks))))
+    env = env_of(h, cookie)
+    assert env["AUTHJS_USER_EMAIL"] == "big@example.com"
+    assert env["AUTHJS_CLAIM_BLOB"] == "z" * 9000
+    assert not authjs_vars(env_of(h, "%s.0=%s; %s.2=%s" % (COOKIE, chunks[0], COOKIE, chunks[2])))
+    assert env_of(h, "%s=%s" % (secure_name, secure))["AUTHJS_USER_EMAIL"] == "sec@example.com"
+    # the salt is the name as sent: a __Secure- token under the plain name is refused
+    assert not authjs_vars(env_of(h, "%s=%s" % (COOKIE, secure)))
+
+
+def test_secret_rotation_and_secret_file(httpd_factory, upstream):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa file:@DIR@/old.secret
+    """ % upstream.origin, start=False)
+    h.write("old.secret", UPSTREAM_SECRET + "\n", 0o600)
+    h.start()
+    old, new = mint(
+        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": {"email": "o@x"}},
+        {"flavor": "authjs", "secret": "new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "salt": COOKIE,
+         "payload": {"email": "n@x"}})
+    assert env_of(h, "%s=%s" % (COOKIE, old))["AUTHJS_USER_EMAIL"] == "o@x"
+    assert env_of(h, "%s=%s" % (COOKIE, new))["AUTHJS_USER_EMAIL"] == "n@x"
+    assert UPSTREAM_SECRET not in h.error_log()
+
+
+def test_pass_token_and_strip_cookie(httpd_factory, upstream):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /cgi-bin/>
+            AuthProxyPassToken On
+            AuthProxyStripCookie On
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    browser = signed_in(h)
+    env = env_of(h, browser.cookie_header() + "; theme=dark")
+    assert env["AUTHJS_TOKEN"] == browser.cookies[COOKIE]
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert COOKIE not in env.get("HTTP_COOKIE", "")
+    assert "theme=dark" in env["HTTP_COOKIE"]
+
+
+def test_upstream_down_serves_the_page_anonymously(httpd_factory):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\nAuthProxyTimeout 2\n" % port)
+    env = env_of(h, "%s=some-token" % COOKIE)
+    assert not authjs_vars(env)
+    errors = [l for l in h.error_log().splitlines() if "[authproxy:error]" in l]
+    assert len(errors) == 1 and "/session" in errors[0] and "some-token" not in errors[0]
+
+
+def test_silent_upstream_is_bounded_by_the_timeout(httpd_factory, silent_upstream):
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 1\n" % silent_upstream.origin)
+    started = time.monotonic()
+    assert not authjs_vars(env_of(h, "%s=some-token" % COOKIE))
+    assert time.monotonic() - started < 10
+
+
+def test_php_fpm_sees_the_session(httpd_factory, upstream, php_fpm):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <FilesMatch "\\.php$">
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+    """ % (upstream.origin, UPSTREAM_SECRET, php_fpm.port))
+    h.write("htdocs/whoami.php",
+            "<?php echo 'email=', $_SERVER['AUTHJS_USER_EMAIL'] ?? '(none)', \"\\n\";\n"
+            "echo 'source=', $_SERVER['AUTHJS_SESSION_SOURCE'] ?? '(none)', \"\\n\";\n")
+    status, _, body = h.request("GET", "/whoami.php")
+    assert status == 200 and b"email=(none)" in body, body
+    browser = signed_in(h)
+    status, _, body = browser.get("/whoami.php")
+    assert status == 200
+    assert b"email=alice@example.com" in body and b"source=local" in body, body
+
+
+@pytest.fixture
+def backend_app(httpd_factory, upstream):
+    """A proxied backend (the upstream's echo route) behind PassHeaders."""
+    return httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /backend/>
+            AuthProxyPassHeaders On
+            ProxyPass %s/api/auth/__echo/
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET, upstream.origin))
+
+
+SPOOFS = {"X-Authjs-User-Email": "mallory@evil.example", "x-authjs-claim-role": "admin",
+          "X_Authjs_User_Id": "root", "XAuthjs-Session": "{}"}
+
+
+def test_proxied_backend_gets_session_headers(backend_app):
+    browser = signed_in(backend_app)
+    status, _, body = browser.get("/backend/page", headers=SPOOFS)
+    assert status == 200
+    seen = json.loads(body)["headers"]
+    assert seen["x-authjs-user-email"] == "alice@example.com"
+    assert seen["x-authjs-user-id"] == "u-alice"
+    assert seen["x-authjs-session-source"] == "local"
+    assert "x-authjs-claim-role" not in seen
+    assert "x_authjs_user_id" not in seen and "xauthjs-session" not in seen
+    assert json.loads(seen["x-authjs-session"])["user"]["email"] == "alice@example.com"
+    assert "removed the client's header" in backend_app.error_log()
+
+
+def test_proxied_backend_never_gets_spoofed_headers_anonymously(backend_app):
+    status, _, body = backend_app.request("GET", "/backend/page", headers=SPOOFS)
+    assert status == 200
+    seen = json.loads(body)["headers"]
+    assert not [k for k in seen if k.replace("-", "").replace("_", "").startswith("xauthjs")]
+
+
+def test_route_requests_publish_nothing(local_app):
+    browser = signed_in(local_app)
+    status, _, body = browser.get("/api/auth/__echo")
+    seen = json.loads(body)["headers"]
+    assert not [k for k in seen if k.startswith("x-authjs")]
