@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
-  libjansson-dev libssl-dev libcurl4-openssl-dev check python3 python3-pytest curl php-fpm"
+  libjansson-dev libssl-dev libcurl4-openssl-dev check python3 python3-pytest curl php-fpm
+  clang libclang-rt-dev"
 
 missing=""
 for p in $PACKAGES; do

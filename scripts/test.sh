@@ -1,8 +1,10 @@
 #!/bin/sh
-# Sets up a fresh Debian machine and runs every test: the C unit tests and the
-# integration tests against a real httpd and a real Auth.js upstream.
+# Sets up a fresh Debian machine and runs every test: the C unit tests, the
+# integration tests against a real httpd and a real Auth.js upstream, then each
+# fuzz target for FUZZ_SECONDS (default 30).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 scripts/build.sh
-make check
+make -C _build check
+make -C _build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"

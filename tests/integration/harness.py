@@ -20,7 +20,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 UPSTREAM_DIR = os.path.join(ROOT, "tests", "upstream")
 APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
-MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO", os.path.join(ROOT, "mod_authproxy.so"))
+MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO") or next(
+    (p for p in (os.path.join(ROOT, "_build", "mod_authproxy.so"),
+                 os.path.join(ROOT, "mod_authproxy.so")) if os.path.exists(p)),
+    os.path.join(ROOT, "_build", "mod_authproxy.so"))
 NODE = shutil.which("node") or "/usr/bin/node"
 START_TIMEOUT = 15
 

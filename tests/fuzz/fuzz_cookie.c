@@ -1,0 +1,42 @@
+/* libFuzzer: arbitrary bytes as a Cookie header, found and stripped. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "authjs_cookie.h"
+
+static apr_pool_t *pool;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    authjs_cookie_t cookie;
+    const char *header, *why;
+
+    apr_pool_create(&p, pool);
+    header = apr_pstrmemdup(p, (const char *)data, size);
+    if (!authjs_cookie_find(p, header, "authjs.session-token", &cookie) && !*cookie.value) {
+        abort();
+    }
+    /* once stripped, no session cookie is left to find, not even a broken one */
+    why = authjs_cookie_find(p, authjs_cookie_strip(p, header, "authjs.session-token"),
+                             "authjs.session-token", &cookie);
+    if (!why || strcmp(why, "no session cookie") != 0) {
+        abort();
+    }
+    apr_pool_destroy(p);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* libFuzzer: arbitrary bytes as an upstream /session answer, then flattened. */
+#include <stdint.h>
+
+#include <apr_general.h>
+
+#include "authjs_session.h"
+
+static apr_pool_t *pool;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    const char *why;
+    authjs_session_t *s;
+
+    apr_pool_create(&p, pool);
+    s = authjs_session_from_answer(p, (const char *)data, size, &why);
+    if (s) {
+        authjs_session_vars(p, s, apr_table_make(p, 8));
+    }
+    apr_pool_destroy(p);
+    return 0;
+}
