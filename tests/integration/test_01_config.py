@@ -188,6 +188,10 @@ def test_conf_examples_pass_configtest(name):
             example = f.read()
         example = re.sub(r"SSLCertificateFile\s+\S+", "SSLCertificateFile " + cert, example)
         example = re.sub(r"SSLCertificateKeyFile\s+\S+", "SSLCertificateKeyFile " + key, example)
+        secret = os.path.join(tmp, "authjs.secret")
+        with open(secret, "w") as f:
+            f.write("an-example-secret-0123456789abcdef\n")
+        example = re.sub(r"file:\S+", "file:" + secret, example)
         rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
                              "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
                              + example.replace("*:443", "*:@PORT@").replace("*:80", "*:@PORT@"))

@@ -277,3 +277,44 @@ def test_route_requests_publish_nothing(local_app):
     status, _, body = browser.get("/api/auth/__echo")
     seen = json.loads(body)["headers"]
     assert not [k for k in seen if k.startswith("x-authjs")]
+
+
+@pytest.fixture(scope="module")
+def probe_module():
+    """Another module, built with apxs, that calls the optional function."""
+    import shutil
+    import subprocess
+    from harness import ROOT, public_tempdir
+    tmp = public_tempdir("authproxy-probe-")
+    src = os.path.join(os.path.dirname(__file__), "modules", "mod_authproxy_probe.c")
+    shutil.copy(src, tmp)
+    subprocess.run(["apxs", "-c", "-I" + ROOT, "mod_authproxy_probe.c"], cwd=tmp, check=True,
+                   capture_output=True, timeout=120)
+    yield os.path.join(tmp, ".libs", "mod_authproxy_probe.so")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_other_modules_get_the_session_through_the_optional_function(httpd_factory, upstream,
+                                                                     probe_module):
+    h = httpd_factory("""
+        LoadModule authproxy_probe_module %s
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /probe>
+            SetHandler authproxy-probe
+        </Location>
+        <Location /probe-off>
+            SetHandler authproxy-probe
+            AuthProxySession Off
+        </Location>
+    """ % (probe_module, upstream.origin, UPSTREAM_SECRET))
+    status, _, body = h.request("GET", "/probe")
+    assert (status, body) == (200, b"anonymous\n")
+    browser = signed_in(h)
+    status, _, body = browser.get("/probe")
+    got = dict(l.split("=", 1) for l in body.decode().splitlines())
+    assert got["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert got["AUTHJS_SESSION_SOURCE"] == "local"
+    # the function answers wherever it is asked; AuthProxySession Off only stops publishing
+    status, _, body = browser.get("/probe-off")
+    assert b"AUTHJS_USER_EMAIL=alice@example.com" in body
