@@ -6,6 +6,7 @@
 
 #include <apr_optional_hooks.h>
 #include <http_request.h>
+#include <mod_auth.h>
 #include <mod_proxy.h>
 
 static const command_rec authproxy_cmds[] = {
@@ -44,6 +45,14 @@ static const command_rec authproxy_cmds[] = {
     AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_COOKIE, ap_set_flag_slot,
                  (void *)APR_OFFSETOF(authproxy_dir_conf, strip_cookie), OR_AUTHCFG | RSRC_CONF,
                  "Remove the session cookie before the request reaches the backend (default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, authproxy_cmd_unauth_action, NULL,
+                  OR_AUTHCFG | RSRC_CONF,
+                  "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
+                  "to sign in, others 401), 401, or pass (default redirect)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_USER_CLAIM, ap_set_string_slot,
+                  (void *)APR_OFFSETOF(authproxy_dir_conf, remote_user_claim),
+                  OR_AUTHCFG | RSRC_CONF,
+                  "Claim that becomes REMOTE_USER (default email, else the id)"),
     { NULL }
 };
 
@@ -65,6 +74,13 @@ static void authproxy_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, request_status, authproxy_route_request_status, NULL, NULL,
                       APR_HOOK_MIDDLE);
+
+    ap_hook_check_authn(authproxy_authz_authenticate, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authz(authproxy_authz_check, NULL, NULL, APR_HOOK_FIRST,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(authproxy_authz_note_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    authproxy_authz_register(p);
 
     /* Before mod_rewrite's per-directory rules, so they can test AUTHJS_*. */
     ap_hook_fixups(authproxy_publish_fixups, NULL, publish_before, APR_HOOK_FIRST);

@@ -240,3 +240,59 @@ void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *
         }
     }
 }
+
+static json_t *lookup(json_t *obj, const char *path)
+{
+    const char *dot;
+
+    while (obj && (dot = strchr(path, '.'))) {
+        char key[256];
+        apr_size_t len = dot - path;
+
+        if (len >= sizeof(key)) {
+            return NULL;
+        }
+        memcpy(key, path, len);
+        key[len] = '\0';
+        obj = json_object_get(obj, key);
+        path = dot + 1;
+    }
+    return obj ? json_object_get(obj, path) : NULL;
+}
+
+json_t *authjs_session_claim(const authjs_session_t *s, const char *path)
+{
+    json_t *v = lookup(s->claims, path);
+
+    if (v) {
+        return v;
+    }
+    if (s->from_token) {
+        return strncmp(path, "user.", 5) ? NULL : lookup(s->claims, path + 5);
+    }
+    return lookup(json_object_get(s->claims, "user"), path);
+}
+
+static void add_text(apr_pool_t *p, apr_array_header_t *texts, json_t *v)
+{
+    if (json_is_string(v) || json_is_number(v) || json_is_boolean(v)) {
+        APR_ARRAY_PUSH(texts, const char *) = json_text(p, v);
+    }
+}
+
+apr_array_header_t *authjs_claim_texts(apr_pool_t *p, json_t *value)
+{
+    apr_array_header_t *texts = apr_array_make(p, 4, sizeof(const char *));
+    size_t i;
+    json_t *item;
+
+    if (json_is_array(value)) {
+        json_array_foreach(value, i, item) {
+            add_text(p, texts, item);
+        }
+    }
+    else {
+        add_text(p, texts, value);
+    }
+    return texts;
+}

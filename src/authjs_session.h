@@ -37,6 +37,17 @@ authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, ap
  * strings as they are, arrays joined with ',', objects as compact JSON. */
 void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars);
 
+/* The claim at a dotted path ("email", "org.role", "user.email"): looked up in
+ * the token's payload or the /session object, and, so that the same Require
+ * line works both ways, "user.X" of a token falls back to X and X of a
+ * /session answer to user.X. NULL when absent. */
+json_t *authjs_session_claim(const authjs_session_t *s, const char *path);
+
+/* The texts a claim value offers for comparison: a string itself, numbers and
+ * booleans as JSON, each element of an array the same way; objects and null
+ * offer none. */
+apr_array_header_t *authjs_claim_texts(apr_pool_t *p, json_t *value);
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ", as JavaScript's toISOString() writes it. */
 const char *authjs_iso8601(apr_pool_t *p, apr_time_t t);
 

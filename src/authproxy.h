@@ -32,6 +32,8 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_PASS_HEADERS  "AuthProxyPassHeaders"
 #define AUTHPROXY_DIR_PASS_TOKEN    "AuthProxyPassToken"
 #define AUTHPROXY_DIR_STRIP_COOKIE  "AuthProxyStripCookie"
+#define AUTHPROXY_DIR_UNAUTH_ACTION "AuthProxyUnauthAction"
+#define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -76,12 +78,20 @@ typedef enum {
     AUTHPROXY_STRATEGY_DATABASE = 1
 } authproxy_strategy_e;
 
+typedef enum {
+    AUTHPROXY_UNAUTH_REDIRECT = 0,
+    AUTHPROXY_UNAUTH_401 = 1,
+    AUTHPROXY_UNAUTH_PASS = 2
+} authproxy_unauth_e;
+
 /* Per-directory configuration (Location, Directory, .htaccess). */
 typedef struct {
     int session;
     int pass_headers;
     int pass_token;
     int strip_cookie;
+    int unauth_action;             /* authproxy_unauth_e */
+    const char *remote_user_claim;
 } authproxy_dir_conf;
 
 static APR_INLINE authproxy_server_conf *authproxy_sconf(const server_rec *s)
@@ -167,6 +177,15 @@ void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s);
 /* Asks the upstream's /session; NULL (and one error line on failure) when
  * there is no session. */
 const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie);
+
+/* authproxy_authz.c */
+int authproxy_unauth_action(const authproxy_dir_conf *dconf);
+const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
+const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg);
+int authproxy_authz_authenticate(request_rec *r);
+int authproxy_authz_note_failure(request_rec *r, const char *auth_type);
+int authproxy_authz_check(request_rec *r);
+void authproxy_authz_register(apr_pool_t *p);
 
 /* authproxy_publish.c */
 int authproxy_publish_fixups(request_rec *r);

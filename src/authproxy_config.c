@@ -60,6 +60,7 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->pass_headers = AUTHPROXY_UNSET;
     conf->pass_token = AUTHPROXY_UNSET;
     conf->strip_cookie = AUTHPROXY_UNSET;
+    conf->unauth_action = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -102,6 +103,8 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->pass_headers = MERGE_INT(pass_headers);
     conf->pass_token = MERGE_INT(pass_token);
     conf->strip_cookie = MERGE_INT(strip_cookie);
+    conf->unauth_action = MERGE_INT(unauth_action);
+    conf->remote_user_claim = MERGE_PTR(remote_user_claim);
     return conf;
 }
 

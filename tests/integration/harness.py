@@ -220,6 +220,7 @@ Timeout 30
 LoadModule mpm_event_module {modules}/mod_mpm_event.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule authz_host_module {modules}/mod_authz_host.so
+LoadModule authz_user_module {modules}/mod_authz_user.so
 LoadModule authn_core_module {modules}/mod_authn_core.so
 LoadModule mime_module {modules}/mod_mime.so
 LoadModule dir_module {modules}/mod_dir.so

@@ -1,0 +1,284 @@
+/* AuthType authjs, the Require providers authjs-session and authjs-claim, and
+ * what anonymous visitors get (AuthProxyUnauthAction). */
+#include <apr_strings.h>
+#include <ap_provider.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include "authproxy.h"
+
+#define AUTH_TYPE "authjs"
+/* set while the Require evaluation runs inside authproxy_authz_check */
+#define NOTE_EVALUATING "authproxy-authz-evaluating"
+
+typedef struct {
+    const char *claim;
+    const char *value;          /* equality, or */
+    ap_regex_t *regex;          /* a match, compiled at startup */
+} claim_require_t;
+
+static int is_authjs(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    return type && !strcasecmp(type, AUTH_TYPE);
+}
+
+int authproxy_unauth_action(const authproxy_dir_conf *dconf)
+{
+    return dconf->unauth_action != AUTHPROXY_UNSET ? dconf->unauth_action
+                                                   : AUTHPROXY_UNAUTH_REDIRECT;
+}
+
+const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
+{
+    return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
+}
+
+const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "redirect")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_REDIRECT;
+    }
+    else if (!strcmp(arg, "401")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_401;
+    }
+    else if (!strcasecmp(arg, "pass")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_PASS;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not redirect, 401 or pass",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+/* REMOTE_USER: the configured claim, else the email, else the id. */
+static const char *user_name(request_rec *r, const authjs_session_t *s)
+{
+    json_t *claim = authjs_session_claim(s, authproxy_remote_user_claim(authproxy_dconf(r)));
+    apr_array_header_t *texts = claim ? authjs_claim_texts(r->pool, claim) : NULL;
+
+    if (texts && texts->nelts == 1 && *APR_ARRAY_IDX(texts, 0, const char *)) {
+        return APR_ARRAY_IDX(texts, 0, const char *);
+    }
+    return s->email ? s->email : s->id ? s->id : "";
+}
+
+/* A browser loading a page, as opposed to a script that wants a status. */
+static int is_navigation(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+
+    return r->method_number == M_GET
+           && accept && ap_strcasestr(accept, "text/html")
+           && !apr_table_get(r->headers_in, "X-Requested-With")
+           && (!mode || !strcasecmp(mode, "navigate"));
+}
+
+/* The sign-in page, coming back to the path and query the visitor asked for:
+ * taken from the request line only, so never a redirect elsewhere. */
+static const char *sign_in_url(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    request_rec *first = r;
+    const char *target;
+
+    while (first->prev || first->main) {
+        first = first->prev ? first->prev : first->main;
+    }
+    target = first->unparsed_uri;
+    if (target[0] != '/') {
+        /* absolute-form request target: keep the path and query */
+        const char *scheme_end = ap_strstr_c(target, "://");
+
+        target = scheme_end ? ap_strchr_c(scheme_end + 3, '/') : NULL;
+        if (!target) {
+            target = "/";
+        }
+    }
+    while (target[0] == '/' && target[1] == '/') {
+        target++;
+    }
+    return apr_pstrcat(r->pool, authproxy_path_join(r->pool, authproxy_local_path(conf),
+                                                    "/signin"),
+                       "?callbackUrl=", ap_escape_urlencoded(r->pool, target), NULL);
+}
+
+static int signed_in_as(request_rec *r, const char *user)
+{
+    r->user = (char *)user;
+    r->ap_auth_type = (char *)AUTH_TYPE;
+    return OK;
+}
+
+int authproxy_authz_authenticate(request_rec *r)
+{
+    const authjs_session_t *session;
+
+    if (!is_authjs(r)) {
+        return DECLINED;
+    }
+    if (!authproxy_sconf(r->server)->upstream) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "AuthType %s needs %s in this server",
+                      AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* The sign-in itself must stay reachable. */
+    if (authproxy_is_route(r)) {
+        return signed_in_as(r, "");
+    }
+    if ((session = authproxy_session_get(r))) {
+        return signed_in_as(r, user_name(r, session));
+    }
+    switch (authproxy_unauth_action(authproxy_dconf(r))) {
+    case AUTHPROXY_UNAUTH_PASS:
+        return signed_in_as(r, "");
+    case AUTHPROXY_UNAUTH_REDIRECT:
+        if (is_navigation(r)) {
+            apr_table_setn(r->headers_out, "Location", sign_in_url(r));
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "anonymous: sent to sign in");
+            return HTTP_MOVED_TEMPORARILY;
+        }
+        /* scripts and API clients get a status they can act on */
+        /* fall through */
+    default:
+        ap_note_auth_failure(r);
+        return HTTP_UNAUTHORIZED;
+    }
+}
+
+int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
+{
+    if (strcasecmp(auth_type, AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   apr_psprintf(r->pool, AUTH_TYPE " realm=\"%s\"",
+                                ap_auth_name(r) ? ap_auth_name(r) : ap_get_server_name(r)));
+    return OK;
+}
+
+/* mod_authz_core answers 401 when an authenticated user fails Require (unless
+ * AuthzSendForbiddenOnFailure); a signed-in visitor is told 403 instead, and
+ * kept from a sign-in loop. So this runs the whole Require evaluation itself,
+ * once, and adjusts its answer. */
+int authproxy_authz_check(request_rec *r)
+{
+    int status;
+
+    if (!is_authjs(r) || apr_table_get(r->notes, NOTE_EVALUATING)) {
+        return DECLINED;
+    }
+    apr_table_setn(r->notes, NOTE_EVALUATING, "1");
+    status = ap_run_auth_checker(r);
+    apr_table_unset(r->notes, NOTE_EVALUATING);
+    if (status == HTTP_UNAUTHORIZED && !authproxy_is_route(r) && authproxy_session_get(r)) {
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "user '%s' is signed in but refused "
+                      "by Require: 403", r->user ? r->user : "");
+        return HTTP_FORBIDDEN;
+    }
+    return status;
+}
+
+/* Before authentication ran, ask for it where AuthType authjs will set the
+ * user; elsewhere the session alone decides. */
+static authz_status without_user(request_rec *r, const authjs_session_t **session)
+{
+    if (authproxy_is_route(r)) {
+        return AUTHZ_GRANTED;
+    }
+    if (!r->user && is_authjs(r)) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    *session = authproxy_session_get(r);
+    return *session ? AUTHZ_NEUTRAL : (r->user ? AUTHZ_DENIED : AUTHZ_DENIED_NO_USER);
+}
+
+static authz_status session_check(request_rec *r, const char *line, const void *parsed)
+{
+    const authjs_session_t *session = NULL;
+    authz_status status = without_user(r, &session);
+
+    return status == AUTHZ_NEUTRAL ? AUTHZ_GRANTED : status;
+}
+
+static authz_status claim_check(request_rec *r, const char *line, const void *parsed)
+{
+    const claim_require_t *req = parsed;
+    const authjs_session_t *session = NULL;
+    authz_status status = without_user(r, &session);
+    apr_array_header_t *texts;
+    json_t *claim;
+    int i;
+
+    if (status != AUTHZ_NEUTRAL) {
+        return status;
+    }
+    claim = authjs_session_claim(session, req->claim);
+    texts = claim ? authjs_claim_texts(r->pool, claim) : NULL;
+    for (i = 0; texts && i < texts->nelts; i++) {
+        const char *text = APR_ARRAY_IDX(texts, i, const char *);
+
+        if (req->regex ? ap_regexec(req->regex, text, 0, NULL, 0) == 0
+                       : strcmp(text, req->value) == 0) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require authjs-claim %s: no match for '%s'",
+                  line, r->user ? r->user : "");
+    return AUTHZ_DENIED;
+}
+
+static const char *claim_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    claim_require_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
+    const char *args = line, *op;
+
+    req->claim = ap_getword_conf(cmd->pool, &args);
+    op = ap_getword_conf(cmd->pool, &args);
+    if (!*req->claim || !*op) {
+        return "Require authjs-claim: give a claim and a value (NAME VALUE), or a regular "
+               "expression (NAME ~ REGEX)";
+    }
+    if (!strcmp(op, "~")) {
+        const char *pattern = ap_getword_conf(cmd->pool, &args);
+
+        if (!*pattern) {
+            return apr_psprintf(cmd->pool, "Require authjs-claim %s ~: the regular "
+                                "expression is missing", req->claim);
+        }
+        if (!(req->regex = ap_pregcomp(cmd->pool, pattern, AP_REG_EXTENDED))) {
+            return apr_psprintf(cmd->pool, "Require authjs-claim %s: '%s' is not a valid "
+                                "regular expression", req->claim, pattern);
+        }
+    }
+    else {
+        req->value = op;
+    }
+    if (*args) {
+        return apr_psprintf(cmd->pool, "Require authjs-claim %s: unexpected '%s' (quote a "
+                            "value or expression that holds spaces)", req->claim, args);
+    }
+    *parsed = req;
+    return NULL;
+}
+
+static const authz_provider session_provider = { session_check, NULL };
+static const authz_provider claim_provider = { claim_check, claim_parse };
+
+void authproxy_authz_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authjs-session",
+                              AUTHZ_PROVIDER_VERSION, &session_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authjs-claim",
+                              AUTHZ_PROVIDER_VERSION, &claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
