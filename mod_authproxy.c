@@ -45,6 +45,13 @@ static const command_rec authproxy_cmds[] = {
     AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_COOKIE, ap_set_flag_slot,
                  (void *)APR_OFFSETOF(authproxy_dir_conf, strip_cookie), OR_AUTHCFG | RSRC_CONF,
                  "Remove the session cookie before the request reaches the backend (default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE, authproxy_cmd_cache, NULL, RSRC_CONF,
+                  "none, or the socache provider[:args] keeping /session answers "
+                  "(default " AUTHPROXY_DEFAULT_CACHE ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE_TTL, authproxy_cmd_cache_ttl, NULL, RSRC_CONF,
+                  "Seconds a /session answer is kept (default 60)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE_NEG_TTL, authproxy_cmd_cache_negative_ttl, NULL,
+                  RSRC_CONF, "Seconds a 'no session' answer is kept (default 5)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, authproxy_cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
@@ -61,9 +68,12 @@ static void authproxy_register_hooks(apr_pool_t *p)
     static const char *const publish_before[] = { "mod_rewrite.c", NULL };
 
     ap_hook_check_config(authproxy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(authproxy_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(authproxy_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(authproxy_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE + 1);
     ap_hook_post_config(authproxy_route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(authproxy_fetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(authproxy_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);

@@ -32,6 +32,9 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_PASS_HEADERS  "AuthProxyPassHeaders"
 #define AUTHPROXY_DIR_PASS_TOKEN    "AuthProxyPassToken"
 #define AUTHPROXY_DIR_STRIP_COOKIE  "AuthProxyStripCookie"
+#define AUTHPROXY_DIR_CACHE         "AuthProxySessionCache"
+#define AUTHPROXY_DIR_CACHE_TTL     "AuthProxySessionCacheTTL"
+#define AUTHPROXY_DIR_CACHE_NEG_TTL "AuthProxySessionCacheNegativeTTL"
 #define AUTHPROXY_DIR_UNAUTH_ACTION "AuthProxyUnauthAction"
 #define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
 
@@ -39,6 +42,10 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
 #define AUTHPROXY_MAX_TIMEOUT        3600
 #define AUTHPROXY_DEFAULT_COOKIE     "authjs.session-token"
+#define AUTHPROXY_DEFAULT_CACHE      "shmcb"
+#define AUTHPROXY_DEFAULT_CACHE_TTL  60
+#define AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL 5
+#define AUTHPROXY_CACHE_KEY_LEN      32
 
 #define AUTHPROXY_UNSET (-1)
 
@@ -49,6 +56,8 @@ typedef struct {
     const char *name;
     const char *value;
 } authproxy_header_t;
+
+typedef struct authproxy_cache authproxy_cache_t;
 
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
  * here": merge takes the child's field if set, else the parent's, and the
@@ -66,11 +75,15 @@ typedef struct {
     apr_array_header_t *secrets;   /* of const char *, newest first */
     int strategy;                  /* authproxy_strategy_e */
     const char *ca_file;
+    const char *cache_spec;        /* "none" or PROVIDER[:ARGS] */
+    int cache_ttl;                 /* seconds */
+    int cache_negative_ttl;        /* seconds */
 
     /* Derived at startup from the merged fields above. */
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
     authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
     const char *session_url;           /* upstream + target + /session */
+    authproxy_cache_t *cache;          /* NULL: none, or not needed (local decoding) */
 } authproxy_server_conf;
 
 typedef enum {
@@ -111,6 +124,8 @@ int authproxy_timeout(const authproxy_server_conf *conf);
 int authproxy_preserve_host(const authproxy_server_conf *conf);
 const char *authproxy_cookie_name(const authproxy_server_conf *conf);
 int authproxy_strategy(const authproxy_server_conf *conf);
+int authproxy_cache_ttl(const authproxy_server_conf *conf);
+int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 
@@ -174,9 +189,35 @@ const char *authproxy_session_token(request_rec *r);
 
 /* authproxy_fetch.c */
 void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s);
-/* Asks the upstream's /session; NULL (and one error line on failure) when
- * there is no session. */
-const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie);
+/* Asks the upstream's /session. APR_SUCCESS: the upstream answered, *session
+ * is the session or NULL for none; anything else: it failed (one error line),
+ * and there is no session, but no answer worth remembering either. */
+apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
+                                     const authjs_session_t **session);
+
+/* authproxy_cache.c */
+const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+int authproxy_cache_check_config(server_rec *s);
+int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s);
+void authproxy_cache_child_init(apr_pool_t *p, server_rec *s);
+void authproxy_cache_key(const request_rec *r, const authjs_cookie_t *cookie,
+                         unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
+/* 1 and *session (NULL for a remembered "no session") on a hit; 0 on a miss
+ * or a failing cache (one error line: the caller asks the upstream). */
+int authproxy_cache_get(request_rec *r, const unsigned char *key,
+                        const authjs_session_t **session);
+void authproxy_cache_put(request_rec *r, const unsigned char *key,
+                         const authjs_session_t *session);
+void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
+/* Concurrent misses for one key in this process: 1 for the request that is to
+ * fetch (it calls authproxy_cache_landed after storing), 0 for one that
+ * waited for that fetch to land (bounded by the timeout) and looks again. */
+int authproxy_cache_board(request_rec *r, const unsigned char *key);
+void authproxy_cache_landed(const unsigned char *key);
 
 /* authproxy_authz.c */
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);

@@ -37,6 +37,17 @@ int authproxy_strategy(const authproxy_server_conf *conf)
     return conf->strategy != AUTHPROXY_UNSET ? conf->strategy : AUTHPROXY_STRATEGY_JWT;
 }
 
+int authproxy_cache_ttl(const authproxy_server_conf *conf)
+{
+    return conf->cache_ttl != AUTHPROXY_UNSET ? conf->cache_ttl : AUTHPROXY_DEFAULT_CACHE_TTL;
+}
+
+int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
+{
+    return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
+                                                        : AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL;
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -49,6 +60,8 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->timeout = AUTHPROXY_UNSET;
     conf->preserve_host = AUTHPROXY_UNSET;
     conf->strategy = AUTHPROXY_UNSET;
+    conf->cache_ttl = AUTHPROXY_UNSET;
+    conf->cache_negative_ttl = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -91,6 +104,9 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->secrets = MERGE_PTR(secrets);
     conf->strategy = MERGE_INT(strategy);
     conf->ca_file = MERGE_PTR(ca_file);
+    conf->cache_spec = MERGE_PTR(cache_spec);
+    conf->cache_ttl = MERGE_INT(cache_ttl);
+    conf->cache_negative_ttl = MERGE_INT(cache_negative_ttl);
     return conf;
 }
 
@@ -349,7 +365,8 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             || require_module(s, "mod_proxy_http.c", "proxy_http",
                               "speaks HTTP to the upstream") != OK
             || (conf->upstream_is_tls
-                && require_module(s, "mod_ssl.c", "ssl", "uses TLS to the upstream") != OK)) {
+                && require_module(s, "mod_ssl.c", "ssl", "uses TLS to the upstream") != OK)
+            || authproxy_cache_check_config(s) != OK) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!conf->upstream_is_tls && !authproxy_host_is_loopback(conf->upstream_host)

@@ -119,22 +119,23 @@ static void list_add(void *ctx, const char *name, const char *value)
                                       apr_pstrcat(headers->pool, name, ": ", value, NULL));
 }
 
-const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie)
+apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
+                                     const authjs_session_t **session)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     header_list_t headers = { NULL, r->pool };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
-    const authjs_session_t *session = NULL;
     const char *why = NULL;
     long timeout_ms = authproxy_timeout(conf) * 1000L, status = 0;
     CURLcode rc;
     CURL *h = take_handle();
 
+    *session = NULL;
     if (!h) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "no libcurl handle for %s",
                       conf->session_url);
-        return NULL;
+        return APR_EGENERAL;
     }
     list_add(&headers, "Cookie", cookie->pairs);
     list_add(&headers, "Accept", "application/json");
@@ -167,23 +168,22 @@ const authjs_session_t *authproxy_fetch_session(request_rec *r, const authjs_coo
     if (body.too_large) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered with more than "
                       "64 KiB: no session", conf->session_url);
+        return APR_EGENERAL;
     }
-    else if (rc != CURLE_OK) {
+    if (rc != CURLE_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s failed: %s: no session",
                       conf->session_url, *errbuf ? errbuf : curl_easy_strerror(rc));
+        return APR_EGENERAL;
     }
-    else if (status >= 500) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered %ld: no session",
-                      conf->session_url, status);
+    if (status != 200) {
+        ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_DEBUG, 0, r,
+                      "upstream %s answered %ld: no session", conf->session_url, status);
+        return APR_EGENERAL;
     }
-    else if (status != 200) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s answered %ld: no session",
-                      conf->session_url, status);
-    }
-    else if (!(session = authjs_session_from_answer(r->pool, body.data ? body.data : "",
-                                                    body.len, &why))) {
+    *session = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len, &why);
+    if (!*session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s: %s: no session",
                       conf->session_url, why);
     }
-    return session;
+    return APR_SUCCESS;
 }

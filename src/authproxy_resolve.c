@@ -38,6 +38,39 @@ static const authjs_session_t *decode_locally(request_rec *r, const authproxy_se
     return authjs_session_from_claims(r->pool, claims);
 }
 
+/* The upstream's answer, through the cache where there is one: concurrent
+ * misses for one cookie wait for a single fetch. */
+static const authjs_session_t *ask_upstream(request_rec *r, const authproxy_server_conf *conf,
+                                            const authjs_cookie_t *cookie, const char **source)
+{
+    const authjs_session_t *session = NULL;
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    int leader;
+
+    *source = "upstream";
+    if (!conf->cache) {
+        authproxy_fetch_session(r, cookie, &session);
+        return session;
+    }
+    authproxy_cache_key(r, cookie, key);
+    if (authproxy_cache_get(r, key, &session)) {
+        *source = "cache";
+        return session;
+    }
+    leader = authproxy_cache_board(r, key);
+    if (!leader && authproxy_cache_get(r, key, &session)) {
+        *source = "cache";
+        return session;
+    }
+    if (authproxy_fetch_session(r, cookie, &session) == APR_SUCCESS) {
+        authproxy_cache_put(r, key, session);
+    }
+    if (leader) {
+        authproxy_cache_landed(key);
+    }
+    return session;
+}
+
 const authjs_session_t *authproxy_session_get(request_rec *r)
 {
     request_rec *orig = original(r);
@@ -64,8 +97,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         req->source = "local";
     }
     else {
-        req->session = authproxy_fetch_session(orig, &req->cookie);
-        req->source = "upstream";
+        req->session = ask_upstream(orig, conf, &req->cookie, &req->source);
     }
     if (req->session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",

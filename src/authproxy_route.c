@@ -38,6 +38,17 @@ int authproxy_is_route(const request_rec *r)
     return req && req->is_route;
 }
 
+/* A sign-out through the route ends the session: its cached answer goes. */
+static void forget_signed_out(request_rec *r, const authproxy_server_conf *conf)
+{
+    authjs_cookie_t cookie;
+
+    if (!authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                            authproxy_cookie_name(conf), &cookie)) {
+        authproxy_cache_forget(r, &cookie);
+    }
+}
+
 /* Runs before httpd decodes the path, so "%2F" and every other escape reach
  * the upstream as the client sent them (mod_proxy is told with
  * "proxy-noencode"); dot segments are already resolved at this point. */
@@ -64,6 +75,9 @@ int authproxy_route_pre_translate(request_rec *r)
     req = authproxy_request(r);
     req->is_route = 1;
     req->client_host = apr_table_get(r->headers_in, "Host");
+    if (conf->cache && r->method_number == M_POST && !strcmp(r->uri + rest, "/signout")) {
+        forget_signed_out(r, conf);
+    }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "auth route %s -> %s%s",
                   r->uri, conf->upstream, path);
     return DONE;

@@ -246,6 +246,7 @@ PROXY_MODULES = """\
 LoadModule proxy_module {modules}/mod_proxy.so
 LoadModule proxy_http_module {modules}/mod_proxy_http.so
 LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
 """
 
 ENV_CGI = """#!/bin/sh

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import Httpd, ROOT, public_tempdir
+from harness import MODULE_SO, ROOT, Httpd, public_tempdir
 
 GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
@@ -131,7 +131,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
     """make install into a copy of /etc/apache2, then a2enmod and apache2ctl configtest."""
     if not shutil.which("a2enmod") or not os.path.isdir("/etc/apache2/mods-available"):
         pytest.skip("not a Debian Apache layout")
-    builddir = os.environ.get("MOD_AUTHPROXY_BUILDDIR", ROOT)
+    builddir = os.environ.get("MOD_AUTHPROXY_BUILDDIR", os.path.dirname(MODULE_SO))
     tmp = public_tempdir("authproxy-install-")
     try:
         dest = os.path.join(tmp, "dest")
@@ -142,7 +142,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
         assert not os.path.exists(dest + "/usr/lib/apache2/modules/mod_authproxy.la")
         with open(dest + "/etc/apache2/mods-available/authproxy.load") as f:
             load = f.read()
-        assert "# Depends: proxy proxy_http" in load
+        assert "# Depends: proxy proxy_http socache_shmcb" in load
         assert "LoadModule authproxy_module /usr/lib/apache2/modules/mod_authproxy.so" in load
 
         confdir = os.path.join(tmp, "apache2")
@@ -152,7 +152,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
                         confdir + "/mods-available/" + name)
         with open(confdir + "/mods-available/authproxy.load", "w") as f:
             f.write(load.replace("/usr/lib/apache2/modules/mod_authproxy.so", modfile))
-        for mod in ("proxy", "proxy_http"):
+        for mod in ("proxy", "proxy_http", "socache_shmcb"):
             link = os.path.join(confdir, "mods-enabled", mod + ".load")
             if os.path.lexists(link):
                 os.unlink(link)
@@ -165,6 +165,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
         assert res.returncode == 0, res.stdout + res.stderr
         assert os.path.exists(confdir + "/mods-enabled/proxy.load")
         assert os.path.exists(confdir + "/mods-enabled/proxy_http.load")
+        assert os.path.exists(confdir + "/mods-enabled/socache_shmcb.load")
         subprocess.run(["a2ensite", "authproxy-test"], env=env, check=True,
                        capture_output=True, timeout=60)
         res = subprocess.run(["apache2ctl", "configtest"], env=env, capture_output=True,

@@ -72,6 +72,9 @@ const FLAGS = {
   "base-path": { type: "string", default: "/api/auth" },
   secret: { type: "string", default: "test-secret-please-change-0123456789" },
   strategy: { type: "string", default: "jwt" },
+  // milliseconds every <base>/session answer is held back: a slow upstream,
+  // for tests of concurrent requests
+  "session-delay": { type: "string", default: "0" },
 };
 let opts;
 try {
@@ -451,7 +454,13 @@ const config = buildAuthConfig();
 const handler = opts.kind === "express" ? expressHandler(config) : coreHandler(config);
 
 const server = http.createServer((req, res) => {
-  if (!testRoutes(req, res)) handler(req, res);
+  if (testRoutes(req, res)) return;
+  const delay = Number(opts["session-delay"]);
+  if (delay > 0 && splitTarget(req.url)[0] === `${basePath}/session`) {
+    setTimeout(() => handler(req, res), delay);
+  } else {
+    handler(req, res);
+  }
 });
 
 // Idle upstream connections outlive httpd's reuse of them (Node's default is

@@ -1,0 +1,389 @@
+/* Answers of the upstream's /session, kept in httpd's shared-object cache
+ * (shmcb by default; memcache or redis share them across servers).
+ *
+ * Keys are SHA-256 of the upstream, the cookie name and the cookie value:
+ * never a raw token. Values are the session JSON, or "null" for a short-lived
+ * "no session". Servers with the same cache setting share one instance. */
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <http_main.h>
+#include <openssl/evp.h>
+#include <util_mutex.h>
+
+#include "authproxy.h"
+
+#define MUTEX_TYPE "authproxy-cache"
+#define NEGATIVE "null"
+
+struct authproxy_cache {
+    const char *spec;                 /* as configured, for messages */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;        /* only for providers that need one */
+};
+
+/* A fetch under way in this process, that other requests for the same cookie
+ * wait for instead of asking the upstream again. */
+typedef struct {
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    apr_thread_cond_t *cond;
+    apr_pool_t *pool;
+    int done;
+    int waiters;
+} flight_t;
+
+static struct {
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *flights;
+    apr_pool_t *pool;
+} inflight;
+
+static apr_hash_t *caches;            /* spec -> authproxy_cache_t, per configuration */
+
+const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *name = arg, *colon = ap_strchr_c(arg, ':');
+
+    if (colon) {
+        name = apr_pstrmemdup(cmd->temp_pool, arg, colon - arg);
+    }
+    if (strcasecmp(arg, "none") != 0 && !*name) {
+        return apr_psprintf(cmd->pool, "%s: '%s' names no cache provider", cmd->cmd->name, arg);
+    }
+    authproxy_sconf(cmd->server)->cache_spec = arg;
+    return NULL;
+}
+
+static const char *seconds(cmd_parms *cmd, const char *arg, int min, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || *end || n < min || n > 86400) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from %d "
+                            "to 86400", cmd->cmd->name, arg, min);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 1, &authproxy_sconf(cmd->server)->cache_ttl);
+}
+
+const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 0, &authproxy_sconf(cmd->server)->cache_negative_ttl);
+}
+
+int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    caches = NULL;
+    return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static apr_status_t destroy_cache(void *data)
+{
+    authproxy_cache_t *cache = data;
+
+    cache->provider->destroy(cache->instance, ap_server_conf);
+    return APR_SUCCESS;
+}
+
+/* The provider a setting names; NULL for "none", and *missing for none loaded. */
+static const ap_socache_provider_t *provider_of(apr_pool_t *p, const char *spec,
+                                                const char **name, const char **args)
+{
+    const char *colon = ap_strchr_c(spec, ':');
+
+    *name = colon ? apr_pstrmemdup(p, spec, colon - spec) : spec;
+    *args = colon ? colon + 1 : NULL;
+    return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, *name, AP_SOCACHE_PROVIDER_VERSION);
+}
+
+/* At configtest already: an explicitly named provider must be loaded. */
+int authproxy_cache_check_config(server_rec *s)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+    const char *name, *args;
+
+    if (!conf->cache_spec || !strcasecmp(conf->cache_spec, "none")
+        || provider_of(s->process->pool, conf->cache_spec, &name, &args)) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is loaded: "
+                 "enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE, conf->cache_spec,
+                 name, name);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* The cache a server's setting names, created on first use; NULL for none. */
+static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                     authproxy_cache_t **out)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+    const char *spec = conf->cache_spec ? conf->cache_spec : AUTHPROXY_DEFAULT_CACHE;
+    const char *name, *args, *err;
+    struct ap_socache_hints hints = { 32, 512, 0 };
+    authproxy_cache_t *cache;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (!strcasecmp(spec, "none")) {
+        return OK;
+    }
+    if ((*out = apr_hash_get(caches, spec, APR_HASH_KEY_STRING))) {
+        return OK;
+    }
+    cache = apr_pcalloc(pconf, sizeof(*cache));
+    cache->spec = spec;
+    cache->provider = provider_of(ptemp, spec, &name, &args);
+    if (!cache->provider) {
+        /* only the default can be missing here (check_config refused the rest):
+         * run without, and say how to get it */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "no session cache: the socache "
+                     "provider %s is not loaded (a2enmod socache_%s, or %s none)",
+                     name, name, AUTHPROXY_DIR_CACHE);
+        return OK;
+    }
+    err = cache->provider->create(&cache->instance, args, ptemp, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache->mutex, NULL, MUTEX_TYPE,
+                                    apr_psprintf(ptemp, "%u", apr_hash_count(caches)),
+                                    s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot create its mutex",
+                         AUTHPROXY_DIR_CACHE, spec);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    hints.expiry_interval = apr_time_from_sec(authproxy_cache_ttl(conf));
+    rv = cache->provider->init(cache->instance,
+                               apr_psprintf(pconf, "authproxy-%u", apr_hash_count(caches)),
+                               &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
+                     AUTHPROXY_DIR_CACHE, spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, cache, destroy_cache, apr_pool_cleanup_null);
+    apr_hash_set(caches, spec, APR_HASH_KEY_STRING, cache);
+    *out = cache;
+    return OK;
+}
+
+/* Only servers that ask the upstream need a cache: local decoding needs none. */
+int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s)
+{
+    caches = apr_hash_make(pconf);
+    for (; s; s = s->next) {
+        authproxy_server_conf *conf = authproxy_sconf(s);
+        int rc;
+
+        if (!conf->upstream || conf->keyring) {
+            continue;
+        }
+        if ((rc = cache_for(pconf, ptemp, s, &conf->cache)) != OK) {
+            return rc;
+        }
+    }
+    return OK;
+}
+
+void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_hash_index_t *hi;
+    apr_allocator_t *allocator;
+
+    for (hi = caches ? apr_hash_first(p, caches) : NULL; hi; hi = apr_hash_next(hi)) {
+        authproxy_cache_t *cache = apr_hash_this_val(hi);
+
+        if (cache->mutex) {
+            apr_global_mutex_child_init(&cache->mutex, apr_global_mutex_lockfile(cache->mutex),
+                                        p);
+        }
+    }
+    /* flights come and go under inflight.mutex, on an allocator of their own */
+    apr_allocator_create(&allocator);
+    apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
+    apr_allocator_owner_set(allocator, inflight.pool);
+    apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool);
+    inflight.flights = apr_hash_make(inflight.pool);
+}
+
+void authproxy_cache_key(const request_rec *r, const authjs_cookie_t *cookie,
+                         unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int len = AUTHPROXY_CACHE_KEY_LEN;
+
+    /* the NULs keep the three parts from running into each other */
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, conf->upstream, strlen(conf->upstream) + 1);
+    EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1);
+    EVP_DigestUpdate(md, cookie->value, strlen(cookie->value));
+    EVP_DigestFinal_ex(md, key, &len);
+    EVP_MD_CTX_free(md);
+}
+
+static void lock(const authproxy_cache_t *cache)
+{
+    if (cache->mutex) {
+        apr_global_mutex_lock(cache->mutex);
+    }
+}
+
+static void unlock(const authproxy_cache_t *cache)
+{
+    if (cache->mutex) {
+        apr_global_mutex_unlock(cache->mutex);
+    }
+}
+
+int authproxy_cache_get(request_rec *r, const unsigned char *key,
+                        const authjs_session_t **session)
+{
+    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
+    unsigned int len = AUTHJS_SESSION_MAX_ANSWER;
+    unsigned char *buf = apr_palloc(r->pool, len);
+    const char *why = NULL;
+    apr_status_t rv;
+
+    lock(cache);
+    rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                   buf, &len, r->pool);
+    unlock(cache);
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_NOTFOUND(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: asking "
+                          "the upstream", cache->spec);
+        }
+        return 0;
+    }
+    if (len == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, len)) {
+        *session = NULL;
+        return 1;
+    }
+    *session = authjs_session_from_answer(r->pool, (const char *)buf, len, &why);
+    if (!*session) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
+                      "asking the upstream", cache->spec, why);
+        return 0;
+    }
+    return 1;
+}
+
+void authproxy_cache_put(request_rec *r, const unsigned char *key,
+                         const authjs_session_t *session)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const authproxy_cache_t *cache = conf->cache;
+    apr_time_t now = apr_time_now();
+    apr_time_t expiry = now + apr_time_from_sec(session ? authproxy_cache_ttl(conf)
+                                                : authproxy_cache_negative_ttl(conf));
+    const char *value = session ? session->json : NEGATIVE;
+    apr_status_t rv;
+
+    /* never past the session's own end */
+    if (session && session->expires && session->expires < expiry) {
+        expiry = session->expires;
+    }
+    if (expiry <= now) {
+        return;
+    }
+    lock(cache);
+    rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                expiry, (unsigned char *)value, (unsigned int)strlen(value),
+                                r->pool);
+    unlock(cache);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
+                      cache->spec);
+    }
+}
+
+void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
+{
+    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    apr_status_t rv;
+
+    authproxy_cache_key(r, cookie, key);
+    lock(cache);
+    rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                 r->pool);
+    unlock(cache);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot remove the "
+                      "signed-out session", cache->spec);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
+    }
+}
+
+int authproxy_cache_board(request_rec *r, const unsigned char *key)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
+    flight_t *flight;
+    apr_pool_t *pool;
+
+    if (!inflight.mutex) {
+        return 1;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    if (!flight) {
+        apr_pool_create(&pool, inflight.pool);
+        flight = apr_pcalloc(pool, sizeof(*flight));
+        flight->pool = pool;
+        memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
+        apr_thread_cond_create(&flight->cond, pool);
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
+        apr_thread_mutex_unlock(inflight.mutex);
+        return 1;
+    }
+    flight->waiters++;
+    /* bounded: a fetch never takes longer than the timeout */
+    while (!flight->done
+           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, patience) == APR_SUCCESS) {
+    }
+    flight->waiters--;
+    if (flight->done && flight->waiters == 0) {
+        apr_pool_destroy(flight->pool);
+    }
+    apr_thread_mutex_unlock(inflight.mutex);
+    return 0;
+}
+
+void authproxy_cache_landed(const unsigned char *key)
+{
+    flight_t *flight;
+
+    if (!inflight.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    if (flight) {
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, NULL);
+        flight->done = 1;
+        apr_thread_cond_broadcast(flight->cond);
+        if (flight->waiters == 0) {
+            apr_pool_destroy(flight->pool);
+        }
+    }
+    apr_thread_mutex_unlock(inflight.mutex);
+}

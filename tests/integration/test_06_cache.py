@@ -1,0 +1,229 @@
+"""The /session cache on httpd's socache: one upstream call for many requests."""
+import concurrent.futures
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness import UPSTREAM_SECRET, Browser, Upstream, free_port, mint, stop_process, \
+    wait_for_port
+
+COOKIE = "authjs.session-token"
+SINGLE_PROCESS = """
+    StartServers 1
+    ServerLimit 1
+    ThreadsPerChild 32
+    MaxRequestWorkers 32
+"""
+
+
+def env_of(h, token):
+    status, _, body = h.request("GET", "/cgi-bin/env.cgi",
+                                headers={"Cookie": "%s=%s" % (COOKIE, token)})
+    assert status == 200, body
+    return dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
+
+
+def page(h, token):
+    """A cheap page: the session is resolved for it all the same."""
+    status, _, _ = h.request("GET", "/index.html", headers={"Cookie": "%s=%s" % (COOKIE, token)})
+    assert status == 200
+    return status
+
+
+def alice_token():
+    token, = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+                   "payload": {"name": "Alice Example", "email": "alice@example.com",
+                               "sub": "u-alice"}})
+    return token
+
+
+@pytest.fixture
+def cached(httpd_factory, upstream):
+    return httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionCacheTTL 3
+        AuthProxySessionCacheNegativeTTL 2
+    """ % upstream.origin)
+
+
+def test_many_requests_one_upstream_call(cached, upstream):
+    token = alice_token()
+    before = upstream.session_calls()
+    e = env_of(cached, token)
+    assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
+    for _ in range(199):
+        page(cached, token)
+    assert upstream.session_calls() == before + 1
+    e = env_of(cached, token)
+    assert e["AUTHJS_SESSION_SOURCE"] == "cache"
+    assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert e["AUTHJS_USER_ID"] == "u-alice"
+
+
+def test_after_the_ttl_one_more_call(cached, upstream):
+    token = alice_token()
+    before = upstream.session_calls()
+    page(cached, token)
+    page(cached, token)
+    assert upstream.session_calls() == before + 1
+    time.sleep(3.5)  # the TTL, 3 s
+    page(cached, token)
+    page(cached, token)
+    assert upstream.session_calls() == before + 2
+
+
+def test_no_session_is_cached_briefly(cached, upstream):
+    before = upstream.session_calls()
+    for _ in range(10):
+        assert not [k for k in env_of(cached, "not-a-token") if k.startswith("AUTHJS_")]
+    assert upstream.session_calls() == before + 1
+    time.sleep(2.5)
+    env_of(cached, "not-a-token")
+    assert upstream.session_calls() == before + 2
+
+
+def test_none_asks_for_every_request(httpd_factory, upstream):
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySessionCache none\n" % upstream.origin)
+    token = alice_token()
+    before = upstream.session_calls()
+    for _ in range(10):
+        page(h, token)
+    assert upstream.session_calls() == before + 10
+
+
+def test_entry_never_outlives_the_session(httpd_factory, upstream_db):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+        AuthProxySessionCacheTTL 600
+    """ % upstream_db.origin)
+    made = upstream_db.get_json("/__db/session", "POST", {"email": "bob@example.org",
+                                                         "expiresIn": 2})
+    assert env_of(h, made["sessionToken"])["AUTHJS_USER_EMAIL"] == "bob@example.org"
+    assert env_of(h, made["sessionToken"])["AUTHJS_SESSION_SOURCE"] == "cache"
+    time.sleep(2.5)
+    assert "AUTHJS_USER_EMAIL" not in env_of(h, made["sessionToken"])
+
+
+def test_sign_out_through_the_route_evicts(httpd_factory, upstream_db):
+    import json
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+    """ % upstream_db.origin)
+    made = upstream_db.get_json("/__db/session", "POST", {"email": "alice@example.com"})
+    token = made["sessionToken"]
+    before = upstream_db.session_calls()
+    assert env_of(h, token)["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "cache"
+    browser = Browser(h)
+    browser.cookies[COOKIE] = token
+    status, _, body = browser.get("/api/auth/csrf")
+    status, _, _ = browser.post_form("/api/auth/signout",
+                                     {"csrfToken": json.loads(body)["csrfToken"]})
+    assert status in (302, 303)
+    # the old cookie is asked about again, and the upstream has ended it
+    assert "AUTHJS_USER_EMAIL" not in env_of(h, token)
+    assert upstream_db.session_calls() > before + 1
+
+
+def test_concurrent_misses_make_a_single_call(httpd_factory):
+    slow = Upstream("core", "/api/auth", ["--session-delay", "700"]).start()
+    try:
+        h = httpd_factory(SINGLE_PROCESS + "AuthProxyUpstream %s\n" % slow.origin)
+        token = alice_token()
+        before = slow.session_calls()
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            envs = list(pool.map(lambda _: env_of(h, token), range(20)))
+        assert all(e["AUTHJS_USER_EMAIL"] == "alice@example.com" for e in envs)
+        assert slow.session_calls() == before + 1
+        sources = {e["AUTHJS_SESSION_SOURCE"] for e in envs}
+        assert sources <= {"upstream", "cache"}
+    finally:
+        slow.stop()
+
+
+class Memcached:
+    def __init__(self):
+        self.port = free_port()
+        args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "16"]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port, self.proc):
+            raise RuntimeError("memcached did not start")
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+@pytest.mark.skipif(not shutil.which("memcached"), reason="memcached is not installed")
+def test_memcached_shared_by_two_servers_and_survivable(httpd_factory, upstream):
+    mc = Memcached()
+    try:
+        conf = """
+            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            AuthProxyUpstream %s
+            AuthProxySessionCache memcache:127.0.0.1:%d
+            AuthProxySessionCacheTTL 60
+        """ % (upstream.origin, mc.port)
+        a, b = httpd_factory(conf), httpd_factory(conf)
+        token = alice_token()
+        before = upstream.session_calls()
+        assert env_of(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+        e = env_of(b, token)
+        assert e["AUTHJS_SESSION_SOURCE"] == "cache"
+        assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert upstream.session_calls() == before + 1
+
+        mc.stop()
+        for h in (a, b, a, b):
+            e = env_of(h, token)
+            assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
+            assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
+        assert upstream.session_calls() == before + 5
+        assert "session cache memcache:127.0.0.1" in a.error_log()
+    finally:
+        mc.stop()
+
+
+def test_local_decoding_needs_no_cache(httpd_factory, upstream):
+    h = httpd_factory("""
+        LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionCache memcache:127.0.0.1:1
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    assert env_of(h, alice_token())["AUTHJS_SESSION_SOURCE"] == "local"
+
+
+@pytest.mark.parametrize("conf, message", [
+    ("AuthProxySessionCache nosuch", "AuthProxySessionCache nosuch: no socache provider 'nosuch' "
+                                     "is loaded: enable it with 'a2enmod socache_nosuch'"),
+    ("AuthProxySessionCacheTTL 0", "AuthProxySessionCacheTTL: '0' is not a whole number"),
+    ("AuthProxySessionCacheTTL x", "AuthProxySessionCacheTTL: 'x' is not a whole number"),
+    ("AuthProxySessionCacheNegativeTTL -1", "AuthProxySessionCacheNegativeTTL: '-1'"),
+    ("AuthProxySessionCache :args", "AuthProxySessionCache: ':args' names no cache provider"),
+])
+def test_bad_cache_config(httpd_factory, conf, message):
+    h = httpd_factory("AuthProxyUpstream http://127.0.0.1:9\n" + conf + "\n", start=False)
+    rc, out = h.configtest()
+    assert rc != 0 and message in out, out
+
+
+def test_default_cache_missing_provider_warns_and_still_serves(httpd_factory, upstream):
+    h = httpd_factory("AuthProxyUpstream %s\n" % upstream.origin, start=False)
+    with open(h.conf_path) as f:
+        text = f.read()
+    with open(h.conf_path, "w") as f:
+        f.write(text.replace("LoadModule socache_shmcb_module", "#LoadModule socache_shmcb_module"))
+    h.start()
+    assert "no session cache: the socache provider shmcb is not loaded" in h.error_log()
+    token = alice_token()
+    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
