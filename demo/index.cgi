@@ -12,7 +12,8 @@ print("""<!doctype html>
 pre{background:#f4f4f4;padding:1em}</style></head><body>
 <h1>mod_authproxy demo</h1>
 <p><a href="/api/auth/signin">Sign in</a> (alice@example.com / alice-pw or bob@example.org / bob-pw)
- &middot; <a href="/api/auth/signout">Sign out</a></p>
+ &middot; <a href="/api/auth/signout">Sign out</a>
+ &middot; <a href="/private/">A page for signed-in users only</a></p>
 <h2>What this CGI script sees (subprocess environment)</h2>
 <table>%s</table>
 <h2>What the browser gets from <code>/api/auth/session</code> (forwarded to Auth.js)</h2>

@@ -9,7 +9,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from harness import Httpd, Upstream  # noqa: E402
+from harness import UPSTREAM_SECRET, Httpd, Upstream  # noqa: E402
 
 PORT = int(os.environ.get("DEMO_PORT", "8080"))
 
@@ -19,13 +19,23 @@ def main():
     httpd = Httpd("""
         # The Auth.js server every app shares; its routes are forwarded from /api/auth.
         AuthProxyUpstream %s
+        # Its AUTH_SECRET: sessions are decrypted here, without asking it.
+        AuthProxySecret %s
         DirectoryIndex index.cgi
         <Directory "@DIR@/htdocs">
             Options +ExecCGI
             AddHandler cgi-script .cgi
         </Directory>
-    """ % upstream.origin, port=PORT, loglevel="info authproxy:debug")
-    shutil.copy(os.path.join(ROOT, "demo", "index.cgi"), os.path.join(httpd.dir, "htdocs"))
+        # Signed-in users only: others are sent to sign in and brought back.
+        <Location /private>
+            AuthType authjs
+            Require valid-user
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET), port=PORT, loglevel="info authproxy:debug")
+    os.mkdir(os.path.join(httpd.dir, "htdocs", "private"))
+    for where in ("", "private"):
+        shutil.copy(os.path.join(ROOT, "demo", "index.cgi"),
+                    os.path.join(httpd.dir, "htdocs", where))
     try:
         httpd.start()
         print("mod_authproxy demo: http://127.0.0.1:%d/  (upstream Auth.js at %s)"

@@ -12,6 +12,7 @@
 //   --base-path P       Auth.js basePath (default /api/auth); all Auth.js routes
 //                       and the __echo test route live under it
 //   --secret S          AUTH_SECRET (default "test-secret-please-change-0123456789")
+//   --session-delay MS  hold every <base>/session answer back MS milliseconds
 //   --strategy S        jwt | database (default jwt). database: in-memory
 //                       Adapter, no providers (Auth.js forbids Credentials-only
 //                       with database sessions); make sessions with
