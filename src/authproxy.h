@@ -41,6 +41,7 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
 #define AUTHPROXY_MAX_TIMEOUT        3600
+#define AUTHPROXY_MAX_CACHE_TTL      86400
 #define AUTHPROXY_DEFAULT_COOKIE     "authjs.session-token"
 #define AUTHPROXY_DEFAULT_CACHE      "shmcb"
 #define AUTHPROXY_DEFAULT_CACHE_TTL  60
@@ -126,6 +127,8 @@ const char *authproxy_cookie_name(const authproxy_server_conf *conf);
 int authproxy_strategy(const authproxy_server_conf *conf);
 int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
+int authproxy_unauth_action(const authproxy_dir_conf *dconf);
+const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 
@@ -143,6 +146,10 @@ const char *authproxy_cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *a
 const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg);
 void *authproxy_create_dir_conf(apr_pool_t *p, char *dir);
 void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -162,7 +169,6 @@ typedef struct {
 } authproxy_request_t;
 
 /* authproxy_route.c */
-authproxy_request_t *authproxy_request(request_rec *r);
 int authproxy_is_route(const request_rec *r);
 /* The forwarded-origin headers every upstream request carries, routes and
  * /session fetches alike; `set` is called for each name and value. */
@@ -179,6 +185,8 @@ int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
                                 server_rec *s);
 
 /* authproxy_resolve.c */
+/* This request's state, created on first use. */
+authproxy_request_t *authproxy_request(request_rec *r);
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);
@@ -196,9 +204,6 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                                      const authjs_session_t **session);
 
 /* authproxy_cache.c */
-const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg);
 int authproxy_cache_check_config(server_rec *s);
 int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -220,9 +225,6 @@ int authproxy_cache_board(request_rec *r, const unsigned char *key);
 void authproxy_cache_landed(const unsigned char *key);
 
 /* authproxy_authz.c */
-int authproxy_unauth_action(const authproxy_dir_conf *dconf);
-const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
-const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg);
 int authproxy_authz_authenticate(request_rec *r);
 int authproxy_authz_note_failure(request_rec *r, const char *auth_type);
 int authproxy_authz_check(request_rec *r);

@@ -26,37 +26,6 @@ static int is_authjs(request_rec *r)
     return type && !strcasecmp(type, AUTH_TYPE);
 }
 
-int authproxy_unauth_action(const authproxy_dir_conf *dconf)
-{
-    return dconf->unauth_action != AUTHPROXY_UNSET ? dconf->unauth_action
-                                                   : AUTHPROXY_UNAUTH_REDIRECT;
-}
-
-const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
-{
-    return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
-}
-
-const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    authproxy_dir_conf *conf = dconf;
-
-    if (!strcasecmp(arg, "redirect")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_REDIRECT;
-    }
-    else if (!strcmp(arg, "401")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_401;
-    }
-    else if (!strcasecmp(arg, "pass")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_PASS;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not redirect, 401 or pass",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
 /* REMOTE_USER: the configured claim, else the email, else the id. */
 static const char *user_name(request_rec *r, const authjs_session_t *s)
 {

@@ -44,43 +44,6 @@ static struct {
 
 static apr_hash_t *caches;            /* spec -> authproxy_cache_t, per configuration */
 
-const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *name = arg, *colon = ap_strchr_c(arg, ':');
-
-    if (colon) {
-        name = apr_pstrmemdup(cmd->temp_pool, arg, colon - arg);
-    }
-    if (strcasecmp(arg, "none") != 0 && !*name) {
-        return apr_psprintf(cmd->pool, "%s: '%s' names no cache provider", cmd->cmd->name, arg);
-    }
-    authproxy_sconf(cmd->server)->cache_spec = arg;
-    return NULL;
-}
-
-static const char *seconds(cmd_parms *cmd, const char *arg, int min, int *out)
-{
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
-
-    if (end == arg || *end || n < min || n > 86400) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from %d "
-                            "to 86400", cmd->cmd->name, arg, min);
-    }
-    *out = (int)n;
-    return NULL;
-}
-
-const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    return seconds(cmd, arg, 1, &authproxy_sconf(cmd->server)->cache_ttl);
-}
-
-const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    return seconds(cmd, arg, 0, &authproxy_sconf(cmd->server)->cache_negative_ttl);
-}
-
 int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     caches = NULL;

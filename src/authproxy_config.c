@@ -48,6 +48,17 @@ int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
                                                         : AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL;
 }
 
+int authproxy_unauth_action(const authproxy_dir_conf *dconf)
+{
+    return dconf->unauth_action != AUTHPROXY_UNSET ? dconf->unauth_action
+                                                   : AUTHPROXY_UNAUTH_REDIRECT;
+}
+
+const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
+{
+    return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -215,18 +226,23 @@ const char *authproxy_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
     return NULL;
 }
 
+/* A whole number of seconds from min to max, or an error naming the directive. */
+static const char *seconds(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || *end || n < min || n > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from %d "
+                            "to %d", cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
 const char *authproxy_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
-    char *end;
-    apr_int64_t seconds = apr_strtoi64(arg, &end, 10);
-
-    if (end == arg || *end || seconds < 1 || seconds > AUTHPROXY_MAX_TIMEOUT) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds "
-                            "from 1 to %d", cmd->cmd->name, arg, AUTHPROXY_MAX_TIMEOUT);
-    }
-    conf->timeout = (int)seconds;
-    return NULL;
+    return seconds(cmd, arg, 1, AUTHPROXY_MAX_TIMEOUT, &authproxy_sconf(cmd->server)->timeout);
 }
 
 const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag)
@@ -329,6 +345,51 @@ const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
                             cmd->cmd->name, arg);
     }
     authproxy_sconf(cmd->server)->ca_file = path;
+    return NULL;
+}
+
+const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *name = arg, *colon = ap_strchr_c(arg, ':');
+
+    if (colon) {
+        name = apr_pstrmemdup(cmd->temp_pool, arg, colon - arg);
+    }
+    if (strcasecmp(arg, "none") != 0 && !*name) {
+        return apr_psprintf(cmd->pool, "%s: '%s' names no cache provider", cmd->cmd->name, arg);
+    }
+    authproxy_sconf(cmd->server)->cache_spec = arg;
+    return NULL;
+}
+
+const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 1, AUTHPROXY_MAX_CACHE_TTL, &authproxy_sconf(cmd->server)->cache_ttl);
+}
+
+const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 0, AUTHPROXY_MAX_CACHE_TTL,
+                   &authproxy_sconf(cmd->server)->cache_negative_ttl);
+}
+
+const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "redirect")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_REDIRECT;
+    }
+    else if (!strcmp(arg, "401")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_401;
+    }
+    else if (!strcasecmp(arg, "pass")) {
+        conf->unauth_action = AUTHPROXY_UNAUTH_PASS;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not redirect, 401 or pass",
+                            cmd->cmd->name, arg);
+    }
     return NULL;
 }
 

@@ -4,6 +4,17 @@
 
 #include "authproxy.h"
 
+authproxy_request_t *authproxy_request(request_rec *r)
+{
+    authproxy_request_t *req = ap_get_module_config(r->request_config, &authproxy_module);
+
+    if (!req) {
+        req = apr_pcalloc(r->pool, sizeof(*req));
+        ap_set_module_config(r->request_config, &authproxy_module, req);
+    }
+    return req;
+}
+
 /* Subrequests and internal redirects are the same visit: they share the
  * original request's answer. */
 static request_rec *original(request_rec *r)

@@ -20,17 +20,6 @@ typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,
                                   const char *url, unsigned int mask);
 
-authproxy_request_t *authproxy_request(request_rec *r)
-{
-    authproxy_request_t *req = ap_get_module_config(r->request_config, &authproxy_module);
-
-    if (!req) {
-        req = apr_pcalloc(r->pool, sizeof(*req));
-        ap_set_module_config(r->request_config, &authproxy_module, req);
-    }
-    return req;
-}
-
 int authproxy_is_route(const request_rec *r)
 {
     const authproxy_request_t *req = ap_get_module_config(r->request_config,
