@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
   libjansson-dev libssl-dev libcurl4-openssl-dev check python3 python3-pytest curl php-fpm
-  clang libclang-rt-dev memcached"
+  clang libclang-rt-dev memcached redis-server"
 
 missing=""
 for p in $PACKAGES; do

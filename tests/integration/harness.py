@@ -67,15 +67,21 @@ def public_tempdir(prefix):
 class Upstream:
     """tests/upstream/server.mjs: @auth/express or a plain @auth/core server."""
 
-    def __init__(self, kind="core", base_path="/api/auth", extra_args=()):
+    def __init__(self, kind="core", base_path="/api/auth", extra_args=(), tls=None):
+        """tls: (cert, key) PEM files to serve HTTPS as https://localhost:PORT."""
         self.kind = kind
         self.base_path = base_path
         self.args = ["--kind", kind, "--base-path", base_path, *extra_args]
+        if tls:
+            self.args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        self.tls = tls
         self.proc = None
         self.port = None
 
     @property
     def origin(self):
+        if self.tls:
+            return "https://localhost:%d" % self.port
         return "http://127.0.0.1:%d" % self.port
 
     def start(self):
@@ -111,7 +117,12 @@ class Upstream:
 
     def get_json(self, path, method="GET", body=None):
         import json
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        if self.tls:
+            import ssl
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
+                                               context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             data = json.dumps(body).encode() if body is not None else None
             conn.request(method, path, data, {"Content-Type": "application/json"} if data else {})
@@ -121,6 +132,25 @@ class Upstream:
 
     def session_calls(self):
         return self.get_json("/__stats")["session_calls"]
+
+
+def make_ca_and_cert(directory, name="localhost"):
+    """A CA and a certificate for `name` signed by it: (ca.pem, cert.pem, key.pem)."""
+    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr = os.path.join(directory, "server.key"), os.path.join(directory, "server.csr")
+    cert, ext = os.path.join(directory, "server.pem"), os.path.join(directory, "san.ext")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=mod_authproxy test CA", "-keyout", ca_key, "-out", ca)
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+        "-keyout", key, "-out", csr)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\n" % name)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+        "-days", "2", "-extfile", ext, "-out", cert)
+    for path in (ca, cert, key):
+        os.chmod(path, 0o644)
+    return ca, cert, key
 
 
 class SilentServer:
@@ -217,7 +247,7 @@ Listen 127.0.0.1:{port}
 ServerName 127.0.0.1:{port}
 Timeout 30
 {user}
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule authz_host_module {modules}/mod_authz_host.so
 LoadModule authz_user_module {modules}/mod_authz_user.so
@@ -258,7 +288,8 @@ env | sort
 class Httpd:
     """A real Apache httpd with the module, on a free loopback port."""
 
-    def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None):
+    def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
+                 mpm="event"):
         self.dir = public_tempdir("authproxy-httpd-")
         for sub in ("run", "logs", "htdocs", "cgi-bin"):
             os.mkdir(os.path.join(self.dir, sub))
@@ -272,7 +303,7 @@ class Httpd:
         self.write("htdocs/index.html", "<h1>app</h1>\n")
         self.write("cgi-bin/env.cgi", ENV_CGI, mode=0o755)
         text = BASE_CONF.format(
-            dir=self.dir, port=self.port, user=user, loglevel=loglevel, modules=MODULES,
+            dir=self.dir, port=self.port, user=user, loglevel=loglevel, modules=MODULES, mpm=mpm,
             module_so=MODULE_SO,
             proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
         self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
@@ -296,13 +327,27 @@ class Httpd:
         return res.returncode, res.stdout + res.stderr
 
     def start(self):
+        # its own process group: prefork signals the whole group when it stops
         self.proc = subprocess.Popen([APACHE2, "-f", self.conf_path, "-DFOREGROUND"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env={"LANG": "C", "PATH": os.environ["PATH"]})
+                                     env={"LANG": "C", "PATH": os.environ["PATH"]},
+                                     start_new_session=True)
         if not wait_for_port(self.port, self.proc):
             self.stop()
             raise RuntimeError("httpd did not start:\n" + self.output + self.error_log())
         return self
+
+    def signal(self, signum, settle=START_TIMEOUT):
+        """Sends httpd's parent a signal (SIGUSR1 graceful, SIGHUP restart) and
+        waits until it serves again."""
+        marker = self.error_log().count("resuming normal operations")
+        self.proc.send_signal(signum)
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline:
+            if self.error_log().count("resuming normal operations") > marker:
+                return wait_for_port(self.port, self.proc)
+            time.sleep(0.1)
+        raise RuntimeError("httpd did not restart:\n" + self.error_log())
 
     def stop(self):
         if self.proc:

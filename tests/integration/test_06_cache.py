@@ -148,30 +148,39 @@ def test_concurrent_misses_make_a_single_call(httpd_factory):
         slow.stop()
 
 
-class Memcached:
-    def __init__(self):
+class CacheServer:
+    """memcached or redis on a free loopback port, for a test's length."""
+
+    def __init__(self, kind):
         self.port = free_port()
-        args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "16"]
-        if os.geteuid() == 0:
-            args += ["-u", "nobody"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if kind == "memcache":
+            args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "16"]
+            if os.geteuid() == 0:
+                args += ["-u", "nobody"]
+        else:
+            args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+                    "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         if not wait_for_port(self.port, self.proc):
-            raise RuntimeError("memcached did not start")
+            raise RuntimeError(kind + " did not start")
 
     def stop(self):
         stop_process(self.proc)
 
 
-@pytest.mark.skipif(not shutil.which("memcached"), reason="memcached is not installed")
-def test_memcached_shared_by_two_servers_and_survivable(httpd_factory, upstream):
-    mc = Memcached()
+@pytest.mark.parametrize("kind, binary", [("memcache", "memcached"), ("redis", "redis-server")])
+def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, kind, binary):
+    if not shutil.which(binary):
+        pytest.skip(binary + " is not installed")
+    mc = CacheServer(kind)
     try:
         conf = """
-            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            LoadModule socache_%s_module /usr/lib/apache2/modules/mod_socache_%s.so
             AuthProxyUpstream %s
-            AuthProxySessionCache memcache:127.0.0.1:%d
+            AuthProxySessionCache %s:127.0.0.1:%d
             AuthProxySessionCacheTTL 60
-        """ % (upstream.origin, mc.port)
+        """ % (kind, kind, upstream.origin, kind, mc.port)
         a, b = httpd_factory(conf), httpd_factory(conf)
         token = alice_token()
         before = upstream.session_calls()
@@ -187,7 +196,7 @@ def test_memcached_shared_by_two_servers_and_survivable(httpd_factory, upstream)
             assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
             assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 5
-        assert "session cache memcache:127.0.0.1" in a.error_log()
+        assert "session cache %s:127.0.0.1" % kind in a.error_log()
     finally:
         mc.stop()
 

@@ -13,6 +13,7 @@
 //                       and the __echo test route live under it
 //   --secret S          AUTH_SECRET (default "test-secret-please-change-0123456789")
 //   --session-delay MS  hold every <base>/session answer back MS milliseconds
+//   --tls-cert F, --tls-key F  PEM certificate and key: serve HTTPS
 //   --strategy S        jwt | database (default jwt). database: in-memory
 //                       Adapter, no providers (Auth.js forbids Credentials-only
 //                       with database sessions); make sessions with
@@ -52,7 +53,9 @@
 //   POST /__db/clear          (--strategy database only) delete all sessions;
 //        answers {"cleared": N}
 
+import fs from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { parseArgs } from "node:util";
 import { Auth } from "@auth/core";
 import Credentials from "@auth/core/providers/credentials";
@@ -76,6 +79,9 @@ const FLAGS = {
   // milliseconds every <base>/session answer is held back: a slow upstream,
   // for tests of concurrent requests
   "session-delay": { type: "string", default: "0" },
+  // PEM files: serve HTTPS instead of HTTP
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
 };
 let opts;
 try {
@@ -454,7 +460,7 @@ function coreHandler(config) {
 const config = buildAuthConfig();
 const handler = opts.kind === "express" ? expressHandler(config) : coreHandler(config);
 
-const server = http.createServer((req, res) => {
+const serve = (req, res) => {
   if (testRoutes(req, res)) return;
   const delay = Number(opts["session-delay"]);
   if (delay > 0 && splitTarget(req.url)[0] === `${basePath}/session`) {
@@ -462,7 +468,10 @@ const server = http.createServer((req, res) => {
   } else {
     handler(req, res);
   }
-});
+};
+const server = opts["tls-cert"]
+  ? https.createServer({ cert: fs.readFileSync(opts["tls-cert"]), key: fs.readFileSync(opts["tls-key"]) }, serve)
+  : http.createServer(serve);
 
 // Idle upstream connections outlive httpd's reuse of them (Node's default is
 // 5 s), so a kept-alive connection is never closed under a request in flight.
