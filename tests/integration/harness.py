@@ -365,6 +365,16 @@ class Httpd:
         except FileNotFoundError:
             return ""
 
+    def wait_for_log(self, which, condition, timeout=5):
+        """The error or access log once `condition(text)` holds (or at the timeout)."""
+        read = self.error_log if which == "error" else self.access_log
+        deadline = time.monotonic() + timeout
+        text = read()
+        while not condition(text) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            text = read()
+        return text
+
     def access_log(self):
         with open(os.path.join(self.dir, "logs", "access.log")) as f:
             return f.read()

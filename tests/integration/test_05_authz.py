@@ -152,7 +152,9 @@ def test_signed_in_user_gets_in_with_remote_user(app):
 def test_access_log_shows_the_user(app):
     browser = signed_in(app)
     browser.get("/dashboard")
-    lines = [l for l in app.access_log().splitlines() if "GET /dashboard" in l]
+    # httpd writes the line after the answer has gone out
+    lines = app.wait_for_log("access", lambda text: "GET /dashboard" in text)
+    lines = [l for l in lines.splitlines() if "GET /dashboard" in l]
     assert lines and " alice@example.com " in lines[-1]
 
 
