@@ -166,6 +166,7 @@ typedef struct {
     const char *source;            /* "local", "upstream" or "cache" */
     authjs_cookie_t cookie;        /* the session cookie, when there was one */
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
+    const apr_table_t *memo_vars;  /* the connection's memo of them, but the source */
 } authproxy_request_t;
 
 /* authproxy_route.c */
@@ -211,10 +212,11 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 void authproxy_cache_child_init(apr_pool_t *p, server_rec *s);
 void authproxy_cache_key(const request_rec *r, const authjs_cookie_t *cookie,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
-/* 1 and *session (NULL for a remembered "no session") on a hit; 0 on a miss
- * or a failing cache (one error line: the caller asks the upstream). */
-int authproxy_cache_get(request_rec *r, const unsigned char *key,
-                        const authjs_session_t **session);
+/* 1 on a hit, with the entry: a session's JSON in *answer and *len, or NULL
+ * for a remembered "no session"; 0 on a miss or a failing cache (one error
+ * line: the caller asks the upstream). */
+int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
+                        apr_size_t *len);
 void authproxy_cache_put(request_rec *r, const unsigned char *key,
                          const authjs_session_t *session);
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);

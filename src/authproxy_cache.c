@@ -214,18 +214,17 @@ static void unlock(const authproxy_cache_t *cache)
     }
 }
 
-int authproxy_cache_get(request_rec *r, const unsigned char *key,
-                        const authjs_session_t **session)
+int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
+                        apr_size_t *len)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
-    unsigned int len = AUTHJS_SESSION_MAX_ANSWER;
-    unsigned char *buf = apr_palloc(r->pool, len);
-    const char *why = NULL;
+    unsigned int got = AUTHJS_SESSION_MAX_ANSWER;
+    unsigned char *buf = apr_palloc(r->pool, got);
     apr_status_t rv;
 
     lock(cache);
     rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                   buf, &len, r->pool);
+                                   buf, &got, r->pool);
     unlock(cache);
     if (rv != APR_SUCCESS) {
         if (!APR_STATUS_IS_NOTFOUND(rv)) {
@@ -234,16 +233,13 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key,
         }
         return 0;
     }
-    if (len == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, len)) {
-        *session = NULL;
+    if (got == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, got)) {
+        *answer = NULL;
+        *len = 0;
         return 1;
     }
-    *session = authjs_session_from_answer(r->pool, (const char *)buf, len, &why);
-    if (!*session) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", cache->spec, why);
-        return 0;
-    }
+    *answer = (const char *)buf;
+    *len = got;
     return 1;
 }
 

@@ -72,16 +72,18 @@ typedef struct {
     int pass_headers;
 } publish_ctx_t;
 
+/* The tables hold no AUTHJS_* or X-Authjs-* by now (scrub,
+ * remove_client_headers): adding is setting, without a search. */
 static int publish_one(void *data, const char *name, const char *value)
 {
     publish_ctx_t *ctx = data;
     request_rec *r = ctx->r;
 
-    apr_table_setn(r->subprocess_env, name, value);
-    apr_table_setn(r->notes, name, value);
+    apr_table_addn(r->subprocess_env, name, value);
+    apr_table_addn(r->notes, name, value);
     if (ctx->pass_headers) {
         if (authproxy_header_value_valid(value)) {
-            apr_table_setn(r->headers_in, header_name(r->pool, name), value);
+            apr_table_addn(r->headers_in, header_name(r->pool, name), value);
         }
         else {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s holds control characters: "

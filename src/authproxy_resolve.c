@@ -1,5 +1,8 @@
 /* authproxy_session_get(r): cookie -> local decode or upstream fetch, at most
- * once per request, whichever hook asks first. */
+ * once per request, whichever hook asks first, and once per cookie on a
+ * kept-alive connection. */
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "authproxy.h"
@@ -32,54 +35,217 @@ static request_rec *original(request_rec *r)
     }
 }
 
-static const authjs_session_t *decode_locally(request_rec *r, const authproxy_server_conf *conf,
-                                              const authjs_cookie_t *cookie)
+/* What a connection resolved: a browser sends the same cookie with every
+ * request of a kept-alive connection, so the token is decrypted, the cache
+ * key hashed and the cached answer parsed once per connection and cookie
+ * instead of once per request. A connection serves one request at a time
+ * (each HTTP/2 stream has its own secondary connection): no lock. Entries
+ * live as long as the connection, since a request's answer may be logged
+ * after the next request has begun; so there are at most MEMO_ENTRIES of
+ * them, which a browser's connection does not outgrow. */
+#define MEMO_ENTRIES 4
+
+typedef struct {
+    const authproxy_server_conf *conf;   /* the settings it was resolved with */
+    const char *name, *value;            /* the cookie */
+    const char *answer;                  /* the cache entry it was parsed from, */
+    apr_size_t answer_len;               /* or NULL for a decoded token */
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    const authjs_session_t *session;
+    apr_table_t *vars;                   /* AUTHJS_* but the source */
+} memo_entry_t;
+
+typedef struct {
+    apr_pool_t *pool;
+    int count;
+    memo_entry_t entries[MEMO_ENTRIES];
+} memo_t;
+
+static memo_t *memo_of(conn_rec *c)
 {
+    memo_t *memo = ap_get_module_config(c->conn_config, &authproxy_module);
+
+    if (!memo) {
+        memo = apr_pcalloc(c->pool, sizeof(*memo));
+        ap_set_module_config(c->conn_config, &authproxy_module, memo);
+    }
+    return memo;
+}
+
+/* This cookie's newest entry (resolved with these settings), or NULL. */
+static const memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf,
+                                     const authjs_cookie_t *cookie)
+{
+    const memo_t *memo = memo_of(r->connection);
+    int i;
+
+    for (i = memo->count - 1; i >= 0; i--) {
+        const memo_entry_t *e = &memo->entries[i];
+
+        if (e->conf == conf && !strcmp(e->value, cookie->value)
+            && !strcmp(e->name, cookie->name)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* A new entry whose session the caller builds in *pool; NULL when the
+ * connection has had its share. */
+static memo_entry_t *memo_add(request_rec *r, const authproxy_server_conf *conf,
+                              const authjs_cookie_t *cookie, apr_pool_t **pool)
+{
+    memo_t *memo = memo_of(r->connection);
+    memo_entry_t *e;
+
+    if (memo->count == MEMO_ENTRIES) {
+        return NULL;
+    }
+    if (!memo->pool) {
+        apr_pool_create(&memo->pool, r->connection->pool);
+        apr_pool_tag(memo->pool, "authproxy_memo");
+    }
+    e = &memo->entries[memo->count++];
+    memset(e, 0, sizeof(*e));
+    e->conf = conf;
+    e->name = apr_pstrdup(memo->pool, cookie->name);
+    e->value = apr_pstrdup(memo->pool, cookie->value);
+    *pool = memo->pool;
+    return e;
+}
+
+static void memo_vars(memo_entry_t *e, apr_pool_t *pool)
+{
+    e->vars = apr_table_make(pool, 16);
+    authjs_session_vars(pool, e->session, e->vars);
+}
+
+static void use_entry(authproxy_request_t *req, const memo_entry_t *e)
+{
+    req->session = e->session;
+    req->memo_vars = e->vars;
+}
+
+static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
+                           authproxy_request_t *req)
+{
+    const authjs_cookie_t *cookie = &req->cookie;
     const authjs_keyring_t *ring = strncmp(cookie->name, "__Secure-", 9) ? conf->keyring
                                                                           : conf->keyring_secure;
+    const memo_entry_t *known = memo_find(r, conf, cookie);
+    apr_time_t now = apr_time_now();
+    memo_entry_t *e;
+    apr_pool_t *pool;
     json_t *claims;
-    const char *why = authjs_token_decode(ring, cookie->value, strlen(cookie->value),
-                                          apr_time_sec(apr_time_now()), r->pool, &claims);
+    const char *why;
 
+    req->source = "local";
+    if (known && (!known->session->expires || now < known->session->expires)) {
+        use_entry(req, known);
+        return;
+    }
+    why = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
+                              r->pool, &claims);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
                       cookie->name, why);
+        return;
+    }
+    /* an entry past its exp still decodes within the clock-skew leeway */
+    if (known || !(e = memo_add(r, conf, cookie, &pool))) {
+        req->session = authjs_session_from_claims(r->pool, claims);
+        return;
+    }
+    e->session = authjs_session_from_claims(pool, claims);
+    memo_vars(e, pool);
+    use_entry(req, e);
+}
+
+/* A cache entry's session: the memo's when it was parsed from these bytes. */
+static const authjs_session_t *cached_session(request_rec *r, const authproxy_server_conf *conf,
+                                              authproxy_request_t *req, const memo_entry_t *known,
+                                              const unsigned char *key, const char *answer,
+                                              apr_size_t len)
+{
+    const authjs_session_t *session;
+    const char *why = NULL;
+    memo_entry_t *e;
+    apr_pool_t *pool;
+
+    if (known && known->answer_len == len && !memcmp(known->answer, answer, len)) {
+        use_entry(req, known);
+        return req->session;
+    }
+    /* parsed in the request first: a bad entry leaves nothing on the connection */
+    session = authjs_session_from_answer(r->pool, answer, len, &why);
+    if (!session) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
+                      "asking the upstream", conf->cache_spec, why);
         return NULL;
     }
-    return authjs_session_from_claims(r->pool, claims);
+    if (!(e = memo_add(r, conf, &req->cookie, &pool))) {
+        return req->session = session;
+    }
+    memcpy(e->key, key, AUTHPROXY_CACHE_KEY_LEN);
+    e->answer = apr_pmemdup(pool, answer, len);
+    e->answer_len = len;
+    e->session = authjs_session_from_answer(pool, answer, len, &why);
+    memo_vars(e, pool);
+    use_entry(req, e);
+    return req->session;
+}
+
+/* The cache's answer: 1 when it had one (req->session set, NULL for a
+ * remembered "no session"). */
+static int from_cache(request_rec *r, const authproxy_server_conf *conf,
+                      authproxy_request_t *req, const memo_entry_t *known,
+                      const unsigned char *key)
+{
+    const char *answer;
+    apr_size_t len;
+
+    if (!authproxy_cache_get(r, key, &answer, &len)) {
+        return 0;
+    }
+    req->source = "cache";
+    return !answer || cached_session(r, conf, req, known, key, answer, len);
 }
 
 /* The upstream's answer, through the cache where there is one: concurrent
  * misses for one cookie wait for a single fetch. */
-static const authjs_session_t *ask_upstream(request_rec *r, const authproxy_server_conf *conf,
-                                            const authjs_cookie_t *cookie, const char **source)
+static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
+                         authproxy_request_t *req)
 {
-    const authjs_session_t *session = NULL;
+    const memo_entry_t *known = NULL;
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     int leader;
 
-    *source = "upstream";
+    req->source = "upstream";
     if (!conf->cache) {
-        authproxy_fetch_session(r, cookie, &session);
-        return session;
+        authproxy_fetch_session(r, &req->cookie, &req->session);
+        return;
     }
-    authproxy_cache_key(r, cookie, key);
-    if (authproxy_cache_get(r, key, &session)) {
-        *source = "cache";
-        return session;
+    known = memo_find(r, conf, &req->cookie);
+    if (known) {
+        memcpy(key, known->key, AUTHPROXY_CACHE_KEY_LEN);
+    }
+    else {
+        authproxy_cache_key(r, &req->cookie, key);
+    }
+    if (from_cache(r, conf, req, known, key)) {
+        return;
     }
     leader = authproxy_cache_board(r, key);
-    if (!leader && authproxy_cache_get(r, key, &session)) {
-        *source = "cache";
-        return session;
+    if (!leader && from_cache(r, conf, req, known, key)) {
+        return;
     }
-    if (authproxy_fetch_session(r, cookie, &session) == APR_SUCCESS) {
-        authproxy_cache_put(r, key, session);
+    req->source = "upstream";
+    if (authproxy_fetch_session(r, &req->cookie, &req->session) == APR_SUCCESS) {
+        authproxy_cache_put(r, key, req->session);
     }
     if (leader) {
         authproxy_cache_landed(key);
     }
-    return session;
 }
 
 const authjs_session_t *authproxy_session_get(request_rec *r)
@@ -104,11 +270,10 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         return NULL;
     }
     if (conf->keyring) {
-        req->session = decode_locally(orig, conf, &req->cookie);
-        req->source = "local";
+        decode_locally(orig, conf, req);
     }
     else {
-        req->session = ask_upstream(orig, conf, &req->cookie, &req->source);
+        ask_upstream(orig, conf, req);
     }
     if (req->session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
@@ -128,8 +293,15 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
         return NULL;
     }
     if (!req->vars) {
-        req->vars = apr_table_make(original(r)->pool, 16);
-        authjs_session_vars(original(r)->pool, session, req->vars);
+        apr_pool_t *pool = original(r)->pool;
+
+        if (req->memo_vars) {
+            req->vars = apr_table_copy(pool, req->memo_vars);
+        }
+        else {
+            req->vars = apr_table_make(pool, 16);
+            authjs_session_vars(pool, session, req->vars);
+        }
         apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", req->source);
     }
     return req->vars;

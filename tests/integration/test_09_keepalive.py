@@ -1,0 +1,188 @@
+"""Kept-alive connections: the module remembers what a connection's cookie
+resolved to, and must never let that memory answer for another cookie, an
+expired token, a signed-out session or a request that is still being logged."""
+import http.client
+import json
+import socket
+import time
+
+import pytest
+
+from harness import UPSTREAM_SECRET, Browser, mint
+
+COOKIE = "authjs.session-token"
+LOG_EMAIL = 'LogFormat "%r %{AUTHJS_USER_EMAIL}n %{AUTHJS_SESSION_SOURCE}n" emails\n' \
+            'CustomLog "@DIR@/logs/emails.log" emails\n'
+
+
+def tokens_for(*emails, max_age=None):
+    requests = []
+    for email in emails:
+        req = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+               "payload": {"email": email, "sub": "id-" + email}}
+        if max_age is not None:
+            req["maxAge"] = max_age
+        requests.append(req)
+    return mint(*requests)
+
+
+class Connection:
+    """One kept-alive connection to httpd."""
+
+    def __init__(self, h):
+        self.conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+        self.requests = 0
+
+    def env(self, token=None):
+        headers = {"Cookie": "%s=%s" % (COOKIE, token)} if token else {}
+        self.conn.request("GET", "/cgi-bin/env.cgi", headers=headers)
+        resp = self.conn.getresponse()
+        body = resp.read().decode()
+        assert resp.status == 200, body
+        assert not resp.will_close
+        self.requests += 1
+        return dict(line.split("=", 1) for line in body.splitlines() if "=" in line)
+
+    def email(self, token=None):
+        return self.env(token).get("AUTHJS_USER_EMAIL")
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture
+def local_app(httpd_factory, upstream):
+    return httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        MaxKeepAliveRequests 0
+    """ % (upstream.origin, UPSTREAM_SECRET) + LOG_EMAIL)
+
+
+def test_each_request_gets_its_own_cookies_session(local_app):
+    emails = ["user%d@example.com" % i for i in range(7)]
+    tokens = dict(zip(emails, tokens_for(*emails)))
+    c = Connection(local_app)
+    # more distinct cookies than the connection remembers, in turns and again
+    order = emails[:2] * 3 + emails + list(reversed(emails)) + emails[:1] * 5
+    for email in order:
+        assert c.email(tokens[email]) == email
+        assert c.email() is None
+    tampered = tokens[emails[0]][:-2] + ("AA" if not tokens[emails[0]].endswith("AA") else "BB")
+    assert c.email(tampered) is None
+    assert c.email(tokens[emails[0]]) == emails[0]
+    assert c.requests == 2 * len(order) + 2
+    c.close()
+
+
+def test_remembered_token_still_expires(local_app):
+    short, = tokens_for("brief@example.com", max_age=2)
+    c = Connection(local_app)
+    assert c.email(short) == "brief@example.com"
+    assert c.env(short)["AUTHJS_SESSION_SOURCE"] == "local"
+    # exp, plus the 15 s clock-skew leeway that decoding allows
+    deadline = time.monotonic() + 25
+    while c.email(short) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert c.email(short) is None
+    c.close()
+
+
+def test_same_cookie_in_two_virtual_hosts_on_one_connection(httpd_factory, upstream):
+    other_secret = "another-secret-for-the-second-host-0123456789"
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <VirtualHost 127.0.0.1:@PORT@>
+            ServerName first.test
+            AuthProxyUpstream %s
+            AuthProxySecret %s
+        </VirtualHost>
+        <VirtualHost 127.0.0.1:@PORT@>
+            ServerName second.test
+            AuthProxyUpstream %s
+            AuthProxySecret %s
+        </VirtualHost>
+    """ % (upstream.origin, UPSTREAM_SECRET, upstream.origin, UPSTREAM_SECRET, upstream.origin,
+           other_secret))
+    token, = tokens_for("alice@example.com")
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    for host, want in [("first.test", "alice@example.com"), ("second.test", None),
+                       ("first.test", "alice@example.com"), ("second.test", None)]:
+        conn.putrequest("GET", "/cgi-bin/env.cgi", skip_host=True)
+        conn.putheader("Host", host)
+        conn.putheader("Cookie", "%s=%s" % (COOKIE, token))
+        conn.endheaders()
+        resp = conn.getresponse()
+        env = dict(l.split("=", 1) for l in resp.read().decode().splitlines() if "=" in l)
+        assert resp.status == 200
+        assert env.get("AUTHJS_USER_EMAIL") == want, host
+    conn.close()
+
+
+def test_pipelined_requests_are_logged_with_their_own_sessions(local_app):
+    emails = ["pipe%d@example.com" % i for i in range(8)]
+    tokens = tokens_for(*emails)
+    wire = b"".join(b"GET /index.html?%d HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s=%s\r\n\r\n"
+                    % (i, COOKIE.encode(), t.encode()) for i, t in enumerate(tokens))
+    wire += b"GET /index.html?last HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", local_app.port), timeout=30) as s:
+        s.sendall(wire)
+        answer = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 200 OK") == len(tokens) + 1
+    deadline = time.monotonic() + 5
+    while True:
+        with open(local_app.dir + "/logs/emails.log") as f:
+            lines = f.read().splitlines()
+        if any("?last" in line for line in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for i, email in enumerate(emails):
+        assert "GET /index.html?%d HTTP/1.1 %s local" % (i, email) in lines, lines
+    assert "GET /index.html?last HTTP/1.1 - -" in lines
+
+
+def test_cached_session_signed_out_on_the_same_connection(httpd_factory, upstream_db):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+        AuthProxySessionCacheTTL 600
+    """ % upstream_db.origin)
+    made = upstream_db.get_json("/__db/session", "POST", {"email": "alice@example.com"})
+    token = made["sessionToken"]
+    c = Connection(h)
+    assert c.env(token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    for _ in range(5):
+        env = c.env(token)
+        assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert env["AUTHJS_SESSION_SOURCE"] == "cache"
+    browser = Browser(h)
+    browser.cookies[COOKIE] = token
+    _, _, body = browser.get("/api/auth/csrf")
+    status, _, _ = browser.post_form("/api/auth/signout",
+                                     {"csrfToken": json.loads(body)["csrfToken"]})
+    assert status in (302, 303)
+    assert c.email(token) is None
+    c.close()
+
+
+def test_cached_sessions_of_many_cookies_on_one_connection(httpd_factory, upstream_db):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+    """ % upstream_db.origin)
+    users = ["alice@example.com", "bob@example.org"] * 3
+    tokens = [upstream_db.get_json("/__db/session", "POST", {"email": e})["sessionToken"]
+              for e in users]
+    c = Connection(h)
+    for _ in range(3):
+        for email, token in zip(users, tokens):
+            env = c.env(token)
+            assert env["AUTHJS_USER_EMAIL"] == email
+            assert env["AUTHJS_SESSION"] and email in env["AUTHJS_SESSION"]
+    c.close()
