@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs what building, testing and the demo need on Debian 12 (run as root),
+# and any Debian packages named as arguments (bench/run.sh adds its tools),
 # then the Node packages of the test upstream from its lock file.
 set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
   libjansson-dev libssl-dev libcurl4-openssl-dev check python3 python3-pytest curl php-fpm
-  clang libclang-rt-dev memcached redis-server"
+  clang libclang-rt-dev memcached redis-server $*"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,546 @@
+#!/usr/bin/python3
+"""mod_authproxy benchmark: wrk against real httpd instances (harness.Httpd),
+the Auth.js upstream (harness.Upstream) and the Node.js peer
+(tests/upstream/peer.mjs), all started here on loopback and stopped before
+exit; then callgrind on one local decode. Run it through bench/run.sh; see
+bench/README.md."""
+
+import datetime
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import harness  # noqa: E402
+from harness import NODE, UPSTREAM_DIR, UPSTREAM_SECRET, Httpd, Upstream, mint, stop_process  # noqa: E402,E501
+
+
+def env_int(name, default):
+    value = os.environ.get(name, "")
+    try:
+        n = int(value) if value else default
+    except ValueError:
+        sys.exit("bench: %s must be an integer, not %r" % (name, value))
+    if n < 1:
+        sys.exit("bench: %s must be at least 1" % name)
+    return n
+
+
+SECONDS = env_int("BENCH_SECONDS", 10)
+WARMUP = env_int("BENCH_WARMUP", 2)
+ROUNDS = env_int("BENCH_ROUNDS", 3)
+THREADS = env_int("BENCH_THREADS", 2)
+CONNECTIONS = env_int("BENCH_CONNECTIONS", 32)
+N_TOKENS = env_int("BENCH_TOKENS", 200)
+DRIVER = os.environ.get("BENCH_DECODE_DRIVER", os.path.join(ROOT, "_build", "bench",
+                                                            "decode_driver"))
+
+COOKIE = "authjs.session-token"
+ALICE = {"sub": "u-alice", "name": "Alice Example", "email": "alice@example.com"}
+PAGE = "<p>hi</p>\n"
+
+# The same tuning for every httpd (2 cores): two event-MPM children of 32
+# threads, so that one child can hold every wrk connection; endless
+# keep-alive. The access log stays on, its format gaining the session's
+# e-mail (a request note the module sets) so that every measured request can
+# be checked to have been resolved.
+TUNING = r"""
+StartServers 2
+ServerLimit 2
+ThreadLimit 32
+ThreadsPerChild 32
+MaxRequestWorkers 64
+MinSpareThreads 4
+MaxSpareThreads 64
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5
+LimitRequestFieldSize 32768
+LogFormat "%h %u \"%r\" %>s %{AUTHJS_USER_EMAIL}n" simple
+"""
+
+DONE_LUA = r"""
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d connect=%d read=%d write=%d status=%d timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+# Each request sends the next of the tokens; each wrk thread starts elsewhere.
+CYCLE_LUA = r"""
+local reqs = {}
+local i = 0
+local next_start = 0
+function setup(thread)
+  thread:set("start", next_start)
+  next_start = next_start + 97
+end
+function init(args)
+  for k, t in ipairs(tokens) do
+    reqs[k] = wrk.format("GET", path, {["Host"] = "127.0.0.1", ["Cookie"] = cookie .. "=" .. t})
+  end
+  i = (start or 0) % #reqs
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+CLEANUPS = []
+
+
+def cleanup_all():
+    while CLEANUPS:
+        stop = CLEANUPS.pop()
+        try:
+            stop()
+        except Exception as e:  # keep stopping the others
+            log("bench: cleanup: %s" % e)
+
+
+class NodePeer:
+    """tests/upstream/peer.mjs: prints "LISTENING <port>" once ready."""
+
+    def __init__(self, secret):
+        self.log = tempfile.TemporaryFile(prefix="authproxy-peer-")
+        self.proc = subprocess.Popen(
+            [NODE, os.path.join(UPSTREAM_DIR, "peer.mjs"), "--port", "0", "--secret", secret],
+            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=self.log)
+        CLEANUPS.append(self.stop)
+        deadline = time.monotonic() + harness.START_TIMEOUT
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 1)
+                if not chunk:
+                    break
+                line += chunk
+        if not line.startswith(b"LISTENING "):
+            raise BenchError("peer.mjs did not start: %r" % line)
+        self.origin = "http://127.0.0.1:%d" % int(line.split()[1])
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.proc.stdout.close()
+            self.log.close()
+            self.proc = None
+
+
+def start_httpd(conf):
+    h = Httpd(TUNING + conf, loglevel="warn")
+    h.write("htdocs/tiny.html", PAGE)
+
+    def stop():
+        h.stop()
+        shutil.rmtree(h.dir, ignore_errors=True)
+    CLEANUPS.append(stop)
+    h.start()
+    return h
+
+
+def get(origin, path, token):
+    host, port = origin.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", path, headers={"Cookie": "%s=%s" % (COOKIE, token)})
+        resp = conn.getresponse()
+        return resp.status, resp.getheaders(), resp.read()
+    finally:
+        conn.close()
+
+
+def cgi_env(h, token):
+    status, _, body = get(h.origin, "/cgi-bin/env.cgi", token)
+    if status != 200:
+        raise BenchError("env.cgi answered %d: %r" % (status, body[:200]))
+    return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
+
+
+def children_rss(h):
+    """(VmRSS of httpd's children in KiB, their number)."""
+    total = count = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            if int(stat[stat.rindex(")") + 2:].split()[1]) != h.proc.pid:
+                continue
+            with open("/proc/%s/status" % pid) as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+                count += 1
+        except (OSError, ValueError, StopIteration):
+            continue
+    return total, count
+
+
+def wrk(url, script, headers, seconds, out_file=None, check=True):
+    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency",
+           "--timeout", "5s", "-s", script]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd.append(url)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise BenchError("wrk did not stop after %d s: %s" % (seconds, url))
+    if out_file:
+        with open(out_file, "a") as f:
+            f.write("$ %s\n%s%s\n" % (" ".join(c[:80] for c in cmd), res.stdout, res.stderr))
+    m = re.search(r"^BENCH (.*)$", res.stdout, re.M)
+    if res.returncode != 0 or not m:
+        raise BenchError("wrk failed (%d) on %s:\n%s%s" % (res.returncode, url, res.stdout,
+                                                          res.stderr))
+    r = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    # wrk counts a kept-alive connection the server closed after a complete
+    # answer as a "read" error and reconnects: a few are tolerated and
+    # reported; any other error, or a non-2xx answer, fails the run.
+    if check and (r["status"] or r["connect"] or r["write"] or r["timeout"]
+                  or r["read"] > max(CONNECTIONS, r["requests"] // 1000)):
+        raise BenchError("wrk on %s: %d non-2xx answers, socket errors connect %d read %d "
+                         "write %d timeout %d: refusing to report an error page's speed\n%s"
+                         % (url, r["status"], r["connect"], r["read"], r["write"], r["timeout"],
+                            res.stdout))
+    if r["requests"] == 0:
+        raise BenchError("wrk on %s: no request completed" % url)
+    return r
+
+
+class Target:
+    """One measured configuration: a URL, the wrk script and headers, and what
+    the server must have done for every request."""
+
+    def __init__(self, key, label, url, script, headers=(), httpd=None, want=None,
+                 upstream_calls=None):
+        self.key, self.label, self.url = key, label, url
+        self.script, self.headers = script, list(headers)
+        self.httpd, self.want, self.upstream_calls = httpd, want, upstream_calls
+        self.runs = []
+        self.calls = 0
+
+    def median(self, field):
+        return statistics.median(r[field] for r in self.runs)
+
+    def summary(self):
+        return {
+            "rps": self.median("rps"),
+            "rps_min": min(r["rps"] for r in self.runs),
+            "rps_max": max(r["rps"] for r in self.runs),
+            "p50_ms": self.median("p50_us") / 1000,
+            "p99_ms": self.median("p99_us") / 1000,
+            "requests": sum(r["requests"] for r in self.runs),
+            "reads": sum(r["read"] for r in self.runs),
+            "upstream_calls": self.calls,
+        }
+
+
+def check_access_log(t, offset):
+    """Every request logged since offset: 200 for /tiny.html with the expected
+    session e-mail (t.want, a regex), or '-' where none is expected."""
+    with open(os.path.join(t.httpd.dir, "logs", "access.log"), "rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    want = re.compile(t.want or "-")
+    bad = []
+    for line in lines:
+        request, status, email = (line.rsplit(" ", 2) + ["", ""])[:3]
+        if status != "200" or '"GET /tiny.html HTTP/1.1"' not in request \
+                or not want.fullmatch(email):
+            bad.append(line)
+    measured = sum(r["requests"] for r in t.runs)
+    if bad or len(lines) < measured:
+        raise BenchError("%s: access log has %d lines for %d requests, %d not as expected, "
+                         "e.g. %r" % (t.key, len(lines), measured, len(bad), bad[:3]))
+
+
+def decode_instructions(token):
+    """callgrind Ir of one steady-state decode, of the first one in a process,
+    and of a decode plus the session's variables (bench/decode_driver.c)."""
+    args = [DRIVER, token, UPSTREAM_SECRET, COOKIE]
+    plain = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    if plain.returncode != 0 or "email=alice@example.com" not in plain.stdout:
+        raise BenchError("decode_driver did not decode the token:\n%s%s"
+                         % (plain.stdout, plain.stderr))
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, fn in (("decode", "bench_one_decode"), ("cold_decode", "bench_cold_decode"),
+                        ("decode_session_vars", "bench_one_session")):
+            out = os.path.join(tmp, key)
+            res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                                  "--toggle-collect=" + fn] + args,
+                                 capture_output=True, text=True, timeout=300)
+            if res.returncode != 0:
+                raise BenchError("callgrind failed:\n" + res.stderr)
+            with open(out) as f:
+                m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+            if not m or int(m.group(1)) == 0:
+                raise BenchError("callgrind collected nothing in " + fn)
+            result[key] = int(m.group(1))
+    return result
+
+
+def machine():
+    def first(cmd):
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return (res.stdout + res.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f
+                      if line.startswith("model name")), "?")
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src",
+                            "mod_authproxy.c"], capture_output=True, text=True).stdout.strip()
+    return {
+        "nproc": os.cpu_count(), "cpu": model, "memory": "%.1f GiB" % (mem_kib / 1048576),
+        "kernel": os.uname().release,
+        "os": first(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
+        "httpd": first([harness.APACHE2, "-v"]).replace("Server version: ", ""),
+        "node": first([NODE, "--version"]),
+        "wrk": " ".join(first(["wrk", "-v"]).split()[:2]),
+        "valgrind": first(["valgrind", "--version"]),
+        "commit": first(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+        + (" (src modified)" if dirty else ""),
+    }
+
+
+def main():
+    out_dir = os.path.join(HERE, "out", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out_dir)
+    started_at = time.monotonic()
+    for path in (harness.MODULE_SO, DRIVER):
+        if not os.path.exists(path):
+            raise BenchError("%s is missing: bench/run.sh builds it" % path)
+    info = machine()
+    log("mod_authproxy benchmark: %d rounds of wrk -t%d -c%d -d%ds per configuration, "
+        "out: %s" % (ROUNDS, THREADS, CONNECTIONS, SECONDS, os.path.relpath(out_dir, ROOT)))
+
+    tokens = mint(*[{"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+                     "payload": p}
+                    for p in [ALICE] + [{"sub": "u-bench-%d" % i, "name": "Bench User %d" % i,
+                                         "email": "user%d@example.com" % i}
+                                        for i in range(N_TOKENS)]])
+    alice, many = tokens[0], tokens[1:]
+    one_cookie = ["Cookie: %s=%s" % (COOKIE, alice)]
+    done_lua = os.path.join(out_dir, "done.lua")
+    with open(done_lua, "w") as f:
+        f.write(DONE_LUA)
+
+    def cycling(path):
+        name = os.path.join(out_dir, "cycle%s.lua" % path.replace("/", "-"))
+        with open(name, "w") as f:
+            f.write('path = "%s"\ncookie = "%s"\ntokens = {\n%s}\n%s\n%s' % (
+                path, COOKIE, "".join('  "%s",\n' % t for t in many), CYCLE_LUA, DONE_LUA))
+        return name
+
+    log("starting the upstream, the Node peer and 5 httpd instances")
+    up = Upstream("core", "/api/auth").start()
+    CLEANUPS.append(up.stop)
+    for i, t in enumerate(many):
+        status, _, body = get(up.origin, "/api/auth/session", t)
+        if status != 200 or json.loads(body).get("user", {}).get("email") \
+                != "user%d@example.com" % i:
+            raise BenchError("upstream /session refuses token %d: %d %r" % (i, status, body))
+    peer = NodePeer(UPSTREAM_SECRET)
+    base = "AuthProxyUpstream %s\n" % up.origin
+    local = base + "AuthProxySecret %s\n" % UPSTREAM_SECRET
+    h1 = start_httpd(base + "AuthProxySession Off\n")
+    h2 = start_httpd(local)
+    h2m = start_httpd(local)
+    h3 = start_httpd(base + "AuthProxySessionCache shmcb\nAuthProxySessionCacheTTL 300\n")
+    h4 = start_httpd(base + "AuthProxySessionCache none\n")
+
+    # What each server makes of the session, before any load.
+    def expect(h, token, email, source):
+        env = cgi_env(h, token)
+        got = (env.get("AUTHJS_USER_EMAIL"), env.get("AUTHJS_SESSION_SOURCE"))
+        if got != (email, source):
+            raise BenchError("%s: the CGI sees %r, not %r" % (h.origin, got, (email, source)))
+    expect(h1, alice, None, None)
+    expect(h2, alice, "alice@example.com", "local")
+    expect(h2m, many[7], "user7@example.com", "local")
+    expect(h3, alice, "alice@example.com", "upstream")
+    expect(h3, alice, "alice@example.com", "cache")
+    expect(h4, many[3], "user3@example.com", "upstream")
+    expect(h4, many[3], "user3@example.com", "upstream")
+    status, headers, _ = get(peer.origin, "/tiny", alice)
+    if status != 200 or harness.header(headers, "X-Authjs-User-Email") != "alice@example.com":
+        raise BenchError("peer.mjs: /tiny answered %d %r" % (status, headers))
+    if get(peer.origin, "/tiny", "garbage")[0] != 401:
+        raise BenchError("peer.mjs answers a bad cookie with a page")
+
+    # peer.mjs answers 401 where it finds no session, so wrk's non-2xx count
+    # (which fails the run) checks every one of its requests.
+    targets = [
+        Target("1", "baseline: module on, AuthProxySession Off", h1.origin + "/tiny.html",
+               done_lua, one_cookie, h1, None, 0),
+        Target("2", "local decoding (AuthProxySecret), 1 cookie", h2.origin + "/tiny.html",
+               done_lua, one_cookie, h2, re.escape(ALICE["email"]), 0),
+        Target("2m", "local decoding, %d cookies in turn" % N_TOKENS, h2m.origin + "/tiny.html",
+               cycling("/tiny.html"), (), h2m, r"user\d+@example\.com", 0),
+        Target("3", "/session fetch + cache shmcb TTL 300, 1 cookie", h3.origin + "/tiny.html",
+               done_lua, one_cookie, h3, re.escape(ALICE["email"]), "few"),
+        Target("4", "/session fetch, no cache, %d cookies in turn" % N_TOKENS,
+               h4.origin + "/tiny.html", cycling("/tiny.html"), (), h4, r"user\d+@example\.com",
+               "each"),
+        Target("5", "Node peer: Express + getSession(), 1 cookie", peer.origin + "/tiny",
+               done_lua, one_cookie),
+        Target("6", "the upstream's own /api/auth/session, %d cookies in turn" % N_TOKENS,
+               up.origin + "/api/auth/session", cycling("/api/auth/session"), (), None, None,
+               "each"),
+    ]
+    httpd_targets = [t for t in targets if t.httpd]
+    for t in httpd_targets:
+        t.rss_before = children_rss(t.httpd)
+    log("warming up")
+    for t in targets:
+        wrk(t.url, t.script, t.headers, WARMUP, check=False)
+    offsets = {t.key: os.path.getsize(os.path.join(t.httpd.dir, "logs", "access.log"))
+               for t in httpd_targets}
+    # Rounds, each configuration in turn: drift of the machine (and of the
+    # Node processes' JIT) spreads over all of them alike.
+    for n in range(1, ROUNDS + 1):
+        for t in targets:
+            calls = up.session_calls()
+            r = wrk(t.url, t.script, t.headers, SECONDS, os.path.join(out_dir, "wrk.%s.txt"
+                                                                       % t.key))
+            r["upstream_calls"] = up.session_calls() - calls
+            t.runs.append(r)
+            t.calls += r["upstream_calls"]
+            log("  round %d  %-3s %8.0f req/s  p99 %6.2f ms  %s" % (
+                n, t.key, r["rps"], r["p99_us"] / 1000, t.label))
+    time.sleep(0.5)  # the last answers reach the access logs
+    for t in httpd_targets:
+        t.rss_after = children_rss(t.httpd)
+        check_access_log(t, offsets[t.key])
+        t.error_log = [line for line in t.httpd.error_log().splitlines()
+                       if re.search(r":(warn|error|crit|alert|emerg)\]", line)][:10]
+    for t in targets:
+        requests = sum(r["requests"] for r in t.runs)
+        if t.upstream_calls == 0 and t.calls:
+            raise BenchError("%s asked the upstream %d times" % (t.key, t.calls))
+        if t.upstream_calls == "each" and t.calls < requests:
+            raise BenchError("%s: %d upstream calls for %d requests: something cached"
+                             % (t.key, t.calls, requests))
+        if t.upstream_calls == "few" and t.calls > ROUNDS * 10:
+            raise BenchError("%s: %d upstream calls: the cache hardly hits" % (t.key, t.calls))
+    cleanup_all()
+
+    log("one local decode under callgrind")
+    ir = decode_instructions(alice)
+    report = render(info, targets, ir, time.monotonic() - started_at)
+    log()
+    log(report)
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(report + "\n")
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"machine": info, "seconds": SECONDS, "rounds": ROUNDS, "threads": THREADS,
+                   "connections": CONNECTIONS, "tokens": N_TOKENS, "decode_ir": ir,
+                   "results": {t.key: dict(t.summary(), label=t.label, runs=t.runs)
+                               for t in targets}}, f, indent=2)
+    log("\n(wrk outputs, report.md and results.json in %s)" % os.path.relpath(out_dir, ROOT))
+
+
+def render(info, targets, ir, elapsed):
+    by_key = {t.key: t for t in targets}
+    out = [
+        "Machine: %d x %s, %s RAM, Linux %s, %s" % (info["nproc"], info["cpu"], info["memory"],
+                                                   info["kernel"], info["os"]),
+        "Versions: %s; node %s; %s; %s; mod_authproxy %s" % (
+            info["httpd"], info["node"], info["wrk"], info["valgrind"], info["commit"]),
+        "Load: wrk -t%d -c%d, keep-alive, %d rounds of %d s per configuration taken in turn "
+        "after a %d s warm-up; medians below; wrk, httpd and Node share the machine"
+        % (THREADS, CONNECTIONS, ROUNDS, SECONDS, WARMUP),
+        "",
+        "| # | configuration | requests/s (median) | min - max | p50 ms | p99 ms "
+        "| httpd children RSS, before -> after |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for t in targets:
+        s = t.summary()
+        rss = ""
+        if t.httpd:
+            rss = "%.1f -> %.1f MiB (%d processes)" % (t.rss_before[0] / 1024,
+                                                      t.rss_after[0] / 1024, t.rss_after[1])
+        out.append("| %s | %s | %.0f | %.0f - %.0f | %.2f | %.2f | %s |" % (
+            t.key, t.label, s["rps"], s["rps_min"], s["rps_max"], s["p50_ms"], s["p99_ms"], rss))
+    out += ["", "Checked: no non-2xx answer and no connect, write or timeout error in any run; "
+            "every httpd request logged 200 with the session's e-mail (none for 1); upstream "
+            "/session calls: " + ", ".join("%s: %d for %d requests" % (
+                t.key, t.calls, t.summary()["requests"]) for t in targets if t.upstream_calls)
+            + "."]
+    reads = ["%s: %d" % (t.key, t.summary()["reads"]) for t in targets if t.summary()["reads"]]
+    if reads:
+        out.append("Kept-alive connections the server closed after a full answer (wrk 'read' "
+                   "errors, reconnected): " + ", ".join(reads) + ".")
+    out += ["", "| ratio | value | target |", "|---|---:|---|"]
+    for a, b, target, what in [("2", "1", 0.95, "local decoding / baseline"),
+                               ("3", "1", 0.90, "cached fetch / baseline"),
+                               ("4", "6", 0.80, "uncached fetch / upstream's own /session"),
+                               ("2", "5", None, "local decoding / Node peer"),
+                               ("2m", "1", None, "local decoding, a new cookie each request / "
+                                                 "baseline")]:
+        v = by_key[a].summary()["rps"] / by_key[b].summary()["rps"]
+        verdict = ">= %.2f: %s" % (target, "met" if v >= target else "MISSED") if target \
+            else "(reference)"
+        out.append("| %s/%s %s | %.3f | %s |" % (a, b, what, v, verdict))
+    out += ["", "CPU instructions (callgrind Ir, bench/decode_driver.c, -O2): one local decode "
+            "%d (the first of a process %d); decode, session and AUTHJS_* variables %d."
+            % (ir["decode"], ir["cold_decode"], ir["decode_session_vars"])]
+    for t in targets:
+        if t.httpd and t.error_log:
+            out += ["", "httpd error log of %s (warn and above):" % t.key]
+            out += ["    " + line for line in t.error_log]
+    out += ["", "Total run time %.0f s." % elapsed]
+    return "\n".join(out)
+
+
+def on_signal(signum, frame):
+    raise SystemExit("bench: stopped by signal %d" % signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        main()
+    except BenchError as e:
+        print("\nbench: FAILED: %s" % e, file=sys.stderr, flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nbench: interrupted", file=sys.stderr, flush=True)
+        sys.exit(130)
+    finally:
+        cleanup_all()
