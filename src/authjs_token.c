@@ -24,6 +24,8 @@ typedef struct {
     unsigned char key[CBC_KEY_LEN];
     apr_size_t len;
     char kid[KID_MAX];          /* empty for next-auth v4 keys, which carry no kid */
+    EVP_MAC_CTX *hmac;          /* A256CBC-HS512: HMAC-SHA-512 keyed once, copied per token */
+    const char *header;         /* the protected header Auth.js writes with it, base64url */
 } authjs_key_t;
 
 struct authjs_keyring {
@@ -33,31 +35,54 @@ struct authjs_keyring {
     EVP_CIPHER *gcm;
 };
 
+/* APR's decoder also takes '+', '/', '=' and non-zero spare bits: a token
+ * must be the one canonical encoding of its bytes, so that no changed
+ * character goes unnoticed. */
+static int b64url_canonical(const char *src, apr_size_t len)
+{
+    /* the bits of the last character that carry no data, by len % 4 */
+    static const int spare[4] = { 0, 0, 0x0f, 0x03 };
+    apr_size_t i;
+    int value = 0;
+
+    if (len % 4 == 1) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char c = src[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            value = c - 'A';
+        }
+        else if (c >= 'a' && c <= 'z') {
+            value = c - 'a' + 26;
+        }
+        else if (c >= '0' && c <= '9') {
+            value = c - '0' + 52;
+        }
+        else if (c == '-' || c == '_') {
+            value = c == '-' ? 62 : 63;
+        }
+        else {
+            return 0;
+        }
+    }
+    return !(value & spare[len % 4]);
+}
+
 unsigned char *authjs_b64url_decode(apr_pool_t *p, const char *src, apr_size_t len,
                                     apr_size_t *out_len)
 {
     unsigned char *out;
-    const char *again;
-    apr_size_t n, again_len;
 
-    if (len == 0) {
-        *out_len = 0;
-        return apr_pcalloc(p, 1);
-    }
-    if (apr_decode_base64_binary(NULL, src, len, APR_ENCODE_BASE64URL, &n) != APR_SUCCESS) {
+    if (!b64url_canonical(src, len)) {
         return NULL;
     }
-    out = apr_palloc(p, n + 1);
-    if (apr_decode_base64_binary(out, src, len, APR_ENCODE_BASE64URL, &n) != APR_SUCCESS) {
+    out = apr_palloc(p, len / 4 * 3 + 3);
+    if (apr_decode_base64_binary(out, src, len, APR_ENCODE_BASE64URL, out_len)
+        != APR_SUCCESS) {
         return NULL;
     }
-    /* APR also takes '+', '/', '=' and non-zero spare bits: the canonical
-     * encoding must come back, or a changed character could go unnoticed. */
-    again = apr_pencode_base64_binary(p, out, n, APR_ENCODE_BASE64URL, &again_len);
-    if (!again || again_len != len || memcmp(again, src, len) != 0) {
-        return NULL;
-    }
-    *out_len = n;
     return out;
 }
 
@@ -67,7 +92,10 @@ static apr_status_t keyring_cleanup(void *data)
     int i;
 
     for (i = 0; i < ring->keys->nelts; i++) {
-        OPENSSL_cleanse(APR_ARRAY_IDX(ring->keys, i, authjs_key_t).key, CBC_KEY_LEN);
+        authjs_key_t *key = &APR_ARRAY_IDX(ring->keys, i, authjs_key_t);
+
+        OPENSSL_cleanse(key->key, CBC_KEY_LEN);
+        EVP_MAC_CTX_free(key->hmac);
     }
     EVP_MAC_free(ring->hmac);
     EVP_CIPHER_free(ring->cbc);
@@ -120,11 +148,30 @@ static int add_key(authjs_keyring_t *ring, apr_pool_t *p, enc_e enc, apr_size_t 
 {
     authjs_key_t *key = apr_array_push(ring->keys);
 
+    OSSL_PARAM sha512[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA512", 0),
+        OSSL_PARAM_construct_end()
+    };
+
     memset(key, 0, sizeof(*key));
     key->enc = enc;
     key->len = len;
-    return hkdf_sha256(secret, salt, info, key->key, len)
-           && (!with_kid || thumbprint(p, key->key, len, key->kid));
+    if (!hkdf_sha256(secret, salt, info, key->key, len)
+        || (with_kid && !thumbprint(p, key->key, len, key->kid))) {
+        return 0;
+    }
+    if (with_kid) {
+        const char *json = apr_psprintf(p, "{\"alg\":\"dir\",\"enc\":\"%s\",\"kid\":\"%s\"}",
+                                        enc == ENC_CBC ? "A256CBC-HS512" : "A256GCM", key->kid);
+
+        key->header = apr_pencode_base64(p, json, APR_ENCODE_STRING, APR_ENCODE_BASE64URL, NULL);
+    }
+    if (enc != ENC_CBC) {
+        return 1;
+    }
+    /* RFC 7518 5.2.2.1: the first half of the key is the MAC key */
+    key->hmac = EVP_MAC_CTX_new(ring->hmac);
+    return key->hmac && EVP_MAC_init(key->hmac, key->key, CBC_KEY_LEN / 2, sha512);
 }
 
 authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
@@ -213,10 +260,29 @@ static const char *parse_header(apr_pool_t *p, jwe_t *jwe)
     return why;
 }
 
+/* Auth.js writes the same header for every token of a key: one seen before
+ * needs no parsing (the header is authenticated data either way). */
+static int known_header(const authjs_keyring_t *ring, jwe_t *jwe)
+{
+    int i;
+
+    for (i = 0; i < ring->keys->nelts; i++) {
+        const authjs_key_t *key = &APR_ARRAY_IDX(ring->keys, i, authjs_key_t);
+
+        if (key->header && strlen(key->header) == jwe->protected_len
+            && !memcmp(key->header, jwe->protected_b64, jwe->protected_len)) {
+            jwe->enc = key->enc;
+            jwe->kid = key->kid;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t *jwe)
 {
     const char *part[5], *end = token + len;
-    apr_size_t plen[5], key_len;
+    apr_size_t plen[5];
     int i;
 
     for (i = 0; i < 5; i++) {
@@ -236,8 +302,7 @@ static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t
     }
     if (!(jwe->iv = authjs_b64url_decode(p, part[2], plen[2], &jwe->iv_len))
         || !(jwe->ciphertext = authjs_b64url_decode(p, part[3], plen[3], &jwe->ciphertext_len))
-        || !(jwe->tag = authjs_b64url_decode(p, part[4], plen[4], &jwe->tag_len))
-        || !authjs_b64url_decode(p, part[1], 0, &key_len)) {
+        || !(jwe->tag = authjs_b64url_decode(p, part[4], plen[4], &jwe->tag_len))) {
         return "a part is not base64url";
     }
     return NULL;
@@ -252,10 +317,6 @@ static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *k
     apr_uint64_t bits = (apr_uint64_t)jwe->protected_len * 8;
     size_t mac_len = 0;
     int i, n1 = 0, n2 = 0, ok;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA512", 0),
-        OSSL_PARAM_construct_end()
-    };
     EVP_MAC_CTX *mctx;
     EVP_CIPHER_CTX *cctx;
 
@@ -266,9 +327,8 @@ static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *k
     for (i = 7; i >= 0; i--, bits >>= 8) {
         al[i] = (unsigned char)(bits & 0xff);
     }
-    mctx = EVP_MAC_CTX_new(ring->hmac);
+    mctx = EVP_MAC_CTX_dup(key->hmac);
     ok = mctx
-        && EVP_MAC_init(mctx, key->key, CBC_KEY_LEN / 2, params)
         && EVP_MAC_update(mctx, (const unsigned char *)jwe->protected_b64, jwe->protected_len)
         && EVP_MAC_update(mctx, jwe->iv, jwe->iv_len)
         && EVP_MAC_update(mctx, jwe->ciphertext, jwe->ciphertext_len)
@@ -350,7 +410,8 @@ const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
         return "token larger than 16 KiB";
     }
     memset(&jwe, 0, sizeof(jwe));
-    if ((why = split(p, token, len, &jwe)) || (why = parse_header(p, &jwe))) {
+    if ((why = split(p, token, len, &jwe))
+        || (!known_header(ring, &jwe) && (why = parse_header(p, &jwe)))) {
         return why;
     }
     /* CBC padding and the GCM tag make room for at most one block more */

@@ -326,6 +326,15 @@ START_TEST(strict_base64url)
     ck_assert_ptr_null(authjs_b64url_decode(pool, "Q", 1, &n));
     ck_assert_ptr_null(authjs_b64url_decode(pool, "+/+/", 4, &n));
     ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "-_-_", 4, &n));
+    ck_assert_int_eq(n, 3);
+    ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "QQ", 2, &n));
+    ck_assert_int_eq(n, 1);
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QR", 2, &n));     /* spare bits set */
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QUJD\n", 5, &n));
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QU D", 4, &n));
+    ck_assert_ptr_null(authjs_b64url_decode(pool, "QU\0D", 4, &n));
+    ck_assert_ptr_nonnull(authjs_b64url_decode(pool, "", 0, &n));
+    ck_assert_int_eq(n, 0);
 }
 END_TEST
 
