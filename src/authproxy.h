@@ -219,7 +219,12 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
                         apr_size_t *len);
 void authproxy_cache_put(request_rec *r, const unsigned char *key,
                          const authjs_session_t *session);
+/* Removes the cookie's entry (a sign-out) and counts it in the evictions. */
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
+/* How many sign-outs through this server have removed entries from the
+ * VirtualHost's cache: what a connection remembers of an entry holds only
+ * while this count stands still. */
+apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf);
 /* Concurrent misses for one key in this process: 1 for the request that is to
  * fetch (it calls authproxy_cache_landed after storing), 0 for one that
  * waited for that fetch to land (bounded by the timeout) and looks again. */

@@ -4,7 +4,9 @@
  * Keys are SHA-256 of the upstream, the cookie name and the cookie value:
  * never a raw token. Values are the session JSON, or "null" for a short-lived
  * "no session". Servers with the same cache setting share one instance. */
+#include <apr_atomic.h>
 #include <apr_hash.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -24,6 +26,7 @@ struct authproxy_cache {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;        /* only for providers that need one */
+    apr_uint32_t *evictions;          /* sign-outs so far, in memory all children share */
 };
 
 /* A fetch under way in this process, that other requests for the same cookie
@@ -94,6 +97,7 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     const char *name, *args, *err;
     struct ap_socache_hints hints = { 32, 512, 0 };
     authproxy_cache_t *cache;
+    apr_shm_t *shm;
     apr_status_t rv;
 
     *out = NULL;
@@ -114,6 +118,14 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      name, name, AUTHPROXY_DIR_CACHE);
         return OK;
     }
+    rv = apr_shm_create(&shm, sizeof(*cache->evictions), NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: no shared memory for it",
+                     AUTHPROXY_DIR_CACHE, spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cache->evictions = apr_shm_baseaddr_get(shm);
+    apr_atomic_set32(cache->evictions, 0);
     err = cache->provider->create(&cache->instance, args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
@@ -283,6 +295,7 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
     rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
                                  r->pool);
     unlock(cache);
+    apr_atomic_inc32(cache->evictions);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot remove the "
                       "signed-out session", cache->spec);
@@ -290,6 +303,11 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
     else {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
     }
+}
+
+apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf)
+{
+    return apr_atomic_read32(conf->cache->evictions);
 }
 
 int authproxy_cache_board(request_rec *r, const unsigned char *key)

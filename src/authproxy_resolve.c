@@ -51,6 +51,8 @@ typedef struct {
     const char *answer;                  /* the cache entry it was parsed from, */
     apr_size_t answer_len;               /* or NULL for a decoded token */
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    apr_time_t checked;                  /* when the cache last had these bytes */
+    apr_uint32_t evictions;              /* the cache's sign-out count then */
     const authjs_session_t *session;
     apr_table_t *vars;                   /* AUTHJS_* but the source */
 } memo_entry_t;
@@ -73,14 +75,14 @@ static memo_t *memo_of(conn_rec *c)
 }
 
 /* This cookie's newest entry (resolved with these settings), or NULL. */
-static const memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf,
-                                     const authjs_cookie_t *cookie)
+static memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf,
+                               const authjs_cookie_t *cookie)
 {
-    const memo_t *memo = memo_of(r->connection);
+    memo_t *memo = memo_of(r->connection);
     int i;
 
     for (i = memo->count - 1; i >= 0; i--) {
-        const memo_entry_t *e = &memo->entries[i];
+        memo_entry_t *e = &memo->entries[i];
 
         if (e->conf == conf && !strcmp(e->value, cookie->value)
             && !strcmp(e->name, cookie->name)) {
@@ -161,54 +163,81 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     use_entry(req, e);
 }
 
-/* A cache entry's session: the memo's when it was parsed from these bytes. */
-static const authjs_session_t *cached_session(request_rec *r, const authproxy_server_conf *conf,
-                                              authproxy_request_t *req, const memo_entry_t *known,
-                                              const unsigned char *key, const char *answer,
-                                              apr_size_t len)
+/* One look for a cookie's session in the cache. */
+typedef struct {
+    const authproxy_server_conf *conf;
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    memo_entry_t *known;          /* what the connection remembers of the cookie */
+    apr_uint32_t evictions;       /* the cache's sign-out count before the look */
+    apr_time_t now;
+} lookup_t;
+
+/* A remembered cache entry is taken as it is for MEMO_RECHECK, unless a
+ * sign-out through this server has evicted any entry since: a busy
+ * connection then asks the shared cache (and takes its lock) about once a
+ * second instead of on every request. */
+#define MEMO_RECHECK apr_time_from_sec(1)
+
+static int still_fresh(const lookup_t *look)
 {
+    const memo_entry_t *e = look->known;
+
+    return e && e->answer && look->now - e->checked < MEMO_RECHECK
+           && e->evictions == look->evictions
+           && (!e->session->expires || look->now < e->session->expires);
+}
+
+/* A cache entry's session: the memo's when it was parsed from these bytes. */
+static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *look,
+                           const char *answer, apr_size_t len)
+{
+    memo_entry_t *e = look->known;
     const authjs_session_t *session;
     const char *why = NULL;
-    memo_entry_t *e;
     apr_pool_t *pool;
 
-    if (known && known->answer_len == len && !memcmp(known->answer, answer, len)) {
-        use_entry(req, known);
-        return req->session;
+    if (e && e->answer_len == len && !memcmp(e->answer, answer, len)) {
+        e->checked = look->now;
+        e->evictions = look->evictions;
+        use_entry(req, e);
+        return;
     }
     /* parsed in the request first: a bad entry leaves nothing on the connection */
     session = authjs_session_from_answer(r->pool, answer, len, &why);
     if (!session) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", conf->cache_spec, why);
-        return NULL;
+                      "asking the upstream", look->conf->cache_spec, why);
+        return;
     }
-    if (!(e = memo_add(r, conf, &req->cookie, &pool))) {
-        return req->session = session;
+    if (!(e = memo_add(r, look->conf, &req->cookie, &pool))) {
+        req->session = session;
+        return;
     }
-    memcpy(e->key, key, AUTHPROXY_CACHE_KEY_LEN);
+    memcpy(e->key, look->key, AUTHPROXY_CACHE_KEY_LEN);
     e->answer = apr_pmemdup(pool, answer, len);
     e->answer_len = len;
+    e->checked = look->now;
+    e->evictions = look->evictions;
     e->session = authjs_session_from_answer(pool, answer, len, &why);
     memo_vars(e, pool);
     use_entry(req, e);
-    return req->session;
 }
 
 /* The cache's answer: 1 when it had one (req->session set, NULL for a
  * remembered "no session"). */
-static int from_cache(request_rec *r, const authproxy_server_conf *conf,
-                      authproxy_request_t *req, const memo_entry_t *known,
-                      const unsigned char *key)
+static int from_cache(request_rec *r, authproxy_request_t *req, lookup_t *look)
 {
     const char *answer;
     apr_size_t len;
 
-    if (!authproxy_cache_get(r, key, &answer, &len)) {
+    if (!authproxy_cache_get(r, look->key, &answer, &len)) {
         return 0;
     }
     req->source = "cache";
-    return !answer || cached_session(r, conf, req, known, key, answer, len);
+    if (answer) {
+        cached_session(r, req, look, answer, len);
+    }
+    return !answer || req->session;
 }
 
 /* The upstream's answer, through the cache where there is one: concurrent
@@ -216,8 +245,7 @@ static int from_cache(request_rec *r, const authproxy_server_conf *conf,
 static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
                          authproxy_request_t *req)
 {
-    const memo_entry_t *known = NULL;
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    lookup_t look;
     int leader;
 
     req->source = "upstream";
@@ -225,26 +253,34 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
         authproxy_fetch_session(r, &req->cookie, &req->session);
         return;
     }
-    known = memo_find(r, conf, &req->cookie);
-    if (known) {
-        memcpy(key, known->key, AUTHPROXY_CACHE_KEY_LEN);
-    }
-    else {
-        authproxy_cache_key(r, &req->cookie, key);
-    }
-    if (from_cache(r, conf, req, known, key)) {
+    look.conf = conf;
+    look.known = memo_find(r, conf, &req->cookie);
+    look.evictions = authproxy_cache_evictions(conf);
+    look.now = apr_time_now();
+    if (still_fresh(&look)) {
+        req->source = "cache";
+        use_entry(req, look.known);
         return;
     }
-    leader = authproxy_cache_board(r, key);
-    if (!leader && from_cache(r, conf, req, known, key)) {
+    if (look.known) {
+        memcpy(look.key, look.known->key, AUTHPROXY_CACHE_KEY_LEN);
+    }
+    else {
+        authproxy_cache_key(r, &req->cookie, look.key);
+    }
+    if (from_cache(r, req, &look)) {
+        return;
+    }
+    leader = authproxy_cache_board(r, look.key);
+    if (!leader && from_cache(r, req, &look)) {
         return;
     }
     req->source = "upstream";
     if (authproxy_fetch_session(r, &req->cookie, &req->session) == APR_SUCCESS) {
-        authproxy_cache_put(r, key, req->session);
+        authproxy_cache_put(r, look.key, req->session);
     }
     if (leader) {
-        authproxy_cache_landed(key);
+        authproxy_cache_landed(look.key);
     }
 }
 

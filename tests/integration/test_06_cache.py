@@ -1,5 +1,6 @@
 """The /session cache on httpd's socache: one upstream call for many requests."""
 import concurrent.futures
+import http.client
 import os
 import shutil
 import socket
@@ -197,6 +198,43 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
             assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 5
         assert "session cache %s:127.0.0.1" % kind in a.error_log()
+    finally:
+        mc.stop()
+
+
+def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory, upstream_db):
+    import json
+    if not shutil.which("memcached"):
+        pytest.skip("memcached is not installed")
+    mc = CacheServer("memcache")
+    try:
+        conf = """
+            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            AuthProxyUpstream %s
+            AuthProxySessionStrategy database
+            AuthProxySessionCache memcache:127.0.0.1:%d
+            AuthProxySessionCacheTTL 600
+        """ % (upstream_db.origin, mc.port)
+        a, b = httpd_factory(conf), httpd_factory(conf)
+        token = upstream_db.get_json("/__db/session", "POST",
+                                     {"email": "alice@example.com"})["sessionToken"]
+        kept = http.client.HTTPConnection("127.0.0.1", b.port, timeout=30)
+
+        def on_b():
+            kept.request("GET", "/cgi-bin/env.cgi", headers={"Cookie": "%s=%s" % (COOKIE, token)})
+            resp = kept.getresponse()
+            return dict(l.split("=", 1) for l in resp.read().decode().splitlines() if "=" in l)
+        assert on_b()["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert on_b()["AUTHJS_SESSION_SOURCE"] == "cache"
+        browser = Browser(a)
+        browser.cookies[COOKIE] = token
+        _, _, body = browser.get("/api/auth/csrf")
+        status, _, _ = browser.post_form("/api/auth/signout",
+                                         {"csrfToken": json.loads(body)["csrfToken"]})
+        assert status in (302, 303)
+        time.sleep(1.1)
+        assert "AUTHJS_USER_EMAIL" not in on_b()
+        kept.close()
     finally:
         mc.stop()
 

@@ -186,3 +186,24 @@ def test_cached_sessions_of_many_cookies_on_one_connection(httpd_factory, upstre
             assert env["AUTHJS_USER_EMAIL"] == email
             assert env["AUTHJS_SESSION"] and email in env["AUTHJS_SESSION"]
     c.close()
+
+
+def test_remembered_cache_entry_still_ends_with_the_ttl(httpd_factory, upstream):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionCacheTTL 2
+    """ % upstream.origin)
+    token, = tokens_for("alice@example.com")
+    c = Connection(h)
+    before = upstream.session_calls()
+    sources = set()
+    deadline = time.monotonic() + 4.5
+    while time.monotonic() < deadline:
+        env = c.env(token)
+        assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        sources.add(env["AUTHJS_SESSION_SOURCE"])
+        time.sleep(0.05)
+    # the entry lives 2 s; the connection looks at the cache again within 1 s
+    assert upstream.session_calls() - before >= 2
+    assert sources == {"upstream", "cache"}
+    c.close()
