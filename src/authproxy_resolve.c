@@ -58,7 +58,6 @@ typedef struct {
 } memo_entry_t;
 
 typedef struct {
-    apr_pool_t *pool;
     int count;
     memo_entry_t entries[MEMO_ENTRIES];
 } memo_t;
@@ -92,8 +91,8 @@ static memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf
     return NULL;
 }
 
-/* A new entry whose session the caller builds in *pool; NULL when the
- * connection has had its share. */
+/* A new entry whose session the caller builds in *pool, the connection's;
+ * NULL when the connection has had its share. */
 static memo_entry_t *memo_add(request_rec *r, const authproxy_server_conf *conf,
                               const authjs_cookie_t *cookie, apr_pool_t **pool)
 {
@@ -103,16 +102,12 @@ static memo_entry_t *memo_add(request_rec *r, const authproxy_server_conf *conf,
     if (memo->count == MEMO_ENTRIES) {
         return NULL;
     }
-    if (!memo->pool) {
-        apr_pool_create(&memo->pool, r->connection->pool);
-        apr_pool_tag(memo->pool, "authproxy_memo");
-    }
+    *pool = r->connection->pool;
     e = &memo->entries[memo->count++];
     memset(e, 0, sizeof(*e));
     e->conf = conf;
-    e->name = apr_pstrdup(memo->pool, cookie->name);
-    e->value = apr_pstrdup(memo->pool, cookie->value);
-    *pool = memo->pool;
+    e->name = apr_pstrdup(*pool, cookie->name);
+    e->value = apr_pstrdup(*pool, cookie->value);
     return e;
 }
 
