@@ -3,8 +3,8 @@
 # Installs what it lacks, builds the module and the decode driver, then runs
 # bench/bench.py, which starts every server itself on loopback, measures with
 # wrk and callgrind, and stops them all. Settings (environment):
-#   BENCH_SECONDS (10)   length of each measured wrk run
-#   BENCH_ROUNDS (3)     runs per configuration, taken in turn; medians reported
+#   BENCH_SECONDS (6)    length of each measured wrk run
+#   BENCH_ROUNDS (5)     runs per configuration, taken in turn; medians reported
 #   BENCH_WARMUP (2)     length of the warm-up run of each configuration
 #   BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_TOKENS (200)
 set -eu
