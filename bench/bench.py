@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import statistics
@@ -24,7 +23,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
-from harness import NODE, UPSTREAM_DIR, UPSTREAM_SECRET, Httpd, Upstream, mint, stop_process  # noqa: E402,E501
+from harness import NODE, UPSTREAM_SECRET, Httpd, Upstream, mint, start_node, stop_process  # noqa: E402,E501
 
 
 def env_int(name, default):
@@ -141,33 +140,24 @@ def cleanup_all():
 
 
 class NodePeer:
-    """tests/upstream/peer.mjs: prints "LISTENING <port>" once ready."""
+    """tests/upstream/peer.mjs."""
 
     def __init__(self, secret):
         self.log = tempfile.TemporaryFile(prefix="authproxy-peer-")
-        self.proc = subprocess.Popen(
-            [NODE, os.path.join(UPSTREAM_DIR, "peer.mjs"), "--port", "0", "--secret", secret],
-            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=self.log)
+        self.proc = None
         CLEANUPS.append(self.stop)
-        deadline = time.monotonic() + harness.START_TIMEOUT
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 1)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"LISTENING "):
-            raise BenchError("peer.mjs did not start: %r" % line)
-        self.origin = "http://127.0.0.1:%d" % int(line.split()[1])
+        try:
+            self.proc, port = start_node("peer.mjs", ["--secret", secret], self.log)
+        except RuntimeError as e:
+            raise BenchError(str(e))
+        self.origin = "http://127.0.0.1:%d" % port
 
     def stop(self):
         if self.proc:
             stop_process(self.proc)
             self.proc.stdout.close()
-            self.log.close()
             self.proc = None
+        self.log.close()
 
 
 def start_httpd(conf, pinned=True):

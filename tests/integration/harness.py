@@ -64,6 +64,29 @@ def public_tempdir(prefix):
     return path
 
 
+def start_node(script, args, log):
+    """Starts tests/upstream/<script> (server.mjs, peer.mjs), which prints
+    "LISTENING <port>" once ready: (process, port). Its stderr goes to log."""
+    proc = subprocess.Popen([NODE, os.path.join(UPSTREAM_DIR, script), "--port", "0", *args],
+                            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=log)
+    deadline = time.monotonic() + START_TIMEOUT
+    line = b""
+    while time.monotonic() < deadline and not line.endswith(b"\n"):
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 1)
+            if not chunk:
+                break
+            line += chunk
+    if not line.startswith(b"LISTENING "):
+        stop_process(proc)
+        proc.stdout.close()
+        log.seek(0)
+        raise RuntimeError("%s did not start: %r %s" % (script, line,
+                                                       log.read().decode(errors="replace")))
+    return proc, int(line.split()[1])
+
+
 class Upstream:
     """tests/upstream/server.mjs: @auth/express or a plain @auth/core server."""
 
@@ -90,23 +113,7 @@ class Upstream:
         # Auth.js writes an error to stderr for every bad token: a file, not a
         # pipe nobody reads, so it can never block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="authproxy-upstream-", suffix=".log")
-        self.proc = subprocess.Popen(
-            [NODE, os.path.join(UPSTREAM_DIR, "server.mjs"), "--port", "0", *self.args],
-            cwd=UPSTREAM_DIR, stdout=subprocess.PIPE, stderr=self.log)
-        deadline = time.monotonic() + START_TIMEOUT
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 1)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"LISTENING "):
-            self.stop()
-            with open(self.log.name) as f:
-                raise RuntimeError("upstream did not start: %r %s" % (line, f.read()))
-        self.port = int(line.split()[1])
+        self.proc, self.port = start_node("server.mjs", self.args, self.log)
         return self
 
     def stop(self):
@@ -457,6 +464,13 @@ class Browser:
     def post_form(self, path, fields, headers=None):
         hdrs = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         return self.request("POST", path, urllib.parse.urlencode(fields).encode(), hdrs)
+
+    def sign_out(self, prefix):
+        """POST <prefix>/signout with a fresh CSRF token: (status, headers, body)."""
+        import json
+        status, _, body = self.get(prefix + "/csrf")
+        assert status == 200, body
+        return self.post_form(prefix + "/signout", {"csrfToken": json.loads(body)["csrfToken"]})
 
     def sign_in(self, prefix, email, password):
         import json

@@ -2,8 +2,6 @@
 import json
 import re
 
-import pytest
-
 from harness import Browser, header, header_all, on_origin
 
 APP_HOST = "app.test"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, header_all, mint
+from harness import UPSTREAM_SECRET, Browser, mint
 
 COOKIE = "authjs.session-token"
 

@@ -1,6 +1,5 @@
 """Access control: AuthType authjs, Require authjs-session / authjs-claim, and what
 anonymous visitors get."""
-import json
 import socket
 import urllib.parse
 

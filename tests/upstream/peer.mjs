@@ -12,9 +12,9 @@
 //            generator counting non-2xx answers sees every failed resolution.
 
 import { parseArgs } from "node:util";
-import Credentials from "@auth/core/providers/credentials";
 import { getSession } from "@auth/express";
 import express from "express";
+import { credentialsProvider } from "./users.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,31 +26,13 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const USERS = [
-  { id: "u-alice", name: "Alice Example", email: "alice@example.com", password: "alice-pw" },
-  { id: "u-bob", name: "Bob Other", email: "bob@example.org", password: "bob-pw" },
-];
-
 // As server.mjs builds it for the jwt strategy.
 const config = {
   basePath: opts["base-path"],
   secret: opts.secret,
   trustHost: true,
   session: { strategy: "jwt" },
-  providers: [
-    Credentials({
-      id: "credentials",
-      name: "Credentials",
-      credentials: {
-        email: { label: "Email", type: "email" },
-        password: { label: "Password", type: "password" },
-      },
-      authorize(creds) {
-        const u = USERS.find((x) => x.email === creds?.email && x.password === creds?.password);
-        return u ? { id: u.id, name: u.name, email: u.email } : null;
-      },
-    }),
-  ],
+  providers: [credentialsProvider()],
   callbacks: {
     session({ session, token }) {
       if (token?.sub && session.user) session.user.id = token.sub;

@@ -58,9 +58,9 @@ import http from "node:http";
 import https from "node:https";
 import { parseArgs } from "node:util";
 import { Auth } from "@auth/core";
-import Credentials from "@auth/core/providers/credentials";
 import { ExpressAuth } from "@auth/express";
 import express from "express";
+import { USERS, credentialsProvider } from "./users.mjs";
 
 // ---------------------------------------------------------------- flags
 
@@ -189,11 +189,6 @@ function memoryAdapter() {
 
 // ---------------------------------------------------------------- Auth.js config
 
-const USERS = [
-  { id: "u-alice", name: "Alice Example", email: "alice@example.com", password: "alice-pw" },
-  { id: "u-bob", name: "Bob Other", email: "bob@example.org", password: "bob-pw" },
-];
-
 const DAY = 24 * 60 * 60;
 
 // The one adapter instance: given to Auth.js and used by POST /__db/session.
@@ -201,18 +196,7 @@ const dbAdapter = opts.strategy === "database" ? memoryAdapter() : undefined;
 
 function buildAuthConfig() {
   const database = opts.strategy === "database";
-  const credentials = Credentials({
-    id: "credentials",
-    name: "Credentials",
-    credentials: {
-      email: { label: "Email", type: "email" },
-      password: { label: "Password", type: "password" },
-    },
-    authorize(creds) {
-      const u = USERS.find((x) => x.email === creds?.email && x.password === creds?.password);
-      return u ? { id: u.id, name: u.name, email: u.email } : null;
-    },
-  });
+  const credentials = credentialsProvider();
   return {
     basePath,
     secret: opts.secret,
