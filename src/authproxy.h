@@ -125,6 +125,7 @@ int authproxy_timeout(const authproxy_server_conf *conf);
 int authproxy_preserve_host(const authproxy_server_conf *conf);
 const char *authproxy_cookie_name(const authproxy_server_conf *conf);
 int authproxy_strategy(const authproxy_server_conf *conf);
+const char *authproxy_cache_spec(const authproxy_server_conf *conf);
 int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);

@@ -93,7 +93,7 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      authproxy_cache_t **out)
 {
     const authproxy_server_conf *conf = authproxy_sconf(s);
-    const char *spec = conf->cache_spec ? conf->cache_spec : AUTHPROXY_DEFAULT_CACHE;
+    const char *spec = authproxy_cache_spec(conf);
     const char *name, *args, *err;
     struct ap_socache_hints hints = { 32, 512, 0 };
     authproxy_cache_t *cache;

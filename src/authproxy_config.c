@@ -37,6 +37,11 @@ int authproxy_strategy(const authproxy_server_conf *conf)
     return conf->strategy != AUTHPROXY_UNSET ? conf->strategy : AUTHPROXY_STRATEGY_JWT;
 }
 
+const char *authproxy_cache_spec(const authproxy_server_conf *conf)
+{
+    return conf->cache_spec ? conf->cache_spec : AUTHPROXY_DEFAULT_CACHE;
+}
+
 int authproxy_cache_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_ttl != AUTHPROXY_UNSET ? conf->cache_ttl : AUTHPROXY_DEFAULT_CACHE_TTL;

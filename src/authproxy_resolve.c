@@ -201,7 +201,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     session = authjs_session_from_answer(r->pool, answer, len, &why);
     if (!session) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", look->conf->cache_spec, why);
+                      "asking the upstream", authproxy_cache_spec(look->conf), why);
         return;
     }
     if (!(e = memo_add(r, look->conf, &req->cookie, &pool))) {

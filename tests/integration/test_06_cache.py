@@ -2,9 +2,12 @@
 import concurrent.futures
 import http.client
 import os
+import re
 import shutil
+import socket
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -228,6 +231,49 @@ def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory,
         time.sleep(1.1)
         assert "AUTHJS_USER_EMAIL" not in on_b()
         kept.close()
+    finally:
+        mc.stop()
+
+
+def memcached_command(port, command):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(command)
+        answer = b""
+        while not answer.endswith((b"END\r\n", b"STORED\r\n", b"ERROR\r\n")):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.decode()
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b'{"user": 42}', b"\xff" * 70000, b""],
+                         ids=["not-json", "no-user-object", "too-large", "empty"])
+def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage):
+    if not shutil.which("memcached"):
+        pytest.skip("memcached is not installed")
+    mc = CacheServer("memcache")
+    try:
+        h = httpd_factory("""
+            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            AuthProxyUpstream %s
+            AuthProxySessionCache memcache:127.0.0.1:%d
+        """ % (upstream.origin, mc.port))
+        token = alice_token()
+        assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+        # metadump lists keys URL-encoded
+        keys = [urllib.parse.unquote(k) for k in re.findall(
+            r"key=(\S+)", memcached_command(mc.port, b"lru_crawler metadump all\r\n"))]
+        assert len(keys) == 1, keys
+        stored = memcached_command(mc.port, b"set %s 0 0 %d\r\n%s\r\n"
+                                   % (keys[0].encode(), len(garbage), garbage))
+        assert stored == "STORED\r\n"
+        before = upstream.session_calls()
+        e = env_of(h, token)
+        assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
+        assert upstream.session_calls() == before + 1
+        assert "session cache memcache:127.0.0.1:%d" % mc.port in h.error_log()
     finally:
         mc.stop()
 
