@@ -147,7 +147,6 @@ static int add_key(authjs_keyring_t *ring, apr_pool_t *p, enc_e enc, apr_size_t 
                    const char *secret, const char *salt, const char *info, int with_kid)
 {
     authjs_key_t *key = apr_array_push(ring->keys);
-
     OSSL_PARAM sha512[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA512", 0),
         OSSL_PARAM_construct_end()
@@ -260,8 +259,8 @@ static const char *parse_header(apr_pool_t *p, jwe_t *jwe)
     return why;
 }
 
-/* Auth.js writes the same header for every token of a key: one seen before
- * needs no parsing (the header is authenticated data either way). */
+/* Auth.js writes the same header for every token of a key: that exact header
+ * needs no parsing (it is authenticated data either way). */
 static int known_header(const authjs_keyring_t *ring, jwe_t *jwe)
 {
     int i;
