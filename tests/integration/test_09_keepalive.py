@@ -2,12 +2,15 @@
 resolved to, and must never let that memory answer for another cookie, an
 expired token, a signed-out session or a request that is still being logged."""
 import http.client
+import re
+import shutil
 import socket
+import subprocess
 import time
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, mint
+from harness import UPSTREAM_SECRET, Browser, make_ca_and_cert, mint, public_tempdir
 
 COOKIE = "authjs.session-token"
 LOG_EMAIL = 'LogFormat "%r %{AUTHJS_USER_EMAIL}n %{AUTHJS_SESSION_SOURCE}n" emails\n' \
@@ -204,3 +207,48 @@ def test_remembered_cache_entry_still_ends_with_the_ttl(httpd_factory, upstream)
     assert upstream.session_calls() - before >= 2
     assert sources == {"upstream", "cache"}
     c.close()
+
+
+def test_http2_streams_of_one_connection_keep_their_own_sessions(httpd_factory, upstream):
+    """HTTP/2 over TLS, as browsers speak it: the streams of one connection
+    run side by side, each on a secondary connection of its own."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    work = public_tempdir("authproxy-h2-")
+    try:
+        ca, cert, key = make_ca_and_cert(work)
+        h = httpd_factory("""
+            LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+            LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
+            SSLEngine on
+            SSLCertificateFile %s
+            SSLCertificateKeyFile %s
+            Protocols h2 http/1.1
+            AuthProxyUpstream %s
+            AuthProxySecret %s
+        """ % (cert, key, upstream.origin, UPSTREAM_SECRET))
+        emails = ["h2-%d@example.com" % i for i in range(6)]
+        tokens = tokens_for(*emails)
+        order = [i % len(emails) for i in range(18)]
+        cmd = ["curl", "-sS", "--parallel", "--parallel-max", "6"]
+        for n, i in enumerate(order):
+            if n:
+                cmd.append("--next")
+            cmd += ["--http2", "--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % h.port,
+                    "-H", "Cookie: %s=%s" % (COOKIE, tokens[i]), "-o", "%s/%d.env" % (work, n),
+                    "-w", "%{http_code} %{http_version} %{num_connects}\\n",
+                    "https://localhost:%d/cgi-bin/env.cgi" % h.port]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+        answers = []
+        for n in range(len(order)):
+            with open("%s/%d.env" % (work, n)) as f:
+                answers.append(f.read())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    statuses = out.split()
+    assert statuses[0::3] == ["200"] * len(order) and statuses[1::3] == ["2"] * len(order)
+    # a few connections, many streams on each
+    assert sum(int(c) for c in statuses[2::3]) < len(order)
+    for n, answer in enumerate(answers):
+        assert "AUTHJS_USER_EMAIL=%s\n" % emails[order[n]] in answer, answer
+        assert "HTTP2=on\n" in answer
