@@ -2,7 +2,6 @@
 resolved to, and must never let that memory answer for another cookie, an
 expired token, a signed-out session or a request that is still being logged."""
 import http.client
-import re
 import shutil
 import socket
 import subprocess
