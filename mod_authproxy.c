@@ -24,6 +24,9 @@ static const command_rec authproxy_cmds[] = {
     AP_INIT_FLAG(AUTHPROXY_DIR_PRESERVE_HOST, authproxy_cmd_preserve_host, NULL, RSRC_CONF,
                  "Send the client's Host to the upstream instead of the upstream's own "
                  "(default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_PUBLIC_ORIGIN, authproxy_cmd_public_origin, NULL, RSRC_CONF,
+                  "The app's origin (http[s]://host[:port]) as the upstream is told it, "
+                  "e.g. behind a TLS-terminating load balancer (default: from ServerName)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_COOKIE_NAME, authproxy_cmd_cookie_name, NULL, RSRC_CONF,
                   "Name of the Auth.js session cookie, as on the upstream "
                   "(default " AUTHPROXY_DEFAULT_COOKIE ")"),

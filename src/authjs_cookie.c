@@ -5,7 +5,7 @@
 
 #include "authjs_cookie.h"
 
-#define SECURE_PREFIX "__Secure-"
+#define SECURE_PREFIX AUTHJS_COOKIE_SECURE_PREFIX
 #define SECURE_PREFIX_LEN (sizeof(SECURE_PREFIX) - 1)
 
 typedef struct {
@@ -49,23 +49,15 @@ static int next_pair(const char **cursor, pair_t *pair)
     return 0;
 }
 
-/* Which family (0 plain, 1 __Secure-) and chunk (-1 whole) a cookie name is of
- * the session cookie `name`; 0 when it is another cookie. */
-static int classify(const pair_t *pair, const char *name, apr_size_t name_len,
-                    int *secure, long *chunk)
+/* Which chunk (-1 whole) of the cookie `name` a pair is; 0 when it is another
+ * cookie. */
+static int chunk_of(const pair_t *pair, const char *name, apr_size_t name_len, long *chunk)
 {
-    const char *n = pair->name, *end = pair->name + pair->name_len;
+    const char *n = pair->name + name_len, *end = pair->name + pair->name_len;
 
-    *secure = 0;
-    if ((apr_size_t)(end - n) > SECURE_PREFIX_LEN
-        && !strncmp(n, SECURE_PREFIX, SECURE_PREFIX_LEN)) {
-        *secure = 1;
-        n += SECURE_PREFIX_LEN;
-    }
-    if ((apr_size_t)(end - n) < name_len || strncmp(n, name, name_len) != 0) {
+    if (pair->name_len < name_len || strncmp(pair->name, name, name_len) != 0) {
         return 0;
     }
-    n += name_len;
     if (n == end) {
         *chunk = -1;
         return 1;
@@ -82,47 +74,58 @@ static int classify(const pair_t *pair, const char *name, apr_size_t name_len,
     return *chunk < AUTHJS_COOKIE_MAX_CHUNKS;
 }
 
+/* A pair of the session cookie `name` in either family (plain or __Secure-),
+ * whole or a chunk. */
+static int is_session_pair(const pair_t *pair, const char *name, apr_size_t name_len)
+{
+    pair_t bare = *pair;
+    long chunk;
+
+    if (pair->name_len > SECURE_PREFIX_LEN
+        && !strncmp(pair->name, SECURE_PREFIX, SECURE_PREFIX_LEN)) {
+        bare.name += SECURE_PREFIX_LEN;
+        bare.name_len -= SECURE_PREFIX_LEN;
+    }
+    return chunk_of(&bare, name, name_len, &chunk);
+}
+
 const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
                                authjs_cookie_t *out)
 {
-    /* [family][0] whole, [family][1 + i] chunk i */
-    const pair_t *found[2][AUTHJS_COOKIE_MAX_CHUNKS + 1];
-    pair_t pairs[2][AUTHJS_COOKIE_MAX_CHUNKS + 1];
+    /* [0] whole, [1 + i] chunk i */
+    const pair_t *found[AUTHJS_COOKIE_MAX_CHUNKS + 1];
+    pair_t pairs[AUTHJS_COOKIE_MAX_CHUNKS + 1];
     apr_size_t name_len = strlen(name);
     const char *cursor = header;
     pair_t pair;
-    int family, count, i;
+    int count, i;
     struct iovec value[AUTHJS_COOKIE_MAX_CHUNKS], sent[AUTHJS_COOKIE_MAX_CHUNKS];
 
     memset(found, 0, sizeof(found));
     while (header && next_pair(&cursor, &pair)) {
-        int secure;
         long chunk;
 
         /* the first of two same-named cookies is the more specific one */
-        if (classify(&pair, name, name_len, &secure, &chunk) && !found[secure][chunk + 1]) {
-            pairs[secure][chunk + 1] = pair;
-            found[secure][chunk + 1] = &pairs[secure][chunk + 1];
+        if (chunk_of(&pair, name, name_len, &chunk) && !found[chunk + 1]) {
+            pairs[chunk + 1] = pair;
+            found[chunk + 1] = &pairs[chunk + 1];
         }
     }
-    family = (found[1][0] || found[1][1]) ? 1 : 0;
-    out->name = family ? apr_pstrcat(p, SECURE_PREFIX, name, NULL) : name;
-    if (found[family][0]) {
-        const pair_t *whole = found[family][0];
-
-        if (whole->value_len == 0) {
+    out->name = name;
+    if (found[0]) {
+        if (found[0]->value_len == 0) {
             return "session cookie is empty";
         }
-        out->value = apr_pstrmemdup(p, whole->value, whole->value_len);
+        out->value = apr_pstrmemdup(p, found[0]->value, found[0]->value_len);
         out->pairs = apr_pstrcat(p, out->name, "=", out->value, NULL);
         out->chunks = 0;
         return NULL;
     }
-    if (!found[family][1]) {
+    if (!found[1]) {
         return "no session cookie";
     }
-    for (count = 0; count < AUTHJS_COOKIE_MAX_CHUNKS && found[family][count + 1]; count++) {
-        const pair_t *c = found[family][count + 1];
+    for (count = 0; count < AUTHJS_COOKIE_MAX_CHUNKS && found[count + 1]; count++) {
+        const pair_t *c = found[count + 1];
 
         if (c->value_len == 0) {
             return "a session cookie chunk is empty";
@@ -135,7 +138,7 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
         sent[count].iov_len = strlen(sent[count].iov_base);
     }
     for (i = count + 1; i <= AUTHJS_COOKIE_MAX_CHUNKS; i++) {
-        if (found[family][i]) {
+        if (found[i]) {
             return "session cookie chunks are incomplete";
         }
     }
@@ -153,10 +156,7 @@ const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *n
     pair_t pair;
 
     while (next_pair(&cursor, &pair)) {
-        int secure;
-        long chunk;
-
-        if (!classify(&pair, name, name_len, &secure, &chunk)) {
+        if (!is_session_pair(&pair, name, name_len)) {
             const char *item = apr_pstrmemdup(p, pair.name,
                                               pair.value + pair.value_len - pair.name);
 

@@ -1,6 +1,6 @@
-/* The Auth.js session cookie in a Cookie header: NAME or __Secure-NAME, whole
- * or in chunks NAME.0, NAME.1, ... (Auth.js splits tokens too large for one
- * cookie). Knows Auth.js, not httpd. */
+/* The Auth.js session cookie in a Cookie header: NAME (http origins) or
+ * __Secure-NAME (https), whole or in chunks NAME.0, NAME.1, ... (Auth.js
+ * splits tokens too large for one cookie). Knows Auth.js, not httpd. */
 #ifndef AUTHJS_COOKIE_H
 #define AUTHJS_COOKIE_H
 
@@ -8,6 +8,8 @@
 
 /* Chunk indexes beyond this are not Auth.js's: the header would be too big. */
 #define AUTHJS_COOKIE_MAX_CHUNKS 64
+/* What Auth.js puts before the cookie names on an https origin. */
+#define AUTHJS_COOKIE_SECURE_PREFIX "__Secure-"
 
 typedef struct {
     const char *name;     /* as sent, with any __Secure- prefix: the key's salt */
@@ -16,10 +18,13 @@ typedef struct {
     int chunks;           /* 0 when whole */
 } authjs_cookie_t;
 
-/* Finds the session cookie `name` in a Cookie header (pairs separated by ';',
- * or ',' where a client or proxy folded several headers). __Secure-NAME wins
- * over NAME; a whole cookie wins over chunks. Returns NULL and fills *out, or
- * says why there is no session: no cookie, empty, chunks missing. */
+/* Finds the session cookie `name`, exactly as named (the caller adds the
+ * __Secure- prefix where Auth.js would read it), in a Cookie header (pairs
+ * separated by ';', or ',' where a client or proxy folded several headers).
+ * Cookies of other names, a __Secure- one among them, never count: Auth.js
+ * reads one name per origin, and so does this. A whole cookie wins over
+ * chunks. Returns NULL and fills *out, or says why there is no session: no
+ * cookie, empty, chunks missing. */
 const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
                                authjs_cookie_t *out);
 

@@ -133,11 +133,33 @@ authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims)
     return s;
 }
 
+/* Members a /session answer's user may have: a string, or null or absent. */
+static const char *const user_strings[] = { "id", "name", "email", "image", NULL };
+
+static const char *check_user(apr_pool_t *p, json_t *user)
+{
+    const char *const *key;
+
+    if (!json_is_object(user)) {
+        return "answer holds no user object";
+    }
+    for (key = user_strings; *key; key++) {
+        json_t *v = json_object_get(user, *key);
+
+        if (v && !json_is_string(v) && !json_is_null(v)) {
+            return apr_psprintf(p, "user.%s is neither a string nor null", *key);
+        }
+    }
+    return NULL;
+}
+
 authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
-                                             const char **why)
+                                             apr_time_t now, const char **why)
 {
     authjs_session_t *s;
     json_t *answer, *user;
+    const char *expires;
+    apr_time_t end;
 
     if (len > AUTHJS_SESSION_MAX_ANSWER) {
         *why = "answer larger than 64 KiB";
@@ -148,25 +170,30 @@ authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, ap
         *why = "answer is not JSON";
         return NULL;
     }
+    apr_pool_cleanup_register(p, answer, release_json, apr_pool_cleanup_null);
     user = json_object_get(answer, "user");
-    if (!json_is_object(user)) {
-        json_decref(answer);
-        *why = "answer holds no user";
+    if ((*why = check_user(p, user))) {
+        return NULL;
+    }
+    /* an answer proves no more than it says: without a valid end, no session */
+    expires = json_string_value(json_object_get(answer, "expires"));
+    end = expires ? authjs_parse_iso8601(expires) : 0;
+    if (!end) {
+        *why = "answer has no valid expires";
+        return NULL;
+    }
+    if (end <= now) {
+        *why = "answer's expires has passed";
         return NULL;
     }
     s = apr_pcalloc(p, sizeof(*s));
-    apr_pool_cleanup_register(p, answer, release_json, apr_pool_cleanup_null);
+    s->expires = end;
     s->claims = answer;
     s->id = string_member(p, user, "id");
     s->name = string_member(p, user, "name");
     s->email = string_member(p, user, "email");
     s->image = string_member(p, user, "image");
-    if ((s->expires_iso = string_member(p, answer, "expires"))) {
-        s->expires = authjs_parse_iso8601(s->expires_iso);
-        if (s->expires) {
-            s->expires_iso = authjs_iso8601(p, s->expires);
-        }
-    }
+    s->expires_iso = authjs_iso8601(p, s->expires);
     s->json = json_text(p, answer);
     return s;
 }

@@ -371,9 +371,21 @@ static int gcm_decrypt(const authjs_keyring_t *ring, const authjs_key_t *key,
     return ok;
 }
 
+/* The claims a session is named by: strings (or null) where present. */
+static const char *const string_claims[] = { "sub", "name", "email", "picture", NULL };
+
 static const char *check_claims(json_t *claims, apr_int64_t now)
 {
     json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+    const char *const *key;
+
+    for (key = string_claims; *key; key++) {
+        json_t *v = json_object_get(claims, *key);
+
+        if (v && !json_is_string(v) && !json_is_null(v)) {
+            return "sub, name, email or picture is neither a string nor null";
+        }
+    }
 
     if (exp && !json_is_number(exp)) {
         return "exp is not a number";

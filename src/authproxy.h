@@ -37,6 +37,7 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_CACHE_NEG_TTL "AuthProxySessionCacheNegativeTTL"
 #define AUTHPROXY_DIR_UNAUTH_ACTION "AuthProxyUnauthAction"
 #define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
+#define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -60,6 +61,15 @@ typedef struct {
 
 typedef struct authproxy_cache authproxy_cache_t;
 
+/* An origin as the upstream is told it: "https", "app.example.com:8443" and
+ * "https://app.example.com:8443" (no default port). */
+typedef struct {
+    const char *scheme;
+    const char *hostport;
+    const char *origin;
+    int https;
+} authproxy_origin_t;
+
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
  * here": merge takes the child's field if set, else the parent's, and the
  * accessors below apply the defaults. */
@@ -79,11 +89,17 @@ typedef struct {
     const char *cache_spec;        /* "none" or PROVIDER[:ARGS] */
     int cache_ttl;                 /* seconds */
     int cache_negative_ttl;        /* seconds */
+    const authproxy_origin_t *public_origin;   /* AuthProxyPublicOrigin */
 
     /* Derived at startup from the merged fields above. */
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
     authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
     const char *session_url;           /* upstream + target + /session */
+    const char *cookie_plain;          /* the session cookie's name on http origins, */
+    const char *cookie_secure;         /* and on https ones (__Secure-) */
+    /* Everything of this server's settings that can change what the upstream's
+     * /session answers, for the cache key. */
+    const char *cache_scope;
     authproxy_cache_t *cache;          /* NULL: none, or not needed (local decoding) */
 } authproxy_server_conf;
 
@@ -151,6 +167,7 @@ const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg);
 const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg);
+const char *authproxy_cmd_public_origin(cmd_parms *cmd, void *dconf, const char *arg);
 void *authproxy_create_dir_conf(apr_pool_t *p, char *dir);
 void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -161,7 +178,7 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
 /* What this module knows of one request, in r->request_config. */
 typedef struct {
     int is_route;                  /* forwarded to the upstream */
-    const char *client_host;       /* the Host header as the client sent it */
+    const authproxy_origin_t *origin;  /* the public origin, worked out once */
     int resolved;                  /* the session was looked for (main request only) */
     const authjs_session_t *session;
     const char *source;            /* "local", "upstream" or "cache" */
@@ -170,13 +187,32 @@ typedef struct {
     const apr_table_t *memo_vars;  /* the connection's memo of them, but the source */
 } authproxy_request_t;
 
-/* authproxy_route.c */
-int authproxy_is_route(const request_rec *r);
-/* The forwarded-origin headers every upstream request carries, routes and
- * /session fetches alike; `set` is called for each name and value. */
-void authproxy_upstream_headers(request_rec *r, const char *client_host,
+/* authproxy_upstream.c: what the upstream is told, routes and fetches alike */
+/* The request that this subrequest or internal redirect belongs to. */
+request_rec *authproxy_original(request_rec *r);
+/* The app's public origin, never a client's choice: AuthProxyPublicOrigin;
+ * else the server's canonical name under UseCanonicalName On; else the
+ * request's host where it names this server (ServerName, ServerAlias), any
+ * other name the ServerName; the port the server is named with or listens on. */
+const authproxy_origin_t *authproxy_public_origin(request_rec *r);
+/* scheme://host[:port], the port left out where it is the scheme's default. */
+const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
+                                                const char *host, apr_port_t port);
+/* The session cookie's name as Auth.js reads it on the public origin. */
+const char *authproxy_session_cookie_name(request_rec *r);
+/* The headers every upstream request carries (forwarded origin, Host with
+ * AuthProxyPreserveHost, AuthProxyHeader); `set` is called for each. */
+void authproxy_upstream_headers(request_rec *r,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx);
+/* Sets a header in `headers`, after removing every spelling of its name
+ * that a receiving stack could take for it. */
+void authproxy_header_replace(void *headers, const char *name, const char *value);
+/* Removes every X-Authjs-* the client sent, however spelled (logged at info). */
+void authproxy_remove_client_authjs_headers(request_rec *r);
+
+/* authproxy_route.c */
+int authproxy_is_route(const request_rec *r);
 int authproxy_route_pre_translate(request_rec *r);
 int authproxy_route_translate(request_rec *r);
 void authproxy_route_insert_filter(request_rec *r);
@@ -211,7 +247,7 @@ int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 void authproxy_cache_child_init(apr_pool_t *p, server_rec *s);
-void authproxy_cache_key(const request_rec *r, const authjs_cookie_t *cookie,
+void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
 /* 1 on a hit, with the entry: a session's JSON in *answer and *len, or NULL
  * for a remembered "no session"; 0 on a miss or a failing cache (one error

@@ -55,13 +55,8 @@ static int is_navigation(request_rec *r)
 static const char *sign_in_url(request_rec *r)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    request_rec *first = r;
-    const char *target;
+    const char *target = authproxy_original(r)->unparsed_uri;
 
-    while (first->prev || first->main) {
-        first = first->prev ? first->prev : first->main;
-    }
-    target = first->unparsed_uri;
     if (target[0] != '/') {
         /* absolute-form request target: keep the path and query */
         const char *scheme_end = ap_strstr_c(target, "://");

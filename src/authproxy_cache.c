@@ -1,8 +1,9 @@
 /* Answers of the upstream's /session, kept in httpd's shared-object cache
  * (shmcb by default; memcache or redis share them across servers).
  *
- * Keys are SHA-256 of the upstream, the cookie name and the cookie value:
- * never a raw token. Values are the session JSON, or "null" for a short-lived
+ * Keys are SHA-256 of all that an answer depends on (the server's cache scope:
+ * upstream, target prefix, strategy, configured headers; the public origin;
+ * the cookie name and value): never a raw token. Values are the session JSON, or "null" for a short-lived
  * "no session". Servers with the same cache setting share one instance. */
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -196,16 +197,18 @@ void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
     inflight.flights = apr_hash_make(inflight.pool);
 }
 
-void authproxy_cache_key(const request_rec *r, const authjs_cookie_t *cookie,
+void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const char *origin = authproxy_public_origin(r)->origin;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int len = AUTHPROXY_CACHE_KEY_LEN;
 
-    /* the NULs keep the three parts from running into each other */
+    /* the NULs keep the parts from running into each other (none holds one) */
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, conf->upstream, strlen(conf->upstream) + 1);
+    EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1);
+    EVP_DigestUpdate(md, origin, strlen(origin) + 1);
     EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1);
     EVP_DigestUpdate(md, cookie->value, strlen(cookie->value));
     EVP_DigestFinal_ex(md, key, &len);

@@ -123,6 +123,7 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->cache_spec = MERGE_PTR(cache_spec);
     conf->cache_ttl = MERGE_INT(cache_ttl);
     conf->cache_negative_ttl = MERGE_INT(cache_negative_ttl);
+    conf->public_origin = MERGE_PTR(public_origin);
     return conf;
 }
 
@@ -181,6 +182,26 @@ const char *authproxy_cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg)
     ap_str_tolower((char *)conf->upstream);
     conf->upstream_host = apr_pstrdup(cmd->pool, uri.hostname);
     conf->upstream_is_tls = is_https;
+    return NULL;
+}
+
+const char *authproxy_cmd_public_origin(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
+        || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https"))) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an http:// or https:// origin",
+                            cmd->cmd->name, arg);
+    }
+    if (!uri.hostname || !*uri.hostname || uri.user || uri.password || uri.query
+        || uri.fragment || (uri.path && *uri.path && strcmp(uri.path, "/") != 0)
+        || (uri.port_str && (!*uri.port_str || uri.port == 0))) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be an origin only: scheme://host[:port], "
+                            "no path, query or credentials", cmd->cmd->name, arg);
+    }
+    authproxy_sconf(cmd->server)->public_origin =
+        authproxy_origin_make(cmd->pool, uri.scheme, uri.hostname, uri.port);
     return NULL;
 }
 
@@ -446,6 +467,44 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
+/* A field of the cache scope: its length first, so no two settings run
+ * into each other. */
+static const char *scope_field(apr_pool_t *p, const char *scope, const char *field)
+{
+    return apr_psprintf(p, "%s%" APR_SIZE_T_FMT ":%s", scope, strlen(field), field);
+}
+
+/* What a /session answer depends on besides the request's origin and cookie:
+ * where it is asked, how, and with which configured headers (a tenant or an
+ * API key can make the same upstream answer for another user base). */
+static const char *cache_scope_of(apr_pool_t *p, const authproxy_server_conf *conf)
+{
+    const char *scope = scope_field(p, "", conf->upstream);
+    int i;
+
+    scope = scope_field(p, scope, authproxy_target_path(conf));
+    scope = scope_field(p, scope, authproxy_strategy(conf) == AUTHPROXY_STRATEGY_JWT
+                                  ? "jwt" : "database");
+    scope = scope_field(p, scope, authproxy_preserve_host(conf) ? "host" : "");
+    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
+        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
+
+        scope = scope_field(p, scope_field(p, scope, h->name), h->value);
+    }
+    return scope;
+}
+
+/* Auth.js puts __Secure- before its default names on https origins; a name
+ * configured with a prefix of its own is taken as it is everywhere. */
+static const char *secure_cookie_name(apr_pool_t *p, const char *name)
+{
+    if (!strncmp(name, AUTHJS_COOKIE_SECURE_PREFIX, sizeof(AUTHJS_COOKIE_SECURE_PREFIX) - 1)
+        || !strncmp(name, "__Host-", 7)) {
+        return name;
+    }
+    return apr_pstrcat(p, AUTHJS_COOKIE_SECURE_PREFIX, name, NULL);
+}
+
 /* Keys and URLs are worked out once here, never per request. */
 int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                  server_rec *s)
@@ -460,13 +519,17 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
         conf->session_url = apr_pstrcat(pconf, conf->upstream,
                                         authproxy_path_join(pconf, authproxy_target_path(conf),
                                                             "/session"), NULL);
+        conf->cookie_plain = name;
+        conf->cookie_secure = secure_cookie_name(pconf, name);
+        conf->cache_scope = cache_scope_of(pconf, conf);
         if (!conf->secrets || authproxy_strategy(conf) != AUTHPROXY_STRATEGY_JWT) {
             continue;
         }
+        /* the key's salt is the cookie's name */
         conf->keyring = authjs_keyring_create(pconf, conf->secrets, name, &err);
         if (conf->keyring) {
-            conf->keyring_secure = authjs_keyring_create(
-                pconf, conf->secrets, apr_pstrcat(ptemp, "__Secure-", name, NULL), &err);
+            conf->keyring_secure = conf->cookie_secure == name ? conf->keyring
+                : authjs_keyring_create(pconf, conf->secrets, conf->cookie_secure, &err);
         }
         if (!conf->keyring || !conf->keyring_secure) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s", AUTHPROXY_DIR_SECRET, err);

@@ -139,7 +139,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     }
     list_add(&headers, "Cookie", cookie->pairs);
     list_add(&headers, "Accept", "application/json");
-    authproxy_upstream_headers(r, apr_table_get(r->headers_in, "Host"), list_add, &headers);
+    authproxy_upstream_headers(r, list_add, &headers);
 
     curl_easy_setopt(h, CURLOPT_URL, conf->session_url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -180,7 +180,8 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                       "upstream %s answered %ld: no session", conf->session_url, status);
         return APR_EGENERAL;
     }
-    *session = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len, &why);
+    *session = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len,
+                                          apr_time_now(), &why);
     if (!*session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s: %s: no session",
                       conf->session_url, why);

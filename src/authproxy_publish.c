@@ -8,45 +8,6 @@
 
 #define VAR_PREFIX "AUTHJS_"
 
-/* X-Authjs-*, however a client spells it: case, '-' and '_' do not count,
- * since CGI and many frameworks fold them all to the same name. */
-static int is_ours(const char *header)
-{
-    static const char want[] = "xauthjs";
-    const char *w = want;
-
-    for (; *header && *w; header++) {
-        if (*header == '-' || *header == '_') {
-            continue;
-        }
-        if (apr_tolower(*header) != *w++) {
-            return 0;
-        }
-    }
-    return *w == '\0';
-}
-
-static void remove_client_headers(request_rec *r)
-{
-    const apr_array_header_t *elts = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
-    apr_array_header_t *spoofed = apr_array_make(r->pool, 2, sizeof(const char *));
-    int i;
-
-    for (i = 0; i < elts->nelts; i++) {
-        if (e[i].key && is_ours(e[i].key)) {
-            APR_ARRAY_PUSH(spoofed, const char *) = e[i].key;
-        }
-    }
-    for (i = 0; i < spoofed->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(spoofed, i, const char *);
-
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
-                      "this server sets X-Authjs-*", name);
-        apr_table_unset(r->headers_in, name);
-    }
-}
-
 /* AUTHJS_USER_EMAIL -> X-Authjs-User-Email */
 static const char *header_name(apr_pool_t *p, const char *var)
 {
@@ -73,7 +34,8 @@ typedef struct {
 } publish_ctx_t;
 
 /* The tables hold no AUTHJS_* or X-Authjs-* by now (scrub,
- * remove_client_headers): adding is setting, without a search. */
+ * authproxy_remove_client_authjs_headers): adding is setting, without a
+ * search. */
 static int publish_one(void *data, const char *name, const char *value)
 {
     publish_ctx_t *ctx = data;
@@ -114,11 +76,14 @@ int authproxy_publish_fixups(request_rec *r)
     publish_ctx_t ctx = { r, dconf->pass_headers == 1 };
     const apr_table_t *vars;
 
-    if (!conf->upstream || authproxy_is_route(r)) {
+    if (!conf->upstream) {
         return DECLINED;
     }
-    if (ctx.pass_headers) {
-        remove_client_headers(r);
+    /* whatever AuthProxyPassHeaders says, and on routes too: a backend that
+     * trusts X-Authjs-* must only ever see this module's */
+    authproxy_remove_client_authjs_headers(r);
+    if (authproxy_is_route(r)) {
+        return DECLINED;
     }
     if (authproxy_session_enabled(r)) {
         scrub(r->subprocess_env);

@@ -18,23 +18,6 @@ authproxy_request_t *authproxy_request(request_rec *r)
     return req;
 }
 
-/* Subrequests and internal redirects are the same visit: they share the
- * original request's answer. */
-static request_rec *original(request_rec *r)
-{
-    for (;;) {
-        if (r->main) {
-            r = r->main;
-        }
-        else if (r->prev) {
-            r = r->prev;
-        }
-        else {
-            return r;
-        }
-    }
-}
-
 /* What a connection resolved: a browser sends the same cookie with every
  * request of a kept-alive connection, so the token is decrypted, the cache
  * key hashed and the cached answer parsed once per connection and cookie
@@ -46,7 +29,8 @@ static request_rec *original(request_rec *r)
 #define MEMO_ENTRIES 4
 
 typedef struct {
-    const authproxy_server_conf *conf;   /* the settings it was resolved with */
+    const authproxy_server_conf *conf;   /* the settings it was resolved with, */
+    const char *origin;                  /* for this public origin */
     const char *name, *value;            /* the cookie */
     const char *answer;                  /* the cache entry it was parsed from, */
     apr_size_t answer_len;               /* or NULL for a decoded token */
@@ -73,18 +57,20 @@ static memo_t *memo_of(conn_rec *c)
     return memo;
 }
 
-/* This cookie's newest entry (resolved with these settings), or NULL. */
+/* This cookie's newest entry (resolved with these settings, for this
+ * origin: all that the answer depends on), or NULL. */
 static memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf,
                                const authjs_cookie_t *cookie)
 {
     memo_t *memo = memo_of(r->connection);
+    const char *origin = authproxy_public_origin(r)->origin;
     int i;
 
     for (i = memo->count - 1; i >= 0; i--) {
         memo_entry_t *e = &memo->entries[i];
 
         if (e->conf == conf && !strcmp(e->value, cookie->value)
-            && !strcmp(e->name, cookie->name)) {
+            && !strcmp(e->name, cookie->name) && !strcmp(e->origin, origin)) {
             return e;
         }
     }
@@ -106,6 +92,7 @@ static memo_entry_t *memo_add(request_rec *r, const authproxy_server_conf *conf,
     e = &memo->entries[memo->count++];
     memset(e, 0, sizeof(*e));
     e->conf = conf;
+    e->origin = apr_pstrdup(*pool, authproxy_public_origin(r)->origin);
     e->name = apr_pstrdup(*pool, cookie->name);
     e->value = apr_pstrdup(*pool, cookie->value);
     return e;
@@ -127,8 +114,8 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
                            authproxy_request_t *req)
 {
     const authjs_cookie_t *cookie = &req->cookie;
-    const authjs_keyring_t *ring = strncmp(cookie->name, "__Secure-", 9) ? conf->keyring
-                                                                          : conf->keyring_secure;
+    const authjs_keyring_t *ring = authproxy_public_origin(r)->https ? conf->keyring_secure
+                                                                      : conf->keyring;
     const memo_entry_t *known = memo_find(r, conf, cookie);
     apr_time_t now = apr_time_now();
     memo_entry_t *e;
@@ -198,7 +185,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
         return;
     }
     /* parsed in the request first: a bad entry leaves nothing on the connection */
-    session = authjs_session_from_answer(r->pool, answer, len, &why);
+    session = authjs_session_from_answer(r->pool, answer, len, look->now, &why);
     if (!session) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
                       "asking the upstream", authproxy_cache_spec(look->conf), why);
@@ -213,7 +200,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     e->answer_len = len;
     e->checked = look->now;
     e->evictions = look->evictions;
-    e->session = authjs_session_from_answer(pool, answer, len, &why);
+    e->session = authjs_session_from_answer(pool, answer, len, look->now, &why);
     memo_vars(e, pool);
     use_entry(req, e);
 }
@@ -281,7 +268,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
 
 const authjs_session_t *authproxy_session_get(request_rec *r)
 {
-    request_rec *orig = original(r);
+    request_rec *orig = authproxy_original(r);
     const authproxy_server_conf *conf = authproxy_sconf(orig->server);
     authproxy_request_t *req = authproxy_request(orig);
     const char *why;
@@ -294,7 +281,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         return NULL;
     }
     why = authjs_cookie_find(orig->pool, apr_table_get(orig->headers_in, "Cookie"),
-                             authproxy_cookie_name(conf), &req->cookie);
+                             authproxy_session_cookie_name(orig), &req->cookie);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
         req->cookie.value = NULL;
@@ -318,13 +305,13 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
 const apr_table_t *authproxy_session_vars(request_rec *r)
 {
     const authjs_session_t *session = authproxy_session_get(r);
-    authproxy_request_t *req = authproxy_request(original(r));
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
 
     if (!session) {
         return NULL;
     }
     if (!req->vars) {
-        apr_pool_t *pool = original(r)->pool;
+        apr_pool_t *pool = authproxy_original(r)->pool;
 
         if (req->memo_vars) {
             req->vars = apr_table_copy(pool, req->memo_vars);
@@ -340,5 +327,5 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
 
 const char *authproxy_session_token(request_rec *r)
 {
-    return authproxy_session_get(r) ? authproxy_request(original(r))->cookie.value : NULL;
+    return authproxy_session_get(r) ? authproxy_request(authproxy_original(r))->cookie.value : NULL;
 }

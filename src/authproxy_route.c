@@ -28,12 +28,12 @@ int authproxy_is_route(const request_rec *r)
 }
 
 /* A sign-out through the route ends the session: its cached answer goes. */
-static void forget_signed_out(request_rec *r, const authproxy_server_conf *conf)
+static void forget_signed_out(request_rec *r)
 {
     authjs_cookie_t cookie;
 
     if (!authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                            authproxy_cookie_name(conf), &cookie)) {
+                            authproxy_session_cookie_name(r), &cookie)) {
         authproxy_cache_forget(r, &cookie);
     }
 }
@@ -63,9 +63,8 @@ int authproxy_route_pre_translate(request_rec *r)
 
     req = authproxy_request(r);
     req->is_route = 1;
-    req->client_host = apr_table_get(r->headers_in, "Host");
     if (conf->cache && r->method_number == M_POST && !strcmp(r->uri + rest, "/signout")) {
-        forget_signed_out(r, conf);
+        forget_signed_out(r);
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "auth route %s -> %s%s",
                   r->uri, conf->upstream, path);
@@ -85,34 +84,6 @@ void authproxy_route_insert_filter(request_rec *r)
     }
 }
 
-void authproxy_upstream_headers(request_rec *r, const char *client_host,
-                                void (*set)(void *ctx, const char *name, const char *value),
-                                void *ctx)
-{
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    int i;
-
-    /* The public origin, set rather than appended to: a client's own
-     * X-Forwarded-Host would otherwise let it choose where Auth.js redirects. */
-    set(ctx, "X-Forwarded-Proto", ap_http_scheme(r));
-    if (client_host) {
-        set(ctx, "X-Forwarded-Host", client_host);
-        if (authproxy_preserve_host(conf)) {
-            set(ctx, "Host", client_host);
-        }
-    }
-    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
-        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
-
-        set(ctx, h->name, h->value);
-    }
-}
-
-static void table_set(void *table, const char *name, const char *value)
-{
-    apr_table_setn(table, name, value);
-}
-
 /* mod_proxy calls this on its copy of the request headers, after it has set
  * Host and the X-Forwarded-* it knows, right before sending them. */
 int authproxy_route_proxy_fixups(request_rec *r)
@@ -126,8 +97,7 @@ int authproxy_route_proxy_fixups(request_rec *r)
     /* The response must reach the client as the upstream encodes it: no
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    apr_table_unset(r->headers_in, "X-Forwarded-Host");
-    authproxy_upstream_headers(r, req->client_host, table_set, r->headers_in);
+    authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
     return OK;
 }
 
@@ -194,7 +164,7 @@ apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_array_header_t *origins = apr_array_make(r->pool, 2, sizeof(const char *));
-    const char *public_origin = ap_construct_url(r->pool, "", r);
+    const char *public_origin = authproxy_public_origin(r)->origin;
 
     APR_ARRAY_PUSH(origins, const char *) = conf->upstream;
     APR_ARRAY_PUSH(origins, const char *) = public_origin;

@@ -116,6 +116,37 @@ int authproxy_header_is_reserved(const char *name)
     return 0;
 }
 
+static int folded(unsigned char c)
+{
+    return c == '_' ? '-' : apr_tolower(c);
+}
+
+int authproxy_header_same(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        if (folded(*a) != folded(*b)) {
+            return 0;
+        }
+    }
+    return *a == *b;
+}
+
+int authproxy_header_is_authjs(const char *name)
+{
+    static const char want[] = "xauthjs";
+    const char *w = want;
+
+    for (; *name && *w; name++) {
+        if (*name == '-' || *name == '_') {
+            continue;
+        }
+        if (apr_tolower(*name) != *w++) {
+            return 0;
+        }
+    }
+    return *w == '\0';
+}
+
 int authproxy_host_is_loopback(const char *host)
 {
     struct in_addr v4;

@@ -29,6 +29,15 @@ int authproxy_header_value_valid(const char *value);
  * mod_proxy own them, configuration may not set them. */
 int authproxy_header_is_reserved(const char *name);
 
+/* Two header names that a receiving stack may take for one: equal ignoring
+ * case, with '-' and '_' the same (CGI, PHP, WSGI and nginx's
+ * underscores_in_headers fold them all to one variable). */
+int authproxy_header_same(const char *a, const char *b);
+
+/* X-Authjs-*, the headers this module sends a backend, however a client
+ * spells it: case, '-' and '_' do not count. */
+int authproxy_header_is_authjs(const char *name);
+
 /* An http(s) URL's origin is a loopback address or "localhost". */
 int authproxy_host_is_loopback(const char *host);
 

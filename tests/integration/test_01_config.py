@@ -195,7 +195,7 @@ def test_conf_examples_pass_configtest(name):
         example = re.sub(r"file:\S+", "file:" + secret, example)
         rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
                              "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
-                             + example.replace("*:443", "*:@PORT@").replace("*:80", "*:@PORT@"))
+                             + re.sub(r"\*:(443|80|8080)>", "*:@PORT@>", example))
         assert rc == 0, out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

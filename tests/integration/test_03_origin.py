@@ -7,6 +7,12 @@ from harness import Browser, header, header_all, on_origin
 APP_HOST = "app.test"
 
 
+def app_vhost(directives):
+    """The app's VirtualHost: the upstream is told its name, app.test."""
+    return "<VirtualHost 127.0.0.1:@PORT@>\nServerName %s\n%s</VirtualHost>\n" % (
+        APP_HOST, directives)
+
+
 def app_origin(h):
     return "http://%s:%d" % (APP_HOST, h.port)
 
@@ -43,12 +49,13 @@ def check_sign_in_stays_on_app(h, prefix):
 
 
 def test_core_upstream_learns_the_origin_from_x_forwarded_host(httpd_factory, upstream):
-    h = httpd_factory("AuthProxyUpstream %s\n" % upstream.origin)
+    h = httpd_factory(app_vhost("AuthProxyUpstream %s\n" % upstream.origin))
     check_sign_in_stays_on_app(h, "/api/auth")
 
 
 def test_express_upstream_needs_preserve_host(httpd_factory, upstream_express):
-    h = httpd_factory("AuthProxyUpstream %s\nAuthProxyPreserveHost On\n" % upstream_express.origin)
+    h = httpd_factory(app_vhost("AuthProxyUpstream %s\nAuthProxyPreserveHost On\n"
+                                % upstream_express.origin))
     check_sign_in_stays_on_app(h, "/api/auth")
     status, _, body = h.request("GET", "/api/auth/__echo", host="%s:%d" % (APP_HOST, h.port))
     assert json.loads(body)["headers"]["host"] == "%s:%d" % (APP_HOST, h.port)
@@ -56,17 +63,17 @@ def test_express_upstream_needs_preserve_host(httpd_factory, upstream_express):
 
 def test_express_upstream_without_preserve_host_names_itself(httpd_factory, upstream_express):
     """Why the README asks for AuthProxyPreserveHost On with @auth/express."""
-    h = httpd_factory("AuthProxyUpstream %s\n" % upstream_express.origin)
+    h = httpd_factory(app_vhost("AuthProxyUpstream %s\n" % upstream_express.origin))
     status, _, body = h.request("GET", "/api/auth/providers", host="%s:%d" % (APP_HOST, h.port))
     assert json.loads(body)["credentials"]["signinUrl"].startswith(upstream_express.origin)
 
 
 def test_target_prefix_differs_from_local_prefix(httpd_factory, upstream_auth_prefix):
-    h = httpd_factory("""
+    h = httpd_factory(app_vhost("""
         AuthProxyUpstream %s
         AuthProxyLocalPath /api/auth
         AuthProxyTargetPath /auth
-    """ % upstream_auth_prefix.origin)
+    """ % upstream_auth_prefix.origin))
     origin = app_origin(h)
     host = "%s:%d" % (APP_HOST, h.port)
     up = upstream_auth_prefix.origin

@@ -175,9 +175,11 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
         pytest.skip(binary + " is not installed")
     mc = CacheServer(kind)
     try:
+        # a fleet behind one public name shares answers
         conf = """
             LoadModule socache_%s_module /usr/lib/apache2/modules/mod_socache_%s.so
             AuthProxyUpstream %s
+            AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionCache %s:127.0.0.1:%d
             AuthProxySessionCacheTTL 60
         """ % (kind, kind, upstream.origin, kind, mc.port)
@@ -209,6 +211,7 @@ def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory,
         conf = """
             LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
             AuthProxyUpstream %s
+            AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionStrategy database
             AuthProxySessionCache memcache:127.0.0.1:%d
             AuthProxySessionCacheTTL 600

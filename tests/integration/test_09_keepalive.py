@@ -16,10 +16,10 @@ LOG_EMAIL = 'LogFormat "%r %{AUTHJS_USER_EMAIL}n %{AUTHJS_SESSION_SOURCE}n" emai
             'CustomLog "@DIR@/logs/emails.log" emails\n'
 
 
-def tokens_for(*emails, max_age=None):
+def tokens_for(*emails, max_age=None, cookie=COOKIE):
     requests = []
     for email in emails:
-        req = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+        req = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": cookie,
                "payload": {"email": email, "sub": "id-" + email}}
         if max_age is not None:
             req["maxAge"] = max_age
@@ -227,14 +227,16 @@ def test_http2_streams_of_one_connection_keep_their_own_sessions(httpd_factory, 
             AuthProxySecret %s
         """ % (cert, key, upstream.origin, UPSTREAM_SECRET))
         emails = ["h2-%d@example.com" % i for i in range(6)]
-        tokens = tokens_for(*emails)
+        # an https origin: Auth.js names its cookie __Secure-
+        secure = "__Secure-" + COOKIE
+        tokens = tokens_for(*emails, cookie=secure)
         order = [i % len(emails) for i in range(18)]
         cmd = ["curl", "-sS", "--parallel", "--parallel-max", "6"]
         for n, i in enumerate(order):
             if n:
                 cmd.append("--next")
             cmd += ["--http2", "--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % h.port,
-                    "-H", "Cookie: %s=%s" % (COOKIE, tokens[i]), "-o", "%s/%d.env" % (work, n),
+                    "-H", "Cookie: %s=%s" % (secure, tokens[i]), "-o", "%s/%d.env" % (work, n),
                     "-w", "%{http_code} %{http_version} %{num_connects}\\n",
                     "https://localhost:%d/cgi-bin/env.cgi" % h.port]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout

@@ -10,6 +10,8 @@
 #include "authjs_session.h"
 
 #define NAME "authjs.session-token"
+/* a moment before every expires of the answers below */
+#define BEFORE apr_time_from_sec(1700000000)
 
 static apr_pool_t *pool;
 
@@ -48,18 +50,29 @@ START_TEST(whole_cookie)
 }
 END_TEST
 
-START_TEST(secure_prefix_wins)
+START_TEST(one_name_per_origin)
 {
     authjs_cookie_t c;
+    const char *secure = "__Secure-" NAME;
 
-    ck_assert_ptr_null(find("authjs.session-token=plain; __Secure-authjs.session-token=sec", &c));
-    ck_assert_str_eq(c.name, "__Secure-authjs.session-token");
+    /* http: the plain name only; a __Secure- cookie, garbage or not, hides nothing */
+    ck_assert_ptr_null(find("__Secure-authjs.session-token=junk; authjs.session-token=plain", &c));
+    ck_assert_str_eq(c.name, NAME);
+    ck_assert_str_eq(c.value, "plain");
+    ck_assert_str_eq(find("__Secure-authjs.session-token=sec", &c), "no session cookie");
+    /* https: the __Secure- name only, whole or in chunks */
+    ck_assert_ptr_null(authjs_cookie_find(pool, "authjs.session-token=junk; "
+                                          "__Secure-authjs.session-token=sec", secure, &c));
+    ck_assert_str_eq(c.name, secure);
     ck_assert_str_eq(c.value, "sec");
     ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token=sec");
-    ck_assert_ptr_null(find("__Secure-authjs.session-token.1=b; __Secure-authjs.session-token.0=a",
-                            &c));
+    ck_assert_ptr_null(authjs_cookie_find(pool, "__Secure-authjs.session-token.1=b; "
+                                          "authjs.session-token.0=x; "
+                                          "__Secure-authjs.session-token.0=a", secure, &c));
     ck_assert_str_eq(c.value, "ab");
     ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token.0=a; __Secure-authjs.session-token.1=b");
+    ck_assert_str_eq(authjs_cookie_find(pool, "authjs.session-token=plain", secure, &c),
+                     "no session cookie");
 }
 END_TEST
 
@@ -164,7 +177,7 @@ START_TEST(session_from_upstream_answer)
     const char *body = "{\"user\":{\"name\":\"Bob\",\"email\":\"b@example.org\",\"image\":null,"
                        "\"id\":\"u-bob\"},\"expires\":\"2026-12-22T15:06:04.123Z\",\"role\":\"ops\"}";
     const char *why = NULL;
-    authjs_session_t *s = authjs_session_from_answer(pool, body, strlen(body), &why);
+    authjs_session_t *s = authjs_session_from_answer(pool, body, strlen(body), BEFORE, &why);
     apr_table_t *v;
 
     ck_assert_ptr_nonnull(s);
@@ -181,20 +194,40 @@ END_TEST
 
 START_TEST(no_session_answers)
 {
-    const char *bodies[] = { "null", "{}", "", "[]", "{\"user\":null}", "{\"user\":\"x\"}",
-                             "{\"expires\":\"2026-01-01T00:00:00.000Z\"}", "<html>", "{" };
+    /* not a session, or one that proves more than it says */
+    const char *bodies[] = {
+        "null", "{}", "", "[]", "{\"user\":null}", "{\"user\":\"x\"}", "<html>", "{",
+        "{\"expires\":\"2026-12-22T15:06:04.123Z\"}",
+        "{\"user\":{\"email\":\"a@x\"}}",
+        "{\"user\":{\"email\":\"a@x\"},\"expires\":null}",
+        "{\"user\":{\"email\":\"a@x\"},\"expires\":1797951964}",
+        "{\"user\":{\"email\":\"a@x\"},\"expires\":\"tomorrow\"}",
+        "{\"user\":{\"email\":\"a@x\"},\"expires\":\"2026-12-22T15:06:04.122Z\"}",
+        "{\"user\":{\"email\":7},\"expires\":\"2027-01-01T00:00:00.000Z\"}",
+        "{\"user\":{\"id\":[\"u\"]},\"expires\":\"2027-01-01T00:00:00.000Z\"}",
+        "{\"user\":{\"name\":{}},\"expires\":\"2027-01-01T00:00:00.000Z\"}",
+        "{\"user\":{\"image\":true},\"expires\":\"2027-01-01T00:00:00.000Z\"}",
+        "{\"user\":[],\"expires\":\"2027-01-01T00:00:00.000Z\"}",
+    };
     const char *why;
     size_t i;
     char *big = apr_palloc(pool, AUTHJS_SESSION_MAX_ANSWER + 2);
+    /* the moment the session of the 10th body ends */
+    apr_time_t now = apr_time_from_sec(1797951964) + apr_time_from_msec(123);
 
     for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         why = NULL;
-        ck_assert_msg(!authjs_session_from_answer(pool, bodies[i], strlen(bodies[i]), &why),
+        ck_assert_msg(!authjs_session_from_answer(pool, bodies[i], strlen(bodies[i]), now, &why),
                       "'%s' accepted", bodies[i]);
         ck_assert_ptr_nonnull(why);
     }
+    ck_assert_ptr_null(authjs_session_from_answer(pool, bodies[13], strlen(bodies[13]), now, &why));
+    ck_assert_str_eq(why, "answer's expires has passed");
+    ck_assert_ptr_null(authjs_session_from_answer(pool, bodies[14], strlen(bodies[14]), now, &why));
+    ck_assert_str_eq(why, "user.email is neither a string nor null");
     memset(big, ' ', AUTHJS_SESSION_MAX_ANSWER + 1);
-    ck_assert_ptr_null(authjs_session_from_answer(pool, big, AUTHJS_SESSION_MAX_ANSWER + 1, &why));
+    ck_assert_ptr_null(authjs_session_from_answer(pool, big, AUTHJS_SESSION_MAX_ANSWER + 1, now,
+                                                  &why));
     ck_assert_str_eq(why, "answer larger than 64 KiB");
 }
 END_TEST
@@ -223,7 +256,7 @@ int main(void)
     apr_initialize();
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, whole_cookie);
-    tcase_add_test(tc, secure_prefix_wins);
+    tcase_add_test(tc, one_name_per_origin);
     tcase_add_test(tc, chunks_join_in_numeric_order);
     tcase_add_test(tc, no_session_cases);
     tcase_add_test(tc, strip_session_cookies);

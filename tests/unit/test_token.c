@@ -23,7 +23,8 @@
 
 enum {
     T_CBC, T_GCM, T_V4, T_OLD_CBC, T_OLD_GCM, T_SECURE, T_EXPIRED, T_EXPIRED_IN_TOLERANCE,
-    T_NBF_FUTURE, T_NBF_IN_TOLERANCE, T_FOREIGN, T_BIG, T_HUGE, T_COUNT
+    T_NBF_FUTURE, T_NBF_IN_TOLERANCE, T_FOREIGN, T_BIG, T_HUGE, T_EMAIL_NUMBER, T_SUB_OBJECT,
+    T_NAME_NULL, T_COUNT
 };
 
 static apr_pool_t *pool;
@@ -60,6 +61,13 @@ static void mint_all(void)
                               SECRET, COOKIE, big_payload);
     req[T_HUGE] = apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\","
                                "\"payload\":{\"blob\":\"%s\"}}", SECRET, COOKIE, huge_payload);
+#define PAYLOAD(json) \
+    apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\"," \
+                 "\"payload\":%s}", SECRET, COOKIE, json)
+    req[T_EMAIL_NUMBER] = PAYLOAD("{\"email\":7,\"sub\":\"u\"}");
+    req[T_SUB_OBJECT] = PAYLOAD("{\"email\":\"a@x\",\"sub\":{\"id\":\"u\"}}");
+    req[T_NAME_NULL] = PAYLOAD("{\"email\":\"a@x\",\"name\":null}");
+#undef PAYLOAD
 #undef AUTHJS
     tokens = mint_batch(pool, req, T_COUNT);
     for (i = 0; i < T_COUNT; i++) {
@@ -166,6 +174,17 @@ START_TEST(expiry_and_not_before_with_tolerance)
     ck_assert_ptr_null(decode(ring, tokens[T_EXPIRED_IN_TOLERANCE], NULL));
     ck_assert_str_eq(decode(ring, tokens[T_NBF_FUTURE], NULL), "not valid yet (nbf)");
     ck_assert_ptr_null(decode(ring, tokens[T_NBF_IN_TOLERANCE], NULL));
+}
+END_TEST
+
+START_TEST(named_claims_must_be_strings)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+
+    ck_assert_str_eq(decode(ring, tokens[T_EMAIL_NUMBER], NULL),
+                     "sub, name, email or picture is neither a string nor null");
+    ck_assert_ptr_nonnull(decode(ring, tokens[T_SUB_OBJECT], NULL));
+    ck_assert_ptr_null(decode(ring, tokens[T_NAME_NULL], NULL));
 }
 END_TEST
 
@@ -357,6 +376,7 @@ int main(void)
     tcase_add_test(tc, secure_prefix_is_the_salt);
     tcase_add_test(tc, expiry_and_not_before_with_tolerance);
     tcase_add_test(tc, wrong_secret);
+    tcase_add_test(tc, named_claims_must_be_strings);
     tcase_add_test(tc, every_truncation_is_refused);
     tcase_add_test(tc, every_altered_byte_is_refused);
     tcase_add_test(tc, oversize_is_refused_before_work);

@@ -93,6 +93,25 @@ START_TEST(header_names_and_values)
 }
 END_TEST
 
+START_TEST(header_spellings)
+{
+    ck_assert(authproxy_header_same("X-Api-Key", "x_api_key"));
+    ck_assert(authproxy_header_same("X-Api-Key", "X_API-KEY"));
+    ck_assert(authproxy_header_same("X-Forwarded-Host", "x-forwarded_host"));
+    ck_assert(!authproxy_header_same("X-Api-Key", "X-Api-Keys"));
+    ck_assert(!authproxy_header_same("X-Api-Key", "XApiKey"));
+    ck_assert(!authproxy_header_same("X-Api-Key", "X-Api-Ke"));
+    ck_assert(authproxy_header_is_authjs("X-Authjs-User-Email"));
+    ck_assert(authproxy_header_is_authjs("x_authjs_user_email"));
+    ck_assert(authproxy_header_is_authjs("X-AUTHJS-CLAIM-ROLE"));
+    ck_assert(authproxy_header_is_authjs("XAuthjs"));
+    ck_assert(authproxy_header_is_authjs("x--authjs__"));
+    ck_assert(!authproxy_header_is_authjs("X-Auth"));
+    ck_assert(!authproxy_header_is_authjs("X-Authorization"));
+    ck_assert(!authproxy_header_is_authjs("Authjs-User"));
+}
+END_TEST
+
 START_TEST(loopback_hosts)
 {
     ck_assert(authproxy_host_is_loopback("localhost"));
@@ -181,6 +200,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, match_prefix);
     tcase_add_test(tc, join_paths);
     tcase_add_test(tc, header_names_and_values);
+    tcase_add_test(tc, header_spellings);
     tcase_add_test(tc, loopback_hosts);
     tcase_add_test(tc, rewrite_locations);
     tcase_add_test(tc, rewrite_cookie_paths);

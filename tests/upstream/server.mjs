@@ -13,6 +13,11 @@
 //                       and the __echo test route live under it
 //   --secret S          AUTH_SECRET (default "test-secret-please-change-0123456789")
 //   --session-delay MS  hold every <base>/session answer back MS milliseconds
+//   --tenant N=P:S      (core only; repeatable) a second Auth.js instance named
+//                       N, with basePath P and secret S, in the same server:
+//                       two Auth.js deployments behind one origin. A request
+//                       under --base-path that carries the header "X-Tenant: N"
+//                       is answered by tenant N too (its path moved to P).
 //   --tls-cert F, --tls-key F  PEM certificate and key: serve HTTPS
 //   --strategy S        jwt | database (default jwt). database: in-memory
 //                       Adapter, no providers (Auth.js forbids Credentials-only
@@ -40,7 +45,9 @@
 // Test-only routes (answered before Auth.js sees the request, same on both kinds):
 //   ANY  <base>/__echo[/...]  echo method, raw target, raw headers, body (base64)
 //        query: status=NNN, location=URL, cookies=1, sleep=MS
-//   GET  /__stats             {"session_calls": N} (requests to <base>/session)
+//   GET  /__stats             {"session_calls": N, "last_session_headers": {...}}
+//                             (requests to <base>/session or a tenant's
+//                             /session; the raw headers of the last one)
 //   POST /__stats/reset       zero the counter
 //   POST /__db/session        (--strategy database only, else 404)
 //        body {"email": "alice@example.com", "expiresIn": 3600 (seconds,
@@ -79,6 +86,7 @@ const FLAGS = {
   // milliseconds every <base>/session answer is held back: a slow upstream,
   // for tests of concurrent requests
   "session-delay": { type: "string", default: "0" },
+  tenant: { type: "string", multiple: true, default: [] },
   // PEM files: serve HTTPS instead of HTTP
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
@@ -95,8 +103,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) die(`bad --port ${opts.
 if (!["express", "core"].includes(opts.kind)) die(`bad --kind ${opts.kind}`);
 if (!["jwt", "database"].includes(opts.strategy)) die(`bad --strategy ${opts.strategy}`);
 // Normalise to "/x/y" (no trailing slash) so prefix checks below are simple.
-const basePath = "/" + opts["base-path"].replace(/^\/+|\/+$/g, "");
+const normalise = (p) => "/" + p.replace(/^\/+|\/+$/g, "");
+const basePath = normalise(opts["base-path"]);
 if (basePath === "/") die("--base-path must not be /");
+const tenants = opts.tenant.map((spec) => {
+  const m = /^([^=]+)=([^:]+):(.+)$/.exec(spec);
+  if (!m) die(`bad --tenant ${spec} (want NAME=PREFIX:SECRET)`);
+  if (opts.kind !== "core") die("--tenant needs --kind core");
+  return { name: m[1], basePath: normalise(m[2]), secret: m[3] };
+});
 
 // ---------------------------------------------------------------- database strategy
 
@@ -194,12 +209,12 @@ const DAY = 24 * 60 * 60;
 // The one adapter instance: given to Auth.js and used by POST /__db/session.
 const dbAdapter = opts.strategy === "database" ? memoryAdapter() : undefined;
 
-function buildAuthConfig() {
+function buildAuthConfig(tenant) {
   const database = opts.strategy === "database";
   const credentials = credentialsProvider();
   return {
-    basePath,
-    secret: opts.secret,
+    basePath: tenant?.basePath ?? basePath,
+    secret: tenant?.secret ?? opts.secret,
     // We are always behind a test proxy / on localhost; without this Auth.js
     // (with NODE_ENV=production) rejects every request as UntrustedHost.
     trustHost: true,
@@ -243,6 +258,22 @@ function buildAuthConfig() {
 // ---------------------------------------------------------------- test routes
 
 let sessionCalls = 0;
+let lastSessionHeaders = null;
+
+function rawHeaders(req) {
+  // rawHeaders keeps names/values as received; req.headers would drop or
+  // specially join some repeated headers (e.g. Cookie with "; ").
+  const headers = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    const value = req.rawHeaders[i + 1];
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return headers;
+}
+
+const isSession = (path) =>
+  [basePath, ...tenants.map((t) => t.basePath)].some((p) => path === `${p}/session`);
 
 function splitTarget(target) {
   const q = target.indexOf("?");
@@ -275,14 +306,7 @@ function sendJson(res, status, obj, extraHeaders = {}) {
 
 async function echo(req, res, query) {
   const body = await readBody(req);
-  // rawHeaders keeps names/values as received; req.headers would drop or
-  // specially join some repeated headers (e.g. Cookie with "; ").
-  const headers = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i].toLowerCase();
-    const value = req.rawHeaders[i + 1];
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-  }
+  const headers = rawHeaders(req);
   const q = new URLSearchParams(query);
   const sleep = Number(q.get("sleep") ?? 0);
   if (sleep > 0) await new Promise((r) => setTimeout(r, sleep));
@@ -348,7 +372,10 @@ async function dbRoute(req, res, path) {
 // Returns true when the request was handled here.
 function testRoutes(req, res) {
   const [path, query] = splitTarget(req.url);
-  if (path === `${basePath}/session`) sessionCalls++;
+  if (isSession(path)) {
+    sessionCalls++;
+    lastSessionHeaders = rawHeaders(req);
+  }
 
   if (path === `${basePath}/__echo` || path.startsWith(`${basePath}/__echo/`)) {
     echo(req, res, query).catch((e) => {
@@ -359,7 +386,7 @@ function testRoutes(req, res) {
     return true;
   }
   if (path === "/__stats" && req.method === "GET") {
-    sendJson(res, 200, { session_calls: sessionCalls });
+    sendJson(res, 200, { session_calls: sessionCalls, last_session_headers: lastSessionHeaders });
     return true;
   }
   if (path === "/__stats/reset" && req.method === "POST") {
@@ -396,17 +423,31 @@ function firstValue(v) {
   return v?.split(",")[0].trim() || undefined;
 }
 
-function coreHandler(config) {
+const under = (path, prefix) => path === prefix || path.startsWith(`${prefix}/`);
+
+// The Auth.js instance a request is for, and its target on that instance.
+function instanceFor(req, instances) {
+  const [path] = splitTarget(req.url);
+  const named = instances.find((i) => i.tenant && i.tenant.name === req.headers["x-tenant"]);
+  if (named && under(path, basePath)) {
+    return { instance: named, target: named.tenant.basePath + req.url.slice(basePath.length) };
+  }
+  const instance = instances.find((i) => under(path, i.config.basePath));
+  return instance && { instance, target: req.url };
+}
+
+function coreHandler(instances) {
   return async (req, res) => {
-    const [path] = splitTarget(req.url);
-    if (path !== basePath && !path.startsWith(`${basePath}/`)) {
+    const found = instanceFor(req, instances);
+    if (!found) {
       return sendJson(res, 404, { error: "not found" });
     }
+    const { config } = found.instance;
     try {
       // Public origin from forwarded headers (see top comment).
       const proto = firstValue(req.headers["x-forwarded-proto"]) ?? "http";
       const host = firstValue(req.headers["x-forwarded-host"]) ?? req.headers.host ?? "localhost";
-      const url = `${proto}://${host}${req.url}`;
+      const url = `${proto}://${host}${found.target}`;
 
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -442,12 +483,13 @@ function coreHandler(config) {
 // ---------------------------------------------------------------- main
 
 const config = buildAuthConfig();
-const handler = opts.kind === "express" ? expressHandler(config) : coreHandler(config);
+const instances = [{ config }, ...tenants.map((tenant) => ({ tenant, config: buildAuthConfig(tenant) }))];
+const handler = opts.kind === "express" ? expressHandler(config) : coreHandler(instances);
 
 const serve = (req, res) => {
   if (testRoutes(req, res)) return;
   const delay = Number(opts["session-delay"]);
-  if (delay > 0 && splitTarget(req.url)[0] === `${basePath}/session`) {
+  if (delay > 0 && isSession(splitTarget(req.url)[0])) {
     setTimeout(() => handler(req, res), delay);
   } else {
     handler(req, res);

@@ -1,0 +1,191 @@
+/* What the upstream is told, for forwarded routes and /session fetches alike.
+ *
+ * Auth.js builds its sign-in page, its callback and redirect URLs and its
+ * e-mail links from the origin it is told, so that origin is decided from the
+ * server's own names, never taken from the client's Host. The headers this
+ * module sets replace the client's in every spelling a backend could fold
+ * into the same name. */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+
+#include "authproxy.h"
+
+request_rec *authproxy_original(request_rec *r)
+{
+    for (;;) {
+        if (r->main) {
+            r = r->main;
+        }
+        else if (r->prev) {
+            r = r->prev;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+/* The host is the server's ServerName or one of its ServerAlias names,
+ * wildcards matched as httpd matches them. */
+static int names_this_server(const server_rec *s, const char *host)
+{
+    const apr_array_header_t *lists[2] = { s->names, s->wild_names };
+    int i, j;
+
+    if (!host || !*host) {
+        return 0;
+    }
+    if (s->server_hostname && !strcasecmp(host, s->server_hostname)) {
+        return 1;
+    }
+    for (i = 0; i < 2; i++) {
+        for (j = 0; lists[i] && j < lists[i]->nelts; j++) {
+            const char *name = APR_ARRAY_IDX(lists[i], j, const char *);
+
+            if (name && (i == 0 ? !strcasecmp(host, name) : !ap_strcasecmp_match(host, name))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* httpd's port for self-referential URLs where it is one the server is named
+ * with, listens on or the scheme's default (a client's Host may name any
+ * port at all); for a host that is not this server's, the server's own. */
+static apr_port_t server_port(request_rec *r, int host_is_ours)
+{
+    apr_port_t local = r->connection->local_addr ? r->connection->local_addr->port : 0;
+    apr_port_t port = ap_get_server_port(r);
+
+    if (host_is_ours
+        && (port == r->server->port || port == local || port == ap_default_port(r))) {
+        return port;
+    }
+    return r->server->port ? r->server->port : local;
+}
+
+const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
+                                                const char *host, apr_port_t port)
+{
+    authproxy_origin_t *o = apr_pcalloc(p, sizeof(*o));
+    int https = !strcasecmp(scheme, "https");
+    const char *bracketed = (ap_strchr_c(host, ':') && host[0] != '[')
+                            ? apr_pstrcat(p, "[", host, "]", NULL) : host;
+
+    o->scheme = https ? "https" : "http";
+    o->https = https;
+    o->hostport = (port == 0 || port == (https ? 443 : 80))
+                  ? apr_pstrdup(p, bracketed) : apr_psprintf(p, "%s:%u", bracketed, port);
+    ap_str_tolower((char *)o->hostport);
+    o->origin = apr_pstrcat(p, o->scheme, "://", o->hostport, NULL);
+    return o;
+}
+
+const authproxy_origin_t *authproxy_public_origin(request_rec *r)
+{
+    request_rec *orig = authproxy_original(r);
+    authproxy_request_t *req = authproxy_request(orig);
+    const authproxy_server_conf *conf = authproxy_sconf(orig->server);
+    const char *host;
+    int ours;
+
+    if (req->origin) {
+        return req->origin;
+    }
+    if (conf->public_origin) {
+        return req->origin = conf->public_origin;
+    }
+    /* the canonical name under UseCanonicalName On, else the request's host
+     * (an absolute-form request target's included) */
+    host = ap_get_server_name(orig);
+    ours = names_this_server(orig->server, host);
+    req->origin = authproxy_origin_make(orig->pool, ap_http_scheme(orig),
+                                        ours ? host : orig->server->server_hostname,
+                                        server_port(orig, ours));
+    return req->origin;
+}
+
+const char *authproxy_session_cookie_name(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(authproxy_original(r)->server);
+
+    return authproxy_public_origin(r)->https ? conf->cookie_secure : conf->cookie_plain;
+}
+
+void authproxy_upstream_headers(request_rec *r,
+                                void (*set)(void *ctx, const char *name, const char *value),
+                                void *ctx)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const authproxy_origin_t *origin = authproxy_public_origin(r);
+    int i;
+
+    /* set rather than appended to: a client's own X-Forwarded-Host would
+     * otherwise let it choose where Auth.js redirects */
+    set(ctx, "X-Forwarded-Proto", origin->scheme);
+    set(ctx, "X-Forwarded-Host", origin->hostport);
+    if (authproxy_preserve_host(conf)) {
+        set(ctx, "Host", origin->hostport);
+    }
+    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
+        const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
+
+        set(ctx, h->name, h->value);
+    }
+}
+
+/* The names in `table` that `match` takes, collected first: unsetting while
+ * walking the table would skip entries. */
+static apr_array_header_t *names_where(apr_pool_t *p, const apr_table_t *table,
+                                       int (*match)(const char *key, const char *arg),
+                                       const char *arg)
+{
+    const apr_array_header_t *elts = apr_table_elts(table);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    apr_array_header_t *names = NULL;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        if (e[i].key && match(e[i].key, arg)) {
+            if (!names) {
+                names = apr_array_make(p, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(names, const char *) = e[i].key;
+        }
+    }
+    return names;
+}
+
+void authproxy_header_replace(void *headers, const char *name, const char *value)
+{
+    apr_table_t *table = headers;
+    apr_array_header_t *spellings = names_where(apr_table_elts(table)->pool, table,
+                                                authproxy_header_same, name);
+    int i;
+
+    for (i = 0; spellings && i < spellings->nelts; i++) {
+        apr_table_unset(table, APR_ARRAY_IDX(spellings, i, const char *));
+    }
+    apr_table_setn(table, name, value);
+}
+
+static int is_authjs(const char *key, const char *unused)
+{
+    return authproxy_header_is_authjs(key);
+}
+
+void authproxy_remove_client_authjs_headers(request_rec *r)
+{
+    apr_array_header_t *spoofed = names_where(r->pool, r->headers_in, is_authjs, NULL);
+    int i;
+
+    for (i = 0; spoofed && i < spoofed->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(spoofed, i, const char *);
+
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
+                      "this server sets X-Authjs-*", name);
+        apr_table_unset(r->headers_in, name);
+    }
+}
