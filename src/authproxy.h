@@ -208,6 +208,9 @@ void authproxy_upstream_headers(request_rec *r,
 /* Sets a header in `headers`, after removing every spelling of its name
  * that a receiving stack could take for it. */
 void authproxy_header_replace(void *headers, const char *name, const char *value);
+/* Removes the client's other headers that claim an origin (Forwarded,
+ * X-Forwarded-Port, ...), in every spelling. */
+void authproxy_remove_origin_claims(apr_table_t *headers);
 /* Removes every X-Authjs-* the client sent, however spelled (logged at info). */
 void authproxy_remove_client_authjs_headers(request_rec *r);
 

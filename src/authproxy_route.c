@@ -97,6 +97,7 @@ int authproxy_route_proxy_fixups(request_rec *r)
     /* The response must reach the client as the upstream encodes it: no
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
+    authproxy_remove_origin_claims(r->headers_in);
     authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
     return OK;
 }

@@ -27,13 +27,14 @@ request_rec *authproxy_original(request_rec *r)
 }
 
 /* The host is the server's ServerName or one of its ServerAlias names,
- * wildcards matched as httpd matches them. */
+ * wildcards matched as httpd matches them; and a plain name, since a
+ * wildcard takes any character. */
 static int names_this_server(const server_rec *s, const char *host)
 {
     const apr_array_header_t *lists[2] = { s->names, s->wild_names };
     int i, j;
 
-    if (!host || !*host) {
+    if (!host || !authproxy_host_is_plain(host)) {
         return 0;
     }
     if (s->server_hostname && !strcasecmp(host, s->server_hostname)) {
@@ -158,9 +159,8 @@ static apr_array_header_t *names_where(apr_pool_t *p, const apr_table_t *table,
     return names;
 }
 
-void authproxy_header_replace(void *headers, const char *name, const char *value)
+static void unset_spellings(apr_table_t *table, const char *name)
 {
-    apr_table_t *table = headers;
     apr_array_header_t *spellings = names_where(apr_table_elts(table)->pool, table,
                                                 authproxy_header_same, name);
     int i;
@@ -168,7 +168,29 @@ void authproxy_header_replace(void *headers, const char *name, const char *value
     for (i = 0; spellings && i < spellings->nelts; i++) {
         apr_table_unset(table, APR_ARRAY_IDX(spellings, i, const char *));
     }
-    apr_table_setn(table, name, value);
+}
+
+void authproxy_header_replace(void *headers, const char *name, const char *value)
+{
+    unset_spellings(headers, name);
+    apr_table_setn(headers, name, value);
+}
+
+/* Headers besides X-Forwarded-Host and -Proto by which some stack or other
+ * learns the origin it serves: only the module's account of it may reach the
+ * upstream. */
+static const char *const origin_claims[] = {
+    "Forwarded", "X-Forwarded-Port", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
+    "X-Url-Scheme", "Front-End-Https", "X-Original-Host", "X-Host", NULL
+};
+
+void authproxy_remove_origin_claims(apr_table_t *headers)
+{
+    const char *const *name;
+
+    for (name = origin_claims; *name; name++) {
+        unset_spellings(headers, *name);
+    }
 }
 
 static int is_authjs(const char *key, const char *unused)

@@ -147,6 +147,22 @@ int authproxy_header_is_authjs(const char *name)
     return *w == '\0';
 }
 
+int authproxy_host_is_plain(const char *host)
+{
+    const char *c = host;
+    int v6 = (*c == '[');
+
+    if (!*c) {
+        return 0;
+    }
+    for (c += v6; *c && !(v6 && *c == ']'); c++) {
+        if (!(apr_isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || (v6 && *c == ':'))) {
+            return 0;
+        }
+    }
+    return v6 ? (c[0] == ']' && c[1] == '\0' && c > host + 1) : 1;
+}
+
 int authproxy_host_is_loopback(const char *host)
 {
     struct in_addr v4;

@@ -38,6 +38,11 @@ int authproxy_header_same(const char *a, const char *b);
  * spells it: case, '-' and '_' do not count. */
 int authproxy_header_is_authjs(const char *name);
 
+/* A host name (letters, digits, '-', '.', '_') or a bracketed IPv6 literal:
+ * nothing that could make a URL built on it name another host ('@', '#',
+ * '/', '?', ...). */
+int authproxy_host_is_plain(const char *host);
+
 /* An http(s) URL's origin is a loopback address or "localhost". */
 int authproxy_host_is_loopback(const char *host);
 

@@ -157,6 +157,21 @@ def test_a_name_of_this_server_is_kept_any_other_gets_the_server_name(app):
         assert forwarded(app, evil) == ("http", own), evil
     # a name of the server on a port it does not serve
     assert forwarded(app, "app.test:6666") == ("http", own)
+    # a wildcard takes any character; a URL built on this one would name evil.example
+    status, _, body = app.request("GET", "/api/auth/__echo",
+                                  host="x@evil.example#.wild.test:%d" % port)
+    if status == 200:
+        assert json.loads(body)["headers"]["x-forwarded-host"] == own
+
+
+def test_other_headers_that_claim_an_origin_never_reach_the_upstream(app):
+    claims = {"Forwarded": "host=evil.example;proto=https", "X-Forwarded-Port": "443",
+              "x_forwarded_scheme": "https", "X-Forwarded-Ssl": "on", "X-Url-Scheme": "https",
+              "Front-End-Https": "on", "X-Original-Host": "evil.example", "X-Host": "evil"}
+    status, _, body = app.request("GET", "/api/auth/__echo", headers=claims,
+                                  host="app.test:%d" % app.port)
+    seen = json.loads(body)["headers"]
+    assert not {folded(n) for n in seen} & {folded(n) for n in claims}, seen
 
 
 def test_sign_in_pages_and_redirects_never_name_a_foreign_host(app, upstream):

@@ -112,6 +112,26 @@ START_TEST(header_spellings)
 }
 END_TEST
 
+START_TEST(plain_hosts)
+{
+    ck_assert(authproxy_host_is_plain("app.example.com"));
+    ck_assert(authproxy_host_is_plain("a-1.wild.test"));
+    ck_assert(authproxy_host_is_plain("127.0.0.1"));
+    ck_assert(authproxy_host_is_plain("[::1]"));
+    ck_assert(authproxy_host_is_plain("[2001:db8::1]"));
+    ck_assert(!authproxy_host_is_plain(""));
+    ck_assert(!authproxy_host_is_plain("x@evil.example#.wild.test"));
+    ck_assert(!authproxy_host_is_plain("evil.example/.wild.test"));
+    ck_assert(!authproxy_host_is_plain("evil.example?.wild.test"));
+    ck_assert(!authproxy_host_is_plain("a b.test"));
+    ck_assert(!authproxy_host_is_plain("[::1"));
+    ck_assert(!authproxy_host_is_plain("[]"));
+    ck_assert(!authproxy_host_is_plain("[::1]x"));
+    ck_assert(!authproxy_host_is_plain("::1"));
+    ck_assert(!authproxy_host_is_plain("a%2ab.test"));
+}
+END_TEST
+
 START_TEST(loopback_hosts)
 {
     ck_assert(authproxy_host_is_loopback("localhost"));
@@ -201,6 +221,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, join_paths);
     tcase_add_test(tc, header_names_and_values);
     tcase_add_test(tc, header_spellings);
+    tcase_add_test(tc, plain_hosts);
     tcase_add_test(tc, loopback_hosts);
     tcase_add_test(tc, rewrite_locations);
     tcase_add_test(tc, rewrite_cookie_paths);
