@@ -53,6 +53,8 @@ APLOG_USE_MODULE(authproxy);
 
 /* Output filter that rewrites Location and cookie paths of route answers. */
 #define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
+/* Input filter on the upstream connection: a route's answer within the timeout. */
+#define AUTHPROXY_DEADLINE_FILTER "AUTHPROXY_DEADLINE"
 
 typedef struct {
     const char *name;
@@ -221,6 +223,10 @@ int authproxy_route_translate(request_rec *r);
 void authproxy_route_insert_filter(request_rec *r);
 int authproxy_route_proxy_fixups(request_rec *r);
 int authproxy_route_request_status(int *status, request_rec *r);
+int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend);
+apr_status_t authproxy_route_deadline_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                             ap_input_mode_t mode, apr_read_type_e block,
+                                             apr_off_t readbytes);
 apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);

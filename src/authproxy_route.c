@@ -10,6 +10,7 @@
  * at startup, so it loads in any order and can say which module is missing. */
 #include <apr_dso.h>
 #include <apr_strings.h>
+#include <apr_support.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_proxy.h>
@@ -99,6 +100,119 @@ int authproxy_route_proxy_fixups(request_rec *r)
     apr_table_unset(r->headers_in, "Accept-Encoding");
     authproxy_remove_origin_claims(r->headers_in);
     authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
+    return OK;
+}
+
+/* mod_proxy's timeout holds for each read, so an upstream that drips its
+ * answer a byte at a time could hold a route for ever: a route's answer must
+ * come whole within AuthProxyTimeout of its request. The backend connection
+ * carries the deadline of the answer being read (0: none, for a request that
+ * is not a route but shares mod_proxy's worker). */
+typedef struct {
+    apr_time_t deadline;
+} answer_deadline_t;
+
+/* The last byte of the brigade is a line's end. */
+static int ends_a_line(apr_bucket_brigade *bb)
+{
+    apr_bucket *last = APR_BRIGADE_LAST(bb);
+    const char *data;
+    apr_size_t len;
+
+    if (last == APR_BRIGADE_SENTINEL(bb) || !APR_BUCKET_IS_METADATA(last)) {
+        return last != APR_BRIGADE_SENTINEL(bb)
+               && apr_bucket_read(last, &data, &len, APR_BLOCK_READ) == APR_SUCCESS
+               && len > 0 && data[len - 1] == '\n';
+    }
+    return 1;
+}
+
+/* One read with the socket's timeout cut to what is left of the deadline;
+ * a line is read in as many non-blocking pieces as it comes in, since the
+ * core reads a whole line in one call, a recv() at a time. */
+static apr_status_t read_before(ap_filter_t *f, apr_socket_t *sock, apr_time_t deadline,
+                                apr_bucket_brigade *bb, ap_input_mode_t mode,
+                                apr_read_type_e block, apr_off_t readbytes)
+{
+    apr_interval_time_t saved, left = deadline - apr_time_now();
+    apr_bucket_brigade *piece;
+    apr_status_t rv;
+
+    if (left <= 0) {
+        return APR_TIMEUP;
+    }
+    apr_socket_timeout_get(sock, &saved);
+    if (saved >= 0 && saved < left) {
+        left = saved;
+    }
+    if (mode != AP_MODE_GETLINE) {
+        apr_socket_timeout_set(sock, left);
+        rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+        apr_socket_timeout_set(sock, saved);
+        return rv;
+    }
+    piece = apr_brigade_create(bb->p, f->c->bucket_alloc);
+    for (;;) {
+        rv = ap_get_brigade(f->next, piece, mode, APR_NONBLOCK_READ, readbytes);
+        /* nothing yet (mod_ssl says so, the core returns nothing) */
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            rv = APR_SUCCESS;
+        }
+        if (rv != APR_SUCCESS) {
+            return APR_BRIGADE_EMPTY(bb) ? rv : APR_SUCCESS;
+        }
+        APR_BRIGADE_CONCAT(bb, piece);
+        if (block == APR_NONBLOCK_READ || ends_a_line(bb)) {
+            return APR_SUCCESS;
+        }
+        left = deadline - apr_time_now();
+        if (left <= 0) {
+            return APR_TIMEUP;
+        }
+        apr_socket_timeout_set(sock, saved >= 0 && saved < left ? saved : left);
+        rv = apr_wait_for_io_or_timeout(NULL, sock, 1);
+        apr_socket_timeout_set(sock, saved);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+}
+
+apr_status_t authproxy_route_deadline_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                             ap_input_mode_t mode, apr_read_type_e block,
+                                             apr_off_t readbytes)
+{
+    const answer_deadline_t *d = f->ctx;
+    apr_socket_t *sock = ap_get_conn_socket(f->c);
+
+    if (!d->deadline || !sock) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    return read_before(f, sock, d->deadline, bb, mode, block, readbytes);
+}
+
+/* mod_proxy_http calls this as it starts to read an answer from `backend`'s
+ * connection, after the request went out. */
+int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
+{
+    conn_rec *c = backend->connection;
+    answer_deadline_t *d = ap_get_module_config(c->conn_config, &authproxy_module);
+
+    if (!authproxy_is_route(r)) {
+        if (d) {
+            d->deadline = 0;
+        }
+        return OK;
+    }
+    if (!d) {
+        d = apr_pcalloc(c->pool, sizeof(*d));
+        ap_set_module_config(c->conn_config, &authproxy_module, d);
+        ap_add_input_filter(AUTHPROXY_DEADLINE_FILTER, d, NULL, c);
+        /* the answer is read through the filters as they were when it began */
+        backend->input_filters = backend->proto_input_filters = c->input_filters;
+    }
+    d->deadline = apr_time_now()
+                  + apr_time_from_sec(authproxy_timeout(authproxy_sconf(r->server)));
     return OK;
 }
 
