@@ -9,6 +9,7 @@
 #   BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_TOKENS (200)
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 
 scripts/setup-debian.sh wrk valgrind
 scripts/build.sh >/dev/null

@@ -3,6 +3,7 @@
 # source tree stays clean, so make fuzz can add its own clang build beside it).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 { [ -x configure ] && [ configure -nt configure.ac ]; } || autoreconf -fi
 mkdir -p _build
 cd _build

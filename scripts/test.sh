@@ -4,6 +4,7 @@
 # fuzz target for FUZZ_SECONDS (default 30).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 scripts/setup-debian.sh
 scripts/build.sh
 make -C _build check

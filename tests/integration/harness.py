@@ -24,7 +24,9 @@ MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO") or next(
     (p for p in (os.path.join(ROOT, "_build", "mod_authproxy.so"),
                  os.path.join(ROOT, "mod_authproxy.so")) if os.path.exists(p)),
     os.path.join(ROOT, "_build", "mod_authproxy.so"))
-NODE = shutil.which("node") or "/usr/bin/node"
+# scripts/setup-debian.sh fetches Node.js 20 into .tools/ where the system's is older
+NODE = next((p for p in (os.path.join(ROOT, ".tools", "node", "bin", "node"),) if os.access(p, os.X_OK)),
+            shutil.which("node") or "/usr/bin/node")
 START_TIMEOUT = 15
 
 
