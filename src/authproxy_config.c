@@ -509,6 +509,11 @@ static const char *secure_cookie_name(apr_pool_t *p, const char *name)
 int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                  server_rec *s)
 {
+    ap_add_version_component(pconf, "mod_authproxy/" AUTHPROXY_VERSION);
+    /* once per start, not on the first of the two passes over the configuration */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "mod_authproxy %s", AUTHPROXY_VERSION);
+    }
     for (; s; s = s->next) {
         authproxy_server_conf *conf = authproxy_sconf(s);
         const char *name = authproxy_cookie_name(conf), *err = NULL;

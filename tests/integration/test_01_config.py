@@ -199,3 +199,11 @@ def test_conf_examples_pass_configtest(name):
         assert rc == 0, out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_version_of_configure_ac_is_logged_once_at_startup(httpd_factory):
+    with open(os.path.join(ROOT, "configure.ac")) as f:
+        version = re.search(r"AC_INIT\(\[mod_authproxy\], \[([^]]+)\]", f.read()).group(1)
+    h = httpd_factory("")
+    log = h.wait_for_log("error", lambda text: "resuming normal operations" in text)
+    assert log.count("mod_authproxy %s" % version) == 1, log
