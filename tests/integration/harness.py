@@ -92,8 +92,11 @@ def start_node(script, args, log):
 class Upstream:
     """tests/upstream/server.mjs: @auth/express or a plain @auth/core server."""
 
-    def __init__(self, kind="core", base_path="/api/auth", extra_args=(), tls=None):
-        """tls: (cert, key) PEM files to serve HTTPS as https://localhost:PORT."""
+    def __init__(self, kind="core", base_path="/api/auth", extra_args=(), tls=None,
+                 log_path=None):
+        """tls: (cert, key) PEM files to serve HTTPS as https://localhost:PORT.
+        log_path: keep its log there (by default a temporary file, gone at stop)."""
+        self.log_path = log_path
         self.kind = kind
         self.base_path = base_path
         self.args = ["--kind", kind, "--base-path", base_path, *extra_args]
@@ -114,7 +117,8 @@ class Upstream:
             raise RuntimeError("tests/upstream/node_modules is missing: run 'npm ci' there")
         # Auth.js writes an error to stderr for every bad token: a file, not a
         # pipe nobody reads, so it can never block the server.
-        self.log = tempfile.NamedTemporaryFile(prefix="authproxy-upstream-", suffix=".log")
+        self.log = open(self.log_path, "w+b") if self.log_path else \
+            tempfile.NamedTemporaryFile(prefix="authproxy-upstream-", suffix=".log")
         self.proc, self.port = start_node("server.mjs", self.args, self.log)
         return self
 
