@@ -89,7 +89,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, create_req, authproxy_route_proxy_create_req, NULL, NULL,
                       APR_HOOK_MIDDLE);
-    ap_register_input_filter(AUTHPROXY_DEADLINE_FILTER, authproxy_route_deadline_filter, NULL,
+    ap_register_input_filter(AUTHPROXY_GUARD_FILTER, authproxy_route_guard_filter, NULL,
                              AP_FTYPE_CONNECTION);
 
     ap_hook_check_authn(authproxy_authz_authenticate, NULL, NULL, APR_HOOK_MIDDLE,

@@ -53,8 +53,8 @@ APLOG_USE_MODULE(authproxy);
 
 /* Output filter that rewrites Location and cookie paths of route answers. */
 #define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
-/* Input filter on the upstream connection: a route's answer within the timeout. */
-#define AUTHPROXY_DEADLINE_FILTER "AUTHPROXY_DEADLINE"
+/* Input filter on the upstream connection: bounds a route's answer. */
+#define AUTHPROXY_GUARD_FILTER "AUTHPROXY_GUARD"
 
 typedef struct {
     const char *name;
@@ -224,7 +224,7 @@ void authproxy_route_insert_filter(request_rec *r);
 int authproxy_route_proxy_fixups(request_rec *r);
 int authproxy_route_request_status(int *status, request_rec *r);
 int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend);
-apr_status_t authproxy_route_deadline_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                              ap_input_mode_t mode, apr_read_type_e block,
                                              apr_off_t readbytes);
 apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb);

@@ -103,14 +103,61 @@ int authproxy_route_proxy_fixups(request_rec *r)
     return OK;
 }
 
-/* mod_proxy's timeout holds for each read, so an upstream that drips its
- * answer a byte at a time could hold a route for ever: a route's answer must
- * come whole within AuthProxyTimeout of its request. The backend connection
- * carries the deadline of the answer being read (0: none, for a request that
- * is not a route but shares mod_proxy's worker). */
+/* What mod_proxy leaves unbounded in an upstream's answer, bounded for the
+ * routes: its timeout holds for each read, so an upstream that drips its
+ * answer a byte at a time could hold a route for ever; it takes any number
+ * of header lines, so an endless head could take a child's memory; and it
+ * takes a first line that is not HTTP for an HTTP/0.9 answer. So a route's
+ * answer must come whole within AuthProxyTimeout of its request, with a head
+ * of at most AUTHPROXY_MAX_ANSWER_HEAD bytes that starts with an HTTP/1.x
+ * status line. The guard sits on the upstream connection and holds for the
+ * answer being read; it stands down (deadline 0) for a request that is not a
+ * route but shares mod_proxy's worker. */
 typedef struct {
     apr_time_t deadline;
-} answer_deadline_t;
+    apr_size_t head_bytes;          /* of the answer's head read so far */
+    int head_done;                  /* its empty line has been read */
+} answer_guard_t;
+
+/* Auth.js sets a few cookies: a head this size is no Auth.js answer. */
+#define AUTHPROXY_MAX_ANSWER_HEAD (256 * 1024)
+
+static apr_size_t brigade_bytes(apr_bucket_brigade *bb)
+{
+    apr_off_t len = 0;
+
+    apr_brigade_length(bb, 0, &len);
+    return len > 0 ? (apr_size_t)len : 0;
+}
+
+/* The line just read (the last `len` bytes of bb) as the head goes. */
+static apr_status_t check_head_line(ap_filter_t *f, answer_guard_t *g, apr_bucket_brigade *bb,
+                                    apr_size_t len)
+{
+    char first[8] = "";
+    apr_size_t got = sizeof(first);
+
+    if (g->head_done || len == 0) {
+        return APR_SUCCESS;
+    }
+    apr_brigade_flatten(bb, first, &got);
+    if (got <= 2 && (first[0] == '\n' || (first[0] == '\r' && first[1] == '\n'))) {
+        /* a stray line end before the status line, or the end of the head */
+        g->head_done = g->head_bytes > 0;
+        return APR_SUCCESS;
+    }
+    if (g->head_bytes == 0 && (got < 7 || memcmp(first, "HTTP/1.", 7) != 0)) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, "upstream answer is not HTTP/1.x");
+        return APR_EGENERAL;
+    }
+    g->head_bytes += len;
+    if (g->head_bytes > AUTHPROXY_MAX_ANSWER_HEAD) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, "upstream answer's head passed %d "
+                      "bytes", AUTHPROXY_MAX_ANSWER_HEAD);
+        return APR_ENOSPC;
+    }
+    return APR_SUCCESS;
+}
 
 /* The last byte of the brigade is a line's end. */
 static int ends_a_line(apr_bucket_brigade *bb)
@@ -127,33 +174,19 @@ static int ends_a_line(apr_bucket_brigade *bb)
     return 1;
 }
 
-/* One read with the socket's timeout cut to what is left of the deadline;
- * a line is read in as many non-blocking pieces as it comes in, since the
- * core reads a whole line in one call, a recv() at a time. */
-static apr_status_t read_before(ap_filter_t *f, apr_socket_t *sock, apr_time_t deadline,
-                                apr_bucket_brigade *bb, ap_input_mode_t mode,
-                                apr_read_type_e block, apr_off_t readbytes)
+/* A line, read in as many non-blocking pieces as it comes in (the core reads
+ * a whole line in one call, a recv() at a time, each with the full timeout),
+ * waiting at most until the deadline. */
+static apr_status_t read_line_before(ap_filter_t *f, apr_socket_t *sock, apr_time_t deadline,
+                                     apr_interval_time_t timeout, apr_bucket_brigade *bb,
+                                     apr_read_type_e block, apr_off_t readbytes)
 {
-    apr_interval_time_t saved, left = deadline - apr_time_now();
-    apr_bucket_brigade *piece;
+    apr_bucket_brigade *piece = apr_brigade_create(bb->p, f->c->bucket_alloc);
+    apr_interval_time_t left;
     apr_status_t rv;
 
-    if (left <= 0) {
-        return APR_TIMEUP;
-    }
-    apr_socket_timeout_get(sock, &saved);
-    if (saved >= 0 && saved < left) {
-        left = saved;
-    }
-    if (mode != AP_MODE_GETLINE) {
-        apr_socket_timeout_set(sock, left);
-        rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-        apr_socket_timeout_set(sock, saved);
-        return rv;
-    }
-    piece = apr_brigade_create(bb->p, f->c->bucket_alloc);
     for (;;) {
-        rv = ap_get_brigade(f->next, piece, mode, APR_NONBLOCK_READ, readbytes);
+        rv = ap_get_brigade(f->next, piece, AP_MODE_GETLINE, APR_NONBLOCK_READ, readbytes);
         /* nothing yet (mod_ssl says so, the core returns nothing) */
         if (APR_STATUS_IS_EAGAIN(rv)) {
             rv = APR_SUCCESS;
@@ -162,33 +195,51 @@ static apr_status_t read_before(ap_filter_t *f, apr_socket_t *sock, apr_time_t d
             return APR_BRIGADE_EMPTY(bb) ? rv : APR_SUCCESS;
         }
         APR_BRIGADE_CONCAT(bb, piece);
-        if (block == APR_NONBLOCK_READ || ends_a_line(bb)) {
+        if (block == APR_NONBLOCK_READ || ends_a_line(bb)
+            || brigade_bytes(bb) >= (apr_size_t)HUGE_STRING_LEN) {
             return APR_SUCCESS;
         }
         left = deadline - apr_time_now();
         if (left <= 0) {
             return APR_TIMEUP;
         }
-        apr_socket_timeout_set(sock, saved >= 0 && saved < left ? saved : left);
+        apr_socket_timeout_set(sock, timeout >= 0 && timeout < left ? timeout : left);
         rv = apr_wait_for_io_or_timeout(NULL, sock, 1);
-        apr_socket_timeout_set(sock, saved);
+        apr_socket_timeout_set(sock, timeout);
         if (rv != APR_SUCCESS) {
             return rv;
         }
     }
 }
 
-apr_status_t authproxy_route_deadline_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                             ap_input_mode_t mode, apr_read_type_e block,
-                                             apr_off_t readbytes)
+apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                          ap_input_mode_t mode, apr_read_type_e block,
+                                          apr_off_t readbytes)
 {
-    const answer_deadline_t *d = f->ctx;
+    answer_guard_t *g = f->ctx;
     apr_socket_t *sock = ap_get_conn_socket(f->c);
+    apr_interval_time_t timeout, left;
+    apr_size_t before;
+    apr_status_t rv;
 
-    if (!d->deadline || !sock) {
+    if (!g->deadline || !sock) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
-    return read_before(f, sock, d->deadline, bb, mode, block, readbytes);
+    left = g->deadline - apr_time_now();
+    if (left <= 0) {
+        return APR_TIMEUP;
+    }
+    /* for this read only: mod_proxy sets a socket's timeout once, as it connects */
+    apr_socket_timeout_get(sock, &timeout);
+    if (mode != AP_MODE_GETLINE) {
+        apr_socket_timeout_set(sock, timeout >= 0 && timeout < left ? timeout : left);
+        rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+        apr_socket_timeout_set(sock, timeout);
+        return rv;
+    }
+    before = brigade_bytes(bb);
+    rv = read_line_before(f, sock, g->deadline, timeout, bb, block, readbytes);
+    return rv == APR_SUCCESS ? check_head_line(f, g, bb, brigade_bytes(bb) - before) : rv;
 }
 
 /* mod_proxy_http calls this as it starts to read an answer from `backend`'s
@@ -196,23 +247,25 @@ apr_status_t authproxy_route_deadline_filter(ap_filter_t *f, apr_bucket_brigade 
 int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
 {
     conn_rec *c = backend->connection;
-    answer_deadline_t *d = ap_get_module_config(c->conn_config, &authproxy_module);
+    answer_guard_t *g = ap_get_module_config(c->conn_config, &authproxy_module);
 
     if (!authproxy_is_route(r)) {
-        if (d) {
-            d->deadline = 0;
+        if (g) {
+            g->deadline = 0;
         }
         return OK;
     }
-    if (!d) {
-        d = apr_pcalloc(c->pool, sizeof(*d));
-        ap_set_module_config(c->conn_config, &authproxy_module, d);
-        ap_add_input_filter(AUTHPROXY_DEADLINE_FILTER, d, NULL, c);
+    if (!g) {
+        g = apr_pcalloc(c->pool, sizeof(*g));
+        ap_set_module_config(c->conn_config, &authproxy_module, g);
+        ap_add_input_filter(AUTHPROXY_GUARD_FILTER, g, NULL, c);
         /* the answer is read through the filters as they were when it began */
         backend->input_filters = backend->proto_input_filters = c->input_filters;
     }
-    d->deadline = apr_time_now()
+    g->deadline = apr_time_now()
                   + apr_time_from_sec(authproxy_timeout(authproxy_sconf(r->server)));
+    g->head_bytes = 0;
+    g->head_done = 0;
     return OK;
 }
 
