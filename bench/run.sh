@@ -9,9 +9,9 @@
 #   BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_TOKENS (200)
 set -eu
 cd "$(dirname "$0")/.."
-. scripts/env.sh
 
 scripts/setup-debian.sh wrk valgrind
+. scripts/env.sh   # the Node.js that setup may have fetched
 scripts/build.sh >/dev/null
 make -C _build -s bench/decode_driver
 exec /usr/bin/python3 bench/bench.py

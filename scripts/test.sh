@@ -4,8 +4,8 @@
 # fuzz target for FUZZ_SECONDS (default 30).
 set -eu
 cd "$(dirname "$0")/.."
-. scripts/env.sh
 scripts/setup-debian.sh
+. scripts/env.sh   # the Node.js that setup may have fetched
 scripts/build.sh
 make -C _build check
 make -C _build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
