@@ -131,7 +131,6 @@ static APR_INLINE authproxy_server_conf *authproxy_sconf(const server_rec *s)
     return ap_get_module_config(s->module_config, &authproxy_module);
 }
 
-/* Flags of the directory config are On only where set On (default Off). */
 static APR_INLINE const authproxy_dir_conf *authproxy_dconf(const request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &authproxy_module);
@@ -148,6 +147,9 @@ int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
+int authproxy_pass_headers(const authproxy_dir_conf *dconf);
+int authproxy_pass_token(const authproxy_dir_conf *dconf);
+int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 

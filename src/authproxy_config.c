@@ -64,6 +64,21 @@ const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
     return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
 }
 
+int authproxy_pass_headers(const authproxy_dir_conf *dconf)
+{
+    return dconf->pass_headers == 1;
+}
+
+int authproxy_pass_token(const authproxy_dir_conf *dconf)
+{
+    return dconf->pass_token == 1;
+}
+
+int authproxy_strip_cookie(const authproxy_dir_conf *dconf)
+{
+    return dconf->strip_cookie == 1;
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -439,9 +454,26 @@ static int require_module(server_rec *s, const char *file, const char *mod, cons
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* A VirtualHost with an upstream of its own but the main server's secret
+ * would decode its visitors' tokens with another upstream's secret. */
+static void warn_inherited_secret(server_rec *s, const authproxy_server_conf *main_conf)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+
+    if (conf->upstream != main_conf->upstream && conf->secrets
+        && conf->secrets == main_conf->secrets && should_warn()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s:%d sets its own %s %s but inherits "
+                     "the main server's %s: set the secret of that upstream in this "
+                     "VirtualHost too", s->server_hostname, s->port, AUTHPROXY_DIR_UPSTREAM,
+                     conf->upstream, AUTHPROXY_DIR_SECRET);
+    }
+}
+
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
+    const authproxy_server_conf *main_conf = authproxy_sconf(s);
+
     for (; s; s = s->next) {
         authproxy_server_conf *conf = authproxy_sconf(s);
 
@@ -463,6 +495,7 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "session cookies and tokens cross the network in clear; use https://",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
         }
+        warn_inherited_secret(s, main_conf);
     }
     return OK;
 }

@@ -73,7 +73,7 @@ int authproxy_publish_fixups(request_rec *r)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    publish_ctx_t ctx = { r, dconf->pass_headers == 1 };
+    publish_ctx_t ctx = { r, authproxy_pass_headers(dconf) };
     const apr_table_t *vars;
 
     if (!conf->upstream) {
@@ -90,12 +90,12 @@ int authproxy_publish_fixups(request_rec *r)
         scrub(r->notes);
         if ((vars = authproxy_session_vars(r))) {
             apr_table_do(publish_one, &ctx, vars, NULL);
-            if (dconf->pass_token == 1) {
+            if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
         }
     }
-    if (dconf->strip_cookie == 1) {
+    if (authproxy_strip_cookie(dconf)) {
         const char *cookies = apr_table_get(r->headers_in, "Cookie");
 
         if (cookies) {
