@@ -182,6 +182,7 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
 /* What this module knows of one request, in r->request_config. */
 typedef struct {
     int is_route;                  /* forwarded to the upstream */
+    int upstream_timed_out;        /* its answer did not come in time */
     const authproxy_origin_t *origin;  /* the public origin, worked out once */
     int resolved;                  /* the session was looked for (main request only) */
     const authjs_session_t *session;

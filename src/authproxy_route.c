@@ -117,6 +117,7 @@ typedef struct {
     apr_time_t deadline;
     apr_size_t head_bytes;          /* of the answer's head read so far */
     int head_done;                  /* its empty line has been read */
+    authproxy_request_t *route;     /* whose answer it is, told of a timeout */
 } answer_guard_t;
 
 /* Auth.js sets a few cookies: a head this size is no Auth.js answer. */
@@ -212,20 +213,14 @@ static apr_status_t read_line_before(ap_filter_t *f, apr_socket_t *sock, apr_tim
     }
 }
 
-apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                          ap_input_mode_t mode, apr_read_type_e block,
-                                          apr_off_t readbytes)
+static apr_status_t guarded_read(ap_filter_t *f, answer_guard_t *g, apr_socket_t *sock,
+                                 apr_bucket_brigade *bb, ap_input_mode_t mode,
+                                 apr_read_type_e block, apr_off_t readbytes)
 {
-    answer_guard_t *g = f->ctx;
-    apr_socket_t *sock = ap_get_conn_socket(f->c);
-    apr_interval_time_t timeout, left;
+    apr_interval_time_t timeout, left = g->deadline - apr_time_now();
     apr_size_t before;
     apr_status_t rv;
 
-    if (!g->deadline || !sock) {
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    }
-    left = g->deadline - apr_time_now();
     if (left <= 0) {
         return APR_TIMEUP;
     }
@@ -242,6 +237,32 @@ apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb
     return rv == APR_SUCCESS ? check_head_line(f, g, bb, brigade_bytes(bb) - before) : rv;
 }
 
+apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                          ap_input_mode_t mode, apr_read_type_e block,
+                                          apr_off_t readbytes)
+{
+    answer_guard_t *g = f->ctx;
+    apr_socket_t *sock = ap_get_conn_socket(f->c);
+    apr_status_t rv;
+
+    if (!g->deadline || !sock) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    rv = guarded_read(f, g, sock, bb, mode, block, readbytes);
+    /* mod_proxy notes a timeout of the status line only: one in the headers
+     * or the body is a 504 too */
+    if (APR_STATUS_IS_TIMEUP(rv) && g->route) {
+        g->route->upstream_timed_out = 1;
+    }
+    return rv;
+}
+
+static apr_status_t forget_route(void *guard)
+{
+    ((answer_guard_t *)guard)->route = NULL;
+    return APR_SUCCESS;
+}
+
 /* mod_proxy_http calls this as it starts to read an answer from `backend`'s
  * connection, after the request went out. */
 int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
@@ -252,6 +273,7 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
     if (!authproxy_is_route(r)) {
         if (g) {
             g->deadline = 0;
+            g->route = NULL;
         }
         return OK;
     }
@@ -266,6 +288,8 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
                   + apr_time_from_sec(authproxy_timeout(authproxy_sconf(r->server)));
     g->head_bytes = 0;
     g->head_done = 0;
+    g->route = authproxy_request(r);
+    apr_pool_cleanup_register(r->pool, g, forget_route, apr_pool_cleanup_null);
     return OK;
 }
 
@@ -280,7 +304,7 @@ int authproxy_route_request_status(int *status, request_rec *r)
         return DECLINED;
     }
     conf = authproxy_sconf(r->server);
-    if (apr_table_get(r->notes, "proxy_timedout")) {
+    if (apr_table_get(r->notes, "proxy_timedout") || authproxy_request(r)->upstream_timed_out) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s did not answer %s within "
                       "%d s (%s): 504", conf->upstream, r->uri, authproxy_timeout(conf),
                       AUTHPROXY_DIR_TIMEOUT);
