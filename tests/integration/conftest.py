@@ -3,12 +3,51 @@ import shutil
 
 import pytest
 
-from harness import MODULE_SO, Httpd, SilentServer, Upstream
+from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, SilentServer, Upstream,
+                     apache2ctl_wrapper, public_tempdir, take_sanitizer_reports)
 
 
 def pytest_sessionstart(session):
     if not os.path.exists(MODULE_SO):
         raise pytest.UsageError("%s not built: run make first" % MODULE_SO)
+
+
+@pytest.fixture(scope="session")
+def apache2ctl_report_dir():
+    """In a sanitizer build, where the apache2 that apache2ctl starts (test_01's
+    a2enmod check) writes its reports: APACHE_HTTPD points apache2ctl at a wrapper
+    that preloads the runtimes. None in a plain build."""
+    if not SANITIZER_RUNTIMES:
+        yield None
+        return
+    directory = public_tempdir("authproxy-apache2ctl-")
+    report_dir = os.path.join(directory, "sanitizer")
+    os.mkdir(report_dir)
+    os.environ["APACHE_HTTPD"] = apache2ctl_wrapper(directory, report_dir)
+    yield report_dir
+    del os.environ["APACHE_HTTPD"]
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report(apache2ctl_report_dir):
+    """A test fails when a sanitizer report was written while it ran: by an
+    httpd (made through httpd_factory or not; one it made and left running is
+    stopped first) or by the apache2 of an apache2ctl."""
+    first = len(Httpd.made)
+    yield
+    for h in Httpd.made[first:]:
+        h.stop()
+    reports = []
+    for h in Httpd.made:
+        h.take_sanitizer_reports()
+        reports += h.sanitizer_reports
+        h.sanitizer_reports = []
+    Httpd.made[:] = [h for h in Httpd.made if h.proc]
+    if apache2ctl_report_dir:
+        reports += take_sanitizer_reports(apache2ctl_report_dir)
+    if reports:
+        pytest.fail("sanitizer reports:\n" + "\n".join(reports), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ module and a generated configuration, and the Node Auth.js upstream."""
 import http.client
 import os
 import pwd
+import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -28,6 +30,86 @@ MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO") or next(
 NODE = next((p for p in (os.path.join(ROOT, ".tools", "node", "bin", "node"),) if os.access(p, os.X_OK)),
             shutil.which("node") or "/usr/bin/node")
 START_TIMEOUT = 15
+
+
+def sanitizer_runtimes(module_so):
+    """The sanitizer runtimes a build with --enable-sanitizers links the module
+    to (gcc's libasan.so.N, libubsan.so.N), ASan's first; none for a plain build.
+    httpd itself is not instrumented, so they must be preloaded into it."""
+    if not os.path.exists(module_so):
+        return []
+    dynamic = subprocess.run(["readelf", "-d", module_so], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic)
+    return sorted((lib for lib in needed if lib.startswith(("libasan.", "libubsan."))),
+                  key=lambda lib: not lib.startswith("libasan."))
+
+
+SANITIZER_RUNTIMES = sanitizer_runtimes(MODULE_SO)
+
+
+def sanitizer_env(report_dir):
+    """What an apache2 process needs in a sanitizer build: the runtimes
+    preloaded, and ASan's report of each process in its own file (asan.PID) in
+    report_dir. UBSan cannot do the same: with libasan loaded too, gcc's
+    libubsan ignores log_path (their common code is interposed) and reports
+    on stderr, which is httpd's error log once that is open.
+    No leak check: every httpd process would report at its exit what httpd
+    itself never frees (compiled patterns, an APR allocator), and the keyrings'
+    OpenSSL objects, which only APR pool memory points to, and LeakSanitizer
+    does not scan that (mmap)."""
+    if not SANITIZER_RUNTIMES:
+        return {}
+    return {
+        "LD_PRELOAD": " ".join(SANITIZER_RUNTIMES),
+        "ASAN_OPTIONS": "log_path=%s/asan:detect_leaks=0" % report_dir,
+        "UBSAN_OPTIONS": "print_stacktrace=1",
+    }
+
+
+UBSAN_REPORT = re.compile(r"^.*: runtime error: .*\n(?:    #\d+ .*\n)*", re.M)
+
+
+def ubsan_reports(text):
+    """UBSan's reports in what a process wrote to stderr."""
+    return UBSAN_REPORT.findall(text)
+
+
+def take_sanitizer_reports(report_dir):
+    """The reports written in report_dir, each headed by its file name; the
+    files are removed, so none is taken twice."""
+    try:
+        names = sorted(os.listdir(report_dir))
+    except FileNotFoundError:
+        return []
+    reports = []
+    for name in names:
+        path = os.path.join(report_dir, name)
+        with open(path, errors="replace") as f:
+            reports.append("%s:\n%s" % (path, f.read()))
+        os.remove(path)
+    return reports
+
+
+def apache2ctl_wrapper(directory, report_dir):
+    """An executable in directory that runs apache2 with sanitizer_env(report_dir),
+    for apache2ctl, which starts apache2 itself (it honours APACHE_HTTPD). What
+    apache2 writes to stderr is passed on once it exits, and kept in report_dir
+    as ubsan.PID when it holds a UBSan report."""
+    path = os.path.join(directory, "apache2")
+    env = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in sanitizer_env(report_dir).items())
+    stderr = shlex.quote(report_dir) + '/stderr.$$'
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n"
+                'env %s %s "$@" 2>%s\n'
+                "status=$?\n"
+                "cat %s >&2\n"
+                "if grep -q ': runtime error: ' %s; then mv %s %s/ubsan.$$; else rm %s; fi\n"
+                "exit $status\n"
+                % (env, shlex.quote(APACHE2), stderr, stderr, stderr, stderr,
+                   shlex.quote(report_dir), stderr))
+    os.chmod(path, 0o755)
+    return path
 
 
 def free_port():
@@ -260,6 +342,7 @@ Listen 127.0.0.1:{port}
 ServerName 127.0.0.1:{port}
 Timeout 30
 {user}
+{sanitizer}
 LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule authz_host_module {modules}/mod_authz_host.so
@@ -301,10 +384,14 @@ env | sort
 class Httpd:
     """A real Apache httpd with the module, on a free loopback port."""
 
+    # the instances not yet stopped, and those made by the running test:
+    # conftest takes their sanitizer reports after each test
+    made = []
+
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
                  mpm="event"):
         self.dir = public_tempdir("authproxy-httpd-")
-        for sub in ("run", "logs", "htdocs", "cgi-bin"):
+        for sub in ("run", "logs", "htdocs", "cgi-bin", "sanitizer"):
             os.mkdir(os.path.join(self.dir, sub))
             os.chmod(os.path.join(self.dir, sub), 0o755)
         self.port = port or free_port()
@@ -312,16 +399,25 @@ class Httpd:
         if os.geteuid() == 0:
             user = "User www-data\nGroup www-data"
             www = pwd.getpwnam("www-data")
-            os.chown(os.path.join(self.dir, "run"), www.pw_uid, www.pw_gid)
+            for sub in ("run", "sanitizer"):
+                os.chown(os.path.join(self.dir, sub), www.pw_uid, www.pw_gid)
         self.write("htdocs/index.html", "<h1>app</h1>\n")
         self.write("cgi-bin/env.cgi", ENV_CGI, mode=0o755)
+        # UBSan reads its options when it first reports, from /proc/self/environ,
+        # which a worker that has dropped to www-data may read only if dumpable
+        sanitizer = 'CoreDumpDirectory "%s/run"' % self.dir if SANITIZER_RUNTIMES else ""
         text = BASE_CONF.format(
-            dir=self.dir, port=self.port, user=user, loglevel=loglevel, modules=MODULES, mpm=mpm,
-            module_so=MODULE_SO,
+            dir=self.dir, port=self.port, user=user, sanitizer=sanitizer, loglevel=loglevel,
+            modules=MODULES, mpm=mpm, module_so=MODULE_SO,
             proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
         self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
                                     .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir))
         self.proc = None
+        self.env = {"LANG": "C", "PATH": os.environ["PATH"],
+                    **sanitizer_env(os.path.join(self.dir, "sanitizer"))}
+        self.sanitizer_reports = []
+        self.error_log_taken = 0
+        Httpd.made.append(self)
 
     @property
     def origin(self):
@@ -336,15 +432,25 @@ class Httpd:
 
     def configtest(self):
         res = subprocess.run([APACHE2, "-t", "-f", self.conf_path], capture_output=True,
-                             text=True, timeout=30, env={"LANG": "C", "PATH": os.environ["PATH"]})
+                             text=True, timeout=30, env=self.env)
+        self.take_sanitizer_reports(res.stdout + res.stderr)
         return res.returncode, res.stdout + res.stderr
+
+    def take_sanitizer_reports(self, output=""):
+        """Adds the sanitizer reports written since the last call to
+        self.sanitizer_reports, which outlives self.dir: ASan's files, and UBSan's
+        reports in the error log and in `output` (what httpd wrote before it)."""
+        log = self.error_log()
+        self.sanitizer_reports += (take_sanitizer_reports(os.path.join(self.dir, "sanitizer"))
+                                   + ubsan_reports(log[self.error_log_taken:])
+                                   + ubsan_reports(output))
+        self.error_log_taken = len(log)
 
     def start(self):
         # its own process group: prefork signals the whole group when it stops
         self.proc = subprocess.Popen([APACHE2, "-f", self.conf_path, "-DFOREGROUND"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env={"LANG": "C", "PATH": os.environ["PATH"]},
-                                     start_new_session=True)
+                                     env=self.env, start_new_session=True)
         if not wait_for_port(self.port, self.proc):
             self.stop()
             raise RuntimeError("httpd did not start:\n" + self.output + self.error_log())
@@ -368,6 +474,7 @@ class Httpd:
             self.output = self.proc.stdout.read().decode(errors="replace")
             self.proc.stdout.close()
             self.proc = None
+            self.take_sanitizer_reports(self.output)
 
     output = ""
 
