@@ -117,11 +117,44 @@ static int has_plain_path(const char *value, const char *from)
     return 0;
 }
 
+/* The value of the last Path attribute, the one browsers keep (RFC 6265 5.3,
+ * step 7); NULL without one. */
+static const char *effective_path(apr_pool_t *p, const char *value)
+{
+    const char *attr, *path = NULL;
+
+    for (attr = strchr(value, ';'); attr; attr = strchr(attr + 1, ';')) {
+        const char *name = attr + 1, *end = strchr(name, ';'), *v;
+
+        if (!end) {
+            end = name + strlen(name);
+        }
+        while (name < end && is_wsp(*name)) {
+            name++;
+        }
+        if (end - name < 4 || strncasecmp(name, "path", 4) != 0) {
+            continue;
+        }
+        for (v = name + 4; v < end && is_wsp(*v); v++) {
+        }
+        if (v == end || *v != '=') {
+            continue;
+        }
+        for (v++; v < end && is_wsp(*v); v++) {
+        }
+        while (end > v && is_wsp(end[-1])) {
+            end--;
+        }
+        path = apr_pstrmemdup(p, v, end - v);
+    }
+    return path;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct cookie_path_config *c;
     apr_pool_t *p;
-    const char *value, *result;
+    const char *value, *result, *path;
 
     if (size == 0) {
         return 0;
@@ -133,6 +166,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     result = authproxy_rewrite_cookie_path(p, value, c->target, c->local);
     if (result ? !only_path_replaced(value, result, c->target, c->local)
                : has_plain_path(value, c->target)) {
+        abort();
+    }
+    /* the browser ends up with the local prefix wherever the upstream's was */
+    path = effective_path(p, value);
+    if (path && !strcmp(path, c->target)
+        && (!result || strcmp(effective_path(p, result), c->local) != 0)) {
         abort();
     }
     apr_pool_destroy(p);
