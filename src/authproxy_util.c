@@ -201,20 +201,36 @@ static const char *after_prefix(const char *prefix, const char *path)
     return (*path == '\0' || *path == '/' || *path == '?' || *path == '#') ? path : NULL;
 }
 
+int authproxy_url_is_network_path(const char *url)
+{
+    int slashes = 0;
+
+    for (; *url && slashes < 2; url++) {
+        if (*url == '\t' || *url == '\r' || *url == '\n') {
+            continue;
+        }
+        if (*url != '/' && *url != '\\') {
+            return 0;
+        }
+        slashes++;
+    }
+    return slashes == 2;
+}
+
 const char *authproxy_rewrite_url(apr_pool_t *p, const char *url,
                                   const apr_array_header_t *origins,
                                   const char *from_prefix,
                                   const char *to_origin, const char *to_prefix)
 {
-    const char *rest = NULL;
-    int i;
+    const char *rest = NULL, *path;
+    int path_only = 0, i;
 
     if (url[0] == '/' && url[1] != '/') {
         rest = after_prefix(from_prefix, url);
         if (!rest) {
             return NULL;
         }
-        to_origin = "";
+        path_only = 1;
     }
     for (i = 0; !rest && i < origins->nelts; i++) {
         const char *origin = APR_ARRAY_IDX(origins, i, const char *);
@@ -227,50 +243,79 @@ const char *authproxy_rewrite_url(apr_pool_t *p, const char *url,
     if (!rest) {
         return NULL;
     }
-    if (*rest == '\0' || *rest == '/') {
-        return apr_pstrcat(p, to_origin, authproxy_path_join(p, to_prefix, rest), NULL);
+    path = (*rest == '\0' || *rest == '/') ? authproxy_path_join(p, to_prefix, rest)
+                                            : apr_pstrcat(p, to_prefix, rest, NULL);
+    if (!path_only) {
+        return apr_pstrcat(p, to_origin, path, NULL);
     }
-    return apr_pstrcat(p, to_origin, to_prefix, rest, NULL);
+    /* "/auth//evil.example" under a root local prefix would be "//evil.example",
+     * another host to a browser: "/./" says the same path and stays a path */
+    return authproxy_url_is_network_path(path) ? apr_pstrcat(p, "/.", path, NULL) : path;
+}
+
+/* Where a cookie attribute's name and value begin and end. */
+typedef struct {
+    const char *name, *value, *value_end, *end;
+} cookie_attr_t;
+
+/* The attribute after the ';' at `semi`. */
+static void cookie_attr_at(const char *semi, cookie_attr_t *a)
+{
+    const char *eq;
+
+    a->name = semi + 1;
+    while (*a->name == ' ' || *a->name == '\t') {
+        a->name++;
+    }
+    a->end = strchr(a->name, ';');
+    if (!a->end) {
+        a->end = a->name + strlen(a->name);
+    }
+    a->value = a->value_end = NULL;
+    for (eq = a->name; eq < a->end && *eq != '='; eq++) {
+    }
+    if (eq < a->end) {
+        a->value = eq + 1;
+        while (a->value < a->end && (*a->value == ' ' || *a->value == '\t')) {
+            a->value++;
+        }
+        a->value_end = a->end;
+        while (a->value_end > a->value && (a->value_end[-1] == ' ' || a->value_end[-1] == '\t')) {
+            a->value_end--;
+        }
+    }
+}
+
+static int is_path_attr(const cookie_attr_t *a)
+{
+    const char *n = a->name + 4;
+
+    if (!a->value || a->end - a->name < 4 || strncasecmp(a->name, "path", 4) != 0) {
+        return 0;
+    }
+    while (*n == ' ' || *n == '\t') {
+        n++;
+    }
+    return *n == '=';
 }
 
 const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
                                           const char *from, const char *to)
 {
-    const char *attr = strchr(set_cookie, ';');
+    const char *semi, *copied = set_cookie, *out = "";
+    apr_size_t from_len = strlen(from);
+    cookie_attr_t a;
+    int rewritten = 0;
 
-    while (attr) {
-        const char *name = attr + 1, *value, *end;
-
-        while (*name == ' ' || *name == '\t') {
-            name++;
+    /* every Path equal to `from`: a browser keeps the last one */
+    for (semi = strchr(set_cookie, ';'); semi; semi = *a.end ? a.end : NULL) {
+        cookie_attr_at(semi, &a);
+        if (is_path_attr(&a) && (apr_size_t)(a.value_end - a.value) == from_len
+            && !strncmp(a.value, from, from_len)) {
+            out = apr_pstrcat(p, out, apr_pstrmemdup(p, copied, a.value - copied), to, NULL);
+            copied = a.value_end;
+            rewritten = 1;
         }
-        end = strchr(name, ';');
-        if (!end) {
-            end = name + strlen(name);
-        }
-        if (!strncasecmp(name, "path", 4)) {
-            value = name + 4;
-            while (*value == ' ' || *value == '\t') {
-                value++;
-            }
-            if (*value == '=') {
-                const char *vend = end;
-
-                value++;
-                while (*value == ' ' || *value == '\t') {
-                    value++;
-                }
-                while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) {
-                    vend--;
-                }
-                if ((size_t)(vend - value) == strlen(from)
-                    && !strncmp(value, from, vend - value)) {
-                    return apr_pstrcat(p, apr_pstrmemdup(p, set_cookie, value - set_cookie),
-                                       to, vend, NULL);
-                }
-            }
-        }
-        attr = *end ? end : NULL;
     }
-    return NULL;
+    return rewritten ? apr_pstrcat(p, out, copied, NULL) : NULL;
 }

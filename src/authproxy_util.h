@@ -46,17 +46,22 @@ int authproxy_host_is_plain(const char *host);
 /* An http(s) URL's origin is a loopback address or "localhost". */
 int authproxy_host_is_loopback(const char *host);
 
+/* A browser takes `url` for a network-path reference (another host's): two
+ * of '/' and '\\' first, TAB, CR and LF left out as browsers drop them. */
+int authproxy_url_is_network_path(const char *url);
+
 /* Rewrites `url` when it names `from_prefix` (at a '/', '?' or '#' boundary)
  * at one of `origins` (each "scheme://host[:port]", compared case-insensitively)
  * or as an absolute path: the result is `to_origin` + `to_prefix` + the rest
- * (a path-only url stays path-only). Returns NULL when `url` does not match. */
+ * (a path-only url stays path-only, "/./" before a path that would read as
+ * another host's). Returns NULL when `url` does not match. */
 const char *authproxy_rewrite_url(apr_pool_t *p, const char *url,
                                   const apr_array_header_t *origins,
                                   const char *from_prefix,
                                   const char *to_origin, const char *to_prefix);
 
-/* The Set-Cookie value with its Path attribute replaced by `to` when it equals
- * `from`; NULL when there is no such Path. */
+/* The Set-Cookie value with each Path attribute that equals `from` replaced by
+ * `to`; NULL when there is no such Path. */
 const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
                                           const char *from, const char *to);
 

@@ -41,87 +41,14 @@ static int is_wsp(char c)
     return c == ' ' || c == '\t';
 }
 
-/* The `len` bytes at `value + at` are the whole value of a Path attribute
- * (RFC 6265 5.2: "; Path = value ;", names in any case, SP and HTAB around). */
-static int is_path_value(const char *value, size_t at, size_t len)
+/* The Path attributes of `value` as RFC 6265 5.2 reads them ("; Path = v ;",
+ * the name in any case, SP and HTAB around), in order: calls `each` with the
+ * value's offset and length; returns the count. */
+static int each_path(const char *value, void (*each)(void *ctx, size_t at, size_t len),
+                     void *ctx)
 {
-    size_t i = at, end = at + len;
-
-    while (i > 0 && is_wsp(value[i - 1])) {
-        i--;
-    }
-    if (i == 0 || value[--i] != '=') {
-        return 0;
-    }
-    while (i > 0 && is_wsp(value[i - 1])) {
-        i--;
-    }
-    if (i < 4 || strncasecmp(value + i - 4, "path", 4) != 0) {
-        return 0;
-    }
-    i -= 4;
-    while (i > 0 && is_wsp(value[i - 1])) {
-        i--;
-    }
-    if (i == 0 || value[i - 1] != ';') {
-        return 0;
-    }
-    while (is_wsp(value[end])) {
-        end++;
-    }
-    return value[end] == '\0' || value[end] == ';';
-}
-
-/* `result` is `value` with one Path attribute's value `from` replaced by `to`
- * and every other byte kept. Only offsets where both the common prefix and the
- * common suffix of the two strings reach can be that value's start. */
-static int only_path_replaced(const char *value, const char *result, const char *from,
-                              const char *to)
-{
-    size_t vlen = strlen(value), rlen = strlen(result);
-    size_t flen = strlen(from), tlen = strlen(to);
-    size_t prefix = 0, suffix = 0, at;
-
-    if (vlen < flen || rlen != vlen - flen + tlen) {
-        return 0;
-    }
-    while (prefix < vlen && prefix < rlen && value[prefix] == result[prefix]) {
-        prefix++;
-    }
-    while (suffix < vlen && suffix < rlen
-           && value[vlen - 1 - suffix] == result[rlen - 1 - suffix]) {
-        suffix++;
-    }
-    for (at = vlen - flen > suffix ? vlen - flen - suffix : 0; at <= prefix && at <= vlen - flen;
-         at++) {
-        if (!memcmp(value + at, from, flen) && !memcmp(result + at, to, tlen)
-            && is_path_value(value, at, flen)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Auth.js's own spelling, "; Path=<from>" ending the value or an attribute:
- * a value holding it must be rewritten. */
-static int has_plain_path(const char *value, const char *from)
-{
-    size_t len = strlen(from);
-    const char *at;
-
-    for (at = strstr(value, "; Path="); at; at = strstr(at + 1, "; Path=")) {
-        if (!strncmp(at + 7, from, len) && (at[7 + len] == '\0' || at[7 + len] == ';')) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The value of the last Path attribute, the one browsers keep (RFC 6265 5.3,
- * step 7); NULL without one. */
-static const char *effective_path(apr_pool_t *p, const char *value)
-{
-    const char *attr, *path = NULL;
+    const char *attr;
+    int count = 0;
 
     for (attr = strchr(value, ';'); attr; attr = strchr(attr + 1, ';')) {
         const char *name = attr + 1, *end = strchr(name, ';'), *v;
@@ -145,16 +72,42 @@ static const char *effective_path(apr_pool_t *p, const char *value)
         while (end > v && is_wsp(end[-1])) {
             end--;
         }
-        path = apr_pstrmemdup(p, v, end - v);
+        each(ctx, v - value, end - v);
+        count++;
     }
-    return path;
+    return count;
+}
+
+/* What the header's contract asks, built on its own: every Path equal to
+ * `from` becomes `to`, every other byte stays. */
+typedef struct {
+    apr_pool_t *p;
+    const char *value, *from, *to;
+    const char *out;       /* so far */
+    size_t copied;         /* bytes of value in it */
+    int replaced;
+    const char *last;      /* the last Path's value, the one a browser keeps */
+} expect_t;
+
+static void expect_path(void *ctx, size_t at, size_t len)
+{
+    expect_t *e = ctx;
+
+    e->last = apr_pstrmemdup(e->p, e->value + at, len);
+    if (len == strlen(e->from) && !memcmp(e->value + at, e->from, len)) {
+        e->out = apr_pstrcat(e->p, e->out, apr_pstrmemdup(e->p, e->value + e->copied,
+                                                          at - e->copied), e->to, NULL);
+        e->copied = at + len;
+        e->replaced++;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct cookie_path_config *c;
     apr_pool_t *p;
-    const char *value, *result, *path;
+    const char *value, *result;
+    expect_t expect;
 
     if (size == 0) {
         return 0;
@@ -164,15 +117,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     value = apr_pstrmemdup(p, (const char *)data + 1, size - 1);
 
     result = authproxy_rewrite_cookie_path(p, value, c->target, c->local);
-    if (result ? !only_path_replaced(value, result, c->target, c->local)
-               : has_plain_path(value, c->target)) {
+    expect.p = p;
+    expect.value = value;
+    expect.from = c->target;
+    expect.to = c->local;
+    expect.out = "";
+    expect.copied = 0;
+    expect.replaced = 0;
+    expect.last = NULL;
+    each_path(value, expect_path, &expect);
+    if (!expect.replaced != !result
+        || (result && strcmp(result, apr_pstrcat(p, expect.out, value + expect.copied, NULL)))) {
         abort();
     }
     /* the browser ends up with the local prefix wherever the upstream's was */
-    path = effective_path(p, value);
-    if (path && !strcmp(path, c->target)
-        && (!result || strcmp(effective_path(p, result), c->local) != 0)) {
-        abort();
+    if (expect.last && !strcmp(expect.last, c->target)) {
+        expect_t after = { p, result, "", "", "", 0, 0, NULL };
+
+        each_path(result, expect_path, &after);
+        if (!after.last || strcmp(after.last, c->local) != 0) {
+            abort();
+        }
     }
     apr_pool_destroy(p);
     return 0;

@@ -420,3 +420,14 @@ def test_sign_in_through_an_https_public_origin(httpd_factory, upstream):
     assert SECURE in browser.cookies and COOKIE not in browser.cookies
     status, _, body = browser.get("/cgi-bin/env.cgi")
     assert "AUTHJS_USER_EMAIL=alice@example.com" in body.decode()
+
+
+def test_a_rewritten_path_never_names_another_host(httpd_factory, upstream_auth_prefix):
+    """Under a root local prefix, the upstream's /auth//evil.example/x would
+    become //evil.example/x: another host to a browser."""
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxyLocalPath /\nAuthProxyTargetPath /auth\n"
+                      % upstream_auth_prefix.origin)
+    for sent, want in (("/auth//evil.example/x", "/.//evil.example/x"),
+                       ("/auth/%5Cevil.example/x", "/./\\evil.example/x")):
+        status, hdrs, _ = h.request("GET", "/__echo?status=302&location=" + sent)
+        assert status == 302 and header(hdrs, "Location") == want, header(hdrs, "Location")

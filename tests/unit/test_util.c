@@ -189,6 +189,30 @@ START_TEST(rewrite_locations)
     ck_assert_str_eq(authproxy_rewrite_url(pool, "http://127.0.0.1:3000/auth", o, "/auth",
                                            to, "/"),
                      "https://app.example/");
+    /* a path stays a path under a root local prefix, never another host's */
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "/auth//evil.example/x", o, "/auth", to, "/"),
+                     "/.//evil.example/x");
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "/auth/\\evil.example/x", o, "/auth", to, "/"),
+                     "/./\\evil.example/x");
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "/auth/\t/evil.example", o, "/auth", to, "/"),
+                     "/./\t/evil.example");
+    ck_assert_str_eq(authproxy_rewrite_url(pool, "http://127.0.0.1:3000/auth//evil.example", o,
+                                           "/auth", to, "/"),
+                     "https://app.example//evil.example");
+}
+END_TEST
+
+START_TEST(network_paths)
+{
+    ck_assert(authproxy_url_is_network_path("//evil.example"));
+    ck_assert(authproxy_url_is_network_path("/\\evil.example"));
+    ck_assert(authproxy_url_is_network_path("\\\\evil.example"));
+    ck_assert(authproxy_url_is_network_path("/\t/evil.example"));
+    ck_assert(authproxy_url_is_network_path("\n//evil.example"));
+    ck_assert(!authproxy_url_is_network_path("/evil.example"));
+    ck_assert(!authproxy_url_is_network_path("/./evil.example"));
+    ck_assert(!authproxy_url_is_network_path("/"));
+    ck_assert(!authproxy_url_is_network_path("https://app.example//x"));
 }
 END_TEST
 
@@ -206,6 +230,12 @@ START_TEST(rewrite_cookie_paths)
     ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1; Pathx=/auth", "/auth", "/x"));
     ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "path=/auth", "/auth", "/x"));
     ck_assert_ptr_null(authproxy_rewrite_cookie_path(pool, "a=1", "/auth", "/x"));
+    /* every such Path: a browser keeps the last one */
+    ck_assert_str_eq(authproxy_rewrite_cookie_path(pool, "a=b; Path=/auth; HttpOnly; path=/auth",
+                                                   "/auth", "/api/auth"),
+                     "a=b; Path=/api/auth; HttpOnly; path=/api/auth");
+    ck_assert_str_eq(authproxy_rewrite_cookie_path(pool, "a=b; Path=/; Path=/auth", "/auth", "/x"),
+                     "a=b; Path=/; Path=/x");
 }
 END_TEST
 
@@ -225,6 +255,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, loopback_hosts);
     tcase_add_test(tc, rewrite_locations);
     tcase_add_test(tc, rewrite_cookie_paths);
+    tcase_add_test(tc, network_paths);
     suite_add_tcase(s, tc);
     return s;
 }
