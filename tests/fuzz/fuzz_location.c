@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         tail = result + strlen(head);
-        if (path_only && !strncmp(tail, "./", 2) && !strcmp(c->local, "/")) {
+        if (path_only && !strcmp(c->local, "/") && !strncmp(tail, "./", 2)
+            && authproxy_url_is_network_path(tail + 1)) {
             tail++;
         }
         /* a root local prefix takes the place of the rest's leading '/' */
