@@ -103,12 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         tail = result + strlen(head);
-        if (path_only && !strcmp(c->local, "/") && !strncmp(tail, "./", 2)
-            && authproxy_url_is_network_path(tail + 1)) {
-            tail++;
+        /* under a root local prefix a path is the rest itself, "/." before it
+         * where it would read as a host's */
+        if (path_only && !strcmp(c->local, "/") && rest[0] == '/') {
+            if (strcmp(result, authproxy_url_is_network_path(rest)
+                               ? apr_pstrcat(p, "/.", rest, NULL) : rest) != 0) {
+                abort();
+            }
         }
         /* a root local prefix takes the place of the rest's leading '/' */
-        if (strcmp(tail, rest) != 0
+        else if (strcmp(tail, rest) != 0
             && !(!strcmp(c->local, "/") && rest[0] == '/' && !strcmp(tail, rest + 1))) {
             abort();
         }
