@@ -1,18 +1,97 @@
 #!/bin/sh
-# Sets up a fresh Debian machine and runs every test: the C unit tests and the
-# replay of the fuzz corpora (make check) in the plain build, the same and the
-# integration tests against a real httpd and a real Auth.js upstream (make
-# check-integration) in a second build with ASan and UBSan, then each fuzz
-# target for FUZZ_SECONDS (default 30).
-set -eu
+# Sets up a fresh Debian machine and runs every test, each stage whatever the
+# one before did, and ends with one line over all of them:
+#   unit          the C unit tests and the fuzz corpora replayed (make check), plain build
+#   unit-asan     the same with ASan and UBSan (_build-asan)
+#   integration   pytest against a real httpd (with the sanitizers' runtimes
+#                 preloaded) and a real Auth.js upstream (make check-integration)
+#   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
+#   package       the Debian package built, linted, installed, enabled, purged
+# A failing test's own output is printed where it fails. Exits non-zero when
+# anything failed. STAGES="unit integration" runs only those.
+set -u
 cd "$(dirname "$0")/.."
-scripts/setup-debian.sh
+scripts/setup-debian.sh || { echo "test: setup failed: nothing was tested" >&2; exit 1; }
 . scripts/env.sh   # the Node.js that setup may have fetched
-scripts/build.sh
-make -C _build check
-mkdir -p _build-asan
-(cd _build-asan && { [ -f Makefile ] || ../configure --enable-werror --enable-sanitizers; } \
-    && make -j"$(nproc)")
-make -C _build-asan check
-make -C _build-asan check-integration
-make -C _build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+STAGES=${STAGES:-"unit unit-asan integration fuzz package"}
+passed=0
+failed=0
+summary=""
+
+count() {   # stage, passed, failed
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    summary="$summary
+  $1: $2 passed, $3 failed"
+}
+
+# automake's summary of a make check in $1
+automake_counts() {
+    pass=$(sed -n 's/^# PASS: *//p' "$1/test-suite.log" 2>/dev/null)
+    fail=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$1/test-suite.log" 2>/dev/null \
+           | awk '{ n += $1 } END { print n + 0 }')
+    echo "${pass:-0} ${fail:-1}"
+}
+
+build() {   # dir, configure arguments...
+    dir=$1
+    shift
+    { [ -x configure ] && [ configure -nt configure.ac ]; } || autoreconf -fi >/dev/null
+    mkdir -p "$dir"
+    (cd "$dir" && { [ -f Makefile ] || ../configure -q --enable-werror "$@"; } \
+        && make -s -j"$(nproc)" >/dev/null)
+}
+
+unit() {    # stage, build dir
+    echo "== $1: make check in $2"
+    # VERBOSE: automake prints each failing test's log, not just where it is
+    make -C "$2" -s check VERBOSE=1 >"$2/check.out" 2>&1 || cat "$2/check.out"
+    count "$1" $(automake_counts "$2")
+}
+
+for stage in $STAGES; do
+    case $stage in
+    unit)
+        if build _build; then unit unit _build; else count unit 0 1; fi ;;
+    unit-asan)
+        if build _build-asan --enable-sanitizers; then unit unit-asan _build-asan
+        else count unit-asan 0 1; fi ;;
+    integration)
+        echo "== integration: pytest against httpd (ASan, UBSan) and Auth.js"
+        if build _build-asan --enable-sanitizers; then
+            make -C _build-asan -s check-integration \
+                PYTEST_ARGS="-q -rfE --junitxml=$(pwd)/_build-asan/pytest.xml"
+            set -- $(/usr/bin/python3 - _build-asan/pytest.xml <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    suite = ET.parse(sys.argv[1]).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    bad = int(suite.get("failures")) + int(suite.get("errors"))
+    print(int(suite.get("tests")) - int(suite.get("skipped")) - bad, bad)
+except (OSError, ET.ParseError, AttributeError, TypeError):
+    print(0, 1)
+EOF
+)
+            count integration "$1" "$2"
+        else count integration 0 1; fi ;;
+    fuzz)
+        echo "== fuzz: each target for ${FUZZ_SECONDS:-30} s"
+        if build _build && make -C _build -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+                >_build/fuzz.out 2>&1; then
+            count fuzz "$(sed -n 's/^fuzz: \([0-9]*\) passed.*/\1/p' _build/fuzz.out)" 0
+        else
+            cat _build/fuzz.out
+            count fuzz 0 1
+        fi ;;
+    package)
+        echo "== package: the Debian package"
+        if scripts/package-check.sh; then count package 1 0; else count package 0 1; fi ;;
+    *)
+        echo "test: no stage '$stage'" >&2
+        count "$stage" 0 1 ;;
+    esac
+done
+echo "test: by stage:$summary"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
