@@ -118,6 +118,7 @@ typedef struct {
     apr_size_t head_bytes;          /* of the answer's head read so far */
     int head_done;                  /* its empty line has been read */
     authproxy_request_t *route;     /* whose answer it is, told of a timeout */
+    apr_bucket_brigade *piece;      /* of a line, made once: the connection's pool lasts */
 } answer_guard_t;
 
 /* Auth.js sets a few cookies: a head this size is no Auth.js answer. */
@@ -178,11 +179,13 @@ static int ends_a_line(apr_bucket_brigade *bb)
 /* A line, read in as many non-blocking pieces as it comes in (the core reads
  * a whole line in one call, a recv() at a time, each with the full timeout),
  * waiting at most until the deadline. */
-static apr_status_t read_line_before(ap_filter_t *f, apr_socket_t *sock, apr_time_t deadline,
-                                     apr_interval_time_t timeout, apr_bucket_brigade *bb,
-                                     apr_read_type_e block, apr_off_t readbytes)
+static apr_status_t read_line_before(ap_filter_t *f, const answer_guard_t *g,
+                                     apr_socket_t *sock, apr_interval_time_t timeout,
+                                     apr_bucket_brigade *bb, apr_read_type_e block,
+                                     apr_off_t readbytes)
 {
-    apr_bucket_brigade *piece = apr_brigade_create(bb->p, f->c->bucket_alloc);
+    apr_bucket_brigade *piece = g->piece;
+    apr_time_t deadline = g->deadline;
     apr_interval_time_t left;
     apr_status_t rv;
 
@@ -193,6 +196,7 @@ static apr_status_t read_line_before(ap_filter_t *f, apr_socket_t *sock, apr_tim
             rv = APR_SUCCESS;
         }
         if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(piece);
             return APR_BRIGADE_EMPTY(bb) ? rv : APR_SUCCESS;
         }
         APR_BRIGADE_CONCAT(bb, piece);
@@ -233,7 +237,7 @@ static apr_status_t guarded_read(ap_filter_t *f, answer_guard_t *g, apr_socket_t
         return rv;
     }
     before = brigade_bytes(bb);
-    rv = read_line_before(f, sock, g->deadline, timeout, bb, block, readbytes);
+    rv = read_line_before(f, g, sock, timeout, bb, block, readbytes);
     return rv == APR_SUCCESS ? check_head_line(f, g, bb, brigade_bytes(bb) - before) : rv;
 }
 
@@ -279,6 +283,7 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
     }
     if (!g) {
         g = apr_pcalloc(c->pool, sizeof(*g));
+        g->piece = apr_brigade_create(c->pool, c->bucket_alloc);
         ap_set_module_config(c->conn_config, &authproxy_module, g);
         ap_add_input_filter(AUTHPROXY_GUARD_FILTER, g, NULL, c);
         /* the answer is read through the filters as they were when it began */
