@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_authproxy: lets a site served by Apache httpd join a shared Auth.js
  * sign-in server. This file is the module's face: the module record, the
  * directive table and the hook registration; the logic lives in src/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_authproxy's interface for other modules.
  *
  *   APR_OPTIONAL_FN_TYPE(authproxy_session_vars) *get =

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """mod_authproxy benchmark: wrk against real httpd instances (harness.Httpd),
 the Auth.js upstream (harness.Upstream) and the Node.js peer
 (tests/upstream/peer.mjs), all started here on loopback and stopped before

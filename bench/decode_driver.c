@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU cost of one local decode, for callgrind (bench/bench.py runs it).
  *
  *   decode_driver TOKEN SECRET [COOKIE_NAME] [WARM_DECODES]

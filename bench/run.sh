@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mod_authproxy benchmark (not part of make check): see bench/README.md.
 # Installs what it lacks, builds the module and the decode driver, then runs
 # bench/bench.py, which starts every server itself on loopback, measures with

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Demo page: what the app behind mod_authproxy sees of the signed-in user."""
 import html
 import os

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Configures (once) and builds mod_authproxy out of tree, in _build/ (the
 # source tree stays clean, so make fuzz can add its own clang build beside it).
 set -eu

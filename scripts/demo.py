@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Starts the demo: the Auth.js upstream and Apache httpd with mod_authproxy on
 a loopback port, serving a CGI page that shows the session. Ctrl-C stops both.
 The banner comes only once the Auth.js routes answer through httpd; otherwise

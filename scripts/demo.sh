@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Sets up a fresh Debian machine, builds the module and starts the demo.
 set -eu
 cd "$(dirname "$0")/.."

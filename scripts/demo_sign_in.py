@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Signs in to a running demo as a browser would (CSRF token, the
 Credentials form, the session cookie) and checks that the demo's page and
 its guarded /private/ page show the session. Usage: demo_sign_in.py PORT"""

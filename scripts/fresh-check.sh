@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs the README's two commands as a newcomer would: on a freshly installed
 # Debian 12 (bookworm) with nothing but a clone of this repository, as root.
 #

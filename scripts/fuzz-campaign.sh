@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A fuzz campaign: each libFuzzer target for RUNS executions (default ten
 # million), one at a time at nice 10, then its new inputs merged into the
 # committed corpus (tests/fuzz/corpus/NAME: the seeds stay, inputs that add

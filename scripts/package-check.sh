@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package from the files of this checkout that git knows or
 # would take (nothing ignored), checks it
 # with lintian, installs it, enables the module with a2enmod (which brings its

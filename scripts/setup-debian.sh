@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs what building, testing and the demo need on Debian 12 (run as
 # root), and any Debian packages named as arguments (bench/run.sh adds its
 # tools); then a Node.js new enough for the test upstream, and the upstream's

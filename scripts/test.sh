@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Sets up a fresh Debian machine and runs every test, each stage whatever the
 # one before did, and ends with one line over all of them:
 #   unit          the C unit tests and the fuzz corpora replayed (make check), plain build

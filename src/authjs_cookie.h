@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Auth.js session cookie in a Cookie header: NAME (http origins) or
  * __Secure-NAME (https), whole or in chunks NAME.0, NAME.1, ... (Auth.js
  * splits tokens too large for one cookie). Knows Auth.js, not httpd. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One session shape, whether it came from a token's claims or from the
  * upstream's /session answer, and its flat NAME=value form. Knows Auth.js,
  * not httpd. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Auth.js session tokens: keys from secrets, compact JWE decryption, claims
  * check. Knows Auth.js, not httpd: APR, OpenSSL and jansson only. */
 #ifndef AUTHJS_TOKEN_H

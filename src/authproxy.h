@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared types of the httpd glue (authproxy_*). */
 #ifndef AUTHPROXY_H
 #define AUTHPROXY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AuthType authjs, the Require providers authjs-session and authjs-claim, and
  * what anonymous visitors get (AuthProxyUnauthAction). */
 #include <apr_strings.h>

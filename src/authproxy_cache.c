@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Answers of the upstream's /session, kept in httpd's shared-object cache
  * (shmcb by default; memcache or redis share them across servers).
  *

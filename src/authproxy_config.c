@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Server configuration: create, merge, directive handlers, startup checks. */
 #include <apr_file_io.h>
 #include <apr_lib.h>

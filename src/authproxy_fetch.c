@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET <upstream>/session with libcurl, for database sessions and for JWT
  * sessions without a local secret.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixups: the session to CGI/PHP/FastCGI (subprocess_env), to other modules
  * (notes), optionally to a proxied backend (X-Authjs-* headers); client
  * headers that pretend to be ours are removed first. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* authproxy_session_get(r): cookie -> local decode or upstream fetch, at most
  * once per request, whichever hook asks first, and once per cookie on a
  * kept-alive connection. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Auth routes: requests under the local prefix are handed to mod_proxy.
  *
  * mod_proxy does the forwarding (body framing, hop-by-hop headers, connection

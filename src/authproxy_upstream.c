@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the upstream is told, for forwarded routes and /session fetches alike.
  *
  * Auth.js builds its sign-in page, its callback and redirect URLs and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pure helpers of the httpd glue: paths, header checks, URL rewriting.
  * APR only, no httpd header, so unit tests link them alone. */
 #ifndef AUTHPROXY_UTIL_H

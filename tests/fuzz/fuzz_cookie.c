@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as a Cookie header, found and stripped. */
 #include <stdint.h>
 #include <stdlib.h>

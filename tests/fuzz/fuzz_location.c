@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as a Location or Content-Location the upstream
  * sends, rewritten as the route filter does. The first byte picks one of a few
  * realistic configurations (root prefixes on either side); the rest is the

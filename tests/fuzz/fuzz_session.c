@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as an upstream /session answer, then flattened. */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as a Set-Cookie value the upstream sends, its
  * Path rewritten as the route filter does. The first byte picks one of a few
  * realistic prefix pairs (the filter only calls this when they differ, root

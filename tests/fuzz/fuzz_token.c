@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as a session token. The keyring is the one the
  * seed tokens were minted with, so mutations reach decryption and the claims. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A fuzz target's inputs replayed without libFuzzer, so make check runs the
  * committed corpora with the ordinary compiler. Arguments are input files or
  * directories of them (not descended into); without any, the target's corpus

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Directives: what configtest accepts, what it refuses and why, startup checks."""
 import os
 import re

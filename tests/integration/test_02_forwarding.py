@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Auth routes forwarded to a real Auth.js upstream through mod_proxy."""
 import base64
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The browser stays on the app's origin through the whole sign-in."""
 import json
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The session, resolved by the module, as CGI, PHP and proxied backends see it."""
 import json
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Access control: AuthType authjs, Require authjs-session / authjs-claim, and what
 anonymous visitors get."""
 import socket

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The /session cache on httpd's socache: one upstream call for many requests."""
 import concurrent.futures
 import http.client

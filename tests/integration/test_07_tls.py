@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An upstream over TLS: the routes through mod_ssl, the /session fetch through
 libcurl with AuthProxyCACertificateFile."""
 import json

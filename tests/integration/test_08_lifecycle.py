@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Restarts and the other MPMs: what a running site goes through."""
 import signal
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Kept-alive connections: the module remembers what a connection's cookie
 resolved to, and must never let that memory answer for another cookie, an
 expired token, a signed-out session or a request that is still being logged."""

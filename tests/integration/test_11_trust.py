@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Trust, tried as an attacker would: no session crosses a tenant, no client
 chooses the origin the upstream sees, the headers this module owns cannot be
 spelled around, an upstream answer proves no more than it says, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Real tokens for the unit tests, minted by Auth.js's own encode() through
  * tests/upstream/mint.mjs (one node process for a whole batch). */
 #ifndef TEST_MINT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cookie parsing and the session's flat form (pure, no tokens needed). */
 #include <stdlib.h>
 #include <string.h>

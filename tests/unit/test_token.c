@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The decoder held to the real format: every token here is minted by
  * Auth.js's (or next-auth v4's) own encode(). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the pure helpers in src/authproxy_util.c. */
 #include <stdlib.h>
 #include <check.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Mint (and decode) REAL Auth.js / NextAuth.js session tokens for the
 // mod_authproxy tests, using the libraries' own encode()/decode().
 //

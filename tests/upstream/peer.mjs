@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The Node.js peer of mod_authproxy's local decoding, for bench/: a tiny
 // Express app that resolves the Auth.js session cookie of every request with
 // @auth/express's getSession(req, config) (same secret, same Credentials

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Test/demo Auth.js upstream for mod_authproxy.
 //
 // Usage: node server.mjs [flags]

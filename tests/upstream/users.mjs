@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The test users and the Credentials provider that signs them in, shared by
 // server.mjs (the upstream) and peer.mjs (the benchmark's Node.js peer).
 import Credentials from "@auth/core/providers/credentials";

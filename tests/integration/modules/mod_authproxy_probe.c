@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A stand-in for another module: answers /probe with what mod_authproxy's
  * optional function says of the request's session. */
 #include <httpd.h>
