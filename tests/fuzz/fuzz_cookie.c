@@ -8,18 +8,8 @@
 #include <apr_strings.h>
 
 #include "authjs_cookie.h"
+#include "fuzz_pool.h"
 
-static apr_pool_t *pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     authjs_cookie_t cookie;
     const char *header, *why;
 
-    apr_pool_create(&p, pool);
+    apr_pool_create(&p, fuzz_pool);
     header = apr_pstrmemdup(p, (const char *)data, size);
     if (!authjs_cookie_find(p, header, "authjs.session-token", &cookie) && !*cookie.value) {
         abort();

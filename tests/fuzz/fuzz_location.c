@@ -13,6 +13,7 @@
 #include <apr_tables.h>
 
 #include "authproxy_util.h"
+#include "fuzz_pool.h"
 
 struct location_config {
     const char *upstream;      /* AuthProxyUpstream, as the config keeps it */
@@ -28,17 +29,6 @@ static const struct location_config configs[] = {
     { "http://localhost:3000", "https://shop.example.com", "/auth", "/" },
 };
 
-static apr_pool_t *pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
 
 /* What the header's contract says, written out on its own: where `url` goes
  * on after naming the target prefix (at a '/', '?' or '#' boundary) on one of
@@ -79,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     c = &configs[data[0] % (sizeof(configs) / sizeof(configs[0]))];
-    apr_pool_create(&p, pool);
+    apr_pool_create(&p, fuzz_pool);
     url = apr_pstrmemdup(p, (const char *)data + 1, size - 1);
     origins = apr_array_make(p, 2, sizeof(const char *));
     APR_ARRAY_PUSH(origins, const char *) = c->upstream;

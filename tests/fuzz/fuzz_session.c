@@ -5,18 +5,8 @@
 #include <apr_general.h>
 
 #include "authjs_session.h"
+#include "fuzz_pool.h"
 
-static apr_pool_t *pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why;
     authjs_session_t *s;
 
-    apr_pool_create(&p, pool);
+    apr_pool_create(&p, fuzz_pool);
     /* now = 0: every parsable expires lies ahead, so valid answers go all the way */
     s = authjs_session_from_answer(p, (const char *)data, size, 0, &why);
     if (s) {

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "authproxy_util.h"
+#include "fuzz_pool.h"
 
 struct cookie_path_config {
     const char *target; /* AuthProxyTargetPath: the Path the upstream sets */
@@ -25,17 +26,6 @@ static const struct cookie_path_config configs[] = {
     { "/auth", "/" },
 };
 
-static apr_pool_t *pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
 
 static int is_wsp(char c)
 {
@@ -114,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     c = &configs[data[0] % (sizeof(configs) / sizeof(configs[0]))];
-    apr_pool_create(&p, pool);
+    apr_pool_create(&p, fuzz_pool);
     value = apr_pstrmemdup(p, (const char *)data + 1, size - 1);
 
     result = authproxy_rewrite_cookie_path(p, value, c->target, c->local);
