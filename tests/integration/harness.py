@@ -528,6 +528,30 @@ class Httpd:
             return b"".join(chunks)
 
 
+def child_pids(parent):
+    """The processes whose parent is `parent` (httpd's children)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            # the field after the ")" of the command name is the state, then the parent
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == parent:
+                found.append(int(pid))
+        except (OSError, ValueError):
+            continue
+    return sorted(found)
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB, or None once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return None
+
+
 def header(headers, name):
     values = [v for k, v in headers if k.lower() == name.lower()]
     return values[0] if values else None
