@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """mod_authproxy soak: SOAK_SECONDS of mixed wrk load against a real httpd
 (event MPM, two children of fixed size) in front of the real Auth.js upstream,
 once with local decoding (AuthProxySecret) and once with the /session fetch

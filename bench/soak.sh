@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mod_authproxy soak (not part of make check): see TESTING.md ("Soak").
 # Installs what it lacks (wrk), builds the module, then runs bench/soak.py,
 # which starts httpd and the Auth.js upstream on loopback, loads them with wrk

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A misbehaving upstream for the fault tests: a threaded TCP server on
 loopback that reads each request and then answers badly, in one chosen mode,
 whatever the path (the forwarded routes and the module's own GET /session

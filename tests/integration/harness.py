@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real processes for the integration tests: an Apache httpd with the built
 module and a generated configuration, and the Node Auth.js upstream."""
 

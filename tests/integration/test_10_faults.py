@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fault tests: a misbehaving upstream (faulty.py, one mode per test) behind
 the auth routes and behind the module's own GET /session fetch.
 

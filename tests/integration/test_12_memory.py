@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a child keeps across many requests: nothing that grows with their
 number. (bench/soak.sh measures the same under load, for minutes.)"""
 import http.client
