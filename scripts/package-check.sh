@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-scripts/setup-debian.sh debhelper lintian fakeroot
+scripts/setup-debian.sh debhelper lintian fakeroot git
 PKG=libapache2-mod-authproxy
 work=$(mktemp -d /tmp/authproxy-deb-XXXXXX)
 trap 'rm -rf "$work"' EXIT

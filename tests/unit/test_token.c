@@ -148,11 +148,22 @@ START_TEST(rotation_with_kid)
 }
 END_TEST
 
+/* The token's protected header names a kid (the rest is random bytes, in
+ * which "kid" may well stand). */
+static int header_has_kid(const char *token)
+{
+    apr_size_t len;
+    unsigned char *header = authjs_b64url_decode(pool, token, strcspn(token, "."), &len);
+
+    ck_assert_ptr_nonnull(header);
+    return strstr(apr_pstrmemdup(pool, (const char *)header, len), "\"kid\"") != NULL;
+}
+
 START_TEST(rotation_without_kid)
 {
     authjs_keyring_t *ring = ring_of(COOKIE, SECRET, OLD_SECRET);
 
-    ck_assert(strstr(tokens[T_OLD_GCM], "kid") == NULL);
+    ck_assert(!header_has_kid(tokens[T_OLD_GCM]));
     assert_alice(ring, tokens[T_OLD_GCM]);
     assert_alice(ring, tokens[T_GCM]);
     assert_alice(ring_of(COOKIE, OLD_SECRET, SECRET), tokens[T_GCM]);
