@@ -67,15 +67,34 @@ static const command_rec authproxy_cmds[] = {
     { NULL }
 };
 
+/* configtest: the servers' settings, then the cache providers they name. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    int rc = authproxy_check_config(pconf, plog, ptemp, s);
+
+    return rc != OK ? rc : authproxy_cache_check_config(s);
+}
+
+/* Startup, in the order each step needs: keys and URLs from the settings,
+ * then the caches (only servers that ask the upstream need one, which the
+ * keys tell), then mod_proxy's workers. */
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    int rc = authproxy_config_post_config(pconf, plog, ptemp, s);
+
+    if (rc == OK) {
+        rc = authproxy_cache_post_config(pconf, plog, ptemp, s);
+    }
+    return rc != OK ? rc : authproxy_route_post_config(pconf, plog, ptemp, s);
+}
+
 static void authproxy_register_hooks(apr_pool_t *p)
 {
     static const char *const publish_before[] = { "mod_rewrite.c", NULL };
 
-    ap_hook_check_config(authproxy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(authproxy_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(authproxy_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(authproxy_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE + 1);
-    ap_hook_post_config(authproxy_route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(authproxy_fetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(authproxy_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 

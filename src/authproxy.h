@@ -64,14 +64,6 @@ typedef struct {
 
 typedef struct authproxy_cache authproxy_cache_t;
 
-/* An origin as the upstream is told it: "https", "app.example.com:8443" and
- * "https://app.example.com:8443" (no default port). */
-typedef struct {
-    const char *scheme;
-    const char *hostport;
-    const char *origin;
-    int https;
-} authproxy_origin_t;
 
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
  * here": merge takes the child's field if set, else the parent's, and the
@@ -193,17 +185,20 @@ typedef struct {
     const apr_table_t *memo_vars;  /* the connection's memo of them, but the source */
 } authproxy_request_t;
 
-/* authproxy_upstream.c: what the upstream is told, routes and fetches alike */
+/* authproxy_request.c */
+/* This request's state, created on first use. */
+authproxy_request_t *authproxy_request(request_rec *r);
 /* The request that this subrequest or internal redirect belongs to. */
 request_rec *authproxy_original(request_rec *r);
+/* Forwarded to the upstream (under the local prefix). */
+int authproxy_is_route(const request_rec *r);
+
+/* authproxy_upstream.c: what the upstream is told, routes and fetches alike */
 /* The app's public origin, never a client's choice: AuthProxyPublicOrigin;
  * else the server's canonical name under UseCanonicalName On; else the
  * request's host where it names this server (ServerName, ServerAlias), any
  * other name the ServerName; the port the server is named with or listens on. */
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
-/* scheme://host[:port], the port left out where it is the scheme's default. */
-const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
-                                                const char *host, apr_port_t port);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_session_cookie_name(request_rec *r);
 /* The headers every upstream request carries (forwarded origin, Host with
@@ -221,7 +216,6 @@ void authproxy_remove_origin_claims(apr_table_t *headers);
 void authproxy_remove_client_authjs_headers(request_rec *r);
 
 /* authproxy_route.c */
-int authproxy_is_route(const request_rec *r);
 int authproxy_route_pre_translate(request_rec *r);
 int authproxy_route_translate(request_rec *r);
 void authproxy_route_insert_filter(request_rec *r);
@@ -236,8 +230,6 @@ int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
                                 server_rec *s);
 
 /* authproxy_resolve.c */
-/* This request's state, created on first use. */
-authproxy_request_t *authproxy_request(request_rec *r);
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);
@@ -255,6 +247,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                                      const authjs_session_t **session);
 
 /* authproxy_cache.c */
+/* Every server of the chain from s. */
 int authproxy_cache_check_config(server_rec *s);
 int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

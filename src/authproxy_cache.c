@@ -74,20 +74,24 @@ static const ap_socache_provider_t *provider_of(apr_pool_t *p, const char *spec,
     return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, *name, AP_SOCACHE_PROVIDER_VERSION);
 }
 
-/* At configtest already: an explicitly named provider must be loaded. */
+/* At configtest already: a provider named explicitly where an upstream is set
+ * must be loaded. */
 int authproxy_cache_check_config(server_rec *s)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(s);
-    const char *name, *args;
+    for (; s; s = s->next) {
+        const authproxy_server_conf *conf = authproxy_sconf(s);
+        const char *name, *args;
 
-    if (!conf->cache_spec || !strcasecmp(conf->cache_spec, "none")
-        || provider_of(s->process->pool, conf->cache_spec, &name, &args)) {
-        return OK;
+        if (!conf->upstream || !conf->cache_spec || !strcasecmp(conf->cache_spec, "none")
+            || provider_of(s->process->pool, conf->cache_spec, &name, &args)) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is "
+                     "loaded: enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE,
+                     conf->cache_spec, name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is loaded: "
-                 "enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE, conf->cache_spec,
-                 name, name);
-    return HTTP_INTERNAL_SERVER_ERROR;
+    return OK;
 }
 
 /* The cache a server's setting names, created on first use; NULL for none. */

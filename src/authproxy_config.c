@@ -485,8 +485,7 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             || require_module(s, "mod_proxy_http.c", "proxy_http",
                               "speaks HTTP to the upstream") != OK
             || (conf->upstream_is_tls
-                && require_module(s, "mod_ssl.c", "ssl", "uses TLS to the upstream") != OK)
-            || authproxy_cache_check_config(s) != OK) {
+                && require_module(s, "mod_ssl.c", "ssl", "uses TLS to the upstream") != OK)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!conf->upstream_is_tls && !authproxy_host_is_loopback(conf->upstream_host)

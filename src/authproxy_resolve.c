@@ -8,17 +8,6 @@
 
 #include "authproxy.h"
 
-authproxy_request_t *authproxy_request(request_rec *r)
-{
-    authproxy_request_t *req = ap_get_module_config(r->request_config, &authproxy_module);
-
-    if (!req) {
-        req = apr_pcalloc(r->pool, sizeof(*req));
-        ap_set_module_config(r->request_config, &authproxy_module, req);
-    }
-    return req;
-}
-
 /* What a connection resolved: a browser sends the same cookie with every
  * request of a kept-alive connection, so the token is decrypted, the cache
  * key hashed and the cached answer parsed once per connection and cookie

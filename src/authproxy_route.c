@@ -22,13 +22,6 @@ typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,
                                   const char *url, unsigned int mask);
 
-int authproxy_is_route(const request_rec *r)
-{
-    const authproxy_request_t *req = ap_get_module_config(r->request_config,
-                                                          &authproxy_module);
-    return req && req->is_route;
-}
-
 /* A sign-out through the route ends the session: its cached answer goes. */
 static void forget_signed_out(request_rec *r)
 {

@@ -12,21 +12,6 @@
 
 #include "authproxy.h"
 
-request_rec *authproxy_original(request_rec *r)
-{
-    for (;;) {
-        if (r->main) {
-            r = r->main;
-        }
-        else if (r->prev) {
-            r = r->prev;
-        }
-        else {
-            return r;
-        }
-    }
-}
-
 /* The host is the server's ServerName or one of its ServerAlias names,
  * wildcards matched as httpd matches them; and a plain name, since a
  * wildcard takes any character. */
@@ -66,23 +51,6 @@ static apr_port_t server_port(request_rec *r, int host_is_ours)
         return port;
     }
     return r->server->port ? r->server->port : local;
-}
-
-const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
-                                                const char *host, apr_port_t port)
-{
-    authproxy_origin_t *o = apr_pcalloc(p, sizeof(*o));
-    int https = !strcasecmp(scheme, "https");
-    const char *bracketed = (ap_strchr_c(host, ':') && host[0] != '[')
-                            ? apr_pstrcat(p, "[", host, "]", NULL) : host;
-
-    o->scheme = https ? "https" : "http";
-    o->https = https;
-    o->hostport = (port == 0 || port == (https ? 443 : 80))
-                  ? apr_pstrdup(p, bracketed) : apr_psprintf(p, "%s:%u", bracketed, port);
-    ap_str_tolower((char *)o->hostport);
-    o->origin = apr_pstrcat(p, o->scheme, "://", o->hostport, NULL);
-    return o;
 }
 
 const authproxy_origin_t *authproxy_public_origin(request_rec *r)

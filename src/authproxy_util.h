@@ -4,6 +4,7 @@
 #ifndef AUTHPROXY_UTIL_H
 #define AUTHPROXY_UTIL_H
 
+#include <apr_network_io.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 
@@ -19,6 +20,20 @@ long authproxy_path_match(const char *prefix, const char *path);
 
 /* `prefix` followed by `rest` (empty or starting with '/'), without "//". */
 const char *authproxy_path_join(apr_pool_t *p, const char *prefix, const char *rest);
+
+/* An origin as the upstream is told it: "https", "app.example.com:8443" and
+ * "https://app.example.com:8443" (no default port). */
+typedef struct {
+    const char *scheme;
+    const char *hostport;
+    const char *origin;
+    int https;
+} authproxy_origin_t;
+
+/* scheme://host[:port] in lower case, brackets around an IPv6 host, the port
+ * left out where it is the scheme's default (or 0). */
+const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
+                                                const char *host, apr_port_t port);
 
 /* An HTTP token (RFC 9110 5.6.2), the form of a header name. */
 int authproxy_header_name_valid(const char *name);
