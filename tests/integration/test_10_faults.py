@@ -72,7 +72,7 @@ class Site:
         deadline = time.monotonic() + 10
         while len(child_pids(httpd.proc.pid)) < CHILDREN + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert settle_busy_workers(httpd) == 1
+        assert settle_busy_workers(httpd) <= 1
         self.pids = child_pids(httpd.proc.pid)
         assert len(self.pids) == CHILDREN + 1, self.pids
         self.rss = {pid: rss_kib(pid) for pid in self.pids}
@@ -97,7 +97,8 @@ def busy_workers(h):
 
 
 def settle_busy_workers(h, within=BOUND):
-    """Busy workers once only the asking one is (or at the bound)."""
+    """Busy workers once at most the asking one is (or at the bound): a child
+    that has only just started may not count even that one yet."""
     deadline = time.monotonic() + within
     busy = busy_workers(h)
     while busy > 1 and time.monotonic() < deadline:
@@ -110,7 +111,7 @@ def assert_unharmed(site):
     h, upstream = site.httpd, site.upstream
     assert upstream.wait_until_all_ended(BOUND), \
         "httpd still holds %d upstream connections" % len(upstream.open_connections())
-    assert settle_busy_workers(h) == 1
+    assert settle_busy_workers(h) <= 1
     assert child_pids(h.proc.pid) == site.pids, "a child died and was replaced"
     grown = {pid: rss_kib(pid) - site.rss[pid] for pid in site.pids}
     assert max(grown.values()) <= RSS_GROWTH_KIB, "RSS growth in KiB per child: %s" % grown
