@@ -4,8 +4,9 @@
  *
  * Keys are SHA-256 of all that an answer depends on (the server's cache scope:
  * upstream, target prefix, strategy, configured headers; the public origin;
- * the cookie name and value): never a raw token. Values are the session JSON, or "null" for a short-lived
- * "no session". Servers with the same cache setting share one instance. */
+ * the cookie name and value): never a raw token. Values are the session JSON,
+ * or "null" for a short-lived "no session". Servers with the same cache
+ * setting share one instance. */
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_shm.h>

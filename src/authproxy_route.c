@@ -83,10 +83,7 @@ void authproxy_route_insert_filter(request_rec *r)
  * Host and the X-Forwarded-* it knows, right before sending them. */
 int authproxy_route_proxy_fixups(request_rec *r)
 {
-    const authproxy_request_t *req = ap_get_module_config(r->request_config,
-                                                          &authproxy_module);
-
-    if (!req || !req->is_route) {
+    if (!authproxy_is_route(r)) {
         return DECLINED;
     }
     /* The response must reach the client as the upstream encodes it: no
