@@ -97,6 +97,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(authproxy_fetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(authproxy_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(authproxy_flight_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);

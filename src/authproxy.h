@@ -268,11 +268,13 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
  * VirtualHost's cache: what a connection remembers of an entry holds only
  * while this count stands still. */
 apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf);
+/* authproxy_flight.c */
+void authproxy_flight_child_init(apr_pool_t *p, server_rec *s);
 /* Concurrent misses for one key in this process: 1 for the request that is to
- * fetch (it calls authproxy_cache_landed after storing), 0 for one that
- * waited for that fetch to land (bounded by the timeout) and looks again. */
-int authproxy_cache_board(request_rec *r, const unsigned char *key);
-void authproxy_cache_landed(const unsigned char *key);
+ * fetch (it calls authproxy_flight_land after storing), 0 for one that waited
+ * for that fetch to land (bounded by the timeout) and looks again. */
+int authproxy_flight_join(request_rec *r, const unsigned char *key);
+void authproxy_flight_land(const unsigned char *key);
 
 /* authproxy_authz.c */
 int authproxy_authz_authenticate(request_rec *r);

@@ -11,8 +11,6 @@
 #include <apr_hash.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <http_main.h>
@@ -31,22 +29,6 @@ struct authproxy_cache {
     apr_global_mutex_t *mutex;        /* only for providers that need one */
     apr_uint32_t *evictions;          /* sign-outs so far, in memory all children share */
 };
-
-/* A fetch under way in this process, that other requests for the same cookie
- * wait for instead of asking the upstream again. */
-typedef struct {
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    apr_thread_cond_t *cond;
-    apr_pool_t *pool;
-    int done;
-    int waiters;
-} flight_t;
-
-static struct {
-    apr_thread_mutex_t *mutex;
-    apr_hash_t *flights;
-    apr_pool_t *pool;
-} inflight;
 
 static apr_hash_t *caches;            /* spec -> authproxy_cache_t, per configuration */
 
@@ -185,7 +167,6 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_hash_index_t *hi;
-    apr_allocator_t *allocator;
 
     for (hi = caches ? apr_hash_first(p, caches) : NULL; hi; hi = apr_hash_next(hi)) {
         authproxy_cache_t *cache = apr_hash_this_val(hi);
@@ -195,12 +176,6 @@ void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
                                         p);
         }
     }
-    /* flights come and go under inflight.mutex, on an allocator of their own */
-    apr_allocator_create(&allocator);
-    apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
-    apr_allocator_owner_set(allocator, inflight.pool);
-    apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool);
-    inflight.flights = apr_hash_make(inflight.pool);
 }
 
 void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
@@ -317,59 +292,4 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
 apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf)
 {
     return apr_atomic_read32(conf->cache->evictions);
-}
-
-int authproxy_cache_board(request_rec *r, const unsigned char *key)
-{
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
-    flight_t *flight;
-    apr_pool_t *pool;
-
-    if (!inflight.mutex) {
-        return 1;
-    }
-    apr_thread_mutex_lock(inflight.mutex);
-    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
-    if (!flight) {
-        apr_pool_create(&pool, inflight.pool);
-        flight = apr_pcalloc(pool, sizeof(*flight));
-        flight->pool = pool;
-        memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
-        apr_thread_cond_create(&flight->cond, pool);
-        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
-        apr_thread_mutex_unlock(inflight.mutex);
-        return 1;
-    }
-    flight->waiters++;
-    /* bounded: a fetch never takes longer than the timeout */
-    while (!flight->done
-           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, patience) == APR_SUCCESS) {
-    }
-    flight->waiters--;
-    if (flight->done && flight->waiters == 0) {
-        apr_pool_destroy(flight->pool);
-    }
-    apr_thread_mutex_unlock(inflight.mutex);
-    return 0;
-}
-
-void authproxy_cache_landed(const unsigned char *key)
-{
-    flight_t *flight;
-
-    if (!inflight.mutex) {
-        return;
-    }
-    apr_thread_mutex_lock(inflight.mutex);
-    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
-    if (flight) {
-        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, NULL);
-        flight->done = 1;
-        apr_thread_cond_broadcast(flight->cond);
-        if (flight->waiters == 0) {
-            apr_pool_destroy(flight->pool);
-        }
-    }
-    apr_thread_mutex_unlock(inflight.mutex);
 }

@@ -243,7 +243,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     if (from_cache(r, req, &look)) {
         return;
     }
-    leader = authproxy_cache_board(r, look.key);
+    leader = authproxy_flight_join(r, look.key);
     if (!leader && from_cache(r, req, &look)) {
         return;
     }
@@ -252,7 +252,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
         authproxy_cache_put(r, look.key, req->session);
     }
     if (leader) {
-        authproxy_cache_landed(look.key);
+        authproxy_flight_land(look.key);
     }
 }
 

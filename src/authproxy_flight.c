@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One upstream fetch per cache key at a time in a process: concurrent misses
+ * for one cookie wait for the first request's fetch to land in the cache,
+ * instead of asking the upstream again each. */
+#include <apr_hash.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+
+#include "authproxy.h"
+
+/* A fetch under way in this process, keyed by its cache key. */
+typedef struct {
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    apr_thread_cond_t *cond;
+    apr_pool_t *pool;
+    int done;
+    int waiters;
+} flight_t;
+
+static struct {
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *flights;
+    apr_pool_t *pool;
+} inflight;
+
+void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_allocator_t *allocator;
+
+    /* flights come and go under inflight.mutex, on an allocator of their own */
+    apr_allocator_create(&allocator);
+    apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
+    apr_allocator_owner_set(allocator, inflight.pool);
+    apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool);
+    inflight.flights = apr_hash_make(inflight.pool);
+}
+
+int authproxy_flight_join(request_rec *r, const unsigned char *key)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
+    flight_t *flight;
+    apr_pool_t *pool;
+
+    if (!inflight.mutex) {
+        return 1;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    if (!flight) {
+        apr_pool_create(&pool, inflight.pool);
+        flight = apr_pcalloc(pool, sizeof(*flight));
+        flight->pool = pool;
+        memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
+        apr_thread_cond_create(&flight->cond, pool);
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
+        apr_thread_mutex_unlock(inflight.mutex);
+        return 1;
+    }
+    flight->waiters++;
+    /* bounded: a fetch never takes longer than the timeout */
+    while (!flight->done
+           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, patience) == APR_SUCCESS) {
+    }
+    flight->waiters--;
+    if (flight->done && flight->waiters == 0) {
+        apr_pool_destroy(flight->pool);
+    }
+    apr_thread_mutex_unlock(inflight.mutex);
+    return 0;
+}
+
+void authproxy_flight_land(const unsigned char *key)
+{
+    flight_t *flight;
+
+    if (!inflight.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    if (flight) {
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, NULL);
+        flight->done = 1;
+        apr_thread_cond_broadcast(flight->cond);
+        if (flight->waiters == 0) {
+            apr_pool_destroy(flight->pool);
+        }
+    }
+    apr_thread_mutex_unlock(inflight.mutex);
+}
