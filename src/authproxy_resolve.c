@@ -7,94 +7,9 @@
 #include <apr_strings.h>
 
 #include "authproxy.h"
+#include "authproxy_memo.h"
 
-/* What a connection resolved: a browser sends the same cookie with every
- * request of a kept-alive connection, so the token is decrypted, the cache
- * key hashed and the cached answer parsed once per connection and cookie
- * instead of once per request. A connection serves one request at a time
- * (each HTTP/2 stream has its own secondary connection): no lock. Entries
- * live as long as the connection, since a request's answer may be logged
- * after the next request has begun; so there are at most MEMO_ENTRIES of
- * them, which a browser's connection does not outgrow. */
-#define MEMO_ENTRIES 4
-
-typedef struct {
-    const authproxy_server_conf *conf;   /* the settings it was resolved with, */
-    const char *origin;                  /* for this public origin */
-    const char *name, *value;            /* the cookie */
-    const char *answer;                  /* the cache entry it was parsed from, */
-    apr_size_t answer_len;               /* or NULL for a decoded token */
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    apr_time_t checked;                  /* when the cache last had these bytes */
-    apr_uint32_t evictions;              /* the cache's sign-out count then */
-    const authjs_session_t *session;
-    apr_table_t *vars;                   /* AUTHJS_* but the source */
-} memo_entry_t;
-
-typedef struct {
-    int count;
-    memo_entry_t entries[MEMO_ENTRIES];
-} memo_t;
-
-static memo_t *memo_of(conn_rec *c)
-{
-    memo_t *memo = ap_get_module_config(c->conn_config, &authproxy_module);
-
-    if (!memo) {
-        memo = apr_pcalloc(c->pool, sizeof(*memo));
-        ap_set_module_config(c->conn_config, &authproxy_module, memo);
-    }
-    return memo;
-}
-
-/* This cookie's newest entry (resolved with these settings, for this
- * origin: all that the answer depends on), or NULL. */
-static memo_entry_t *memo_find(request_rec *r, const authproxy_server_conf *conf,
-                               const authjs_cookie_t *cookie)
-{
-    memo_t *memo = memo_of(r->connection);
-    const char *origin = authproxy_public_origin(r)->origin;
-    int i;
-
-    for (i = memo->count - 1; i >= 0; i--) {
-        memo_entry_t *e = &memo->entries[i];
-
-        if (e->conf == conf && !strcmp(e->value, cookie->value)
-            && !strcmp(e->name, cookie->name) && !strcmp(e->origin, origin)) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
-/* A new entry whose session the caller builds in *pool, the connection's;
- * NULL when the connection has had its share. */
-static memo_entry_t *memo_add(request_rec *r, const authproxy_server_conf *conf,
-                              const authjs_cookie_t *cookie, apr_pool_t **pool)
-{
-    memo_t *memo = memo_of(r->connection);
-    memo_entry_t *e;
-
-    if (memo->count == MEMO_ENTRIES) {
-        return NULL;
-    }
-    *pool = r->connection->pool;
-    e = &memo->entries[memo->count++];
-    memset(e, 0, sizeof(*e));
-    e->conf = conf;
-    e->origin = apr_pstrdup(*pool, authproxy_public_origin(r)->origin);
-    e->name = apr_pstrdup(*pool, cookie->name);
-    e->value = apr_pstrdup(*pool, cookie->value);
-    return e;
-}
-
-static void memo_vars(memo_entry_t *e, apr_pool_t *pool)
-{
-    e->vars = apr_table_make(pool, 16);
-    authjs_session_vars(pool, e->session, e->vars);
-}
-
-static void use_entry(authproxy_request_t *req, const memo_entry_t *e)
+static void use_entry(authproxy_request_t *req, const authproxy_memo_entry_t *e)
 {
     req->session = e->session;
     req->memo_vars = e->vars;
@@ -106,9 +21,9 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     const authjs_cookie_t *cookie = &req->cookie;
     const authjs_keyring_t *ring = authproxy_public_origin(r)->https ? conf->keyring_secure
                                                                       : conf->keyring;
-    const memo_entry_t *known = memo_find(r, conf, cookie);
+    const authproxy_memo_entry_t *known = authproxy_memo_find(r, conf, cookie);
     apr_time_t now = apr_time_now();
-    memo_entry_t *e;
+    authproxy_memo_entry_t *e;
     apr_pool_t *pool;
     json_t *claims;
     const char *why;
@@ -126,12 +41,12 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
         return;
     }
     /* an entry past its exp still decodes within the clock-skew leeway */
-    if (known || !(e = memo_add(r, conf, cookie, &pool))) {
+    if (known || !(e = authproxy_memo_add(r, conf, cookie, &pool))) {
         req->session = authjs_session_from_claims(r->pool, claims);
         return;
     }
     e->session = authjs_session_from_claims(pool, claims);
-    memo_vars(e, pool);
+    authproxy_memo_vars(e, pool);
     use_entry(req, e);
 }
 
@@ -139,7 +54,7 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
 typedef struct {
     const authproxy_server_conf *conf;
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    memo_entry_t *known;          /* what the connection remembers of the cookie */
+    authproxy_memo_entry_t *known;          /* what the connection remembers of the cookie */
     apr_uint32_t evictions;       /* the cache's sign-out count before the look */
     apr_time_t now;
 } lookup_t;
@@ -152,7 +67,7 @@ typedef struct {
 
 static int still_fresh(const lookup_t *look)
 {
-    const memo_entry_t *e = look->known;
+    const authproxy_memo_entry_t *e = look->known;
 
     return e && e->answer && look->now - e->checked < MEMO_RECHECK
            && e->evictions == look->evictions
@@ -163,7 +78,7 @@ static int still_fresh(const lookup_t *look)
 static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *look,
                            const char *answer, apr_size_t len)
 {
-    memo_entry_t *e = look->known;
+    authproxy_memo_entry_t *e = look->known;
     const authjs_session_t *session;
     const char *why = NULL;
     apr_pool_t *pool;
@@ -181,7 +96,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
                       "asking the upstream", authproxy_cache_spec(look->conf), why);
         return;
     }
-    if (!(e = memo_add(r, look->conf, &req->cookie, &pool))) {
+    if (!(e = authproxy_memo_add(r, look->conf, &req->cookie, &pool))) {
         req->session = session;
         return;
     }
@@ -191,7 +106,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     e->checked = look->now;
     e->evictions = look->evictions;
     e->session = authjs_session_from_answer(pool, answer, len, look->now, &why);
-    memo_vars(e, pool);
+    authproxy_memo_vars(e, pool);
     use_entry(req, e);
 }
 
@@ -226,7 +141,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
         return;
     }
     look.conf = conf;
-    look.known = memo_find(r, conf, &req->cookie);
+    look.known = authproxy_memo_find(r, conf, &req->cookie);
     look.evictions = authproxy_cache_evictions(conf);
     look.now = apr_time_now();
     if (still_fresh(&look)) {
