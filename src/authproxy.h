@@ -200,7 +200,7 @@ int authproxy_is_route(const request_rec *r);
  * other name the ServerName; the port the server is named with or listens on. */
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
 /* The session cookie's name as Auth.js reads it on the public origin. */
-const char *authproxy_session_cookie_name(request_rec *r);
+const char *authproxy_origin_cookie_name(request_rec *r);
 /* The headers every upstream request carries (forwarded origin, Host with
  * AuthProxyPreserveHost, AuthProxyHeader); `set` is called for each. */
 void authproxy_upstream_headers(request_rec *r,
@@ -229,7 +229,7 @@ apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 
-/* authproxy_resolve.c */
+/* authproxy_session.c */
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);

@@ -28,7 +28,7 @@ static void forget_signed_out(request_rec *r)
     authjs_cookie_t cookie;
 
     if (!authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                            authproxy_session_cookie_name(r), &cookie)) {
+                            authproxy_origin_cookie_name(r), &cookie)) {
         authproxy_cache_forget(r, &cookie);
     }
 }

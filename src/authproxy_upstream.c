@@ -77,7 +77,7 @@ const authproxy_origin_t *authproxy_public_origin(request_rec *r)
     return req->origin;
 }
 
-const char *authproxy_session_cookie_name(request_rec *r)
+const char *authproxy_origin_cookie_name(request_rec *r)
 {
     const authproxy_server_conf *conf = authproxy_sconf(authproxy_original(r)->server);
 

@@ -186,7 +186,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         return NULL;
     }
     why = authjs_cookie_find(orig->pool, apr_table_get(orig->headers_in, "Cookie"),
-                             authproxy_session_cookie_name(orig), &req->cookie);
+                             authproxy_origin_cookie_name(orig), &req->cookie);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
         req->cookie.value = NULL;
