@@ -24,7 +24,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
-from harness import NODE, UPSTREAM_SECRET, Httpd, Upstream, mint, start_node, stop_process  # noqa: E402,E501
+from harness import NODE, UPSTREAM_SECRET, Httpd, Upstream, child_pids, mint, start_node, stop_process  # noqa: E402,E501
 
 
 def env_int(name, default):
@@ -119,7 +119,7 @@ class BenchError(Exception):
 def pin(pid):
     """Every thread of pid and of its children onto SERVER_CPUS (threads and
     processes started later inherit it)."""
-    for p in [pid] + children(pid):
+    for p in [pid] + child_pids(pid):
         for tid in os.listdir("/proc/%d/task" % p):
             os.sched_setaffinity(int(tid), SERVER_CPUS)
 
@@ -193,23 +193,10 @@ def cgi_env(h, token):
     return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
 
 
-def children(parent):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                stat = f.read()
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == parent:
-                found.append(int(pid))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def children_rss(h):
     """(VmRSS of httpd's children in KiB, their number)."""
     total = count = 0
-    for pid in children(h.proc.pid):
+    for pid in child_pids(h.proc.pid):
         try:
             with open("/proc/%d/status" % pid) as f:
                 total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
