@@ -2,6 +2,8 @@
 /* fixups: the session to CGI/PHP/FastCGI (subprocess_env), to other modules
  * (notes), optionally to a proxied backend (X-Authjs-* headers); client
  * headers that pretend to be ours are removed first. */
+#include <string.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -56,18 +58,15 @@ static int publish_one(void *data, const char *name, const char *value)
     return 1;
 }
 
-/* Nothing named AUTHJS_* reaches the application unless this module set it. */
-static void scrub(apr_table_t *table)
+static int is_var(const char *key, const char *prefix)
 {
-    const apr_array_header_t *elts = apr_table_elts(table);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
-    int i;
+    return !strncmp(key, prefix, strlen(prefix));
+}
 
-    for (i = elts->nelts - 1; i >= 0; i--) {
-        if (e[i].key && !strncmp(e[i].key, VAR_PREFIX, sizeof(VAR_PREFIX) - 1)) {
-            apr_table_unset(table, e[i].key);
-        }
-    }
+/* Nothing named AUTHJS_* reaches the application unless this module set it. */
+static void scrub(apr_pool_t *p, apr_table_t *table)
+{
+    authproxy_table_unset_where(p, table, is_var, VAR_PREFIX);
 }
 
 int authproxy_publish_fixups(request_rec *r)
@@ -87,8 +86,8 @@ int authproxy_publish_fixups(request_rec *r)
         return DECLINED;
     }
     if (authproxy_session_enabled(r)) {
-        scrub(r->subprocess_env);
-        scrub(r->notes);
+        scrub(r->pool, r->subprocess_env);
+        scrub(r->pool, r->notes);
         if ((vars = authproxy_session_vars(r))) {
             apr_table_do(publish_one, &ctx, vars, NULL);
             if (authproxy_pass_token(dconf)) {

@@ -106,37 +106,9 @@ void authproxy_upstream_headers(request_rec *r,
     }
 }
 
-/* The names in `table` that `match` takes, collected first: unsetting while
- * walking the table would skip entries. */
-static apr_array_header_t *names_where(apr_pool_t *p, const apr_table_t *table,
-                                       int (*match)(const char *key, const char *arg),
-                                       const char *arg)
-{
-    const apr_array_header_t *elts = apr_table_elts(table);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
-    apr_array_header_t *names = NULL;
-    int i;
-
-    for (i = 0; i < elts->nelts; i++) {
-        if (e[i].key && match(e[i].key, arg)) {
-            if (!names) {
-                names = apr_array_make(p, 2, sizeof(const char *));
-            }
-            APR_ARRAY_PUSH(names, const char *) = e[i].key;
-        }
-    }
-    return names;
-}
-
 static void unset_spellings(apr_table_t *table, const char *name)
 {
-    apr_array_header_t *spellings = names_where(apr_table_elts(table)->pool, table,
-                                                authproxy_header_same, name);
-    int i;
-
-    for (i = 0; spellings && i < spellings->nelts; i++) {
-        apr_table_unset(table, APR_ARRAY_IDX(spellings, i, const char *));
-    }
+    authproxy_table_unset_where(apr_table_elts(table)->pool, table, authproxy_header_same, name);
 }
 
 void authproxy_header_replace(void *headers, const char *name, const char *value)
@@ -169,14 +141,12 @@ static int is_authjs(const char *key, const char *unused)
 
 void authproxy_remove_client_authjs_headers(request_rec *r)
 {
-    apr_array_header_t *spoofed = names_where(r->pool, r->headers_in, is_authjs, NULL);
+    apr_array_header_t *spoofed = authproxy_table_unset_where(r->pool, r->headers_in,
+                                                              is_authjs, NULL);
     int i;
 
     for (i = 0; spoofed && i < spoofed->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(spoofed, i, const char *);
-
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
-                      "this server sets X-Authjs-*", name);
-        apr_table_unset(r->headers_in, name);
+                      "this server sets X-Authjs-*", APR_ARRAY_IDX(spoofed, i, const char *));
     }
 }

@@ -89,6 +89,29 @@ const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *schem
     return o;
 }
 
+apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *table,
+                                                int (*match)(const char *key, const char *arg),
+                                                const char *arg)
+{
+    const apr_array_header_t *elts = apr_table_elts(table);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    apr_array_header_t *keys = NULL;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        if (e[i].key && match(e[i].key, arg)) {
+            if (!keys) {
+                keys = apr_array_make(p, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(keys, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; keys && i < keys->nelts; i++) {
+        apr_table_unset(table, APR_ARRAY_IDX(keys, i, const char *));
+    }
+    return keys;
+}
+
 static int is_tchar(unsigned char c)
 {
     return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);

@@ -35,6 +35,13 @@ typedef struct {
 const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
                                                 const char *host, apr_port_t port);
 
+/* Removes the entries of `table` whose key `match` takes (with `arg`);
+ * returns those keys, NULL for none. They are collected first: unsetting
+ * while walking a table skips entries. */
+apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *table,
+                                                int (*match)(const char *key, const char *arg),
+                                                const char *arg);
+
 /* An HTTP token (RFC 9110 5.6.2), the form of a header name. */
 int authproxy_header_name_valid(const char *name);
 

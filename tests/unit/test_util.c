@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the pure helpers in src/authproxy_util.c. */
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <check.h>
 #include <apr_general.h>
 
@@ -110,6 +112,30 @@ START_TEST(header_spellings)
     ck_assert(!authproxy_header_is_authjs("X-Auth"));
     ck_assert(!authproxy_header_is_authjs("X-Authorization"));
     ck_assert(!authproxy_header_is_authjs("Authjs-User"));
+}
+END_TEST
+
+static int starts_with(const char *key, const char *prefix)
+{
+    return !strncasecmp(key, prefix, strlen(prefix));
+}
+
+START_TEST(unset_where)
+{
+    apr_table_t *t = apr_table_make(pool, 4);
+    apr_array_header_t *gone;
+
+    apr_table_add(t, "AUTHJS_X", "1");
+    apr_table_add(t, "AUTHJS_Z", "2");
+    apr_table_add(t, "keep", "3");
+    apr_table_add(t, "authjs_x", "4");
+    apr_table_add(t, "AUTHJS_Y", "5");
+    gone = authproxy_table_unset_where(pool, t, starts_with, "AUTHJS_");
+    ck_assert_ptr_nonnull(gone);
+    ck_assert_int_eq(gone->nelts, 4);
+    ck_assert_int_eq(apr_table_elts(t)->nelts, 1);
+    ck_assert_str_eq(apr_table_get(t, "keep"), "3");
+    ck_assert_ptr_null(authproxy_table_unset_where(pool, t, starts_with, "AUTHJS_"));
 }
 END_TEST
 
@@ -253,6 +279,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, header_names_and_values);
     tcase_add_test(tc, header_spellings);
     tcase_add_test(tc, plain_hosts);
+    tcase_add_test(tc, unset_where);
     tcase_add_test(tc, loopback_hosts);
     tcase_add_test(tc, rewrite_locations);
     tcase_add_test(tc, rewrite_cookie_paths);
