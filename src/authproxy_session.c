@@ -54,8 +54,8 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
 typedef struct {
     const authproxy_server_conf *conf;
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    authproxy_memo_entry_t *known;          /* what the connection remembers of the cookie */
-    apr_uint32_t evictions;       /* the cache's sign-out count before the look */
+    authproxy_memo_entry_t *known; /* what the connection remembers of the cookie */
+    apr_uint32_t evictions;        /* the cache's sign-out count before the look */
     apr_time_t now;
 } lookup_t;
 
