@@ -4,7 +4,8 @@ import shutil
 
 import pytest
 
-from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, SilentServer, Upstream,
+from faulty import FaultyUpstream
+from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, Upstream,
                      apache2ctl_wrapper, public_tempdir, take_sanitizer_reports)
 
 
@@ -77,7 +78,8 @@ def upstream_auth_prefix():
 
 @pytest.fixture
 def silent_upstream():
-    srv = SilentServer()
+    """Accepts connections and never answers: an upstream that hangs."""
+    srv = FaultyUpstream("silent")
     yield srv
     srv.stop()
 

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import tempfile
 import textwrap
-import threading
 import time
 import urllib.parse
 
@@ -247,40 +246,6 @@ def make_ca_and_cert(directory, name="localhost"):
     for path in (ca, cert, key):
         os.chmod(path, 0o644)
     return ca, cert, key
-
-
-class SilentServer:
-    """Accepts connections and never answers: an upstream that hangs."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    @property
-    def origin(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def _run(self):
-        self.sock.settimeout(0.2)
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-                self.conns.append(conn)
-            except OSError:
-                continue
-
-    def stop(self):
-        self.stopped.set()
-        self.thread.join(5)
-        for conn in self.conns:
-            conn.close()
-        self.sock.close()
 
 
 UPSTREAM_SECRET = "test-secret-please-change-0123456789"
