@@ -252,9 +252,22 @@ apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb
     return rv;
 }
 
-static apr_status_t forget_route(void *guard)
+/* The guard, and the route it was armed for. */
+typedef struct {
+    answer_guard_t *guard;
+    authproxy_request_t *route;
+} armed_t;
+
+/* A route's request ends: the guard must not tell it of anything after. Its
+ * pool can go after the next route has armed the guard (the upstream
+ * connection goes back to mod_proxy first), so only its own route is let go. */
+static apr_status_t disarm(void *data)
 {
-    ((answer_guard_t *)guard)->route = NULL;
+    const armed_t *armed = data;
+
+    if (armed->guard->route == armed->route) {
+        armed->guard->route = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -264,6 +277,7 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
 {
     conn_rec *c = backend->connection;
     answer_guard_t *g = ap_get_module_config(c->conn_config, &authproxy_module);
+    armed_t *armed;
 
     if (!authproxy_is_route(r)) {
         if (g) {
@@ -284,8 +298,10 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
                   + apr_time_from_sec(authproxy_timeout(authproxy_sconf(r->server)));
     g->head_bytes = 0;
     g->head_done = 0;
-    g->route = authproxy_request(r);
-    apr_pool_cleanup_register(r->pool, g, forget_route, apr_pool_cleanup_null);
+    armed = apr_palloc(r->pool, sizeof(*armed));
+    armed->guard = g;
+    armed->route = g->route = authproxy_request(r);
+    apr_pool_cleanup_register(r->pool, armed, disarm, apr_pool_cleanup_null);
     return OK;
 }
 
