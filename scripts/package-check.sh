@@ -25,6 +25,10 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar 
     || { tail -40 "$work/build.log"; exit 1; }
 deb=$(ls "$work"/${PKG}_*.deb)
 say "built $(basename "$deb")"
+# dh_auto_test ran make check in the build: the unit tests and corpus replays.
+grep -Eq '^# PASS: +[1-9]' "$work/build.log" && grep -Eq '^# FAIL: +0' "$work/build.log" \
+    || { say "make check did not pass in the package build"; exit 1; }
+say "make check passed in the package build ($(sed -n 's/^# PASS: *//p' "$work/build.log") tests)"
 
 say "lintian"
 lintian --fail-on error "$deb" "$work"/${PKG}_*.changes

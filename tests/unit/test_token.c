@@ -1,81 +1,92 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The decoder held to the real format: every token here is minted by
- * Auth.js's (or next-auth v4's) own encode(). */
+/* The decoder held to the real format: every token here was minted by
+ * Auth.js's (or next-auth v4's) own encode(), at the fixed clock that the
+ * golden file records (tests/unit/mint-golden.mjs). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <apr_encode.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <check.h>
 
 #include "authjs_cookie.h"
 #include "authjs_token.h"
-#include "mint.h"
 
 #define SECRET "first-secret-0123456789abcdefghijklmnop"
 #define OLD_SECRET "older-secret-0123456789abcdefghijklmnop"
 #define OTHER_SECRET "someone-elses-secret-0123456789abcdefgh"
 #define COOKIE "authjs.session-token"
 #define SECURE_COOKIE "__Secure-authjs.session-token"
-#define CLAIMS "\"payload\":{\"name\":\"Alice\",\"email\":\"alice@example.com\",\"sub\":\"u-alice\"," \
-               "\"picture\":\"https://img.example/a.png\",\"role\":[\"admin\",\"dev\"]}"
 
 enum {
     T_CBC, T_GCM, T_V4, T_OLD_CBC, T_OLD_GCM, T_SECURE, T_EXPIRED, T_EXPIRED_IN_TOLERANCE,
     T_NBF_FUTURE, T_NBF_IN_TOLERANCE, T_FOREIGN, T_BIG, T_HUGE, T_EMAIL_NUMBER, T_SUB_OBJECT,
     T_NAME_NULL, T_COUNT
 };
+/* Their names in tokens.golden, in the order above. */
+static const char *const token_names[T_COUNT] = {
+    "cbc", "gcm", "v4", "old_cbc", "old_gcm", "secure", "expired", "expired_in_tolerance",
+    "nbf_future", "nbf_in_tolerance", "foreign", "big", "huge", "email_number", "sub_object",
+    "name_null"
+};
 
 static apr_pool_t *pool;
-static char **tokens;
-static char big_payload[10 * 1024], huge_payload[17 * 1024];
+static const char *tokens[T_COUNT];
+/* The clock the golden tokens were minted at, which the decoder is given. */
+static apr_int64_t now;
 
-static void mint_all(void)
+static void die(const char *what)
 {
-    long now = (long)time(NULL);
-    const char *req[T_COUNT];
+    fprintf(stderr, "%s: %s\n", GOLDEN_TOKENS, what);
+    exit(2);
+}
+
+/* tokens.golden: "now SECONDS", then "NAME TOKEN" lines (mint-golden.mjs). */
+static void load_tokens(void)
+{
+    char *text, *line, *last;
+    apr_file_t *f;
+    apr_finfo_t info;
+    apr_size_t len;
     int i;
 
-    memset(big_payload, 'b', sizeof(big_payload) - 1);
-    memset(huge_payload, 'h', sizeof(huge_payload) - 1);
-#define AUTHJS(secret, salt, extra) \
-    apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\",%s%s}", \
-                 secret, salt, CLAIMS, extra)
-    req[T_CBC] = AUTHJS(SECRET, COOKIE, "");
-    req[T_GCM] = apr_psprintf(pool, "{\"flavor\":\"authjs-gcm\",\"secret\":\"%s\",\"salt\":\"%s\",%s}",
-                              SECRET, COOKIE, CLAIMS);
-    req[T_V4] = apr_psprintf(pool, "{\"flavor\":\"nextauth-v4\",\"secret\":\"%s\",%s}",
-                             SECRET, CLAIMS);
-    req[T_OLD_CBC] = AUTHJS(OLD_SECRET, COOKIE, "");
-    req[T_OLD_GCM] = apr_psprintf(pool, "{\"flavor\":\"authjs-gcm\",\"secret\":\"%s\","
-                                  "\"salt\":\"%s\",%s}", OLD_SECRET, COOKIE, CLAIMS);
-    req[T_SECURE] = AUTHJS(SECRET, SECURE_COOKIE, "");
-    req[T_EXPIRED] = AUTHJS(SECRET, COOKIE, ",\"maxAge\":-60");
-    req[T_EXPIRED_IN_TOLERANCE] = AUTHJS(SECRET, COOKIE, ",\"maxAge\":-5");
-    req[T_NBF_FUTURE] = AUTHJS(SECRET, COOKIE, apr_psprintf(pool, ",\"nbf\":%ld", now + 120));
-    req[T_NBF_IN_TOLERANCE] = AUTHJS(SECRET, COOKIE, apr_psprintf(pool, ",\"nbf\":%ld", now + 5));
-    req[T_FOREIGN] = AUTHJS(OTHER_SECRET, COOKIE, "");
-    req[T_BIG] = apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\","
-                              "\"payload\":{\"email\":\"big@example.com\",\"blob\":\"%s\"}}",
-                              SECRET, COOKIE, big_payload);
-    req[T_HUGE] = apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\","
-                               "\"payload\":{\"blob\":\"%s\"}}", SECRET, COOKIE, huge_payload);
-#define PAYLOAD(json) \
-    apr_psprintf(pool, "{\"flavor\":\"authjs\",\"secret\":\"%s\",\"salt\":\"%s\"," \
-                 "\"payload\":%s}", SECRET, COOKIE, json)
-    req[T_EMAIL_NUMBER] = PAYLOAD("{\"email\":7,\"sub\":\"u\"}");
-    req[T_SUB_OBJECT] = PAYLOAD("{\"email\":\"a@x\",\"sub\":{\"id\":\"u\"}}");
-    req[T_NAME_NULL] = PAYLOAD("{\"email\":\"a@x\",\"name\":null}");
-#undef PAYLOAD
-#undef AUTHJS
-    tokens = mint_batch(pool, req, T_COUNT);
-    for (i = 0; i < T_COUNT; i++) {
-        if (!strncmp(tokens[i], "ERROR", 5)) {
-            fprintf(stderr, "mint %d: %s\n", i, tokens[i]);
-            exit(2);
+    if (apr_file_open(&f, GOLDEN_TOKENS, APR_FOPEN_READ, 0, pool) != APR_SUCCESS
+        || apr_file_info_get(&info, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        die("cannot be read");
+    }
+    len = (apr_size_t)info.size;
+    text = apr_palloc(pool, len + 1);
+    if (apr_file_read_full(f, text, len, NULL) != APR_SUCCESS) {
+        die("cannot be read");
+    }
+    text[len] = '\0';
+    apr_file_close(f);
+    for (line = apr_strtok(text, "\n", &last); line; line = apr_strtok(NULL, "\n", &last)) {
+        char *value = strchr(line, ' ');
+
+        if (line[0] == '#' || !value) {
+            continue;
         }
+        *value++ = '\0';
+        if (!strcmp(line, "now")) {
+            now = apr_atoi64(value);
+        }
+        for (i = 0; i < T_COUNT; i++) {
+            if (!strcmp(line, token_names[i])) {
+                tokens[i] = value;
+            }
+        }
+    }
+    for (i = 0; i < T_COUNT; i++) {
+        if (!tokens[i]) {
+            die(apr_psprintf(pool, "no token named %s (make golden-tokens)", token_names[i]));
+        }
+    }
+    if (now <= 0) {
+        die("no \"now\" line");
     }
 }
 
@@ -97,7 +108,7 @@ static authjs_keyring_t *ring_of(const char *salt, const char *s1, const char *s
 static const char *decode(const authjs_keyring_t *ring, const char *token, json_t **claims)
 {
     json_t *ignored = NULL;
-    const char *why = authjs_token_decode(ring, token, strlen(token), (apr_int64_t)time(NULL),
+    const char *why = authjs_token_decode(ring, token, strlen(token), now,
                                           pool, claims ? claims : &ignored);
 
     json_decref(ignored);
@@ -214,7 +225,7 @@ START_TEST(every_truncation_is_refused)
 
     for (i = 0; i < len; i++) {
         json_t *claims = NULL;
-        const char *why = authjs_token_decode(ring, token, i, (apr_int64_t)time(NULL), pool,
+        const char *why = authjs_token_decode(ring, token, i, now, pool,
                                               &claims);
 
         ck_assert_msg(why != NULL && claims == NULL, "prefix of %zu accepted", i);
@@ -286,7 +297,7 @@ START_TEST(three_chunks)
     ck_assert_int_eq(cookie.chunks, 3);
     ck_assert_str_eq(cookie.value, token);
     ck_assert_ptr_null(authjs_token_decode(ring, cookie.value, strlen(cookie.value),
-                                           (apr_int64_t)time(NULL), pool, &claims));
+                                           now, pool, &claims));
     ck_assert_str_eq(json_string_value(json_object_get(claims, "email")), "big@example.com");
     json_decref(claims);
 
@@ -378,7 +389,7 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    mint_all();
+    load_tokens();
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a256cbc_hs512_with_kid);
     tcase_add_test(tc, a256gcm_of_older_auth_core);

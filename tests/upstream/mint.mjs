@@ -25,10 +25,13 @@
 //                                  library's own (30 days)
 //    "payload": {...},             optional claims (default {}); encode() adds
 //                                  iat, exp and jti (overwriting any given)
-//    "nbf": 1700000000}            optional absolute unix seconds, put into the
+//    "nbf": 1700000000,            optional absolute unix seconds, put into the
 //                                  payload as the "nbf" claim (all three
 //                                  encode()s pass unknown claims, nbf included,
 //                                  through to the JWT unchanged)
+//    "now": 1798761600}            optional unix seconds the clock reads while
+//                                  this token is encoded (iat, exp), for golden
+//                                  tokens checked at a fixed time
 //
 //   flavors:
 //   authjs       encode() from @auth/core/jwt (the installed @auth/core, the
@@ -52,6 +55,7 @@
 //   Uses decode() from @auth/core/jwt (accepts A256CBC-HS512 and A256GCM,
 //   15 s clock tolerance, checks exp/nbf), or next-auth/jwt's decode() when
 //   "flavor" is "nextauth-v4" (salt then ignored). Answers the payload JSON.
+//   "now" sets the clock as for encode.
 //
 // "op" may also be given as "encode" (the default).
 
@@ -130,6 +134,29 @@ async function decodeReq(req) {
   return JSON.stringify(payload);
 }
 
+// The libraries read the clock through Date.now() and new Date(); a request's
+// "now" stands in for both until it is answered (requests are answered one at
+// a time).
+async function atClock(now, work) {
+  if (now === undefined) return await work();
+  if (!Number.isInteger(now)) fail('"now" must be an integer (unix seconds)');
+  const RealDate = globalThis.Date;
+  const ms = now * 1000;
+  globalThis.Date = class extends RealDate {
+    constructor(...args) {
+      super(...(args.length ? args : [ms]));
+    }
+    static now() {
+      return ms;
+    }
+  };
+  try {
+    return await work();
+  } finally {
+    globalThis.Date = RealDate;
+  }
+}
+
 async function handle(line) {
   let req;
   try {
@@ -139,8 +166,8 @@ async function handle(line) {
   }
   if (!isObject(req)) fail("input must be a JSON object");
   const op = req.op ?? "encode";
-  if (op === "encode") return await encodeReq(req);
-  if (op === "decode") return await decodeReq(req);
+  if (op === "encode") return await atClock(req.now, () => encodeReq(req));
+  if (op === "decode") return await atClock(req.now, () => decodeReq(req));
   fail(`unknown "op" ${JSON.stringify(op)} (encode | decode)`);
 }
 
