@@ -52,6 +52,10 @@ APLOG_USE_MODULE(authproxy);
 
 #define AUTHPROXY_UNSET (-1)
 
+/* A number constant as a string, for the directives' help. */
+#define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)
+#define AUTHPROXY_STR_(n) #n
+
 /* Output filter that rewrites Location and cookie paths of route answers. */
 #define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
 /* Input filter on the upstream connection: bounds a route's answer. */
@@ -147,24 +151,9 @@ int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
 int authproxy_session_enabled(const request_rec *r);
 
 /* authproxy_config.c */
+extern const command_rec authproxy_cmds[];
 void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s);
 void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
-const char *authproxy_cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_local_path(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_target_path(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
-                                 const char *value);
-const char *authproxy_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag);
-const char *authproxy_cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg);
-const char *authproxy_cmd_public_origin(cmd_parms *cmd, void *dconf, const char *arg);
 void *authproxy_create_dir_conf(apr_pool_t *p, char *dir);
 void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -216,16 +205,7 @@ void authproxy_remove_origin_claims(apr_table_t *headers);
 void authproxy_remove_client_authjs_headers(request_rec *r);
 
 /* authproxy_route.c */
-int authproxy_route_pre_translate(request_rec *r);
-int authproxy_route_translate(request_rec *r);
-void authproxy_route_insert_filter(request_rec *r);
-int authproxy_route_proxy_fixups(request_rec *r);
-int authproxy_route_request_status(int *status, request_rec *r);
-int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend);
-apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                             ap_input_mode_t mode, apr_read_type_e block,
-                                             apr_off_t readbytes);
-apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void authproxy_route_register_hooks(apr_pool_t *p);
 int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 
@@ -239,7 +219,7 @@ const apr_table_t *authproxy_session_vars(request_rec *r);
 const char *authproxy_session_token(request_rec *r);
 
 /* authproxy_fetch.c */
-void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s);
+void authproxy_fetch_register_hooks(apr_pool_t *p);
 /* Asks the upstream's /session. APR_SUCCESS: the upstream answered, *session
  * is the session or NULL for none; anything else: it failed (one error line),
  * and there is no session, but no answer worth remembering either. */
@@ -247,12 +227,11 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                                      const authjs_session_t **session);
 
 /* authproxy_cache.c */
+void authproxy_cache_register_hooks(apr_pool_t *p);
 /* Every server of the chain from s. */
 int authproxy_cache_check_config(server_rec *s);
-int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
-void authproxy_cache_child_init(apr_pool_t *p, server_rec *s);
 void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
 /* 1 on a hit, with the entry: a session's JSON in *answer and *len, or NULL
@@ -269,7 +248,7 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
  * while this count stands still. */
 apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf);
 /* authproxy_flight.c */
-void authproxy_flight_child_init(apr_pool_t *p, server_rec *s);
+void authproxy_flight_register_hooks(apr_pool_t *p);
 /* Concurrent misses for one key in this process: 1 for the request that is to
  * fetch (it calls authproxy_flight_land after storing), 0 for one that waited
  * for that fetch to land (bounded by the timeout) and looks again. */
@@ -277,12 +256,9 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key);
 void authproxy_flight_land(const unsigned char *key);
 
 /* authproxy_authz.c */
-int authproxy_authz_authenticate(request_rec *r);
-int authproxy_authz_note_failure(request_rec *r, const char *auth_type);
-int authproxy_authz_check(request_rec *r);
-void authproxy_authz_register(apr_pool_t *p);
+void authproxy_authz_register_hooks(apr_pool_t *p);
 
 /* authproxy_publish.c */
-int authproxy_publish_fixups(request_rec *r);
+void authproxy_publish_register_hooks(apr_pool_t *p);
 
 #endif

@@ -82,7 +82,7 @@ static int signed_in_as(request_rec *r, const char *user)
     return OK;
 }
 
-int authproxy_authz_authenticate(request_rec *r)
+static int authproxy_authz_authenticate(request_rec *r)
 {
     const authjs_session_t *session;
 
@@ -118,7 +118,7 @@ int authproxy_authz_authenticate(request_rec *r)
     }
 }
 
-int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
+static int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
 {
     if (strcasecmp(auth_type, AUTH_TYPE) != 0) {
         return DECLINED;
@@ -133,7 +133,7 @@ int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
  * AuthzSendForbiddenOnFailure); a signed-in visitor is told 403 instead, and
  * kept from a sign-in loop. So this runs the whole Require evaluation itself,
  * once, and adjusts its answer. */
-int authproxy_authz_check(request_rec *r)
+static int authproxy_authz_check(request_rec *r)
 {
     int status;
 
@@ -238,8 +238,13 @@ static const char *claim_parse(cmd_parms *cmd, const char *line, const void **pa
 static const authz_provider session_provider = { session_check, NULL };
 static const authz_provider claim_provider = { claim_check, claim_parse };
 
-void authproxy_authz_register(apr_pool_t *p)
+void authproxy_authz_register_hooks(apr_pool_t *p)
 {
+    ap_hook_check_authn(authproxy_authz_authenticate, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authz(authproxy_authz_check, NULL, NULL, APR_HOOK_FIRST,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(authproxy_authz_note_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authjs-session",
                               AUTHZ_PROVIDER_VERSION, &session_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
@@ -247,3 +252,4 @@ void authproxy_authz_register(apr_pool_t *p)
                               AUTHZ_PROVIDER_VERSION, &claim_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
 }
+

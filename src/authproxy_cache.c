@@ -32,7 +32,7 @@ struct authproxy_cache {
 
 static apr_hash_t *caches;            /* spec -> authproxy_cache_t, per configuration */
 
-int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+static int authproxy_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     caches = NULL;
     return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
@@ -164,7 +164,7 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     return OK;
 }
 
-void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
+static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_hash_index_t *hi;
 
@@ -292,4 +292,10 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
 apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf)
 {
     return apr_atomic_read32(conf->cache->evictions);
+}
+
+void authproxy_cache_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(authproxy_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(authproxy_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

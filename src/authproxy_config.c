@@ -157,7 +157,7 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
-const char *authproxy_cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
     apr_uri_t uri;
@@ -201,7 +201,7 @@ const char *authproxy_cmd_upstream(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *authproxy_cmd_public_origin(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_public_origin(cmd_parms *cmd, void *dconf, const char *arg)
 {
     apr_uri_t uri;
 
@@ -231,18 +231,18 @@ static const char *check_path(cmd_parms *cmd, const char *arg, const char **out)
     return NULL;
 }
 
-const char *authproxy_cmd_local_path(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_local_path(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return check_path(cmd, arg, &authproxy_sconf(cmd->server)->local_path);
 }
 
-const char *authproxy_cmd_target_path(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_target_path(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return check_path(cmd, arg, &authproxy_sconf(cmd->server)->target_path);
 }
 
-const char *authproxy_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
-                                 const char *value)
+static const char *cmd_header(cmd_parms *cmd, void *dconf, const char *name,
+                              const char *value)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
     authproxy_header_t *h;
@@ -282,18 +282,18 @@ static const char *seconds(cmd_parms *cmd, const char *arg, int min, int max, in
     return NULL;
 }
 
-const char *authproxy_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return seconds(cmd, arg, 1, AUTHPROXY_MAX_TIMEOUT, &authproxy_sconf(cmd->server)->timeout);
 }
 
-const char *authproxy_cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag)
+static const char *cmd_preserve_host(cmd_parms *cmd, void *dconf, int flag)
 {
     authproxy_sconf(cmd->server)->preserve_host = flag;
     return NULL;
 }
 
-const char *authproxy_cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
 {
     if (!authproxy_header_name_valid(arg) || strchr(arg, '=')) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid cookie name",
@@ -341,7 +341,7 @@ static const char *read_secret_file(cmd_parms *cmd, const char *path, const char
     return NULL;
 }
 
-const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
     const char *secret = arg, *err;
@@ -359,7 +359,7 @@ const char *authproxy_cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
 
@@ -376,7 +376,7 @@ const char *authproxy_cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_finfo_t finfo;
@@ -390,7 +390,7 @@ const char *authproxy_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *name = arg, *colon = ap_strchr_c(arg, ':');
 
@@ -404,18 +404,18 @@ const char *authproxy_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *authproxy_cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return seconds(cmd, arg, 1, AUTHPROXY_MAX_CACHE_TTL, &authproxy_sconf(cmd->server)->cache_ttl);
 }
 
-const char *authproxy_cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return seconds(cmd, arg, 0, AUTHPROXY_MAX_CACHE_TTL,
                    &authproxy_sconf(cmd->server)->cache_negative_ttl);
 }
 
-const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_dir_conf *conf = dconf;
 
@@ -436,6 +436,67 @@ const char *authproxy_cmd_unauth_action(cmd_parms *cmd, void *dconf, const char 
 }
 
 /* Startup runs the configuration twice; say warnings once (or under -t). */
+/* The module record takes this table; the handlers above are its only users. */
+const command_rec authproxy_cmds[] = {
+    AP_INIT_TAKE1(AUTHPROXY_DIR_UPSTREAM, cmd_upstream, NULL, RSRC_CONF,
+                  "Origin (http[s]://host[:port]) of the upstream Auth.js server; "
+                  "turns the module on for this server"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_LOCAL_PATH, cmd_local_path, NULL, RSRC_CONF,
+                  "Local prefix of the Auth.js routes (default " AUTHPROXY_DEFAULT_LOCAL_PATH ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_TARGET_PATH, cmd_target_path, NULL, RSRC_CONF,
+                  "Prefix of the Auth.js routes on the upstream (default: the local prefix)"),
+    AP_INIT_TAKE2(AUTHPROXY_DIR_HEADER, cmd_header, NULL, RSRC_CONF,
+                  "Header name and value added to every upstream request; repeatable"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_TIMEOUT, cmd_timeout, NULL, RSRC_CONF,
+                  "Seconds to connect to and hear from the upstream (default "
+                  AUTHPROXY_STR(AUTHPROXY_DEFAULT_TIMEOUT) ")"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PRESERVE_HOST, cmd_preserve_host, NULL, RSRC_CONF,
+                 "Send the client's Host to the upstream instead of the upstream's own "
+                 "(default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_PUBLIC_ORIGIN, cmd_public_origin, NULL, RSRC_CONF,
+                  "The app's origin (http[s]://host[:port]) as the upstream is told it, "
+                  "e.g. behind a TLS-terminating load balancer (default: from ServerName)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_COOKIE_NAME, cmd_cookie_name, NULL, RSRC_CONF,
+                  "Name of the Auth.js session cookie, as on the upstream "
+                  "(default " AUTHPROXY_DEFAULT_COOKIE ")"),
+    AP_INIT_ITERATE(AUTHPROXY_DIR_SECRET, cmd_secret, NULL, RSRC_CONF,
+                    "The upstream's AUTH_SECRET, newest first; file:/path reads one from a file"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_STRATEGY, cmd_strategy, NULL, RSRC_CONF,
+                  "jwt or database, as on the upstream (default jwt)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CA_FILE, cmd_ca_file, NULL, RSRC_CONF,
+                  "Extra CA bundle for TLS to the upstream's /session"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_SESSION, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, session), OR_AUTHCFG | RSRC_CONF,
+                 "Resolve and publish the session here (default On where an upstream is set)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PASS_HEADERS, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, pass_headers), OR_AUTHCFG | RSRC_CONF,
+                 "Also pass the session as X-Authjs-* request headers (default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_PASS_TOKEN, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, pass_token), OR_AUTHCFG | RSRC_CONF,
+                 "Also publish the raw session cookie as AUTHJS_TOKEN (default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_COOKIE, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, strip_cookie), OR_AUTHCFG | RSRC_CONF,
+                 "Remove the session cookie before the request reaches the backend (default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE, cmd_cache, NULL, RSRC_CONF,
+                  "none, or the socache provider[:args] keeping /session answers "
+                  "(default " AUTHPROXY_DEFAULT_CACHE ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE_TTL, cmd_cache_ttl, NULL, RSRC_CONF,
+                  "Seconds a /session answer is kept (default "
+                  AUTHPROXY_STR(AUTHPROXY_DEFAULT_CACHE_TTL) ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE_NEG_TTL, cmd_cache_negative_ttl, NULL,
+                  RSRC_CONF, "Seconds a 'no session' answer is kept (default "
+                  AUTHPROXY_STR(AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL) ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
+                  OR_AUTHCFG | RSRC_CONF,
+                  "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
+                  "to sign in, others 401), 401, or pass (default redirect)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_USER_CLAIM, ap_set_string_slot,
+                  (void *)APR_OFFSETOF(authproxy_dir_conf, remote_user_claim),
+                  OR_AUTHCFG | RSRC_CONF,
+                  "Claim that becomes REMOTE_USER (default email, else the id)"),
+    { NULL }
+};
+
 static int should_warn(void)
 {
     return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL

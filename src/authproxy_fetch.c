@@ -39,7 +39,7 @@ static apr_status_t release_handles(void *unused)
     return APR_SUCCESS;
 }
 
-void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s)
+static void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "libcurl did not initialise: "
@@ -188,4 +188,9 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                       conf->session_url, why);
     }
     return APR_SUCCESS;
+}
+
+void authproxy_fetch_register_hooks(apr_pool_t *p)
+{
+    ap_hook_child_init(authproxy_fetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

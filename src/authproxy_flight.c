@@ -23,7 +23,7 @@ static struct {
     apr_pool_t *pool;
 } inflight;
 
-void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
+static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_allocator_t *allocator;
 
@@ -88,4 +88,9 @@ void authproxy_flight_land(const unsigned char *key)
         }
     }
     apr_thread_mutex_unlock(inflight.mutex);
+}
+
+void authproxy_flight_register_hooks(apr_pool_t *p)
+{
+    ap_hook_child_init(authproxy_flight_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -6,6 +6,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <http_request.h>
 
 #include "authproxy.h"
 
@@ -69,7 +70,7 @@ static void scrub(apr_pool_t *p, apr_table_t *table)
     authproxy_table_unset_where(p, table, is_var, VAR_PREFIX);
 }
 
-int authproxy_publish_fixups(request_rec *r)
+static int authproxy_publish_fixups(request_rec *r)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
@@ -110,4 +111,12 @@ int authproxy_publish_fixups(request_rec *r)
         }
     }
     return DECLINED;
+}
+
+void authproxy_publish_register_hooks(apr_pool_t *p)
+{
+    /* Before mod_rewrite's per-directory rules, so they can test AUTHJS_*. */
+    static const char *const before_rewrite[] = { "mod_rewrite.c", NULL };
+
+    ap_hook_fixups(authproxy_publish_fixups, NULL, before_rewrite, APR_HOOK_FIRST);
 }

@@ -36,7 +36,7 @@ static void forget_signed_out(request_rec *r)
 /* Runs before httpd decodes the path, so "%2F" and every other escape reach
  * the upstream as the client sent them (mod_proxy is told with
  * "proxy-noencode"); dot segments are already resolved at this point. */
-int authproxy_route_pre_translate(request_rec *r)
+static int authproxy_route_pre_translate(request_rec *r)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     authproxy_request_t *req;
@@ -67,12 +67,12 @@ int authproxy_route_pre_translate(request_rec *r)
 }
 
 /* Keeps Alias, mod_rewrite and the file system away from a route. */
-int authproxy_route_translate(request_rec *r)
+static int authproxy_route_translate(request_rec *r)
 {
     return authproxy_is_route(r) ? OK : DECLINED;
 }
 
-void authproxy_route_insert_filter(request_rec *r)
+static void authproxy_route_insert_filter(request_rec *r)
 {
     if (authproxy_is_route(r)) {
         ap_add_output_filter(AUTHPROXY_ROUTE_FILTER, NULL, r, r->connection);
@@ -81,7 +81,7 @@ void authproxy_route_insert_filter(request_rec *r)
 
 /* mod_proxy calls this on its copy of the request headers, after it has set
  * Host and the X-Forwarded-* it knows, right before sending them. */
-int authproxy_route_proxy_fixups(request_rec *r)
+static int authproxy_route_proxy_fixups(request_rec *r)
 {
     if (!authproxy_is_route(r)) {
         return DECLINED;
@@ -232,9 +232,9 @@ static apr_status_t guarded_read(ap_filter_t *f, answer_guard_t *g, apr_socket_t
     return rv == APR_SUCCESS ? check_head_line(f, g, bb, brigade_bytes(bb) - before) : rv;
 }
 
-apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                          ap_input_mode_t mode, apr_read_type_e block,
-                                          apr_off_t readbytes)
+static apr_status_t authproxy_route_guard_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                                 ap_input_mode_t mode, apr_read_type_e block,
+                                                 apr_off_t readbytes)
 {
     answer_guard_t *g = f->ctx;
     apr_socket_t *sock = ap_get_conn_socket(f->c);
@@ -273,7 +273,7 @@ static apr_status_t disarm(void *data)
 
 /* mod_proxy_http calls this as it starts to read an answer from `backend`'s
  * connection, after the request went out. */
-int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
+static int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
 {
     conn_rec *c = backend->connection;
     answer_guard_t *g = ap_get_module_config(c->conn_config, &authproxy_module);
@@ -308,7 +308,7 @@ int authproxy_route_proxy_create_req(request_rec *r, request_rec *backend)
 /* mod_proxy answers 503 when it cannot connect and 502 with the note
  * "proxy_timedout" when the upstream stays silent; the client is told 502
  * and 504, which say what happened at the gateway. */
-int authproxy_route_request_status(int *status, request_rec *r)
+static int authproxy_route_request_status(int *status, request_rec *r)
 {
     const authproxy_server_conf *conf;
 
@@ -363,7 +363,7 @@ static void rewrite_response_headers(request_rec *r, apr_table_t *headers,
 /* What ProxyPassReverse and ProxyPassReverseCookiePath do, for the upstream
  * origin and for the public one (an upstream that honours X-Forwarded-Host
  * names the public origin with its own prefix). */
-apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+static apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
@@ -430,4 +430,21 @@ int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         worker->s->retry_set = 1;
     }
     return OK;
+}
+
+void authproxy_route_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_filter(authproxy_route_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(AUTHPROXY_ROUTE_FILTER, authproxy_route_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    APR_OPTIONAL_HOOK(proxy, fixups, authproxy_route_proxy_fixups, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, request_status, authproxy_route_request_status, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, create_req, authproxy_route_proxy_create_req, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    ap_register_input_filter(AUTHPROXY_GUARD_FILTER, authproxy_route_guard_filter, NULL,
+                             AP_FTYPE_CONNECTION);
 }
