@@ -27,7 +27,7 @@
 #include "authjs_session.h"
 #include "authjs_token.h"
 
-static const authjs_keyring_t *ring;
+static authjs_keyring_t *ring;
 static const char *token;
 static apr_size_t token_len;
 
@@ -95,9 +95,9 @@ int main(int argc, char **argv)
     apr_pool_create(&pool, NULL);
     secrets = apr_array_make(pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(secrets, const char *) = argv[2];
-    ring = authjs_keyring_create(pool, secrets, argc > 3 ? argv[3] : "authjs.session-token",
-                                 &error);
-    if (!ring) {
+    error = authjs_keyring_create(pool, secrets, argc > 3 ? argv[3] : "authjs.session-token",
+                                  &ring);
+    if (error) {
         fprintf(stderr, "decode_driver: keyring: %s\n", error);
         return 1;
     }

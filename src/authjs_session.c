@@ -154,38 +154,35 @@ static const char *check_user(apr_pool_t *p, json_t *user)
     return NULL;
 }
 
-authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
-                                             apr_time_t now, const char **why)
+const char *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                       apr_time_t now, authjs_session_t **out)
 {
     authjs_session_t *s;
     json_t *answer, *user;
-    const char *expires;
+    const char *expires, *why;
     apr_time_t end;
 
+    *out = NULL;
     if (len > AUTHJS_SESSION_MAX_ANSWER) {
-        *why = "answer larger than 64 KiB";
-        return NULL;
+        return "answer larger than 64 KiB";
     }
     answer = json_loadb(body, len, JSON_DECODE_ANY, NULL);
     if (!answer) {
-        *why = "answer is not JSON";
-        return NULL;
+        return "answer is not JSON";
     }
     apr_pool_cleanup_register(p, answer, release_json, apr_pool_cleanup_null);
     user = json_object_get(answer, "user");
-    if ((*why = check_user(p, user))) {
-        return NULL;
+    if ((why = check_user(p, user))) {
+        return why;
     }
     /* an answer proves no more than it says: without a valid end, no session */
     expires = json_string_value(json_object_get(answer, "expires"));
     end = expires ? authjs_parse_iso8601(expires) : 0;
     if (!end) {
-        *why = "answer has no valid expires";
-        return NULL;
+        return "answer has no valid expires";
     }
     if (end <= now) {
-        *why = "answer's expires has passed";
-        return NULL;
+        return "answer's expires has passed";
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->expires = end;
@@ -196,7 +193,8 @@ authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, ap
     s->image = string_member(p, user, "image");
     s->expires_iso = authjs_iso8601(p, s->expires);
     s->json = json_text(p, answer);
-    return s;
+    *out = s;
+    return NULL;
 }
 
 static const char *claim_var_name(apr_pool_t *p, const char *claim)

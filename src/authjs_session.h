@@ -28,10 +28,11 @@ authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims);
 
 /* From a /session answer: a JSON object with a "user" object whose id, name,
  * email and image are strings (or null), and an "expires" that Auth.js's
- * toISOString() form gives and that lies after `now`. NULL with *why for
- * anything else (null, {}, not JSON, too large, wrong types, expired). */
-authjs_session_t *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
-                                             apr_time_t now, const char **why);
+ * toISOString() form gives and that lies after `now`. NULL and *out set, or
+ * why there is no session (null, {}, not JSON, too large, wrong types,
+ * expired). */
+const char *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                       apr_time_t now, authjs_session_t **out);
 
 /* Adds AUTHJS_USER_ID, _NAME, _EMAIL, _IMAGE, AUTHJS_EXPIRES, AUTHJS_SESSION
  * and AUTHJS_CLAIM_<NAME> for every other claim (a token's claims other than

@@ -174,21 +174,21 @@ static int add_key(authjs_keyring_t *ring, apr_pool_t *p, enc_e enc, apr_size_t 
     return key->hmac && EVP_MAC_init(key->hmac, key->key, CBC_KEY_LEN / 2, sha512);
 }
 
-authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
-                                        const char *salt, const char **error)
+const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
+                                  const char *salt, authjs_keyring_t **out)
 {
     authjs_keyring_t *ring = apr_pcalloc(p, sizeof(*ring));
     const char *info = apr_psprintf(p, "Auth.js Generated Encryption Key (%s)", salt);
     int i;
 
+    *out = NULL;
     ring->keys = apr_array_make(p, secrets->nelts * 3, sizeof(authjs_key_t));
     apr_pool_cleanup_register(p, ring, keyring_cleanup, apr_pool_cleanup_null);
     ring->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     ring->cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
     ring->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     if (!ring->hmac || !ring->cbc || !ring->gcm) {
-        *error = "OpenSSL lacks HMAC, AES-256-CBC or AES-256-GCM";
-        return NULL;
+        return "OpenSSL lacks HMAC, AES-256-CBC or AES-256-GCM";
     }
     for (i = 0; i < secrets->nelts; i++) {
         const char *secret = APR_ARRAY_IDX(secrets, i, const char *);
@@ -197,11 +197,11 @@ authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t 
             || !add_key(ring, p, ENC_GCM, GCM_KEY_LEN, secret, salt, info, 1)
             || !add_key(ring, p, ENC_GCM, GCM_KEY_LEN, secret, "",
                         "NextAuth.js Generated Encryption Key", 0)) {
-            *error = "HKDF key derivation failed";
-            return NULL;
+            return "HKDF key derivation failed";
         }
     }
-    return ring;
+    *out = ring;
+    return NULL;
 }
 
 /* The five parts of a compact JWE, decoded. */

@@ -21,9 +21,9 @@ typedef struct authjs_keyring authjs_keyring_t;
  * (HKDF-SHA256, salt = cookie name, info "Auth.js Generated Encryption Key
  * (<salt>)") with their JWK thumbprints, and next-auth v4's A256GCM key
  * (empty salt, info "NextAuth.js Generated Encryption Key"). Keys are wiped
- * when `p` is cleared. NULL and *error set on failure. */
-authjs_keyring_t *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
-                                        const char *salt, const char **error);
+ * when `p` is cleared. NULL and *out set, or why it failed. */
+const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
+                                  const char *salt, authjs_keyring_t **out);
 
 /* Decrypts a compact JWE (alg "dir") with the keyring and checks exp and nbf
  * against `now` (Unix seconds). On success returns NULL and sets *claims to

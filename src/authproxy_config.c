@@ -625,12 +625,15 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
             continue;
         }
         /* the key's salt is the cookie's name */
-        conf->keyring = authjs_keyring_create(pconf, conf->secrets, name, &err);
-        if (conf->keyring) {
-            conf->keyring_secure = conf->cookie_secure == name ? conf->keyring
-                : authjs_keyring_create(pconf, conf->secrets, conf->cookie_secure, &err);
+        err = authjs_keyring_create(pconf, conf->secrets, name, &conf->keyring);
+        if (!err && conf->cookie_secure == name) {
+            conf->keyring_secure = conf->keyring;
         }
-        if (!conf->keyring || !conf->keyring_secure) {
+        else if (!err) {
+            err = authjs_keyring_create(pconf, conf->secrets, conf->cookie_secure,
+                                        &conf->keyring_secure);
+        }
+        if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s", AUTHPROXY_DIR_SECRET, err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }

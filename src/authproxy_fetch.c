@@ -124,6 +124,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                                      const authjs_session_t **session)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    authjs_session_t *found;
     header_list_t headers = { NULL, r->pool };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -181,9 +182,10 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                       "upstream %s answered %ld: no session", conf->session_url, status);
         return APR_EGENERAL;
     }
-    *session = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len,
-                                          apr_time_now(), &why);
-    if (!*session) {
+    why = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len,
+                                     apr_time_now(), &found);
+    *session = found;
+    if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s: %s: no session",
                       conf->session_url, why);
     }

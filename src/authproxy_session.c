@@ -79,7 +79,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
                            const char *answer, apr_size_t len)
 {
     authproxy_memo_entry_t *e = look->known;
-    const authjs_session_t *session;
+    authjs_session_t *session, *remembered;
     const char *why = NULL;
     apr_pool_t *pool;
 
@@ -90,8 +90,8 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
         return;
     }
     /* parsed in the request first: a bad entry leaves nothing on the connection */
-    session = authjs_session_from_answer(r->pool, answer, len, look->now, &why);
-    if (!session) {
+    why = authjs_session_from_answer(r->pool, answer, len, look->now, &session);
+    if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
                       "asking the upstream", authproxy_cache_spec(look->conf), why);
         return;
@@ -105,7 +105,8 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     e->answer_len = len;
     e->checked = look->now;
     e->evictions = look->evictions;
-    e->session = authjs_session_from_answer(pool, answer, len, look->now, &why);
+    authjs_session_from_answer(pool, answer, len, look->now, &remembered);
+    e->session = remembered;
     authproxy_memo_vars(e, pool);
     use_entry(req, e);
 }

@@ -11,12 +11,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
-    const char *why;
     authjs_session_t *s;
+    const char *why;
 
     apr_pool_create(&p, fuzz_pool);
     /* now = 0: every parsable expires lies ahead, so valid answers go all the way */
-    s = authjs_session_from_answer(p, (const char *)data, size, 0, &why);
+    why = authjs_session_from_answer(p, (const char *)data, size, 0, &s);
+    if ((why == NULL) != (s != NULL)) {
+        abort();
+    }
     if (s) {
         authjs_session_vars(p, s, apr_table_make(p, 8));
     }

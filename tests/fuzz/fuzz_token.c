@@ -26,14 +26,11 @@ static void release(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     apr_array_header_t *secrets;
-    const char *error;
-
     apr_initialize();
     apr_pool_create(&pool, NULL);
     secrets = apr_array_make(pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(secrets, const char *) = FUZZ_SECRET;
-    ring = authjs_keyring_create(pool, secrets, "authjs.session-token", &error);
-    if (!ring) {
+    if (authjs_keyring_create(pool, secrets, "authjs.session-token", &ring)) {
         abort();
     }
     atexit(release);

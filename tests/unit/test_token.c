@@ -93,15 +93,15 @@ static void load_tokens(void)
 static authjs_keyring_t *ring_of(const char *salt, const char *s1, const char *s2)
 {
     apr_array_header_t *secrets = apr_array_make(pool, 2, sizeof(const char *));
-    const char *error = NULL;
+    const char *error;
     authjs_keyring_t *ring;
 
     APR_ARRAY_PUSH(secrets, const char *) = s1;
     if (s2) {
         APR_ARRAY_PUSH(secrets, const char *) = s2;
     }
-    ring = authjs_keyring_create(pool, secrets, salt, &error);
-    ck_assert_msg(ring != NULL, "%s", error);
+    error = authjs_keyring_create(pool, secrets, salt, &ring);
+    ck_assert_msg(error == NULL, "%s", error);
     return ring;
 }
 
