@@ -166,3 +166,19 @@ const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *n
     }
     return kept;
 }
+
+const char *authjs_set_cookie_pair(apr_pool_t *p, const char *set_cookie, const char *name)
+{
+    /* the pair ends at the first ';' (an Expires date after it holds a ',') */
+    const char *segment = apr_pstrmemdup(p, set_cookie, strcspn(set_cookie, ";"));
+    const char *cursor = segment;
+    pair_t pair;
+    long chunk;
+
+    if (strchr(segment, ',') || !next_pair(&cursor, &pair)
+        || !chunk_of(&pair, name, strlen(name), &chunk)) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%.*s=%.*s", (int)pair.name_len, pair.name, (int)pair.value_len,
+                        pair.value);
+}

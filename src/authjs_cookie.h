@@ -33,4 +33,9 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
  * their chunks); NULL when nothing else is left. */
 const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *name);
 
+/* "NAME=value" when a Set-Cookie header value sets the session cookie `name`
+ * (exactly as named) or one of its chunks, with an empty value when it removes
+ * it; NULL when it sets another cookie. */
+const char *authjs_set_cookie_pair(apr_pool_t *p, const char *set_cookie, const char *name);
+
 #endif

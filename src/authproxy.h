@@ -39,11 +39,14 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_UNAUTH_ACTION "AuthProxyUnauthAction"
 #define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
 #define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
+#define AUTHPROXY_DIR_REFRESH       "AuthProxySessionRefresh"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
 #define AUTHPROXY_MAX_TIMEOUT        3600
 #define AUTHPROXY_MAX_CACHE_TTL      86400
+/* Auth.js's default session maxAge: 30 days. */
+#define AUTHPROXY_MAX_REFRESH        2592000
 #define AUTHPROXY_DEFAULT_COOKIE     "authjs.session-token"
 #define AUTHPROXY_DEFAULT_CACHE      "shmcb"
 #define AUTHPROXY_DEFAULT_CACHE_TTL  60
@@ -89,6 +92,7 @@ typedef struct {
     int cache_ttl;                 /* seconds */
     int cache_negative_ttl;        /* seconds */
     const authproxy_origin_t *public_origin;   /* AuthProxyPublicOrigin */
+    int refresh;                   /* seconds; 0 = Off */
 
     /* Derived at startup from the merged fields above. */
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
@@ -142,6 +146,8 @@ int authproxy_strategy(const authproxy_server_conf *conf);
 const char *authproxy_cache_spec(const authproxy_server_conf *conf);
 int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
+/* AuthProxySessionRefresh in seconds; 0 when Off (the default). */
+int authproxy_session_refresh(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
@@ -222,9 +228,11 @@ const char *authproxy_session_token(request_rec *r);
 void authproxy_fetch_register_hooks(apr_pool_t *p);
 /* Asks the upstream's /session. APR_SUCCESS: the upstream answered, *session
  * is the session or NULL for none; anything else: it failed (one error line),
- * and there is no session, but no answer worth remembering either. */
+ * and there is no session, but no answer worth remembering either. With
+ * `set_cookies`, the answer's Set-Cookie values are added to it. */
 apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
-                                     const authjs_session_t **session);
+                                     const authjs_session_t **session,
+                                     apr_array_header_t *set_cookies);
 
 /* authproxy_cache.c */
 void authproxy_cache_register_hooks(apr_pool_t *p);
@@ -232,7 +240,11 @@ void authproxy_cache_register_hooks(apr_pool_t *p);
 int authproxy_cache_check_config(server_rec *s);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
-void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
+/* What a key is for, the first part of it: a /session answer, or a renewal
+ * record. */
+#define AUTHPROXY_KEY_SESSION "session"
+#define AUTHPROXY_KEY_RENEWAL "renewal"
+void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
 /* 1 on a hit, with the entry: a session's JSON in *answer and *len, or NULL
  * for a remembered "no session"; 0 on a miss or a failing cache (one error
@@ -241,6 +253,10 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
                         apr_size_t *len);
 void authproxy_cache_put(request_rec *r, const unsigned char *key,
                          const authjs_session_t *session);
+/* A renewal record's text (authproxy_refresh.c); NULL when there is none. */
+const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key);
+void authproxy_cache_put_record(request_rec *r, const unsigned char *key, const char *text,
+                                apr_time_t expiry);
 /* Removes the cookie's entry (a sign-out) and counts it in the evictions. */
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
 /* How many sign-outs through this server have removed entries from the
@@ -253,7 +269,18 @@ void authproxy_flight_register_hooks(apr_pool_t *p);
  * fetch (it calls authproxy_flight_land after storing), 0 for one that waited
  * for that fetch to land (bounded by the timeout) and looks again. */
 int authproxy_flight_join(request_rec *r, const unsigned char *key);
+/* The same without waiting: 1 for the request that is to go (it lands the
+ * flight), 0 while another one is under way. */
+int authproxy_flight_take(const unsigned char *key);
 void authproxy_flight_land(const unsigned char *key);
+
+/* authproxy_refresh.c */
+/* AuthProxySessionRefresh: renews this request's session through the
+ * upstream's /session when it is due, passing the renewed cookie to the
+ * browser; keeps the current session when renewal fails. */
+void authproxy_refresh(request_rec *r, authproxy_request_t *req);
+/* A sign-out through this server: the cookie is never renewed. */
+void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie);
 
 /* authproxy_authz.c */
 void authproxy_authz_register_hooks(apr_pool_t *p);

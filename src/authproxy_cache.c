@@ -145,7 +145,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     return OK;
 }
 
-/* Only servers that ask the upstream need a cache: local decoding needs none. */
+/* Servers that ask the upstream keep its answers; servers that renew sessions
+ * keep their renewal records. Local decoding alone needs no cache. */
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
 {
@@ -154,7 +155,7 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         authproxy_server_conf *conf = authproxy_sconf(s);
         int rc;
 
-        if (!conf->upstream || conf->keyring) {
+        if (!conf->upstream || (conf->keyring && !authproxy_session_refresh(conf))) {
             continue;
         }
         if ((rc = cache_for(pconf, ptemp, s, &conf->cache)) != OK) {
@@ -178,7 +179,7 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
+void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
@@ -188,6 +189,7 @@ void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie,
 
     /* the NULs keep the parts from running into each other (none holds one) */
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, purpose, strlen(purpose) + 1);
     EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1);
     EVP_DigestUpdate(md, origin, strlen(origin) + 1);
     EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1);
@@ -210,23 +212,50 @@ static void unlock(const authproxy_cache_t *cache)
     }
 }
 
-int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
-                        apr_size_t *len)
+/* The entry under `key`, in r->pool: APR_SUCCESS, a not-found status, or a
+ * failure (logged). */
+static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned char **value,
+                             unsigned int *len)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
-    unsigned int got = AUTHJS_SESSION_MAX_ANSWER;
-    unsigned char *buf = apr_palloc(r->pool, got);
+    apr_status_t rv;
+
+    *len = AUTHJS_SESSION_MAX_ANSWER;
+    *value = apr_palloc(r->pool, *len);
+    lock(cache);
+    rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                   *value, len, r->pool);
+    unlock(cache);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed", cache->spec);
+    }
+    return rv;
+}
+
+static void store(request_rec *r, const unsigned char *key, apr_time_t expiry,
+                  const char *value)
+{
+    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
     apr_status_t rv;
 
     lock(cache);
-    rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                   buf, &got, r->pool);
+    rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                expiry, (unsigned char *)value, (unsigned int)strlen(value),
+                                r->pool);
     unlock(cache);
     if (rv != APR_SUCCESS) {
-        if (!APR_STATUS_IS_NOTFOUND(rv)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: asking "
-                          "the upstream", cache->spec);
-        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
+                      cache->spec);
+    }
+}
+
+int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
+                        apr_size_t *len)
+{
+    unsigned char *buf;
+    unsigned int got;
+
+    if (retrieve(r, key, &buf, &got) != APR_SUCCESS) {
         return 0;
     }
     if (got == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, got)) {
@@ -243,29 +272,34 @@ void authproxy_cache_put(request_rec *r, const unsigned char *key,
                          const authjs_session_t *session)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    const authproxy_cache_t *cache = conf->cache;
     apr_time_t now = apr_time_now();
     apr_time_t expiry = now + apr_time_from_sec(session ? authproxy_cache_ttl(conf)
                                                 : authproxy_cache_negative_ttl(conf));
-    const char *value = session ? session->json : NEGATIVE;
-    apr_status_t rv;
 
     /* never past the session's own end */
     if (session && session->expires && session->expires < expiry) {
         expiry = session->expires;
     }
-    if (expiry <= now) {
-        return;
+    if (expiry > now) {
+        store(r, key, expiry, session ? session->json : NEGATIVE);
     }
-    lock(cache);
-    rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                expiry, (unsigned char *)value, (unsigned int)strlen(value),
-                                r->pool);
-    unlock(cache);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
-                      cache->spec);
+}
+
+const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key)
+{
+    unsigned char *buf;
+    unsigned int got;
+
+    if (retrieve(r, key, &buf, &got) != APR_SUCCESS) {
+        return NULL;
     }
+    return apr_pstrmemdup(r->pool, (const char *)buf, got);
+}
+
+void authproxy_cache_put_record(request_rec *r, const unsigned char *key, const char *text,
+                                apr_time_t expiry)
+{
+    store(r, key, expiry, text);
 }
 
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
@@ -274,7 +308,7 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     apr_status_t rv;
 
-    authproxy_cache_key(r, cookie, key);
+    authproxy_cache_key(r, cookie, AUTHPROXY_KEY_SESSION, key);
     lock(cache);
     rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
                                  r->pool);

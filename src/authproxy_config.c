@@ -48,6 +48,11 @@ int authproxy_cache_ttl(const authproxy_server_conf *conf)
     return conf->cache_ttl != AUTHPROXY_UNSET ? conf->cache_ttl : AUTHPROXY_DEFAULT_CACHE_TTL;
 }
 
+int authproxy_session_refresh(const authproxy_server_conf *conf)
+{
+    return conf->refresh != AUTHPROXY_UNSET ? conf->refresh : 0;
+}
+
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
@@ -94,6 +99,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->strategy = AUTHPROXY_UNSET;
     conf->cache_ttl = AUTHPROXY_UNSET;
     conf->cache_negative_ttl = AUTHPROXY_UNSET;
+    conf->refresh = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -140,6 +146,7 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->cache_ttl = MERGE_INT(cache_ttl);
     conf->cache_negative_ttl = MERGE_INT(cache_negative_ttl);
     conf->public_origin = MERGE_PTR(public_origin);
+    conf->refresh = MERGE_INT(refresh);
     return conf;
 }
 
@@ -409,6 +416,19 @@ static const char *cmd_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
     return seconds(cmd, arg, 1, AUTHPROXY_MAX_CACHE_TTL, &authproxy_sconf(cmd->server)->cache_ttl);
 }
 
+static const char *cmd_session_refresh(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!strcasecmp(arg, "Off")) {
+        authproxy_sconf(cmd->server)->refresh = 0;
+        return NULL;
+    }
+    if (seconds(cmd, arg, 1, AUTHPROXY_MAX_REFRESH, &authproxy_sconf(cmd->server)->refresh)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither Off nor a whole number of seconds "
+                            "from 1 to %d", cmd->cmd->name, arg, AUTHPROXY_MAX_REFRESH);
+    }
+    return NULL;
+}
+
 static const char *cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const char *arg)
 {
     return seconds(cmd, arg, 0, AUTHPROXY_MAX_CACHE_TTL,
@@ -486,6 +506,9 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE_NEG_TTL, cmd_cache_negative_ttl, NULL,
                   RSRC_CONF, "Seconds a 'no session' answer is kept (default "
                   AUTHPROXY_STR(AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL) ")"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_REFRESH, cmd_session_refresh, NULL, RSRC_CONF,
+                  "Off, or the age in seconds at which a session is renewed through the "
+                  "upstream's /session (default Off)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
@@ -555,6 +578,13 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "%s %s (%s:%d) is plaintext http:// on a host that is not loopback: "
                          "session cookies and tokens cross the network in clear; use https://",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
+        }
+        if (authproxy_session_refresh(conf) && !strcasecmp(authproxy_cache_spec(conf), "none")) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s needs a session cache to remember "
+                         "renewals and sign-outs, but %s is none (%s:%d)",
+                         AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE, s->server_hostname,
+                         s->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         warn_inherited_secret(s, main_conf);
     }

@@ -5,6 +5,7 @@
  * Each child keeps a pool of easy handles: a handle keeps its connections
  * alive, so most fetches reuse a connection to the upstream. */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -107,6 +108,33 @@ static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
     return len;
 }
 
+/* A session cookie in chunks, and the removal of as many stale chunks: more
+ * Set-Cookie headers than that are not Auth.js's. */
+#define MAX_SET_COOKIES (2 * AUTHJS_COOKIE_MAX_CHUNKS + 2)
+
+/* Keeps the answer's Set-Cookie values where the caller wants them. */
+static size_t collect_set_cookie(char *line, size_t size, size_t n, void *userdata)
+{
+    static const char name[] = "Set-Cookie:";
+    apr_array_header_t *set_cookies = userdata;
+    apr_size_t len = size * n;
+    const char *value = line + sizeof(name) - 1, *end = line + len;
+
+    if (len <= sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1) != 0
+        || set_cookies->nelts >= MAX_SET_COOKIES) {
+        return len;
+    }
+    while (value < end && (*value == ' ' || *value == '\t')) {
+        value++;
+    }
+    while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) {
+        end--;
+    }
+    APR_ARRAY_PUSH(set_cookies, const char *) = apr_pstrmemdup(set_cookies->pool, value,
+                                                               end - value);
+    return len;
+}
+
 typedef struct {
     struct curl_slist *list;
     apr_pool_t *pool;
@@ -121,7 +149,8 @@ static void list_add(void *ctx, const char *name, const char *value)
 }
 
 apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
-                                     const authjs_session_t **session)
+                                     const authjs_session_t **session,
+                                     apr_array_header_t *set_cookies)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     authjs_session_t *found;
@@ -159,6 +188,10 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_authproxy");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    if (set_cookies) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_set_cookie);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, set_cookies);
+    }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
     rc = curl_easy_perform(h);

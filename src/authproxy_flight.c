@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One upstream fetch per cache key at a time in a process: concurrent misses
  * for one cookie wait for the first request's fetch to land in the cache,
- * instead of asking the upstream again each. */
+ * instead of asking the upstream again each; a renewal under way is not
+ * waited for (authproxy_flight_take). */
 #include <apr_hash.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -35,18 +36,12 @@ static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
     inflight.flights = apr_hash_make(inflight.pool);
 }
 
-int authproxy_flight_join(request_rec *r, const unsigned char *key)
+/* The flight for `key`, under inflight.mutex; NULL after starting one. */
+static flight_t *flight_of(const unsigned char *key)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
-    flight_t *flight;
+    flight_t *flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
     apr_pool_t *pool;
 
-    if (!inflight.mutex) {
-        return 1;
-    }
-    apr_thread_mutex_lock(inflight.mutex);
-    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
     if (!flight) {
         apr_pool_create(&pool, inflight.pool);
         flight = apr_pcalloc(pool, sizeof(*flight));
@@ -54,6 +49,22 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key)
         memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
         apr_thread_cond_create(&flight->cond, pool);
         apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
+        return NULL;
+    }
+    return flight;
+}
+
+int authproxy_flight_join(request_rec *r, const unsigned char *key)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
+    flight_t *flight;
+
+    if (!inflight.mutex) {
+        return 1;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    if (!(flight = flight_of(key))) {
         apr_thread_mutex_unlock(inflight.mutex);
         return 1;
     }
@@ -68,6 +79,19 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key)
     }
     apr_thread_mutex_unlock(inflight.mutex);
     return 0;
+}
+
+int authproxy_flight_take(const unsigned char *key)
+{
+    int taken;
+
+    if (!inflight.mutex) {
+        return 1;
+    }
+    apr_thread_mutex_lock(inflight.mutex);
+    taken = flight_of(key) == NULL;
+    apr_thread_mutex_unlock(inflight.mutex);
+    return taken;
 }
 
 void authproxy_flight_land(const unsigned char *key)

@@ -30,6 +30,7 @@ static void forget_signed_out(request_rec *r)
     if (!authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
                             authproxy_origin_cookie_name(r), &cookie)) {
         authproxy_cache_forget(r, &cookie);
+        authproxy_refresh_forget(r, &cookie);
     }
 }
 

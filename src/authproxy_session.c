@@ -138,7 +138,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
 
     req->source = "upstream";
     if (!conf->cache) {
-        authproxy_fetch_session(r, &req->cookie, &req->session);
+        authproxy_fetch_session(r, &req->cookie, &req->session, NULL);
         return;
     }
     look.conf = conf;
@@ -154,7 +154,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
         memcpy(look.key, look.known->key, AUTHPROXY_CACHE_KEY_LEN);
     }
     else {
-        authproxy_cache_key(r, &req->cookie, look.key);
+        authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key);
     }
     if (from_cache(r, req, &look)) {
         return;
@@ -164,7 +164,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
         return;
     }
     req->source = "upstream";
-    if (authproxy_fetch_session(r, &req->cookie, &req->session) == APR_SUCCESS) {
+    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) == APR_SUCCESS) {
         authproxy_cache_put(r, look.key, req->session);
     }
     if (leader) {
@@ -198,6 +198,9 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     }
     else {
         ask_upstream(orig, conf, req);
+    }
+    if (req->session) {
+        authproxy_refresh(orig, req);
     }
     if (req->session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: arbitrary bytes as a Set-Cookie value the upstream sends, its
- * Path rewritten as the route filter does. The first byte picks one of a few
- * realistic prefix pairs (the filter only calls this when they differ, root
- * prefixes included); the rest is the header value. */
+ * Path rewritten as the route filter does, and read for the session cookie as
+ * a renewal reads it. The first byte picks one of a few realistic prefix
+ * pairs (the filter only calls this when they differ, root prefixes
+ * included); the rest is the header value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,11 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "authjs_cookie.h"
 #include "authproxy_util.h"
 #include "fuzz_pool.h"
+
+#define SESSION_COOKIE "authjs.session-token"
 
 struct cookie_path_config {
     const char *target; /* AuthProxyTargetPath: the Path the upstream sets */
@@ -97,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct cookie_path_config *c;
     apr_pool_t *p;
-    const char *value, *result;
+    const char *value, *result, *pair;
     expect_t expect;
 
     if (size == 0) {
@@ -119,6 +123,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     each_path(value, expect_path, &expect);
     if (!expect.replaced != !result
         || (result && strcmp(result, apr_pstrcat(p, expect.out, value + expect.copied, NULL)))) {
+        abort();
+    }
+    /* a session pair is the value's own first pair, of the session cookie */
+    pair = authjs_set_cookie_pair(p, value, SESSION_COOKIE);
+    if (pair && (strncmp(pair, SESSION_COOKIE, sizeof(SESSION_COOKIE) - 1) != 0
+                 || !strchr(pair, '=') || strchr(pair, ';') || strchr(pair, ','))) {
         abort();
     }
     /* the browser ends up with the local prefix wherever the upstream's was */

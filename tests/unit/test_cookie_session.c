@@ -142,6 +142,46 @@ static apr_table_t *vars_of(authjs_session_t *s)
     return vars;
 }
 
+START_TEST(set_cookie_of_the_session)
+{
+    const char *N = "authjs.session-token";
+    struct { const char *set_cookie, *pair; } cases[] = {
+        { "authjs.session-token=abc; Path=/; Expires=Wed, 01 Jan 2027 00:00:00 GMT; HttpOnly",
+          "authjs.session-token=abc" },
+        { "authjs.session-token.0=ab; Path=/", "authjs.session-token.0=ab" },
+        { "authjs.session-token.12=c", "authjs.session-token.12=c" },
+        { "authjs.session-token=; Max-Age=0", "authjs.session-token=" },
+        { " authjs.session-token = abc ;Path=/", "authjs.session-token=abc" },
+        { "authjs.csrf-token=x; Path=/", NULL },
+        { "__Secure-authjs.session-token=abc", NULL },
+        { "authjs.session-tokens=abc", NULL },
+        { "authjs.session-token.x=abc", NULL },
+        { "authjs.session-token.64=abc", NULL },
+        { "authjs.session-token=a,b; Path=/", NULL },
+        { "theme=dark, authjs.session-token=abc", NULL },
+        { "authjs.session-token", NULL },
+        { "", NULL },
+        { "; authjs.session-token=abc", NULL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *pair = authjs_set_cookie_pair(pool, cases[i].set_cookie, N);
+
+        if (cases[i].pair) {
+            ck_assert_msg(pair && !strcmp(pair, cases[i].pair), "case %zu: '%s'", i,
+                          pair ? pair : "(none)");
+        }
+        else {
+            ck_assert_msg(pair == NULL, "case %zu: '%s' taken", i, pair);
+        }
+    }
+    ck_assert_str_eq(authjs_set_cookie_pair(pool, "__Secure-authjs.session-token=z; Secure",
+                                            "__Secure-authjs.session-token"),
+                     "__Secure-authjs.session-token=z");
+}
+END_TEST
+
 START_TEST(session_from_token_claims)
 {
     json_t *claims = json_loads("{\"name\":\"Alice\",\"email\":\"a@example.com\",\"sub\":\"u1\","
@@ -260,6 +300,7 @@ int main(void)
     tcase_add_test(tc, chunks_join_in_numeric_order);
     tcase_add_test(tc, no_session_cases);
     tcase_add_test(tc, strip_session_cookies);
+    tcase_add_test(tc, set_cookie_of_the_session);
     tcase_add_test(tc, session_from_token_claims);
     tcase_add_test(tc, session_from_upstream_answer);
     tcase_add_test(tc, no_session_answers);

@@ -24,7 +24,10 @@
 //                       Adapter, no providers (Auth.js forbids Credentials-only
 //                       with database sessions); make sessions with
 //                       POST /__db/session. Sessions keep their expiry (no
-//                       sliding, see buildAuthConfig).
+//                       sliding, see buildAuthConfig) unless --slide.
+//   --slide             (database only) slide a session's expiry to now +
+//                       30 days on every /session call, as Auth.js does once a
+//                       session is older than updateAge (updateAge 0)
 //
 // Once listening it prints exactly one line "LISTENING <port>" to stdout.
 // Everything else (Auth.js logs, errors) goes to stderr.
@@ -84,6 +87,7 @@ const FLAGS = {
   "base-path": { type: "string", default: "/api/auth" },
   secret: { type: "string", default: "test-secret-please-change-0123456789" },
   strategy: { type: "string", default: "jwt" },
+  slide: { type: "boolean", default: false },
   // milliseconds every <base>/session answer is held back: a slow upstream,
   // for tests of concurrent requests
   "session-delay": { type: "string", default: "0" },
@@ -230,7 +234,7 @@ function buildAuthConfig(tenant) {
           // a short expiresIn counts as old). updateAge = maxAge switches the
           // sliding off, so a session keeps the expiry it was created with.
           maxAge: 30 * DAY,
-          updateAge: 30 * DAY,
+          updateAge: opts.slide ? 0 : 30 * DAY,
         }
       : { strategy: opts.strategy },
     // Auth.js refuses a config whose only providers are Credentials when the

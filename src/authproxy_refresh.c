@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* AuthProxySessionRefresh: an active user's session renewed through the
+ * upstream's /session, as Auth.js's own client renews it by polling: the
+ * upstream re-issues the token (or extends the database session) and its
+ * Set-Cookie reaches the browser with this response.
+ *
+ * A cookie is due SECONDS after its token's iat or, for a session the upstream
+ * resolves, SECONDS after this module first resolved it. Its renewal record in
+ * the cache (keyed like its session, for another purpose) holds when its clock
+ * last started, or that it was signed out through this server. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "authproxy.h"
+
+#define SIGNED_OUT "out"
+
+static void start_clock(request_rec *r, const unsigned char *key, apr_time_t now, int every)
+{
+    /* a cookie idle for twice the period starts counting again */
+    authproxy_cache_put_record(r, key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, apr_time_sec(now)),
+                               now + apr_time_from_sec(2 * (apr_int64_t)every));
+}
+
+/* The token's iat; 0 for a session the upstream resolved. */
+static apr_int64_t issued_at(const authjs_session_t *session)
+{
+    json_t *iat = session->from_token ? json_object_get(session->claims, "iat") : NULL;
+
+    return json_is_integer(iat) ? json_integer_value(iat) : 0;
+}
+
+/* The upstream's Set-Cookie for the browser, with the cookie path the
+ * browser knows (as on forwarded routes). */
+static const char *for_browser(request_rec *r, const char *set_cookie)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const char *local = authproxy_local_path(conf), *target = authproxy_target_path(conf);
+    const char *rewritten = strcmp(local, target) != 0
+        ? authproxy_rewrite_cookie_path(r->pool, set_cookie, target, local) : NULL;
+
+    return rewritten ? rewritten : set_cookie;
+}
+
+/* The upstream's session cookie headers go to the browser; the renewed cookie,
+ * as the browser will send it next, is put in *renewed. 0 when the answer set
+ * none. */
+static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
+                        const apr_array_header_t *set_cookies, authjs_cookie_t *renewed)
+{
+    const char *sent = NULL;
+    int i;
+
+    for (i = 0; i < set_cookies->nelts; i++) {
+        const char *set_cookie = APR_ARRAY_IDX(set_cookies, i, const char *);
+        const char *pair = authjs_set_cookie_pair(r->pool, set_cookie, cookie->name);
+
+        if (!pair) {
+            continue;
+        }
+        apr_table_addn(r->err_headers_out, "Set-Cookie", for_browser(r, set_cookie));
+        if (pair[strcspn(pair, "=") + 1]) {
+            sent = sent ? apr_pstrcat(r->pool, sent, "; ", pair, NULL) : pair;
+        }
+    }
+    return sent && !authjs_cookie_find(r->pool, sent, cookie->name, renewed);
+}
+
+/* The renewed cookie's session: decoded here when there is a secret, else
+ * the upstream's answer (kept in the cache under the new cookie). */
+static const authjs_session_t *renewed_session(request_rec *r,
+                                               const authproxy_server_conf *conf,
+                                               const authjs_cookie_t *renewed,
+                                               const authjs_session_t *answer)
+{
+    const authjs_keyring_t *ring = authproxy_public_origin(r)->https ? conf->keyring_secure
+                                                                      : conf->keyring;
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    json_t *claims;
+    const char *why;
+
+    if (!ring) {
+        authproxy_cache_key(r, renewed, AUTHPROXY_KEY_SESSION, key);
+        authproxy_cache_put(r, key, answer);
+        return answer;
+    }
+    why = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
+                              apr_time_sec(apr_time_now()), r->pool, &claims);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
+                      "new cookie is refused here (%s): the current session is kept", why);
+        return NULL;
+    }
+    return authjs_session_from_claims(r->pool, claims);
+}
+
+static void renew(request_rec *r, authproxy_request_t *req, apr_time_t now)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    apr_array_header_t *set_cookies = apr_array_make(r->pool, 4, sizeof(const char *));
+    const authjs_session_t *answer, *session;
+    authjs_cookie_t renewed;
+    unsigned char renewed_key[AUTHPROXY_CACHE_KEY_LEN];
+
+    /* a failed fetch said why in its one line; the session stays */
+    if (authproxy_fetch_session(r, &req->cookie, &answer, set_cookies) != APR_SUCCESS) {
+        return;
+    }
+    if (!answer) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream has "
+                      "no session for this cookie: the current session is kept");
+        return;
+    }
+    if (!pass_cookies(r, &req->cookie, set_cookies, &renewed)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
+                      "answer sets no session cookie: the current session is kept");
+        return;
+    }
+    if (!(session = renewed_session(r, conf, &renewed, answer))) {
+        return;
+    }
+    authproxy_cache_key(r, &renewed, AUTHPROXY_KEY_RENEWAL, renewed_key);
+    start_clock(r, renewed_key, now, authproxy_session_refresh(conf));
+    req->cookie = renewed;
+    req->session = session;
+    req->memo_vars = NULL;
+    req->vars = NULL;
+    req->source = "upstream";
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session renewed through the upstream");
+}
+
+void authproxy_refresh(request_rec *r, authproxy_request_t *req)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    int every = authproxy_session_refresh(conf);
+    apr_time_t now = apr_time_now();
+    apr_int64_t started = issued_at(req->session);
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    const char *record;
+
+    /* a young token is known young without asking the cache */
+    if (!every || !conf->cache || (started && apr_time_sec(now) - started < every)) {
+        return;
+    }
+    authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_RENEWAL, key);
+    record = authproxy_cache_get_record(r, key);
+    if (record && !strcmp(record, SIGNED_OUT)) {
+        return;
+    }
+    if (record) {
+        started = apr_atoi64(record) > started ? apr_atoi64(record) : started;
+    }
+    else if (!started) {
+        start_clock(r, key, now, every);
+        return;
+    }
+    if (apr_time_sec(now) - started < every || !authproxy_flight_take(key)) {
+        return;
+    }
+    /* claimed before asking: another process looking now waits its turn, and
+     * an upstream that fails is asked again a period later, not at once */
+    start_clock(r, key, now, every);
+    renew(r, req, now);
+    authproxy_flight_land(key);
+}
+
+void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+
+    if (!authproxy_session_refresh(conf) || !conf->cache) {
+        return;
+    }
+    authproxy_cache_key(r, cookie, AUTHPROXY_KEY_RENEWAL, key);
+    /* as long as Auth.js's default session lives */
+    authproxy_cache_put_record(r, key, SIGNED_OUT,
+                               apr_time_now() + apr_time_from_sec(AUTHPROXY_MAX_REFRESH));
+}

@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: Apache-2.0
+"""AuthProxySessionRefresh: an active user's session renewed through the real
+Auth.js upstream's /session, its new cookie passed to the browser."""
+import concurrent.futures
+import email.utils
+import json
+import socket
+import time
+
+import pytest
+
+from harness import UPSTREAM_SECRET, Browser, Upstream, header_all, mint
+
+COOKIE = "authjs.session-token"
+ALICE = {"email": "alice@example.com", "sub": "u-alice", "name": "Alice Example"}
+
+
+def conf(upstream_origin, refresh, extra=""):
+    return """
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionRefresh %s
+        %s
+    """ % (upstream_origin, UPSTREAM_SECRET, refresh, extra)
+
+
+def token(age=0, max_age=3600):
+    """A token of Alice issued `age` seconds ago."""
+    request = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+               "payload": ALICE, "maxAge": max_age}
+    if age:
+        request["now"] = int(time.time()) - age
+    return mint(request)[0]
+
+
+def authjs_decode(value):
+    return json.loads(mint({"op": "decode", "token": value, "secret": UPSTREAM_SECRET,
+                            "salt": COOKIE})[0])
+
+
+def visit(h, value):
+    """The env page with the session cookie: (its AUTHJS_* env, its session Set-Cookies)."""
+    status, headers, body = h.request("GET", "/cgi-bin/env.cgi",
+                                      headers={"Cookie": "%s=%s" % (COOKIE, value)})
+    assert status == 200, body
+    env = dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
+    return env, [c for c in header_all(headers, "Set-Cookie") if c.startswith(COOKIE)]
+
+
+def value_of(set_cookie):
+    return set_cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+def expires_of(set_cookie):
+    for attr in set_cookie.split(";")[1:]:
+        name, _, value = attr.strip().partition("=")
+        if name.lower() == "expires":
+            return email.utils.parsedate_to_datetime(value).timestamp()
+    return None
+
+
+def iso_seconds(text):
+    return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+
+
+def test_an_old_token_is_renewed_and_the_renewed_cookie_is_a_session(httpd_factory, upstream):
+    h = httpd_factory(conf(upstream.origin, 60))
+    old = token(age=120)
+    calls = upstream.session_calls()
+
+    env, cookies = visit(h, old)
+    assert upstream.session_calls() == calls + 1
+    assert len(cookies) == 1 and "HttpOnly" in cookies[0]
+    renewed = value_of(cookies[0])
+    assert renewed != old
+    claims = authjs_decode(renewed)
+    assert claims["email"] == "alice@example.com"
+    assert abs(claims["iat"] - time.time()) < 30
+    # the cookie lives as long as the upstream's renewed session, which this page sees
+    assert abs(expires_of(cookies[0]) - claims["exp"]) <= 1
+    assert abs(iso_seconds(env["AUTHJS_EXPIRES"]) - claims["exp"]) <= 1
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
+
+    # the renewed cookie is young; the old one was renewed a moment ago
+    for value in (renewed, old):
+        env, cookies = visit(h, value)
+        assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+    assert upstream.session_calls() == calls + 1
+
+
+def test_a_young_token_is_not_renewed(httpd_factory, upstream):
+    h = httpd_factory(conf(upstream.origin, 60))
+    calls = upstream.session_calls()
+    env, cookies = visit(h, token(age=30))
+    assert env["AUTHJS_SESSION_SOURCE"] == "local" and not cookies
+    assert upstream.session_calls() == calls
+
+
+def test_off_by_default_never_asks_the_upstream(httpd_factory, upstream):
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySecret %s\n"
+                      % (upstream.origin, UPSTREAM_SECRET))
+    calls = upstream.session_calls()
+    env, cookies = visit(h, token(age=86400, max_age=90000))
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+    assert upstream.session_calls() == calls
+
+
+def test_upstream_down_keeps_the_session_and_sends_no_cookie(httpd_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h = httpd_factory(conf("http://127.0.0.1:%d" % port, 60, "AuthProxyTimeout 2"))
+    started = time.monotonic()
+    env, cookies = visit(h, token(age=120))
+    assert time.monotonic() - started < 5
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+    errors = [l for l in h.error_log().splitlines() if "[authproxy:" in l and "error]" in l]
+    assert len(errors) == 1 and "/session" in errors[0]
+
+
+def test_a_silent_upstream_holds_the_page_no_longer_than_the_timeout(httpd_factory,
+                                                                    silent_upstream):
+    h = httpd_factory(conf(silent_upstream.origin, 60, "AuthProxyTimeout 1"))
+    started = time.monotonic()
+    env, cookies = visit(h, token(age=120))
+    assert time.monotonic() - started < 4
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+
+
+def test_a_cookie_signed_out_here_is_never_renewed(httpd_factory, upstream):
+    h = httpd_factory(conf(upstream.origin, 60))
+    old = token(age=120)
+    browser = Browser(h)
+    browser.cookies[COOKIE] = old
+    status, _, _ = browser.sign_out("/api/auth")
+    assert status in (302, 303)
+    calls = upstream.session_calls()
+    env, cookies = visit(h, old)
+    assert not cookies
+    assert upstream.session_calls() == calls
+
+
+@pytest.fixture(scope="module")
+def slow_upstream():
+    """Each /session answer takes half a second: renewals overlap."""
+    up = Upstream("core", "/api/auth", ["--session-delay", "500"]).start()
+    yield up
+    up.stop()
+
+
+def test_concurrent_requests_with_one_old_cookie_renew_it_once(httpd_factory, slow_upstream):
+    h = httpd_factory(conf(slow_upstream.origin, 60, "StartServers 1\nServerLimit 1\n"
+                           "ThreadsPerChild 16\nMaxRequestWorkers 16"))
+    old = token(age=120)
+    calls = slow_upstream.session_calls()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(visit, h, old) for _ in range(8)]
+        concurrent.futures.wait(futures)
+    failed = [f.exception() for f in futures if f.exception()]
+    assert not failed, (failed, h.error_log())
+    results = [f.result() for f in futures]
+    assert all(env["AUTHJS_USER_EMAIL"] == "alice@example.com" for env, _ in results)
+    assert sum(len(cookies) for _, cookies in results) == 1
+    assert slow_upstream.session_calls() == calls + 1
+
+
+@pytest.fixture(scope="module")
+def sliding_db_upstream():
+    """Database sessions whose expiry each /session call extends by 30 days."""
+    up = Upstream("core", "/api/auth", ["--strategy", "database", "--slide"]).start()
+    yield up
+    up.stop()
+
+
+def test_a_database_session_is_extended(httpd_factory, sliding_db_upstream):
+    up = sliding_db_upstream
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionStrategy database
+        AuthProxySessionRefresh 1
+    """ % up.origin)
+    made = up.get_json("/__db/session", "POST", {"email": "bob@example.org", "expiresIn": 600})
+    env, cookies = visit(h, made["sessionToken"])
+    assert env["AUTHJS_USER_EMAIL"] == "bob@example.org" and not cookies
+    time.sleep(1.5)
+    env, cookies = visit(h, made["sessionToken"])
+    assert len(cookies) == 1 and value_of(cookies[0]) == made["sessionToken"]
+    month = 30 * 86400
+    assert abs(expires_of(cookies[0]) - (time.time() + month)) < 60
+    assert abs(iso_seconds(env["AUTHJS_EXPIRES"]) - (time.time() + month)) < 60
+    # renewed a moment ago, and the cache holds the renewed answer
+    calls = up.session_calls()
+    env, cookies = visit(h, made["sessionToken"])
+    assert not cookies and up.session_calls() == calls
+    assert abs(iso_seconds(env["AUTHJS_EXPIRES"]) - (time.time() + month)) < 60
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("AuthProxySessionRefresh soon",
+     "AuthProxySessionRefresh: 'soon' is neither Off nor a whole number of seconds"),
+    ("AuthProxySessionRefresh 0",
+     "AuthProxySessionRefresh: '0' is neither Off nor a whole number of seconds"),
+    ("AuthProxySessionRefresh 60\nAuthProxySessionCache none",
+     "AuthProxySessionRefresh needs a session cache"),
+])
+def test_bad_settings_fail_configtest(httpd_factory, upstream, setting, message):
+    h = httpd_factory("AuthProxyUpstream %s\n%s\n" % (upstream.origin, setting), start=False)
+    rc, out = h.configtest()
+    assert rc != 0 and message in out, out
