@@ -24,10 +24,10 @@ def conf(upstream_origin, refresh, extra=""):
     """ % (upstream_origin, UPSTREAM_SECRET, refresh, extra)
 
 
-def token(age=0, max_age=3600):
+def token(age=0, max_age=3600, cookie=COOKIE, payload=ALICE):
     """A token of Alice issued `age` seconds ago."""
-    request = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-               "payload": ALICE, "maxAge": max_age}
+    request = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": cookie,
+               "payload": payload, "maxAge": max_age}
     if age:
         request["now"] = int(time.time()) - age
     return mint(request)[0]
@@ -38,13 +38,14 @@ def authjs_decode(value):
                             "salt": COOKIE})[0])
 
 
-def visit(h, value):
-    """The env page with the session cookie: (its AUTHJS_* env, its session Set-Cookies)."""
-    status, headers, body = h.request("GET", "/cgi-bin/env.cgi",
-                                      headers={"Cookie": "%s=%s" % (COOKIE, value)})
+def visit(h, value, cookie=COOKIE):
+    """The env page with the session cookie (a value, or the whole Cookie header):
+    (its env, its session Set-Cookies)."""
+    sent = value if "=" in value else "%s=%s" % (cookie, value)
+    status, headers, body = h.request("GET", "/cgi-bin/env.cgi", headers={"Cookie": sent})
     assert status == 200, body
     env = dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
-    return env, [c for c in header_all(headers, "Set-Cookie") if c.startswith(COOKIE)]
+    return env, [c for c in header_all(headers, "Set-Cookie") if c.startswith(cookie)]
 
 
 def value_of(set_cookie):
@@ -87,6 +88,35 @@ def test_an_old_token_is_renewed_and_the_renewed_cookie_is_a_session(httpd_facto
         env, cookies = visit(h, value)
         assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
     assert upstream.session_calls() == calls + 1
+
+
+def test_a_chunked_token_is_renewed_in_chunks(httpd_factory, upstream):
+    h = httpd_factory(conf(upstream.origin, 60, "LimitRequestFieldSize 32768"))
+    big = dict(ALICE, blob="b" * 6000)
+    old = token(age=120, payload=big)
+    half = len(old) // 2
+    env, cookies = visit(h, "%s.0=%s; %s.1=%s" % (COOKIE, old[:half], COOKIE, old[half:]))
+    chunks = sorted((c.split(";", 1)[0] for c in cookies),
+                    key=lambda c: int(c.split("=", 1)[0].rsplit(".", 1)[1]))
+    assert len(chunks) > 1
+    assert [c.split("=", 1)[0] for c in chunks] == \
+        ["%s.%d" % (COOKIE, i) for i in range(len(chunks))]
+    renewed = "".join(c.split("=", 1)[1] for c in chunks)
+    assert authjs_decode(renewed)["blob"] == big["blob"]
+    assert env["AUTHJS_CLAIM_BLOB"] == big["blob"]
+    env, cookies = visit(h, "; ".join(chunks))
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+
+
+def test_an_https_origin_renews_the_secure_cookie(httpd_factory, upstream):
+    secure = "__Secure-" + COOKIE
+    h = httpd_factory(conf(upstream.origin, 60, "AuthProxyPublicOrigin https://app.test"))
+    env, cookies = visit(h, token(age=120, cookie=secure), cookie=secure)
+    assert len(cookies) == 1 and "Secure" in cookies[0]
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    renewed = value_of(cookies[0])
+    assert json.loads(mint({"op": "decode", "token": renewed, "secret": UPSTREAM_SECRET,
+                            "salt": secure})[0])["email"] == "alice@example.com"
 
 
 def test_a_young_token_is_not_renewed(httpd_factory, upstream):
