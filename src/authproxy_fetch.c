@@ -108,30 +108,39 @@ static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
     return len;
 }
 
-/* A session cookie in chunks, and the removal of as many stale chunks: more
- * Set-Cookie headers than that are not Auth.js's. */
+/* A session cookie in chunks of 4 KiB, and the removal of as many stale
+ * chunks: more Set-Cookie headers than that are not Auth.js's, and are
+ * dropped. */
 #define MAX_SET_COOKIES (2 * AUTHJS_COOKIE_MAX_CHUNKS + 2)
+#define MAX_SET_COOKIE_BYTES (AUTHJS_COOKIE_MAX_CHUNKS * 4096 + 4096)
+
+typedef struct {
+    apr_array_header_t *values;
+    apr_size_t bytes;
+} set_cookies_t;
 
 /* Keeps the answer's Set-Cookie values where the caller wants them. */
 static size_t collect_set_cookie(char *line, size_t size, size_t n, void *userdata)
 {
     static const char name[] = "Set-Cookie:";
-    apr_array_header_t *set_cookies = userdata;
+    set_cookies_t *set_cookies = userdata;
     apr_size_t len = size * n;
     const char *value = line + sizeof(name) - 1, *end = line + len;
 
     if (len <= sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1) != 0
-        || set_cookies->nelts >= MAX_SET_COOKIES) {
+        || set_cookies->values->nelts >= MAX_SET_COOKIES
+        || set_cookies->bytes + len > MAX_SET_COOKIE_BYTES) {
         return len;
     }
+    set_cookies->bytes += len;
     while (value < end && (*value == ' ' || *value == '\t')) {
         value++;
     }
     while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) {
         end--;
     }
-    APR_ARRAY_PUSH(set_cookies, const char *) = apr_pstrmemdup(set_cookies->pool, value,
-                                                               end - value);
+    APR_ARRAY_PUSH(set_cookies->values, const char *) =
+        apr_pstrmemdup(set_cookies->values->pool, value, end - value);
     return len;
 }
 
@@ -154,6 +163,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     authjs_session_t *found;
+    set_cookies_t kept = { set_cookies, 0 };
     header_list_t headers = { NULL, r->pool };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -190,7 +200,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     if (set_cookies) {
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_set_cookie);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, set_cookies);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &kept);
     }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
