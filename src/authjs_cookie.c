@@ -6,6 +6,8 @@
 
 #include "authjs_cookie.h"
 
+const char authjs_cookie_none[] = "no session cookie";
+
 #define SECURE_PREFIX AUTHJS_COOKIE_SECURE_PREFIX
 #define SECURE_PREFIX_LEN (sizeof(SECURE_PREFIX) - 1)
 
@@ -123,7 +125,7 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
         return NULL;
     }
     if (!found[1]) {
-        return "no session cookie";
+        return authjs_cookie_none;
     }
     for (count = 0; count < AUTHJS_COOKIE_MAX_CHUNKS && found[count + 1]; count++) {
         const pair_t *c = found[count + 1];

@@ -19,6 +19,10 @@ typedef struct {
     int chunks;           /* 0 when whole */
 } authjs_cookie_t;
 
+/* The refusal of authjs_cookie_find when there is no session cookie at all,
+ * to tell it from a broken one. */
+extern const char authjs_cookie_none[];
+
 /* Finds the session cookie `name`, exactly as named (the caller adds the
  * __Secure- prefix where Auth.js would read it), in a Cookie header (pairs
  * separated by ';', or ',' where a client or proxy folded several headers).

@@ -10,6 +10,8 @@
 
 #include "authjs_token.h"
 
+const char authjs_token_expired[] = "expired";
+
 typedef enum { ENC_CBC = 1, ENC_GCM } enc_e;
 #define CBC_KEY_LEN 64
 #define GCM_KEY_LEN 32
@@ -395,7 +397,7 @@ static const char *check_claims(json_t *claims, apr_int64_t now)
         return "nbf is not a number";
     }
     if (exp && (double)now > json_number_value(exp) + AUTHJS_CLOCK_TOLERANCE) {
-        return "expired";
+        return authjs_token_expired;
     }
     if (nbf && (double)now < json_number_value(nbf) - AUTHJS_CLOCK_TOLERANCE) {
         return "not valid yet (nbf)";

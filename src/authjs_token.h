@@ -25,6 +25,10 @@ typedef struct authjs_keyring authjs_keyring_t;
 const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
                                   const char *salt, authjs_keyring_t **out);
 
+/* The refusal of authjs_token_decode for a token past its exp, to tell it
+ * from an invalid one. */
+extern const char authjs_token_expired[];
+
 /* Decrypts a compact JWE (alg "dir") with the keyring and checks exp and nbf
  * against `now` (Unix seconds). On success returns NULL and sets *claims to
  * the payload object (the caller owns the reference); otherwise returns why

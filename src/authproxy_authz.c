@@ -108,12 +108,14 @@ static int authproxy_authz_authenticate(request_rec *r)
         if (is_navigation(r)) {
             apr_table_setn(r->headers_out, "Location", sign_in_url(r));
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "anonymous: sent to sign in");
+            authproxy_metrics_decision(r, AUTHPROXY_DECISION_REDIRECT);
             return HTTP_MOVED_TEMPORARILY;
         }
         /* scripts and API clients get a status they can act on */
         /* fall through */
     default:
         ap_note_auth_failure(r);
+        authproxy_metrics_decision(r, AUTHPROXY_DECISION_UNAUTHORIZED);
         return HTTP_UNAUTHORIZED;
     }
 }
@@ -147,7 +149,17 @@ static int authproxy_authz_check(request_rec *r)
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "user '%s' is signed in but refused "
                       "by Require: 403", r->user ? r->user : "");
-        return HTTP_FORBIDDEN;
+        status = HTTP_FORBIDDEN;
+    }
+    if (authproxy_is_route(r)) {
+        return status;
+    }
+    if (status == OK) {
+        authproxy_metrics_decision(r, AUTHPROXY_DECISION_GRANTED);
+    }
+    else if (status == HTTP_FORBIDDEN || status == HTTP_UNAUTHORIZED) {
+        authproxy_metrics_decision(r, status == HTTP_FORBIDDEN ? AUTHPROXY_DECISION_DENIED
+                                                               : AUTHPROXY_DECISION_UNAUTHORIZED);
     }
     return status;
 }

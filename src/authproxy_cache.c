@@ -255,7 +255,12 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
     unsigned char *buf;
     unsigned int got;
 
-    if (retrieve(r, key, &buf, &got) != APR_SUCCESS) {
+    apr_status_t rv = retrieve(r, key, &buf, &got);
+
+    authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
+                                : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
+                                : AUTHPROXY_LOOKUP_ERROR);
+    if (rv != APR_SUCCESS) {
         return 0;
     }
     if (got == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, got)) {

@@ -170,6 +170,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     const char *why = NULL;
     long timeout_ms = authproxy_timeout(conf) * 1000L, status = 0;
     CURLcode rc;
+    apr_time_t started;
     CURL *h = take_handle();
 
     *session = NULL;
@@ -204,8 +205,12 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
+    started = apr_time_now();
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    /* a renewal is the fetch that wants the cookies */
+    authproxy_metrics_upstream(r, set_cookies ? AUTHPROXY_KIND_REFRESH : AUTHPROXY_KIND_SESSION,
+                               rc == CURLE_OK ? (int)status : 0, apr_time_now() - started);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers.list);
     give_back(h);

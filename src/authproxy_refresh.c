@@ -126,7 +126,7 @@ static void renew(request_rec *r, authproxy_request_t *req, apr_time_t now)
     req->session = session;
     req->memo_vars = NULL;
     req->vars = NULL;
-    req->source = "upstream";
+    req->source = AUTHPROXY_SOURCE_UPSTREAM;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session renewed through the upstream");
 }
 

@@ -313,7 +313,12 @@ static int authproxy_route_request_status(int *status, request_rec *r)
 {
     const authproxy_server_conf *conf;
 
-    if (!authproxy_is_route(r) || *status == OK || *status == DONE) {
+    if (!authproxy_is_route(r)) {
+        return DECLINED;
+    }
+    authproxy_metrics_upstream(r, AUTHPROXY_KIND_ROUTE,
+                               *status == OK || *status == DONE ? r->status : 0, -1);
+    if (*status == OK || *status == DONE) {
         return DECLINED;
     }
     conf = authproxy_sconf(r->server);

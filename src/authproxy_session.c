@@ -9,6 +9,8 @@
 #include "authproxy.h"
 #include "authproxy_memo.h"
 
+const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
+
 static void use_entry(authproxy_request_t *req, const authproxy_memo_entry_t *e)
 {
     req->session = e->session;
@@ -28,7 +30,7 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     json_t *claims;
     const char *why;
 
-    req->source = "local";
+    req->source = AUTHPROXY_SOURCE_LOCAL;
     if (known && (!known->session->expires || now < known->session->expires)) {
         use_entry(req, known);
         return;
@@ -38,6 +40,8 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
                       cookie->name, why);
+        req->anonymous = why == authjs_token_expired ? AUTHPROXY_ANONYMOUS_EXPIRED
+                                                     : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
     }
     /* an entry past its exp still decodes within the clock-skew leeway */
@@ -121,7 +125,7 @@ static int from_cache(request_rec *r, authproxy_request_t *req, lookup_t *look)
     if (!authproxy_cache_get(r, look->key, &answer, &len)) {
         return 0;
     }
-    req->source = "cache";
+    req->source = AUTHPROXY_SOURCE_CACHE;
     if (answer) {
         cached_session(r, req, look, answer, len);
     }
@@ -136,9 +140,12 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     lookup_t look;
     int leader;
 
-    req->source = "upstream";
+    req->source = AUTHPROXY_SOURCE_UPSTREAM;
+    req->anonymous = AUTHPROXY_ANONYMOUS_NO_SESSION;
     if (!conf->cache) {
-        authproxy_fetch_session(r, &req->cookie, &req->session, NULL);
+        if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
+            req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+        }
         return;
     }
     look.conf = conf;
@@ -146,7 +153,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     look.evictions = authproxy_cache_evictions(conf);
     look.now = apr_time_now();
     if (still_fresh(&look)) {
-        req->source = "cache";
+        req->source = AUTHPROXY_SOURCE_CACHE;
         use_entry(req, look.known);
         return;
     }
@@ -163,9 +170,12 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     if (!leader && from_cache(r, req, &look)) {
         return;
     }
-    req->source = "upstream";
+    req->source = AUTHPROXY_SOURCE_UPSTREAM;
     if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) == APR_SUCCESS) {
         authproxy_cache_put(r, look.key, req->session);
+    }
+    else {
+        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
     }
     if (leader) {
         authproxy_flight_land(look.key);
@@ -191,6 +201,9 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
         req->cookie.value = NULL;
+        authproxy_metrics_anonymous(orig, why == authjs_cookie_none
+                                          ? AUTHPROXY_ANONYMOUS_NO_COOKIE
+                                          : AUTHPROXY_ANONYMOUS_BAD_COOKIE);
         return NULL;
     }
     if (conf->keyring) {
@@ -199,15 +212,16 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     else {
         ask_upstream(orig, conf, req);
     }
-    if (req->session) {
-        authproxy_refresh(orig, req);
+    if (!req->session) {
+        authproxy_metrics_anonymous(orig, req->anonymous);
+        return NULL;
     }
-    if (req->session) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
-                      req->session->email ? req->session->email
-                      : req->session->id ? req->session->id : "a user without id",
-                      req->source);
-    }
+    authproxy_refresh(orig, req);
+    authproxy_metrics_session(orig, req->source);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
+                  req->session->email ? req->session->email
+                  : req->session->id ? req->session->id : "a user without id",
+                  authproxy_source_names[req->source]);
     return req->session;
 }
 
@@ -229,7 +243,7 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
             req->vars = apr_table_make(pool, 16);
             authjs_session_vars(pool, session, req->vars);
         }
-        apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", req->source);
+        apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", authproxy_source_names[req->source]);
     }
     return req->vars;
 }

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from harness import MODULE_SO, ROOT, Httpd, public_tempdir
+from harness import MODULE_SO, ROOT, Httpd, free_port, public_tempdir
 
 GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
@@ -194,9 +194,13 @@ def test_conf_examples_pass_configtest(name):
         with open(secret, "w") as f:
             f.write("an-example-secret-0123456789abcdef\n")
         example = re.sub(r"file:\S+", "file:" + secret, example)
+        example = re.sub(r"\*:(443|80|8080)>", "*:@PORT@>", example)
+        # a second port of the example's own, on a free one
+        example = re.sub(r"(Listen |\*:)9180", r"\g<1>%d" % free_port(), example)
         rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
                              "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
-                             + re.sub(r"\*:(443|80|8080)>", "*:@PORT@>", example))
+                             "LoadModule status_module /usr/lib/apache2/modules/mod_status.so\n"
+                             + example)
         assert rc == 0, out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The authproxy-metrics handler (Prometheus text format) and the server-status
+section: totals over all children of a prefork httpd, per VirtualHost, each
+event counted once."""
+import concurrent.futures
+import re
+import signal
+
+from harness import MODULES, UPSTREAM_SECRET, mint
+
+COOKIE = "authjs.session-token"
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
+
+CONF = """
+StartServers 4
+MinSpareServers 4
+MaxSpareServers 8
+LoadModule status_module %(modules)s/mod_status.so
+AuthProxyUpstream %(upstream)s
+AuthProxySecret %(secret)s
+<Location /metrics>
+    SetHandler authproxy-metrics
+    AuthProxySession Off
+    Require ip 127.0.0.1
+</Location>
+<Location /server-status>
+    SetHandler server-status
+    AuthProxySession Off
+    Require ip 127.0.0.1
+</Location>
+<Location /private.txt>
+    AuthType authjs
+    Require authjs-claim email admin@example.com
+</Location>
+<VirtualHost *:@PORT@>
+    ServerName 127.0.0.1:@PORT@
+</VirtualHost>
+<VirtualHost *:@PORT@>
+    ServerName other.test:@PORT@
+    AuthProxySecret none-of-these-cookies-0123456789abcdef
+</VirtualHost>
+"""
+
+
+def parse(text):
+    """The exposition text as {(name, frozenset(labels)): value}; checks its form."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            assert kind in ("counter", "histogram"), line
+            types[name] = kind
+            continue
+        m = SAMPLE.match(line)
+        assert m, line
+        name, labels, value = m.groups()
+        family = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        assert family in types, "no TYPE before " + line
+        pairs = LABEL.findall(labels or "")
+        assert ",".join('%s="%s"' % p for p in pairs) == (labels or ""), line
+        samples[(name, frozenset(pairs))] = float(value)
+    return samples
+
+
+def scrape(h):
+    status, headers, body = h.request("GET", "/metrics")
+    assert status == 200
+    assert dict((k.lower(), v) for k, v in headers)["content-type"].startswith(
+        "text/plain; version=0.0.4")
+    return parse(body.decode())
+
+
+def value(samples, name, vhost, **labels):
+    return samples[(name, frozenset(dict(labels, vhost=vhost).items()))]
+
+
+def test_scraped_deltas_equal_what_was_served(httpd_factory, upstream):
+    h = httpd_factory(CONF % {"modules": MODULES, "upstream": upstream.origin,
+                              "secret": UPSTREAM_SECRET}, mpm="prefork")
+    h.write("htdocs/tiny.txt", "tiny\n")
+    h.write("htdocs/private.txt", "private\n")
+    main = "127.0.0.1:%d" % h.port
+    other = "other.test:%d" % h.port
+    good = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+                 "payload": {"email": "alice@example.com", "sub": "u-alice"}})[0]
+    tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+    html = {"Accept": "text/html"}
+    plan = (
+        [("/tiny.txt", {"Cookie": COOKIE + "=" + good}, None, 200)] * 12
+        + [("/tiny.txt", {"Cookie": COOKIE + "=" + tampered}, None, 200)] * 7
+        + [("/private.txt", {"Cookie": COOKIE + "=" + good}, None, 403)] * 5
+        + [("/private.txt", html, None, 302)] * 4
+        + [("/private.txt", {}, None, 401)] * 3
+        + [("/tiny.txt", {}, "other.test", 200)] * 6
+        + [("/api/auth/providers", {}, None, 200)] * 2
+    )
+    before = scrape(h)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(
+            lambda p: h.request("GET", p[0], headers=p[1],
+                                host=p[2] and "%s:%d" % (p[2], h.port))[0], plan))
+    assert statuses == [p[3] for p in plan]
+    after = scrape(h)
+
+    def delta(name, vhost, **labels):
+        return value(after, name, vhost, **labels) - value(before, name, vhost, **labels)
+
+    assert delta("authproxy_sessions_total", main, source="local") == 17
+    assert delta("authproxy_anonymous_total", main, reason="invalid_token") == 7
+    assert delta("authproxy_anonymous_total", main, reason="no_cookie") == 7
+    assert delta("authproxy_authz_total", main, decision="denied") == 5
+    assert delta("authproxy_authz_total", main, decision="redirect") == 4
+    assert delta("authproxy_authz_total", main, decision="unauthorized") == 3
+    assert delta("authproxy_authz_total", main, decision="granted") == 0
+    assert delta("authproxy_upstream_requests_total", main, kind="route", code="2xx") == 2
+    # the other VirtualHost's visitors count there, and only there
+    assert delta("authproxy_anonymous_total", other, reason="no_cookie") == 6
+    assert sum(v for (n, l), v in after.items() if dict(l).get("vhost") == other) \
+        - sum(v for (n, l), v in before.items() if dict(l).get("vhost") == other) == 6
+    for reason in ("bad_cookie", "expired", "no_session", "upstream_error"):
+        assert delta("authproxy_anonymous_total", main, reason=reason) == 0
+    assert value(after, "authproxy_upstream_request_seconds_bucket", main, kind="session",
+                 le="+Inf") == value(after, "authproxy_upstream_request_seconds_count", main,
+                                     kind="session")
+
+
+def test_session_fetches_and_cache_lookups_are_counted(httpd_factory, upstream):
+    h = httpd_factory("AuthProxyUpstream %s\n<Location /metrics>\nSetHandler authproxy-metrics\n"
+                      "AuthProxySession Off\n</Location>\n" % upstream.origin)
+    h.write("htdocs/tiny.txt", "tiny\n")
+    vhost = "127.0.0.1:%d" % h.port
+    token = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
+                  "payload": {"email": "alice@example.com", "sub": "u-alice"}})[0]
+    for _ in range(3):
+        assert h.request("GET", "/tiny.txt", headers={"Cookie": COOKIE + "=" + token})[0] == 200
+    s = scrape(h)
+    assert value(s, "authproxy_upstream_requests_total", vhost, kind="session", code="2xx") == 1
+    assert value(s, "authproxy_upstream_request_seconds_count", vhost, kind="session") == 1
+    assert value(s, "authproxy_cache_lookups_total", vhost, result="miss") == 1
+    assert value(s, "authproxy_cache_lookups_total", vhost, result="hit") == 2
+    assert value(s, "authproxy_sessions_total", vhost, source="upstream") == 1
+    assert value(s, "authproxy_sessions_total", vhost, source="cache") == 2
+
+
+def test_server_status_shows_the_section_and_a_graceful_restart_keeps_serving(httpd_factory,
+                                                                           upstream):
+    h = httpd_factory(CONF % {"modules": MODULES, "upstream": upstream.origin,
+                              "secret": UPSTREAM_SECRET}, mpm="prefork")
+    h.write("htdocs/tiny.txt", "tiny\n")
+    assert h.request("GET", "/tiny.txt")[0] == 200
+    status, _, body = h.request("GET", "/server-status?auto")
+    text = body.decode()
+    assert status == 200 and "AuthProxyVersion: " in text
+    assert "AuthProxyVHost0: 127.0.0.1:%d %s" % (h.port, upstream.origin) in text
+    assert re.search(r"AuthProxyVHost0Anonymous: no_cookie=1 ", text), text
+    status, _, body = h.request("GET", "/server-status")
+    assert status == 200 and b"<h2>AuthProxy " in body and b"other.test" in body
+    h.signal(signal.SIGUSR1)
+    assert h.request("GET", "/tiny.txt")[0] == 200
+    assert scrape(h)
