@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """The authproxy-metrics handler (Prometheus text format) and the server-status
-section: totals over all children of a prefork httpd, per VirtualHost, each
-event counted once."""
+section: totals over all children (prefork, worker and event), per
+VirtualHost, each event counted once."""
 import concurrent.futures
 import re
 import signal
+
+import pytest
 
 from harness import MODULES, UPSTREAM_SECRET, mint
 
@@ -12,10 +14,16 @@ COOKIE = "authjs.session-token"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
 
+# several children, whatever the MPM
+CHILDREN = {
+    "prefork": "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8",
+    "worker": "StartServers 3\nThreadsPerChild 2\nMinSpareThreads 2\nMaxSpareThreads 8\n"
+              "ServerLimit 4\nMaxRequestWorkers 8",
+    "event": "StartServers 3\nThreadsPerChild 2\nMinSpareThreads 2\nMaxSpareThreads 8\n"
+             "ServerLimit 4\nMaxRequestWorkers 8",
+}
 CONF = """
-StartServers 4
-MinSpareServers 4
-MaxSpareServers 8
+%(children)s
 LoadModule status_module %(modules)s/mod_status.so
 AuthProxyUpstream %(upstream)s
 AuthProxySecret %(secret)s
@@ -77,9 +85,15 @@ def value(samples, name, vhost, **labels):
     return samples[(name, frozenset(dict(labels, vhost=vhost).items()))]
 
 
-def test_scraped_deltas_equal_what_was_served(httpd_factory, upstream):
-    h = httpd_factory(CONF % {"modules": MODULES, "upstream": upstream.origin,
-                              "secret": UPSTREAM_SECRET}, mpm="prefork")
+def make(httpd_factory, upstream, mpm):
+    return httpd_factory(CONF % {"children": CHILDREN[mpm], "modules": MODULES,
+                                 "upstream": upstream.origin, "secret": UPSTREAM_SECRET},
+                         mpm=mpm)
+
+
+@pytest.mark.parametrize("mpm", sorted(CHILDREN))
+def test_scraped_deltas_equal_what_was_served(httpd_factory, upstream, mpm):
+    h = make(httpd_factory, upstream, mpm)
     h.write("htdocs/tiny.txt", "tiny\n")
     h.write("htdocs/private.txt", "private\n")
     main = "127.0.0.1:%d" % h.port
@@ -147,8 +161,7 @@ def test_session_fetches_and_cache_lookups_are_counted(httpd_factory, upstream):
 
 def test_server_status_shows_the_section_and_a_graceful_restart_keeps_serving(httpd_factory,
                                                                            upstream):
-    h = httpd_factory(CONF % {"modules": MODULES, "upstream": upstream.origin,
-                              "secret": UPSTREAM_SECRET}, mpm="prefork")
+    h = make(httpd_factory, upstream, "prefork")
     h.write("htdocs/tiny.txt", "tiny\n")
     assert h.request("GET", "/tiny.txt")[0] == 200
     status, _, body = h.request("GET", "/server-status?auto")
