@@ -202,6 +202,11 @@ static const char *label(apr_pool_t *p, const char *value)
     return out;
 }
 
+static void family_head(request_rec *r, const char *name, const char *help, const char *type)
+{
+    ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 /* One counter family: each VirtualHost's value for each label value, the
  * counters at `offset` in a slot. */
 static void family(request_rec *r, const char *name, const char *help, const char *label_name,
@@ -209,7 +214,7 @@ static void family(request_rec *r, const char *name, const char *help, const cha
 {
     int v, i;
 
-    ap_rprintf(r, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    family_head(r, name, help, "counter");
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
 
@@ -227,8 +232,7 @@ static void upstream_family(request_rec *r)
     int v, k;
     unsigned c;
 
-    ap_rprintf(r, "# HELP %s Requests to the upstream by kind and status class.\n"
-               "# TYPE %s counter\n", name, name);
+    family_head(r, name, "Requests to the upstream by kind and status class.", "counter");
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
 
@@ -248,8 +252,7 @@ static void latency_family(request_rec *r)
     int v, k;
     apr_size_t b;
 
-    ap_rprintf(r, "# HELP %s Time of the upstream's /session answers, by kind.\n"
-               "# TYPE %s histogram\n", name, name);
+    family_head(r, name, "Time of the upstream's /session answers, by kind.", "histogram");
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
         const char *vhost = label(r->pool, vh->vhost);
