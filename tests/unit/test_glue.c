@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
+ * own record and registration on a fake httpd (fake_httpd.c): directives and
+ * merging. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <check.h>
+
+#include "fake_httpd.h"
+
+#define HOST "www.example.com"
+#define UPSTREAM AUTHPROXY_DIR_UPSTREAM " http://127.0.0.1:3000"
+/* stands for ServerRoot in the tables' lines and values */
+#define ROOT "{root}"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    fake_httpd_reset();
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+/* A table case's string against the one wanted (NULL for none). */
+static void expect_str(int i, const char *what, const char *got, const char *want)
+{
+    ck_assert_msg(got == want || (got && want && !strcmp(got, want)),
+                  "case %d, %s: got '%s', want '%s'", i, what, got ? got : "(null)",
+                  want ? want : "(null)");
+}
+
+static void set(server_rec *s, void *dconf, int where, const char *line)
+{
+    const char *err = fake_directive(pool, s, dconf, where, line);
+
+    ck_assert_msg(!err, "%s: %s", line, err);
+}
+
+/* ---- directives ----------------------------------------------------------------- */
+
+typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN } kind_e;
+
+/* Every directive: the field it sets, and a value for a parent and one for
+ * a child (the line's arguments, and the field as show() gives it). */
+static const struct {
+    const char *name;
+    int per_dir;
+    apr_size_t offset;
+    kind_e kind;
+    const char *parent, *parent_shown, *child, *child_shown;
+} directives[] = {
+    { AUTHPROXY_DIR_UPSTREAM, 0, offsetof(authproxy_server_conf, upstream), TEXT,
+      "http://main.example", "http://main.example",
+      "https://vhost.example:8443", "https://vhost.example:8443" },
+    { AUTHPROXY_DIR_LOCAL_PATH, 0, offsetof(authproxy_server_conf, local_path), TEXT,
+      "/main", "/main", "vhost/", "/vhost" },
+    { AUTHPROXY_DIR_TARGET_PATH, 0, offsetof(authproxy_server_conf, target_path), TEXT,
+      "/up", "/up", "/v/", "/v" },
+    { AUTHPROXY_DIR_HEADER, 0, offsetof(authproxy_server_conf, headers), HEADERS,
+      "X-Tenant main", "X-Tenant: main", "X-Api-Key \"k 1\"", "X-Api-Key: k 1" },
+    { AUTHPROXY_DIR_TIMEOUT, 0, offsetof(authproxy_server_conf, timeout), NUMBER,
+      "5", "5", "30", "30" },
+    { AUTHPROXY_DIR_PRESERVE_HOST, 0, offsetof(authproxy_server_conf, preserve_host), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_PUBLIC_ORIGIN, 0, offsetof(authproxy_server_conf, public_origin), ORIGIN,
+      "https://app.example", "https://app.example",
+      "http://v.example:8080", "http://v.example:8080" },
+    { AUTHPROXY_DIR_COOKIE_NAME, 0, offsetof(authproxy_server_conf, cookie_name), TEXT,
+      "main.session", "main.session", "v.session", "v.session" },
+    { AUTHPROXY_DIR_SECRET, 0, offsetof(authproxy_server_conf, secrets), SECRETS,
+      "main-secret", "main-secret", "new old", "new,old" },
+    { AUTHPROXY_DIR_STRATEGY, 0, offsetof(authproxy_server_conf, strategy), NUMBER,
+      "database", "1", "jwt", "0" },
+    { AUTHPROXY_DIR_CA_FILE, 0, offsetof(authproxy_server_conf, ca_file), TEXT,
+      "ca.pem", ROOT "/ca.pem", ROOT "/ca2.pem", ROOT "/ca2.pem" },
+    { AUTHPROXY_DIR_CACHE, 0, offsetof(authproxy_server_conf, cache_spec), TEXT,
+      "memcache:127.0.0.1:11211", "memcache:127.0.0.1:11211", "none", "none" },
+    { AUTHPROXY_DIR_CACHE_TTL, 0, offsetof(authproxy_server_conf, cache_ttl), NUMBER,
+      "120", "120", "30", "30" },
+    { AUTHPROXY_DIR_CACHE_NEG_TTL, 0, offsetof(authproxy_server_conf, cache_negative_ttl),
+      NUMBER, "0", "0", "7", "7" },
+    { AUTHPROXY_DIR_SESSION, 1, offsetof(authproxy_dir_conf, session), NUMBER,
+      "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_PASS_HEADERS, 1, offsetof(authproxy_dir_conf, pass_headers), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_PASS_TOKEN, 1, offsetof(authproxy_dir_conf, pass_token), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_STRIP_COOKIE, 1, offsetof(authproxy_dir_conf, strip_cookie), NUMBER,
+      "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_UNAUTH_ACTION, 1, offsetof(authproxy_dir_conf, unauth_action), NUMBER,
+      "401", "1", "pass", "2" },
+    { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
+      "sub", "sub", "org.login", "org.login" },
+};
+
+#define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
+
+static int directive_of(const char *line)
+{
+    int i;
+
+    for (i = 0; i < DIRECTIVES; i++) {
+        apr_size_t len = strlen(directives[i].name);
+
+        if (!strncmp(line, directives[i].name, len) && (!line[len] || line[len] == ' ')) {
+            return i;
+        }
+    }
+    ck_abort_msg("no directive in '%s'", line);
+    return -1;
+}
+
+/* The field a directive sets, as text; "(unset)" where it is not set. */
+static const char *show(int d, const void *conf)
+{
+    const char *field = (const char *)conf + directives[d].offset;
+    const apr_array_header_t *list = NULL;
+    const authproxy_origin_t *origin;
+    const char *text = "";
+    int i;
+
+    switch (directives[d].kind) {
+    case TEXT:
+        text = *(const char *const *)field;
+        return text ? text : "(unset)";
+    case NUMBER:
+        i = *(const int *)field;
+        return i == AUTHPROXY_UNSET ? "(unset)" : apr_itoa(pool, i);
+    case HEADERS:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_header_t *h = &APR_ARRAY_IDX(list, i, authproxy_header_t);
+
+            text = apr_psprintf(pool, "%s%s%s: %s", text, i ? ", " : "", h->name, h->value);
+        }
+        return list ? text : "(unset)";
+    case SECRETS:
+        list = *(const apr_array_header_t *const *)field;
+        return list ? apr_array_pstrcat(pool, list, ',') : "(unset)";
+    case ORIGIN:
+        origin = *(const authproxy_origin_t *const *)field;
+        return origin ? origin->origin : "(unset)";
+    }
+    return NULL;
+}
+
+/* ROOT replaced by the ServerRoot the test runs with. */
+static const char *rooted(const char *text)
+{
+    const char *at = text ? strstr(text, ROOT) : NULL;
+
+    return at ? apr_psprintf(pool, "%.*s%s%s", (int)(at - text), text, fake_httpd.server_root,
+                             at + sizeof(ROOT) - 1)
+              : text;
+}
+
+static void write_file(const char *name, const char *content, apr_size_t len)
+{
+    apr_file_t *f;
+    const char *path = apr_pstrcat(pool, fake_httpd.server_root, "/", name, NULL);
+
+    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_file_write_full(f, content, len, NULL), APR_SUCCESS);
+    apr_file_close(f);
+}
+
+static const char *const root_files[] = { "ca.pem", "ca2.pem", "secret", "empty", "nul", "big" };
+
+/* A pool cleanup: the paths are made on the stack, the pool is going. */
+static apr_status_t remove_root(void *dir)
+{
+    char path[4096];
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(root_files) / sizeof(root_files[0]); i++) {
+        apr_snprintf(path, sizeof(path), "%s/%s", (const char *)dir, root_files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return APR_SUCCESS;
+}
+
+/* The config tests' ServerRoot: a fresh directory with CA bundles and
+ * secret files, removed with the test's pool. */
+static void config_setup(void)
+{
+    const char *tmp;
+    char *dir, big[5000];
+
+    setup();
+    ck_assert_int_eq(apr_temp_dir_get(&tmp, pool), APR_SUCCESS);
+    dir = apr_pstrcat(pool, tmp, "/test_glue.XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    fake_httpd.server_root = dir;
+    apr_pool_cleanup_register(pool, dir, remove_root, apr_pool_cleanup_null);
+    write_file("ca.pem", "bundle", 6);
+    write_file("ca2.pem", "bundle", 6);
+    write_file("secret", "file-secret\n", 12);
+    write_file("empty", " \n", 2);
+    write_file("nul", "a\0b", 3);
+    memset(big, 'x', sizeof(big));
+    write_file("big", big, sizeof(big));
+}
+
+START_TEST(every_directive_is_in_the_table)
+{
+    const command_rec *c;
+    int n = 0;
+
+    for (c = authproxy_module.cmds; c->name; c++, n++) {
+        directive_of(c->name);
+    }
+    ck_assert_int_eq(n, DIRECTIVES);
+}
+END_TEST
+
+#define S FAKE_IN_SERVER
+#define L FAKE_IN_LOCATION
+#define H FAKE_IN_HTACCESS
+
+/* Lines as httpd reads them: accepted, with what they set, or refused with
+ * the message httpd stops at (each names the directive). */
+static const struct {
+    int where;
+    const char *line, *error, *shown;
+} line_cases[] = {
+    { S, "AuthProxyUpstream HTTP://Auth.Example.COM:3000/", NULL,
+      "http://auth.example.com:3000" },
+    { S, "AuthProxyUpstream https://[::1]:8443", NULL, "https://[::1]:8443" },
+    { S, "AuthProxyUpstream auth.example.com",
+      "AuthProxyUpstream: 'auth.example.com' is not an absolute http:// or https:// URL", NULL },
+    { S, "AuthProxyUpstream ftp://auth.example.com",
+      "AuthProxyUpstream: 'ftp://auth.example.com' has the scheme 'ftp'; only http and https "
+      "are supported", NULL },
+    { S, "AuthProxyUpstream http://", "AuthProxyUpstream: 'http://' names no host", NULL },
+    { S, "AuthProxyUpstream http://user:pw@auth.example.com",
+      "AuthProxyUpstream: 'http://user:pw@auth.example.com' carries credentials; send them "
+      "with AuthProxyHeader instead", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com/?x=1",
+      "AuthProxyUpstream: 'http://auth.example.com/?x=1' has a query or fragment; give the "
+      "origin only (scheme://host[:port])", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com#top",
+      "AuthProxyUpstream: 'http://auth.example.com#top' has a query or fragment; give the "
+      "origin only (scheme://host[:port])", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com/auth/",
+      "AuthProxyUpstream: 'http://auth.example.com/auth/' has the path '/auth/'; give the "
+      "origin only (scheme://host[:port]) and set the upstream prefix with "
+      "AuthProxyTargetPath /auth", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com:0",
+      "AuthProxyUpstream: 'http://auth.example.com:0' has an invalid port", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com:",
+      "AuthProxyUpstream: 'http://auth.example.com:' has an invalid port", NULL },
+    { S, "AuthProxyUpstream",
+      "AuthProxyUpstream takes one argument, Origin (http[s]://host[:port]) of the upstream "
+      "Auth.js server; turns the module on for this server", NULL },
+    { L, "AuthProxyUpstream http://auth.example.com", "AuthProxyUpstream not allowed here", NULL },
+    { S, "AuthProxyLocalPath auth/", NULL, "/auth" },
+    { S, "AuthProxyLocalPath /", NULL, "/" },
+    { S, "AuthProxyLocalPath /a/../b",
+      "AuthProxyLocalPath: '/a/../b' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyLocalPath \"/a b\"",
+      "AuthProxyLocalPath: '/a b' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyTargetPath /auth?x",
+      "AuthProxyTargetPath: '/auth?x' is not a plain URL path (no spaces, control "
+      "characters, '?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyTargetPath /./x",
+      "AuthProxyTargetPath: '/./x' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyHeader X-Api-Key \"0123 abc\"", NULL, "X-Api-Key: 0123 abc" },
+    { S, "AuthProxyHeader \"Bad Name\" v",
+      "AuthProxyHeader: 'Bad Name' is not a valid header name", NULL },
+    { S, "AuthProxyHeader Host evil.example",
+      "AuthProxyHeader: the header 'Host' describes the connection or the message framing "
+      "and cannot be set", NULL },
+    { S, "AuthProxyHeader transfer-encoding chunked",
+      "AuthProxyHeader: the header 'transfer-encoding' describes the connection or the "
+      "message framing and cannot be set", NULL },
+    { S, "AuthProxyHeader X-A \"a\001b\"",
+      "AuthProxyHeader X-A: the value holds a control character (CR, LF, NUL, ...)", NULL },
+    { S, "AuthProxyHeader X-A",
+      "AuthProxyHeader takes two arguments, Header name and value added to every upstream "
+      "request; repeatable", NULL },
+    { S, "AuthProxyTimeout 3600", NULL, "3600" },
+    { S, "AuthProxyTimeout 0",
+      "AuthProxyTimeout: '0' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 3601",
+      "AuthProxyTimeout: '3601' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 5s",
+      "AuthProxyTimeout: '5s' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 99999999999999999999",
+      "AuthProxyTimeout: '99999999999999999999' is not a whole number of seconds from 1 to "
+      "3600", NULL },
+    { S, "AuthProxyPreserveHost on", NULL, "1" },
+    { S, "AuthProxyPreserveHost OFF", NULL, "0" },
+    { S, "AuthProxyPreserveHost yes", "AuthProxyPreserveHost must be On or Off", NULL },
+    { S, "AuthProxyPublicOrigin https://App.Example.com:443", NULL, "https://app.example.com" },
+    { S, "AuthProxyPublicOrigin http://app.example.com:8080/", NULL,
+      "http://app.example.com:8080" },
+    { S, "AuthProxyPublicOrigin app.example.com",
+      "AuthProxyPublicOrigin: 'app.example.com' is not an http:// or https:// origin", NULL },
+    { S, "AuthProxyPublicOrigin https://app.example.com/shop",
+      "AuthProxyPublicOrigin: 'https://app.example.com/shop' must be an origin only: "
+      "scheme://host[:port], no path, query or credentials", NULL },
+    { S, "AuthProxyPublicOrigin https://u@app.example.com",
+      "AuthProxyPublicOrigin: 'https://u@app.example.com' must be an origin only: "
+      "scheme://host[:port], no path, query or credentials", NULL },
+    { S, "AuthProxyCookieName __Secure-my.session", NULL, "__Secure-my.session" },
+    { S, "AuthProxyCookieName a=b", "AuthProxyCookieName: 'a=b' is not a valid cookie name", NULL },
+    { S, "AuthProxyCookieName \"a b\"", "AuthProxyCookieName: 'a b' is not a valid cookie name",
+      NULL },
+    { S, "AuthProxySecret new file:secret old", NULL, "new,file-secret,old" },
+    { S, "AuthProxySecret file:" ROOT "/secret", NULL, "file-secret" },
+    { S, "AuthProxySecret file:missing",
+      "AuthProxySecret: cannot read file:" ROOT "/missing: No such file or directory", NULL },
+    { S, "AuthProxySecret file:empty",
+      "AuthProxySecret: file:" ROOT "/empty holds no usable secret (empty, or a NUL byte)", NULL },
+    { S, "AuthProxySecret file:nul",
+      "AuthProxySecret: file:" ROOT "/nul holds no usable secret (empty, or a NUL byte)", NULL },
+    { S, "AuthProxySecret file:big",
+      "AuthProxySecret: file:" ROOT "/big is larger than 4 KiB; it should hold only the "
+      "secret", NULL },
+    { S, "AuthProxySecret",
+      "AuthProxySecret requires at least one argument, The upstream's AUTH_SECRET, newest "
+      "first; file:/path reads one from a file", NULL },
+    { H, "AuthProxySecret s", "AuthProxySecret not allowed here", NULL },
+    { S, "AuthProxySessionStrategy Database", NULL, "1" },
+    { S, "AuthProxySessionStrategy JWT", NULL, "0" },
+    { S, "AuthProxySessionStrategy cookie",
+      "AuthProxySessionStrategy: 'cookie' is neither jwt nor database", NULL },
+    { S, "AuthProxyCACertificateFile " ROOT "/ca2.pem", NULL, ROOT "/ca2.pem" },
+    { S, "AuthProxyCACertificateFile missing.pem",
+      "AuthProxyCACertificateFile: 'missing.pem' is not a readable file", NULL },
+    { S, "AuthProxyCACertificateFile .",
+      "AuthProxyCACertificateFile: '.' is not a readable file", NULL },
+    { S, "AuthProxySessionCache shmcb", NULL, "shmcb" },
+    { S, "AuthProxySessionCache redis:127.0.0.1:6379", NULL, "redis:127.0.0.1:6379" },
+    { S, "AuthProxySessionCache NONE", NULL, "NONE" },
+    { S, "AuthProxySessionCache :11211",
+      "AuthProxySessionCache: ':11211' names no cache provider", NULL },
+    { S, "AuthProxySessionCacheTTL 86400", NULL, "86400" },
+    { S, "AuthProxySessionCacheTTL 0",
+      "AuthProxySessionCacheTTL: '0' is not a whole number of seconds from 1 to 86400", NULL },
+    { S, "AuthProxySessionCacheNegativeTTL 0", NULL, "0" },
+    { S, "AuthProxySessionCacheNegativeTTL -1",
+      "AuthProxySessionCacheNegativeTTL: '-1' is not a whole number of seconds from 0 to "
+      "86400", NULL },
+    { S, "AuthProxySession Off", NULL, "0" },
+    { L, "AuthProxySession Off", NULL, "0" },
+    { H, "AuthProxySession On", NULL, "1" },
+    { H, "AuthProxyPassHeaders On", NULL, "1" },
+    { H, "AuthProxyPassToken On", NULL, "1" },
+    { H, "AuthProxyStripCookie On", NULL, "1" },
+    { L, "AuthProxyStripCookie maybe", "AuthProxyStripCookie must be On or Off", NULL },
+    { H, "AuthProxyUnauthAction Redirect", NULL, "0" },
+    { L, "AuthProxyUnauthAction 401", NULL, "1" },
+    { S, "AuthProxyUnauthAction PASS", NULL, "2" },
+    { L, "AuthProxyUnauthAction 403",
+      "AuthProxyUnauthAction: '403' is not redirect, 401 or pass", NULL },
+    { H, "AuthProxyRemoteUserClaim org.login", NULL, "org.login" },
+    { L, "AuthProxyRemoteUserClaim",
+      "AuthProxyRemoteUserClaim takes one argument, Claim that becomes REMOTE_USER (default "
+      "email, else the id)", NULL },
+};
+
+START_TEST(directive_lines)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(line_cases) / sizeof(line_cases[0])); i++) {
+        const char *line = line_cases[i].line, *error = rooted(line_cases[i].error);
+        server_rec *s = fake_server(pool, HOST, 80);
+        void *dconf = line_cases[i].where == S ? NULL : fake_location(pool);
+        int d = directive_of(line);
+        const char *err = fake_directive(pool, s, dconf, line_cases[i].where, rooted(line));
+        const void *conf = !directives[d].per_dir ? (const void *)authproxy_sconf(s)
+                           : dconf ? dconf
+                           : ap_get_module_config(s->lookup_defaults, &authproxy_module);
+
+        expect_str(i, line, err, error);
+        expect_str(i, "set", show(d, conf), error ? "(unset)" : rooted(line_cases[i].shown));
+    }
+}
+END_TEST
+
+START_TEST(upstream_parts)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+
+    set(s, NULL, S, "AuthProxyUpstream HTTPS://Auth.Example.COM");
+    ck_assert_str_eq(conf->upstream, "https://auth.example.com");
+    ck_assert_str_eq(conf->upstream_host, "Auth.Example.COM");
+    ck_assert_int_eq(conf->upstream_is_tls, 1);
+    /* a repeated AuthProxyHeader adds; a repeated AuthProxySecret too */
+    set(s, NULL, S, "AuthProxyHeader X-A 1");
+    set(s, NULL, S, "AuthProxyHeader X-B 2");
+    ck_assert_str_eq(show(directive_of(AUTHPROXY_DIR_HEADER), conf), "X-A: 1, X-B: 2");
+    set(s, NULL, S, "AuthProxySecret one");
+    set(s, NULL, S, "AuthProxySecret two");
+    ck_assert_str_eq(show(directive_of(AUTHPROXY_DIR_SECRET), conf), "one,two");
+}
+END_TEST
+
+/* Main server and VirtualHost, Location and nested Location: the child's
+ * setting where it has one, else the parent's, field by field. */
+START_TEST(merge_child_if_set_else_parent)
+{
+    int d, set_parent, set_child;
+
+    for (d = 0; d < DIRECTIVES; d++) {
+        for (set_parent = 0; set_parent < 2; set_parent++) {
+            for (set_child = 0; set_child < 2; set_child++) {
+                server_rec *s = fake_server(pool, HOST, 80);
+                server_rec *vhost = fake_server(pool, "vhost.example", 80);
+                void *parent = directives[d].per_dir ? fake_location(pool) : NULL;
+                void *child = directives[d].per_dir ? fake_location(pool) : NULL;
+                int where = directives[d].per_dir ? L : S;
+                const char *want = set_child ? directives[d].child_shown
+                                   : set_parent ? directives[d].parent_shown : "(unset)";
+
+                if (set_parent) {
+                    set(s, parent, where, apr_pstrcat(pool, directives[d].name, " ",
+                                                      rooted(directives[d].parent), NULL));
+                }
+                if (set_child) {
+                    set(vhost, child, where, apr_pstrcat(pool, directives[d].name, " ",
+                                                         rooted(directives[d].child), NULL));
+                }
+                fake_vhost(pool, s, vhost);
+                expect_str(d * 4 + set_parent * 2 + set_child, directives[d].name,
+                           show(d, directives[d].per_dir
+                                   ? authproxy_module.merge_dir_config(pool, parent, child)
+                                   : (void *)authproxy_sconf(vhost)),
+                           rooted(want));
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(merged_upstream_keeps_its_parts)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *vhost = fake_server(pool, "vhost.example", 80);
+    server_rec *bare = fake_server(pool, "bare.example", 80);
+
+    set(s, NULL, S, "AuthProxyUpstream http://main.example");
+    set(vhost, NULL, S, "AuthProxyUpstream https://vhost.example");
+    fake_vhost(pool, s, vhost);
+    fake_vhost(pool, s, bare);
+    ck_assert_ptr_eq(s->next, vhost);
+    ck_assert_ptr_eq(vhost->next, bare);
+    ck_assert_str_eq(authproxy_sconf(vhost)->upstream_host, "vhost.example");
+    ck_assert_int_eq(authproxy_sconf(vhost)->upstream_is_tls, 1);
+    ck_assert_str_eq(authproxy_sconf(bare)->upstream, "http://main.example");
+    ck_assert_str_eq(authproxy_sconf(bare)->upstream_host, "main.example");
+    ck_assert_int_eq(authproxy_sconf(bare)->upstream_is_tls, 0);
+}
+END_TEST
+
+START_TEST(accessors_apply_defaults)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+    void *dconf = fake_location(pool);
+    request_rec *r;
+
+    ck_assert_str_eq(authproxy_local_path(conf), "/api/auth");
+    ck_assert_str_eq(authproxy_target_path(conf), "/api/auth");
+    ck_assert_int_eq(authproxy_timeout(conf), 10);
+    ck_assert_int_eq(authproxy_preserve_host(conf), 0);
+    ck_assert_str_eq(authproxy_cookie_name(conf), "authjs.session-token");
+    ck_assert_int_eq(authproxy_strategy(conf), AUTHPROXY_STRATEGY_JWT);
+    ck_assert_str_eq(authproxy_cache_spec(conf), "shmcb");
+    ck_assert_int_eq(authproxy_cache_ttl(conf), 60);
+    ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 5);
+    ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_REDIRECT);
+    ck_assert_str_eq(authproxy_remote_user_claim(dconf), "email");
+    ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
+    ck_assert_int_eq(authproxy_pass_token(dconf), 0);
+    ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
+    /* off without an upstream, on with one, off where AuthProxySession Off */
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
+    set(s, NULL, S, UPSTREAM);
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 1);
+    set(s, dconf, L, "AuthProxySession Off");
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
+    /* the target prefix follows the local one; each setting wins over its default */
+    set(s, NULL, S, "AuthProxyLocalPath /auth");
+    ck_assert_str_eq(authproxy_target_path(conf), "/auth");
+    set(s, NULL, S, "AuthProxyTargetPath /up");
+    ck_assert_str_eq(authproxy_target_path(conf), "/up");
+    set(s, NULL, S, "AuthProxyTimeout 3");
+    ck_assert_int_eq(authproxy_timeout(conf), 3);
+    set(s, NULL, S, "AuthProxyPreserveHost On");
+    ck_assert_int_eq(authproxy_preserve_host(conf), 1);
+    set(s, NULL, S, "AuthProxyCookieName my.session");
+    ck_assert_str_eq(authproxy_cookie_name(conf), "my.session");
+    set(s, NULL, S, "AuthProxySessionStrategy database");
+    ck_assert_int_eq(authproxy_strategy(conf), AUTHPROXY_STRATEGY_DATABASE);
+    set(s, NULL, S, "AuthProxySessionCache none");
+    ck_assert_str_eq(authproxy_cache_spec(conf), "none");
+    set(s, NULL, S, "AuthProxySessionCacheTTL 9");
+    ck_assert_int_eq(authproxy_cache_ttl(conf), 9);
+    set(s, NULL, S, "AuthProxySessionCacheNegativeTTL 0");
+    ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 0);
+    set(s, dconf, L, "AuthProxyUnauthAction pass");
+    ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_PASS);
+    set(s, dconf, L, "AuthProxyRemoteUserClaim sub");
+    ck_assert_str_eq(authproxy_remote_user_claim(dconf), "sub");
+    set(s, dconf, L, "AuthProxyPassHeaders On");
+    ck_assert_int_eq(authproxy_pass_headers(dconf), 1);
+    /* startup derives the /session URL and the cookie names */
+    ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(conf->session_url, "http://127.0.0.1:3000/up/session");
+    ck_assert_str_eq(conf->cookie_plain, "my.session");
+    ck_assert_str_eq(conf->cookie_secure, "__Secure-my.session");
+    r = fake_request(pool, s, dconf, "GET", "/");
+    ck_assert_int_eq(authproxy_pass_headers(authproxy_dconf(r)), 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("authproxy_glue");
+    TCase *config = tcase_create("config");
+    apr_pool_t *pglobal;
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    apr_pool_create(&pglobal, NULL);
+    fake_httpd_start(pglobal);
+    tcase_add_checked_fixture(config, config_setup, teardown);
+    tcase_add_test(config, every_directive_is_in_the_table);
+    tcase_add_test(config, directive_lines);
+    tcase_add_test(config, upstream_parts);
+    tcase_add_test(config, merge_child_if_set_else_parent);
+    tcase_add_test(config, merged_upstream_keeps_its_parts);
+    tcase_add_test(config, accessors_apply_defaults);
+    suite_add_tcase(suite, config);
+    sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_pool_destroy(pglobal);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
