@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
  * own record and registration on a fake httpd (fake_httpd.c): directives and
- * merging. */
+ * merging, the sign-in redirect and what anonymous visitors get. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +10,15 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <check.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
 
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
 #define UPSTREAM AUTHPROXY_DIR_UPSTREAM " http://127.0.0.1:3000"
+/* the module's AuthType */
+#define AUTH_TYPE "authjs"
 /* stands for ServerRoot in the tables' lines and values */
 #define ROOT "{root}"
 
@@ -45,6 +49,65 @@ static void set(server_rec *s, void *dconf, int where, const char *line)
 
     ck_assert_msg(!err, "%s: %s", line, err);
 }
+
+/* A server with an upstream and these settings (NULL-terminated), started:
+ * the keys, URLs and cookie names worked out as post_config does. */
+static server_rec *started(const char *const *lines)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+
+    set(s, NULL, FAKE_IN_SERVER, UPSTREAM);
+    for (; lines && *lines; lines++) {
+        set(s, NULL, FAKE_IN_SERVER, *lines);
+    }
+    ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
+    return s;
+}
+
+/* A <Location> with these settings (NULL-terminated). */
+static void *location(server_rec *s, const char *const *lines)
+{
+    void *dconf = fake_location(pool);
+
+    for (; lines && *lines; lines++) {
+        set(s, dconf, FAKE_IN_LOCATION, *lines);
+    }
+    return dconf;
+}
+
+/* A browser's page load under AuthType authjs. */
+static request_rec *page_load(server_rec *s, void *dconf, const char *target)
+{
+    request_rec *r = fake_request(pool, s, dconf, "GET", target);
+
+    apr_table_setn(r->headers_in, "Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    fake_auth(r, AUTH_TYPE, NULL);
+    return r;
+}
+
+static authjs_session_t *token_session(const char *claims)
+{
+    json_t *json = json_loads(claims, 0, NULL);
+
+    ck_assert_msg(json != NULL, "claims: %s", claims);
+    return authjs_session_from_claims(pool, json);
+}
+
+/* What the resolver leaves for a signed-in request (and its subrequests). */
+static void signed_in(request_rec *r, const authjs_session_t *session, const char *source)
+{
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+
+    req->resolved = 1;
+    req->session = session;
+    req->source = source;
+    req->cookie.name = AUTHPROXY_DEFAULT_COOKIE;
+    req->cookie.value = "the-raw-token";
+}
+
+#define ALICE "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
+              "\"roles\":[\"admin\",\"dev\"],\"level\":3,\"ratio\":1.5,\"verified\":true," \
+              "\"org\":{\"role\":\"owner\",\"ids\":[7]},\"nothing\":null}"
 
 /* ---- directives ----------------------------------------------------------------- */
 
@@ -534,10 +597,269 @@ START_TEST(accessors_apply_defaults)
 }
 END_TEST
 
+/* ---- anonymous visitors and the sign-in redirect --------------------------------- */
+
+/* The callback is the request line's own path and query, never another
+ * host's: an open-redirect guard (README, Access control). */
+static const struct {
+    const char *local_path;        /* AuthProxyLocalPath, NULL for the default */
+    const char *target;            /* the request line's target */
+    const char *location;
+} sign_in_cases[] = {
+    { NULL, "/page?q=1", "/api/auth/signin?callbackUrl=%2fpage%3fq%3d1" },
+    { NULL, "/", "/api/auth/signin?callbackUrl=%2f" },
+    { NULL, "/a%20b/caf%C3%A9", "/api/auth/signin?callbackUrl=%2fa%2520b%2fcaf%25C3%25A9" },
+    { NULL, "/p?next=https://evil.example",
+      "/api/auth/signin?callbackUrl=%2fp%3fnext%3dhttps%3a%2f%2fevil.example" },
+    /* a network-path target is a path on this server */
+    { NULL, "//evil.example/x", "/api/auth/signin?callbackUrl=%2fevil.example%2fx" },
+    { NULL, "///evil", "/api/auth/signin?callbackUrl=%2fevil" },
+    /* absolute-form: its path and query only */
+    { NULL, "http://evil.example/path?x", "/api/auth/signin?callbackUrl=%2fpath%3fx" },
+    { NULL, "http://evil.example", "/api/auth/signin?callbackUrl=%2f" },
+    { NULL, "https://evil.example//x?y=//z",
+      "/api/auth/signin?callbackUrl=%2fx%3fy%3d%2f%2fz" },
+    { "/auth", "/page", "/auth/signin?callbackUrl=%2fpage" },
+    { "sso/", "/page", "/sso/signin?callbackUrl=%2fpage" },
+    { "/", "/page", "/signin?callbackUrl=%2fpage" },
+};
+
+START_TEST(sign_in_redirect)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(sign_in_cases) / sizeof(sign_in_cases[0])); i++) {
+        const char *local[] = { NULL, NULL };
+        server_rec *s;
+        request_rec *r;
+
+        if (sign_in_cases[i].local_path) {
+            local[0] = apr_pstrcat(pool, "AuthProxyLocalPath ", sign_in_cases[i].local_path,
+                                   NULL);
+        }
+        s = started(local);
+        r = page_load(s, NULL, sign_in_cases[i].target);
+        ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+        expect_str(i, sign_in_cases[i].target, apr_table_get(r->headers_out, "Location"),
+                   sign_in_cases[i].location);
+        expect_str(i, "log", fake_log_last(), "debug: anonymous: sent to sign in");
+    }
+}
+END_TEST
+
+/* A subrequest or an internal redirect comes back to what the visitor asked. */
+START_TEST(sign_in_comes_back_to_the_original_request)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/orig?x=1");
+    request_rec *sub = fake_subrequest(r, NULL, "/included");
+    request_rec *next = fake_internal_redirect(r, NULL, "/error?code=1");
+    request_rec *sub_of_next = fake_subrequest(next, NULL, "/deeper");
+    request_rec *guarded[] = { sub, next, sub_of_next };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        fake_auth(guarded[i], AUTH_TYPE, NULL);
+        ck_assert_int_eq(fake_httpd.check_authn(guarded[i]), HTTP_MOVED_TEMPORARILY);
+        expect_str(i, "Location", apr_table_get(guarded[i]->headers_out, "Location"),
+                   "/api/auth/signin?callbackUrl=%2forig%3fx%3d1");
+    }
+}
+END_TEST
+
+/* A browser's navigation is sent to sign in; scripts, API clients and other
+ * methods get 401 with a challenge. */
+static const struct {
+    const char *method, *accept, *requested_with, *fetch_mode;
+    int status;
+} navigation_cases[] = {
+    { "GET", "text/html,application/xhtml+xml,*/*;q=0.8", NULL, NULL, HTTP_MOVED_TEMPORARILY },
+    { "GET", "text/html", NULL, "navigate", HTTP_MOVED_TEMPORARILY },
+    { "GET", "TEXT/HTML", NULL, "Navigate", HTTP_MOVED_TEMPORARILY },
+    { "HEAD", "text/html", NULL, NULL, HTTP_MOVED_TEMPORARILY },
+    { "GET", "application/json", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", "*/*", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", NULL, NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", "text/html", "XMLHttpRequest", NULL, HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "cors", HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "no-cors", HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "same-origin", HTTP_UNAUTHORIZED },
+    { "POST", "text/html", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "PUT", "text/html", NULL, "navigate", HTTP_UNAUTHORIZED },
+};
+
+START_TEST(navigation_or_401)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(navigation_cases) / sizeof(navigation_cases[0])); i++) {
+        request_rec *r = fake_request(pool, s, NULL, navigation_cases[i].method, "/app");
+        int redirect = navigation_cases[i].status == HTTP_MOVED_TEMPORARILY;
+
+        fake_auth(r, AUTH_TYPE, NULL);
+        if (navigation_cases[i].accept) {
+            apr_table_setn(r->headers_in, "Accept", navigation_cases[i].accept);
+        }
+        if (navigation_cases[i].requested_with) {
+            apr_table_setn(r->headers_in, "X-Requested-With", navigation_cases[i].requested_with);
+        }
+        if (navigation_cases[i].fetch_mode) {
+            apr_table_setn(r->headers_in, "Sec-Fetch-Mode", navigation_cases[i].fetch_mode);
+        }
+        ck_assert_msg(fake_httpd.check_authn(r) == navigation_cases[i].status, "case %d", i);
+        expect_str(i, "Location", apr_table_get(r->headers_out, "Location"),
+                   redirect ? "/api/auth/signin?callbackUrl=%2fapp" : NULL);
+        expect_str(i, "WWW-Authenticate", apr_table_get(r->err_headers_out, "WWW-Authenticate"),
+                   redirect ? NULL : "authjs realm=\"" HOST "\"");
+    }
+}
+END_TEST
+
+START_TEST(unauth_actions)
+{
+    server_rec *s = started(NULL);
+    const char *always_401[] = { "AuthProxyUnauthAction 401", NULL };
+    const char *pass[] = { "AuthProxyUnauthAction pass", NULL };
+    request_rec *r = page_load(s, location(s, always_401), "/app");
+
+    /* the realm is AuthName where there is one */
+    fake_auth(r, AUTH_TYPE, "Members");
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_str_eq(apr_table_get(r->err_headers_out, "WWW-Authenticate"),
+                     "authjs realm=\"Members\"");
+    r = page_load(s, location(s, pass), "/app");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_str_eq(r->ap_auth_type, "authjs");
+    /* another AuthType is not this module's; AuthType names are not case-sensitive */
+    r = page_load(s, NULL, "/app");
+    fake_auth(r, "Basic", NULL);
+    ck_assert_int_eq(fake_httpd.check_authn(r), DECLINED);
+    fake_auth(r, "AuthJS", NULL);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+}
+END_TEST
+
+START_TEST(authtype_without_upstream)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+
+    ck_assert_int_eq(fake_httpd.check_authn(page_load(s, NULL, "/app")),
+                     HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "error: AuthType authjs needs AuthProxyUpstream in this "
+                     "server");
+}
+END_TEST
+
+/* Sign-in stays reachable under a Location that requires a session. */
+START_TEST(routes_are_never_guarded)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/api/auth/signin?x=1");
+    const authz_provider *session = ap_lookup_provider(AUTHZ_PROVIDER_GROUP, "authjs-session",
+                                                       AUTHZ_PROVIDER_VERSION);
+
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+    ck_assert_str_eq(r->filename, "proxy:http://127.0.0.1:3000/api/auth/signin");
+    ck_assert_str_eq(r->handler, "proxy-server");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_int_eq(session->check_authorization(r, "", NULL), AUTHZ_GRANTED);
+    /* a path that only starts like the prefix is not a route */
+    r = page_load(s, NULL, "/api/authx");
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DECLINED);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+}
+END_TEST
+
+/* REMOTE_USER: AuthProxyRemoteUserClaim, else the email, else the id. */
+static const struct {
+    const char *claim;             /* AuthProxyRemoteUserClaim, NULL for the default */
+    const char *claims;
+    const char *user;
+} user_cases[] = {
+    { NULL, ALICE, "alice@example.com" },
+    { "sub", ALICE, "u1" },
+    { "org.role", ALICE, "owner" },
+    { "level", ALICE, "3" },
+    /* not one text: the email */
+    { "roles", ALICE, "alice@example.com" },
+    { "org", ALICE, "alice@example.com" },
+    { "missing", ALICE, "alice@example.com" },
+    { NULL, "{\"sub\":\"u2\"}", "u2" },
+    { NULL, "{}", "" },
+};
+
+START_TEST(signed_in_user)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(user_cases) / sizeof(user_cases[0])); i++) {
+        const char *claim[] = { NULL, NULL };
+        request_rec *r;
+
+        if (user_cases[i].claim) {
+            claim[0] = apr_pstrcat(pool, "AuthProxyRemoteUserClaim ", user_cases[i].claim, NULL);
+        }
+        r = page_load(s, location(s, claim), "/app");
+        signed_in(r, token_session(user_cases[i].claims), "local");
+        ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+        expect_str(i, "user", r->user, user_cases[i].user);
+        expect_str(i, "AuthType", r->ap_auth_type, "authjs");
+    }
+}
+END_TEST
+
+/* A signed-in visitor that Require refuses gets 403, not a sign-in loop. */
+START_TEST(refused_by_require)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/admin");
+
+    signed_in(r, token_session(ALICE), "local");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", "authjs realm=\"x\"");
+    fake_httpd.require_status = HTTP_UNAUTHORIZED;
+    ck_assert_int_eq(fake_httpd.check_authz(r), HTTP_FORBIDDEN);
+    ck_assert_ptr_null(apr_table_get(r->err_headers_out, "WWW-Authenticate"));
+    ck_assert_str_eq(fake_log_last(), "info: user 'alice@example.com' is signed in but refused "
+                     "by Require: 403");
+    fake_httpd.require_status = OK;
+    ck_assert_int_eq(fake_httpd.check_authz(r), OK);
+    /* anonymous: mod_authz_core's 401 stands */
+    r = page_load(s, NULL, "/admin");
+    fake_httpd.require_status = HTTP_UNAUTHORIZED;
+    ck_assert_int_eq(fake_httpd.check_authz(r), HTTP_UNAUTHORIZED);
+    /* another AuthType: not this module's to answer */
+    fake_auth(r, "Basic", NULL);
+    ck_assert_int_eq(fake_httpd.check_authz(r), DECLINED);
+}
+END_TEST
+
+/* The token is refused and the visitor sent to sign in, and neither the
+ * secret nor the token reaches the log. */
+START_TEST(nothing_secret_is_logged)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    server_rec *s = started(secret);
+    request_rec *r = page_load(s, NULL, "/app");
+
+    ck_assert_ptr_nonnull(authproxy_sconf(s)->keyring);
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=forged.token.value");
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+    ck_assert(fake_log_has("debug: session cookie authjs.session-token refused: "));
+    ck_assert(!fake_log_has("s3cret"));
+    ck_assert(!fake_log_has("forged"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
     TCase *config = tcase_create("config");
+    TCase *authn = tcase_create("authn");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -553,6 +875,17 @@ int main(void)
     tcase_add_test(config, merged_upstream_keeps_its_parts);
     tcase_add_test(config, accessors_apply_defaults);
     suite_add_tcase(suite, config);
+    tcase_add_checked_fixture(authn, setup, teardown);
+    tcase_add_test(authn, sign_in_redirect);
+    tcase_add_test(authn, sign_in_comes_back_to_the_original_request);
+    tcase_add_test(authn, navigation_or_401);
+    tcase_add_test(authn, unauth_actions);
+    tcase_add_test(authn, authtype_without_upstream);
+    tcase_add_test(authn, routes_are_never_guarded);
+    tcase_add_test(authn, signed_in_user);
+    tcase_add_test(authn, refused_by_require);
+    tcase_add_test(authn, nothing_secret_is_logged);
+    suite_add_tcase(suite, authn);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
