@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
  * own record and registration on a fake httpd (fake_httpd.c): directives and
- * merging, the sign-in redirect and what anonymous visitors get. */
+ * merging, the sign-in redirect and what anonymous visitors get, the Require
+ * providers. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,16 @@ static authjs_session_t *token_session(const char *claims)
 
     ck_assert_msg(json != NULL, "claims: %s", claims);
     return authjs_session_from_claims(pool, json);
+}
+
+static authjs_session_t *answer_session(const char *answer)
+{
+    authjs_session_t *s;
+    const char *why = authjs_session_from_answer(pool, answer, strlen(answer), apr_time_now(),
+                                                 &s);
+
+    ck_assert_msg(!why, "answer %s: %s", answer, why);
+    return s;
 }
 
 /* What the resolver leaves for a signed-in request (and its subrequests). */
@@ -855,11 +866,174 @@ START_TEST(nothing_secret_is_logged)
 }
 END_TEST
 
+/* ---- Require authjs-claim and authjs-session ------------------------------------- */
+
+static const authz_provider *provider(const char *name)
+{
+    const authz_provider *p = ap_lookup_provider(AUTHZ_PROVIDER_GROUP, name,
+                                                 AUTHZ_PROVIDER_VERSION);
+
+    ck_assert_msg(p != NULL, "no provider %s", name);
+    return p;
+}
+
+static const char *parse_claim(const char *line, const void **parsed)
+{
+    cmd_parms cmd;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.pool = cmd.temp_pool = pool;
+    *parsed = NULL;
+    return provider("authjs-claim")->parse_require_line(&cmd, line, parsed);
+}
+
+static const struct {
+    const char *line, *error;
+} claim_parse_cases[] = {
+    { "email alice@example.com", NULL },
+    { "email ~ @example\\.com$", NULL },
+    { "name \"Alice Smith\"", NULL },
+    { "name ~ 'Alice .*'", NULL },
+    { "", "Require authjs-claim: give a claim and a value (NAME VALUE), or a regular "
+          "expression (NAME ~ REGEX)" },
+    { "email", "Require authjs-claim: give a claim and a value (NAME VALUE), or a regular "
+               "expression (NAME ~ REGEX)" },
+    { "email ~", "Require authjs-claim email ~: the regular expression is missing" },
+    { "email ~ (", "Require authjs-claim email: '(' is not a valid regular expression" },
+    { "name Alice Smith", "Require authjs-claim name: unexpected 'Smith' (quote a value or "
+                          "expression that holds spaces)" },
+    { "email ~ a b c", "Require authjs-claim email: unexpected 'b c' (quote a value or "
+                       "expression that holds spaces)" },
+};
+
+START_TEST(claim_lines)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(claim_parse_cases) / sizeof(claim_parse_cases[0])); i++) {
+        const void *parsed;
+
+        expect_str(i, claim_parse_cases[i].line, parse_claim(claim_parse_cases[i].line, &parsed),
+                   claim_parse_cases[i].error);
+        ck_assert_msg(!parsed == !!claim_parse_cases[i].error, "case %d: parsed", i);
+    }
+}
+END_TEST
+
+#define FROM_UPSTREAM "{\"user\":{\"id\":\"u1\",\"name\":\"Alice\"," \
+                      "\"email\":\"alice@example.com\"}," \
+                      "\"expires\":\"2999-01-01T00:00:00.000Z\",\"tenant\":\"acme\"," \
+                      "\"teams\":[\"red\",\"blue\"]}"
+
+static const struct {
+    int from_upstream;             /* session: a /session answer, else a token's claims */
+    const char *session;
+    const char *line;
+    authz_status status;
+} claim_cases[] = {
+    { 0, ALICE, "email alice@example.com", AUTHZ_GRANTED },
+    { 0, ALICE, "email bob@example.com", AUTHZ_DENIED },
+    { 0, ALICE, "email Alice@Example.com", AUTHZ_DENIED },
+    { 0, ALICE, "email ~ @example\\.com$", AUTHZ_GRANTED },
+    { 0, ALICE, "email ~ ^bob", AUTHZ_DENIED },
+    { 0, ALICE, "\"email\" \"alice@example.com\"", AUTHZ_GRANTED },
+    /* an array: any element */
+    { 0, ALICE, "roles admin", AUTHZ_GRANTED },
+    { 0, ALICE, "roles dev", AUTHZ_GRANTED },
+    { 0, ALICE, "roles ops", AUTHZ_DENIED },
+    { 0, ALICE, "roles ~ ^de", AUTHZ_GRANTED },
+    { 0, ALICE, "roles admin,dev", AUTHZ_DENIED },
+    /* numbers and booleans as JSON writes them */
+    { 0, ALICE, "level 3", AUTHZ_GRANTED },
+    { 0, ALICE, "level 3.0", AUTHZ_DENIED },
+    { 0, ALICE, "ratio 1.5", AUTHZ_GRANTED },
+    { 0, ALICE, "verified true", AUTHZ_GRANTED },
+    { 0, ALICE, "verified false", AUTHZ_DENIED },
+    /* dotted paths into objects; an object or null offers nothing */
+    { 0, ALICE, "org.role owner", AUTHZ_GRANTED },
+    { 0, ALICE, "org.ids 7", AUTHZ_GRANTED },
+    { 0, ALICE, "org.role.x owner", AUTHZ_DENIED },
+    { 0, ALICE, "org owner", AUTHZ_DENIED },
+    { 0, ALICE, "org ~ .", AUTHZ_DENIED },
+    { 0, ALICE, "nothing null", AUTHZ_DENIED },
+    { 0, ALICE, "missing x", AUTHZ_DENIED },
+    /* user.X of a token is X */
+    { 0, ALICE, "user.email alice@example.com", AUTHZ_GRANTED },
+    { 0, ALICE, "user.sub u1", AUTHZ_GRANTED },
+    /* X of a /session answer is user.X where it has no X */
+    { 1, FROM_UPSTREAM, "email alice@example.com", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "user.email alice@example.com", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "name ~ ^Ali", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "tenant acme", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "teams blue", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "user.tenant acme", AUTHZ_DENIED },
+    { 1, FROM_UPSTREAM, "sub u1", AUTHZ_DENIED },
+};
+
+START_TEST(claim_matching)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(claim_cases) / sizeof(claim_cases[0])); i++) {
+        request_rec *r = page_load(s, NULL, "/admin");
+        const void *parsed;
+        authz_status status;
+
+        ck_assert_ptr_null(parse_claim(claim_cases[i].line, &parsed));
+        if (claim_cases[i].from_upstream) {
+            signed_in(r, answer_session(claim_cases[i].session), "upstream");
+        }
+        else {
+            signed_in(r, token_session(claim_cases[i].session), "local");
+        }
+        ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+        status = provider("authjs-claim")->check_authorization(r, claim_cases[i].line, parsed);
+        ck_assert_msg(status == claim_cases[i].status, "case %d (%s): %d", i,
+                      claim_cases[i].line, status);
+        if (status == AUTHZ_DENIED) {
+            expect_str(i, "log", fake_log_last(),
+                       apr_psprintf(pool, "debug: Require authjs-claim %s: no match for "
+                                    "'alice@example.com'", claim_cases[i].line));
+        }
+    }
+}
+END_TEST
+
+/* Without a session: AuthType authjs is asked to find the user first (and
+ * then sends to sign in); elsewhere the session alone decides. */
+START_TEST(requires_without_a_session)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/admin");
+    const void *parsed;
+
+    ck_assert_ptr_null(parse_claim("email alice@example.com", &parsed));
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_DENIED_NO_USER);
+    /* another AuthType's user, without a session */
+    fake_auth(r, "Basic", NULL);
+    r->user = "bob";
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL), AUTHZ_DENIED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed), AUTHZ_DENIED);
+    /* no AuthType at all, with a session */
+    r = fake_request(pool, s, NULL, "GET", "/admin");
+    signed_in(r, token_session(ALICE), "local");
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_GRANTED);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
     TCase *config = tcase_create("config");
     TCase *authn = tcase_create("authn");
+    TCase *authz = tcase_create("authz");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -886,6 +1060,11 @@ int main(void)
     tcase_add_test(authn, refused_by_require);
     tcase_add_test(authn, nothing_secret_is_logged);
     suite_add_tcase(suite, authn);
+    tcase_add_checked_fixture(authz, setup, teardown);
+    tcase_add_test(authz, claim_lines);
+    tcase_add_test(authz, claim_matching);
+    tcase_add_test(authz, requires_without_a_session);
+    suite_add_tcase(suite, authz);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
