@@ -2,7 +2,7 @@
 /* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
  * own record and registration on a fake httpd (fake_httpd.c): directives and
  * merging, the sign-in redirect and what anonymous visitors get, the Require
- * providers. */
+ * providers, publishing and scrubbing. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1028,12 +1028,265 @@ START_TEST(requires_without_a_session)
 }
 END_TEST
 
+/* ---- publishing and scrubbing ---------------------------------------------------- */
+
+#define PUBLISHED "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
+                  "\"picture\":\"https://img.example/a.png\",\"exp\":4102444800," \
+                  "\"role\":\"admin\",\"x-team_name\":\"core\",\"groups\":[\"a\",\"b\"]}"
+
+/* Each variable and the header a proxied backend gets it as. */
+static const struct {
+    const char *var, *header, *value;
+} published[] = {
+    { "AUTHJS_USER_ID", "X-Authjs-User-Id", "u1" },
+    { "AUTHJS_USER_NAME", "X-Authjs-User-Name", "Alice" },
+    { "AUTHJS_USER_EMAIL", "X-Authjs-User-Email", "alice@example.com" },
+    { "AUTHJS_USER_IMAGE", "X-Authjs-User-Image", "https://img.example/a.png" },
+    { "AUTHJS_EXPIRES", "X-Authjs-Expires", "2100-01-01T00:00:00.000Z" },
+    { "AUTHJS_SESSION", "X-Authjs-Session",
+      "{\"user\":{\"name\":\"Alice\",\"email\":\"alice@example.com\","
+      "\"image\":\"https://img.example/a.png\",\"id\":\"u1\"},"
+      "\"expires\":\"2100-01-01T00:00:00.000Z\"}" },
+    { "AUTHJS_SESSION_SOURCE", "X-Authjs-Session-Source", "local" },
+    { "AUTHJS_CLAIM_EXP", "X-Authjs-Claim-Exp", "4102444800" },
+    { "AUTHJS_CLAIM_ROLE", "X-Authjs-Claim-Role", "admin" },
+    { "AUTHJS_CLAIM_X_TEAM_NAME", "X-Authjs-Claim-X-Team-Name", "core" },
+    { "AUTHJS_CLAIM_GROUPS", "X-Authjs-Claim-Groups", "a,b" },
+};
+
+#define PUBLISHED_N (int)(sizeof(published) / sizeof(published[0]))
+
+static int count_authjs(void *count, const char *key, const char *value)
+{
+    if (!strncmp(key, "AUTHJS_", 7) || authproxy_header_is_authjs(key)) {
+        (*(int *)count)++;
+    }
+    return 1;
+}
+
+static int authjs_in(const apr_table_t *t)
+{
+    int n = 0;
+
+    apr_table_do(count_authjs, &n, t, NULL);
+    return n;
+}
+
+/* The value of the header spelt exactly `name`: tables compare names
+ * ignoring case, a backend may not. */
+static const char *spelt(const apr_table_t *t, const char *name)
+{
+    const apr_array_header_t *elts = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        if (!strcmp(e[i].key, name)) {
+            return e[i].val;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(variables_and_header_names)
+{
+    const char *headers[] = { "AuthProxyPassHeaders On", NULL };
+    server_rec *s = started(NULL);
+    request_rec *r = fake_request(pool, s, location(s, headers), "GET", "/app");
+    int i;
+
+    signed_in(r, token_session(PUBLISHED), "local");
+    ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
+    for (i = 0; i < PUBLISHED_N; i++) {
+        expect_str(i, published[i].var, apr_table_get(r->subprocess_env, published[i].var),
+                   published[i].value);
+        expect_str(i, "note", apr_table_get(r->notes, published[i].var), published[i].value);
+        expect_str(i, published[i].header, spelt(r->headers_in, published[i].header),
+                   published[i].value);
+    }
+    ck_assert_int_eq(authjs_in(r->subprocess_env), PUBLISHED_N);
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    /* without AuthProxyPassHeaders: the variables only */
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    signed_in(r, token_session(PUBLISHED), "local");
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->subprocess_env), PUBLISHED_N);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+}
+END_TEST
+
+START_TEST(what_is_not_a_header)
+{
+    const char *lines[] = { "AuthProxyPassHeaders On", "AuthProxyPassToken On", NULL };
+    server_rec *s = started(NULL);
+    request_rec *r = fake_request(pool, s, location(s, lines), "GET", "/app");
+
+    signed_in(r, token_session("{\"sub\":\"u1\",\"note\":\"a\\r\\nX-Evil: 1\"}"), "local");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_CLAIM_NOTE"), "a\r\nX-Evil: 1");
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "X-Authjs-Claim-Note"));
+    ck_assert(fake_log_has("debug: AUTHJS_CLAIM_NOTE holds control characters: not sent as a "
+                           "header"));
+    /* AuthProxyPassToken: the raw cookie value, never logged */
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_TOKEN"), "the-raw-token");
+    ck_assert_str_eq(spelt(r->headers_in, "X-Authjs-Token"), "the-raw-token");
+    ck_assert(!fake_log_has("the-raw-token"));
+}
+END_TEST
+
+/* Whatever the client sent that looks like the module's is gone before the
+ * module publishes: X-Authjs-* in any spelling, AUTHJS_* variables. */
+static const char *const spoofed[] = {
+    "X-Authjs-User-Email", "x-authjs-user-id", "X_AUTHJS_CLAIM_ROLE", "X-AuthJS_Session",
+    "xauthjs-expires", "X-Authjs-Anything-Else"
+};
+
+#define SPOOFED_N (int)(sizeof(spoofed) / sizeof(spoofed[0]))
+
+static request_rec *spoofing(server_rec *s, void *dconf, const char *target)
+{
+    request_rec *r = fake_request(pool, s, dconf, "GET", target);
+    int i;
+
+    for (i = 0; i < SPOOFED_N; i++) {
+        apr_table_addn(r->headers_in, spoofed[i], "mallory@evil.example");
+    }
+    apr_table_setn(r->headers_in, "X-Auth-Token", "kept");
+    apr_table_setn(r->subprocess_env, "AUTHJS_USER_EMAIL", "mallory@evil.example");
+    apr_table_setn(r->subprocess_env, "AUTHJS_CLAIM_ADMIN", "1");
+    apr_table_setn(r->notes, "AUTHJS_USER_ID", "666");
+    apr_table_setn(r->subprocess_env, "authjs_lower", "kept: variables are case-sensitive");
+    return r;
+}
+
+START_TEST(client_claims_are_scrubbed)
+{
+    const char *headers[] = { "AuthProxyPassHeaders On", NULL };
+    server_rec *s = started(NULL);
+    void *dconf = location(s, headers);
+    request_rec *r = spoofing(s, dconf, "/app");
+    int i;
+
+    signed_in(r, token_session(PUBLISHED), "local");
+    fake_httpd.fixups(r);
+    for (i = 0; i < SPOOFED_N; i++) {
+        ck_assert_msg(fake_log_has(apr_psprintf(pool, "info: removed the client's header %s: "
+                                                "only this server sets X-Authjs-*", spoofed[i])),
+                      "%s", spoofed[i]);
+    }
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    ck_assert_str_eq(spelt(r->headers_in, "X-Authjs-User-Email"), "alice@example.com");
+    ck_assert_str_eq(apr_table_get(r->headers_in, "X-Auth-Token"), "kept");
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_USER_EMAIL"), "alice@example.com");
+    ck_assert_ptr_null(apr_table_get(r->subprocess_env, "AUTHJS_CLAIM_ADMIN"));
+    ck_assert_str_eq(apr_table_get(r->notes, "AUTHJS_USER_ID"), "u1");
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "authjs_lower"),
+                     "kept: variables are case-sensitive");
+    /* anonymous: nothing of the kind left */
+    r = spoofing(s, dconf, "/app");
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+    ck_assert_int_eq(authjs_in(r->subprocess_env), 0);
+    ck_assert_int_eq(authjs_in(r->notes), 0);
+    /* an auth route: the headers go (the upstream trusts none), nothing is published */
+    r = spoofing(s, NULL, "/api/auth/session");
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_USER_EMAIL"),
+                     "mallory@evil.example");
+    /* where the module is off, it touches nothing */
+    r = spoofing(fake_server(pool, HOST, 80), NULL, "/app");
+    ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
+    ck_assert_int_eq(authjs_in(r->headers_in), SPOOFED_N);
+}
+END_TEST
+
+START_TEST(session_cookie_stripped)
+{
+    const char *strip[] = { "AuthProxyStripCookie On", NULL };
+    server_rec *s = started(NULL);
+    void *dconf = location(s, strip);
+    request_rec *r = fake_request(pool, s, dconf, "GET", "/app");
+
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=tok; b=2");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Cookie"), "a=1; b=2");
+    r = fake_request(pool, s, dconf, "GET", "/app");
+    apr_table_setn(r->headers_in, "Cookie", "authjs.session-token.0=t; authjs.session-token.1=u");
+    fake_httpd.fixups(r);
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "Cookie"));
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=tok");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Cookie"), "a=1; authjs.session-token=tok");
+}
+END_TEST
+
+static int count_entries(void *count, const char *key, const char *value)
+{
+    (*(int *)count)++;
+    return 1;
+}
+
+static int entries(const apr_table_t *t)
+{
+    int n = 0;
+
+    apr_table_do(count_entries, &n, t, NULL);
+    return n;
+}
+
+START_TEST(header_replace_every_spelling)
+{
+    apr_table_t *t = apr_table_make(pool, 8);
+
+    apr_table_addn(t, "X-Forwarded-Host", "a");
+    apr_table_addn(t, "x_forwarded_host", "b");
+    apr_table_addn(t, "X-FORWARDED_HOST", "c");
+    apr_table_addn(t, "X-Forwarded-Hosts", "kept");
+    apr_table_addn(t, "X-Forwarded-For", "kept");
+    authproxy_header_replace(t, "X-Forwarded-Host", "app.example");
+    ck_assert_int_eq(entries(t), 3);
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-Host"), "app.example");
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-Hosts"), "kept");
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-For"), "kept");
+}
+END_TEST
+
+START_TEST(origin_claims_removed)
+{
+    static const char *const claims[] = {
+        "Forwarded", "x-forwarded-port", "X_Forwarded_Scheme", "X-FORWARDED-SSL",
+        "X-Url-Scheme", "front_end_https", "X-Original-Host", "x-host"
+    };
+    static const char *const kept[] = {
+        "Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Hosted"
+    };
+    apr_table_t *t = apr_table_make(pool, 16);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+        apr_table_addn(t, claims[i], "evil");
+    }
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        apr_table_addn(t, kept[i], "kept");
+    }
+    authproxy_remove_origin_claims(t);
+    ck_assert_int_eq(entries(t), (int)(sizeof(kept) / sizeof(kept[0])));
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        ck_assert_str_eq(apr_table_get(t, kept[i]), "kept");
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
     TCase *config = tcase_create("config");
     TCase *authn = tcase_create("authn");
     TCase *authz = tcase_create("authz");
+    TCase *publish = tcase_create("publish");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -1065,6 +1318,14 @@ int main(void)
     tcase_add_test(authz, claim_matching);
     tcase_add_test(authz, requires_without_a_session);
     suite_add_tcase(suite, authz);
+    tcase_add_checked_fixture(publish, setup, teardown);
+    tcase_add_test(publish, variables_and_header_names);
+    tcase_add_test(publish, what_is_not_a_header);
+    tcase_add_test(publish, client_claims_are_scrubbed);
+    tcase_add_test(publish, session_cookie_stripped);
+    tcase_add_test(publish, header_replace_every_spelling);
+    tcase_add_test(publish, origin_claims_removed);
+    suite_add_tcase(suite, publish);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
