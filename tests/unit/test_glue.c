@@ -2,7 +2,7 @@
 /* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
  * own record and registration on a fake httpd (fake_httpd.c): directives and
  * merging, the sign-in redirect and what anonymous visitors get, the Require
- * providers, publishing and scrubbing. */
+ * providers, publishing and scrubbing, the startup checks. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1280,6 +1280,88 @@ START_TEST(origin_claims_removed)
 }
 END_TEST
 
+/* ---- startup checks (check_config) ----------------------------------------------- */
+
+static const char *const proxy_http[] = { "mod_proxy.c", "mod_proxy_http.c", NULL };
+static const char *const proxy_only[] = { "mod_proxy.c", NULL };
+static const char *const with_ssl[] = { "mod_proxy.c", "mod_proxy_http.c", "mod_ssl.c", NULL };
+
+static const struct {
+    const char *upstream, *other;  /* AuthProxyUpstream, and another line or NULL */
+    const char *const *linked;
+    int status;
+    const char *log;               /* the last line, "" for none */
+} startup_cases[] = {
+    { "http://127.0.0.1:3000", NULL, NULL, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream http://127.0.0.1:3000 (" HOST ":80) forwards through "
+      "mod_proxy, but mod_proxy.c is not loaded: enable it with 'a2enmod proxy' (or "
+      "LoadModule proxy_module)" },
+    { "http://127.0.0.1:3000", NULL, proxy_only, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream http://127.0.0.1:3000 (" HOST ":80) speaks HTTP to the "
+      "upstream, but mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http' (or "
+      "LoadModule proxy_http_module)" },
+    { "https://auth.example.com", NULL, proxy_http, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream https://auth.example.com (" HOST ":80) uses TLS to the "
+      "upstream, but mod_ssl.c is not loaded: enable it with 'a2enmod ssl' (or LoadModule "
+      "ssl_module)" },
+    { "https://auth.example.com", NULL, with_ssl, OK, "" },
+    { "http://127.0.0.1:3000", NULL, proxy_http, OK, "" },
+    { "http://localhost:3000", NULL, proxy_http, OK, "" },
+    { "http://auth.example.com", NULL, proxy_http, OK,
+      "warn: AuthProxyUpstream http://auth.example.com (" HOST ":80) is plaintext http:// on "
+      "a host that is not loopback: session cookies and tokens cross the network in clear; "
+      "use https://" },
+    { "http://127.0.0.1:3000", "AuthProxySessionCache memcache:127.0.0.1:11211", proxy_http,
+      HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxySessionCache memcache:127.0.0.1:11211: no socache provider 'memcache' "
+      "is loaded: enable it with 'a2enmod socache_memcache'" },
+    { "http://127.0.0.1:3000", "AuthProxySessionCache none", proxy_http, OK, "" },
+};
+
+START_TEST(startup_checks)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(startup_cases) / sizeof(startup_cases[0])); i++) {
+        server_rec *s = fake_server(pool, HOST, 80);
+
+        fake_httpd_reset();
+        fake_httpd.linked = startup_cases[i].linked;
+        set(s, NULL, S, apr_pstrcat(pool, "AuthProxyUpstream ", startup_cases[i].upstream,
+                                    NULL));
+        if (startup_cases[i].other) {
+            set(s, NULL, S, startup_cases[i].other);
+        }
+        ck_assert_msg(fake_httpd.check_config(pool, pool, pool, s) == startup_cases[i].status,
+                      "case %d", i);
+        expect_str(i, "log", fake_log_last(), startup_cases[i].log);
+    }
+}
+END_TEST
+
+/* A VirtualHost that names its own upstream but inherits the main server's
+ * secret would decode with another upstream's key. */
+START_TEST(inherited_secret_warned)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *vhost = fake_server(pool, "vhost.example", 8080);
+    server_rec *same = fake_server(pool, "same.example", 80);
+
+    fake_httpd.linked = proxy_http;
+    set(s, NULL, S, UPSTREAM);
+    set(s, NULL, S, "AuthProxySecret main-secret");
+    set(vhost, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    fake_vhost(pool, s, vhost);
+    fake_vhost(pool, s, same);
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(fake_log_last(), "warn: vhost.example:8080 sets its own AuthProxyUpstream "
+                     "http://127.0.0.1:4000 but inherits the main server's AuthProxySecret: set "
+                     "the secret of that upstream in this VirtualHost too");
+    ck_assert(!fake_log_has("same.example"));
+    ck_assert(!fake_log_has("main-secret"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -1287,6 +1369,7 @@ int main(void)
     TCase *authn = tcase_create("authn");
     TCase *authz = tcase_create("authz");
     TCase *publish = tcase_create("publish");
+    TCase *startup = tcase_create("startup");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -1326,6 +1409,10 @@ int main(void)
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
     suite_add_tcase(suite, publish);
+    tcase_add_checked_fixture(startup, setup, teardown);
+    tcase_add_test(startup, startup_checks);
+    tcase_add_test(startup, inherited_secret_warned);
+    suite_add_tcase(suite, startup);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
