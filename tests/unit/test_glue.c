@@ -1,0 +1,1423 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the httpd glue (src/authproxy_*.c), run through the module's
+ * own record and registration on a fake httpd (fake_httpd.c): directives and
+ * merging, the sign-in redirect and what anonymous visitors get, the Require
+ * providers, publishing and scrubbing, the startup checks. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <check.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+
+#include "fake_httpd.h"
+
+#define HOST "www.example.com"
+#define UPSTREAM AUTHPROXY_DIR_UPSTREAM " http://127.0.0.1:3000"
+/* the module's AuthType */
+#define AUTH_TYPE "authjs"
+/* stands for ServerRoot in the tables' lines and values */
+#define ROOT "{root}"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    fake_httpd_reset();
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+/* A table case's string against the one wanted (NULL for none). */
+static void expect_str(int i, const char *what, const char *got, const char *want)
+{
+    ck_assert_msg(got == want || (got && want && !strcmp(got, want)),
+                  "case %d, %s: got '%s', want '%s'", i, what, got ? got : "(null)",
+                  want ? want : "(null)");
+}
+
+static void set(server_rec *s, void *dconf, int where, const char *line)
+{
+    const char *err = fake_directive(pool, s, dconf, where, line);
+
+    ck_assert_msg(!err, "%s: %s", line, err);
+}
+
+/* A server with an upstream and these settings (NULL-terminated), started:
+ * the keys, URLs and cookie names worked out as post_config does. */
+static server_rec *started(const char *const *lines)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+
+    set(s, NULL, FAKE_IN_SERVER, UPSTREAM);
+    for (; lines && *lines; lines++) {
+        set(s, NULL, FAKE_IN_SERVER, *lines);
+    }
+    ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
+    return s;
+}
+
+/* A <Location> with these settings (NULL-terminated). */
+static void *location(server_rec *s, const char *const *lines)
+{
+    void *dconf = fake_location(pool);
+
+    for (; lines && *lines; lines++) {
+        set(s, dconf, FAKE_IN_LOCATION, *lines);
+    }
+    return dconf;
+}
+
+/* A browser's page load under AuthType authjs. */
+static request_rec *page_load(server_rec *s, void *dconf, const char *target)
+{
+    request_rec *r = fake_request(pool, s, dconf, "GET", target);
+
+    apr_table_setn(r->headers_in, "Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    fake_auth(r, AUTH_TYPE, NULL);
+    return r;
+}
+
+static authjs_session_t *token_session(const char *claims)
+{
+    json_t *json = json_loads(claims, 0, NULL);
+
+    ck_assert_msg(json != NULL, "claims: %s", claims);
+    return authjs_session_from_claims(pool, json);
+}
+
+static authjs_session_t *answer_session(const char *answer)
+{
+    authjs_session_t *s;
+    const char *why = authjs_session_from_answer(pool, answer, strlen(answer), apr_time_now(),
+                                                 &s);
+
+    ck_assert_msg(!why, "answer %s: %s", answer, why);
+    return s;
+}
+
+/* What the resolver leaves for a signed-in request (and its subrequests). */
+static void signed_in(request_rec *r, const authjs_session_t *session, const char *source)
+{
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+
+    req->resolved = 1;
+    req->session = session;
+    req->source = source;
+    req->cookie.name = AUTHPROXY_DEFAULT_COOKIE;
+    req->cookie.value = "the-raw-token";
+}
+
+#define ALICE "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
+              "\"roles\":[\"admin\",\"dev\"],\"level\":3,\"ratio\":1.5,\"verified\":true," \
+              "\"org\":{\"role\":\"owner\",\"ids\":[7]},\"nothing\":null}"
+
+/* ---- directives ----------------------------------------------------------------- */
+
+typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN } kind_e;
+
+/* Every directive: the field it sets, and a value for a parent and one for
+ * a child (the line's arguments, and the field as show() gives it). */
+static const struct {
+    const char *name;
+    int per_dir;
+    apr_size_t offset;
+    kind_e kind;
+    const char *parent, *parent_shown, *child, *child_shown;
+} directives[] = {
+    { AUTHPROXY_DIR_UPSTREAM, 0, offsetof(authproxy_server_conf, upstream), TEXT,
+      "http://main.example", "http://main.example",
+      "https://vhost.example:8443", "https://vhost.example:8443" },
+    { AUTHPROXY_DIR_LOCAL_PATH, 0, offsetof(authproxy_server_conf, local_path), TEXT,
+      "/main", "/main", "vhost/", "/vhost" },
+    { AUTHPROXY_DIR_TARGET_PATH, 0, offsetof(authproxy_server_conf, target_path), TEXT,
+      "/up", "/up", "/v/", "/v" },
+    { AUTHPROXY_DIR_HEADER, 0, offsetof(authproxy_server_conf, headers), HEADERS,
+      "X-Tenant main", "X-Tenant: main", "X-Api-Key \"k 1\"", "X-Api-Key: k 1" },
+    { AUTHPROXY_DIR_TIMEOUT, 0, offsetof(authproxy_server_conf, timeout), NUMBER,
+      "5", "5", "30", "30" },
+    { AUTHPROXY_DIR_PRESERVE_HOST, 0, offsetof(authproxy_server_conf, preserve_host), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_PUBLIC_ORIGIN, 0, offsetof(authproxy_server_conf, public_origin), ORIGIN,
+      "https://app.example", "https://app.example",
+      "http://v.example:8080", "http://v.example:8080" },
+    { AUTHPROXY_DIR_COOKIE_NAME, 0, offsetof(authproxy_server_conf, cookie_name), TEXT,
+      "main.session", "main.session", "v.session", "v.session" },
+    { AUTHPROXY_DIR_SECRET, 0, offsetof(authproxy_server_conf, secrets), SECRETS,
+      "main-secret", "main-secret", "new old", "new,old" },
+    { AUTHPROXY_DIR_STRATEGY, 0, offsetof(authproxy_server_conf, strategy), NUMBER,
+      "database", "1", "jwt", "0" },
+    { AUTHPROXY_DIR_CA_FILE, 0, offsetof(authproxy_server_conf, ca_file), TEXT,
+      "ca.pem", ROOT "/ca.pem", ROOT "/ca2.pem", ROOT "/ca2.pem" },
+    { AUTHPROXY_DIR_CACHE, 0, offsetof(authproxy_server_conf, cache_spec), TEXT,
+      "memcache:127.0.0.1:11211", "memcache:127.0.0.1:11211", "none", "none" },
+    { AUTHPROXY_DIR_CACHE_TTL, 0, offsetof(authproxy_server_conf, cache_ttl), NUMBER,
+      "120", "120", "30", "30" },
+    { AUTHPROXY_DIR_CACHE_NEG_TTL, 0, offsetof(authproxy_server_conf, cache_negative_ttl),
+      NUMBER, "0", "0", "7", "7" },
+    { AUTHPROXY_DIR_SESSION, 1, offsetof(authproxy_dir_conf, session), NUMBER,
+      "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_PASS_HEADERS, 1, offsetof(authproxy_dir_conf, pass_headers), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_PASS_TOKEN, 1, offsetof(authproxy_dir_conf, pass_token), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_STRIP_COOKIE, 1, offsetof(authproxy_dir_conf, strip_cookie), NUMBER,
+      "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_UNAUTH_ACTION, 1, offsetof(authproxy_dir_conf, unauth_action), NUMBER,
+      "401", "1", "pass", "2" },
+    { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
+      "sub", "sub", "org.login", "org.login" },
+};
+
+#define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
+
+static int directive_of(const char *line)
+{
+    int i;
+
+    for (i = 0; i < DIRECTIVES; i++) {
+        apr_size_t len = strlen(directives[i].name);
+
+        if (!strncmp(line, directives[i].name, len) && (!line[len] || line[len] == ' ')) {
+            return i;
+        }
+    }
+    ck_abort_msg("no directive in '%s'", line);
+    return -1;
+}
+
+/* The field a directive sets, as text; "(unset)" where it is not set. */
+static const char *show(int d, const void *conf)
+{
+    const char *field = (const char *)conf + directives[d].offset;
+    const apr_array_header_t *list = NULL;
+    const authproxy_origin_t *origin;
+    const char *text = "";
+    int i;
+
+    switch (directives[d].kind) {
+    case TEXT:
+        text = *(const char *const *)field;
+        return text ? text : "(unset)";
+    case NUMBER:
+        i = *(const int *)field;
+        return i == AUTHPROXY_UNSET ? "(unset)" : apr_itoa(pool, i);
+    case HEADERS:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_header_t *h = &APR_ARRAY_IDX(list, i, authproxy_header_t);
+
+            text = apr_psprintf(pool, "%s%s%s: %s", text, i ? ", " : "", h->name, h->value);
+        }
+        return list ? text : "(unset)";
+    case SECRETS:
+        list = *(const apr_array_header_t *const *)field;
+        return list ? apr_array_pstrcat(pool, list, ',') : "(unset)";
+    case ORIGIN:
+        origin = *(const authproxy_origin_t *const *)field;
+        return origin ? origin->origin : "(unset)";
+    }
+    return NULL;
+}
+
+/* ROOT replaced by the ServerRoot the test runs with. */
+static const char *rooted(const char *text)
+{
+    const char *at = text ? strstr(text, ROOT) : NULL;
+
+    return at ? apr_psprintf(pool, "%.*s%s%s", (int)(at - text), text, fake_httpd.server_root,
+                             at + sizeof(ROOT) - 1)
+              : text;
+}
+
+static void write_file(const char *name, const char *content, apr_size_t len)
+{
+    apr_file_t *f;
+    const char *path = apr_pstrcat(pool, fake_httpd.server_root, "/", name, NULL);
+
+    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_file_write_full(f, content, len, NULL), APR_SUCCESS);
+    apr_file_close(f);
+}
+
+static const char *const root_files[] = { "ca.pem", "ca2.pem", "secret", "empty", "nul", "big" };
+
+/* A pool cleanup: the paths are made on the stack, the pool is going. */
+static apr_status_t remove_root(void *dir)
+{
+    char path[4096];
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(root_files) / sizeof(root_files[0]); i++) {
+        apr_snprintf(path, sizeof(path), "%s/%s", (const char *)dir, root_files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return APR_SUCCESS;
+}
+
+/* The config tests' ServerRoot: a fresh directory with CA bundles and
+ * secret files, removed with the test's pool. */
+static void config_setup(void)
+{
+    const char *tmp;
+    char *dir, big[5000];
+
+    setup();
+    ck_assert_int_eq(apr_temp_dir_get(&tmp, pool), APR_SUCCESS);
+    dir = apr_pstrcat(pool, tmp, "/test_glue.XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    fake_httpd.server_root = dir;
+    apr_pool_cleanup_register(pool, dir, remove_root, apr_pool_cleanup_null);
+    write_file("ca.pem", "bundle", 6);
+    write_file("ca2.pem", "bundle", 6);
+    write_file("secret", "file-secret\n", 12);
+    write_file("empty", " \n", 2);
+    write_file("nul", "a\0b", 3);
+    memset(big, 'x', sizeof(big));
+    write_file("big", big, sizeof(big));
+}
+
+START_TEST(every_directive_is_in_the_table)
+{
+    const command_rec *c;
+    int n = 0;
+
+    for (c = authproxy_module.cmds; c->name; c++, n++) {
+        directive_of(c->name);
+    }
+    ck_assert_int_eq(n, DIRECTIVES);
+}
+END_TEST
+
+#define S FAKE_IN_SERVER
+#define L FAKE_IN_LOCATION
+#define H FAKE_IN_HTACCESS
+
+/* Lines as httpd reads them: accepted, with what they set, or refused with
+ * the message httpd stops at (each names the directive). */
+static const struct {
+    int where;
+    const char *line, *error, *shown;
+} line_cases[] = {
+    { S, "AuthProxyUpstream HTTP://Auth.Example.COM:3000/", NULL,
+      "http://auth.example.com:3000" },
+    { S, "AuthProxyUpstream https://[::1]:8443", NULL, "https://[::1]:8443" },
+    { S, "AuthProxyUpstream auth.example.com",
+      "AuthProxyUpstream: 'auth.example.com' is not an absolute http:// or https:// URL", NULL },
+    { S, "AuthProxyUpstream ftp://auth.example.com",
+      "AuthProxyUpstream: 'ftp://auth.example.com' has the scheme 'ftp'; only http and https "
+      "are supported", NULL },
+    { S, "AuthProxyUpstream http://", "AuthProxyUpstream: 'http://' names no host", NULL },
+    { S, "AuthProxyUpstream http://user:pw@auth.example.com",
+      "AuthProxyUpstream: 'http://user:pw@auth.example.com' carries credentials; send them "
+      "with AuthProxyHeader instead", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com/?x=1",
+      "AuthProxyUpstream: 'http://auth.example.com/?x=1' has a query or fragment; give the "
+      "origin only (scheme://host[:port])", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com#top",
+      "AuthProxyUpstream: 'http://auth.example.com#top' has a query or fragment; give the "
+      "origin only (scheme://host[:port])", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com/auth/",
+      "AuthProxyUpstream: 'http://auth.example.com/auth/' has the path '/auth/'; give the "
+      "origin only (scheme://host[:port]) and set the upstream prefix with "
+      "AuthProxyTargetPath /auth", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com:0",
+      "AuthProxyUpstream: 'http://auth.example.com:0' has an invalid port", NULL },
+    { S, "AuthProxyUpstream http://auth.example.com:",
+      "AuthProxyUpstream: 'http://auth.example.com:' has an invalid port", NULL },
+    { S, "AuthProxyUpstream",
+      "AuthProxyUpstream takes one argument, Origin (http[s]://host[:port]) of the upstream "
+      "Auth.js server; turns the module on for this server", NULL },
+    { L, "AuthProxyUpstream http://auth.example.com", "AuthProxyUpstream not allowed here", NULL },
+    { S, "AuthProxyLocalPath auth/", NULL, "/auth" },
+    { S, "AuthProxyLocalPath /", NULL, "/" },
+    { S, "AuthProxyLocalPath /a/../b",
+      "AuthProxyLocalPath: '/a/../b' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyLocalPath \"/a b\"",
+      "AuthProxyLocalPath: '/a b' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyTargetPath /auth?x",
+      "AuthProxyTargetPath: '/auth?x' is not a plain URL path (no spaces, control "
+      "characters, '?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyTargetPath /./x",
+      "AuthProxyTargetPath: '/./x' is not a plain URL path (no spaces, control characters, "
+      "'?', '#', '.' or '..' segments)", NULL },
+    { S, "AuthProxyHeader X-Api-Key \"0123 abc\"", NULL, "X-Api-Key: 0123 abc" },
+    { S, "AuthProxyHeader \"Bad Name\" v",
+      "AuthProxyHeader: 'Bad Name' is not a valid header name", NULL },
+    { S, "AuthProxyHeader Host evil.example",
+      "AuthProxyHeader: the header 'Host' describes the connection or the message framing "
+      "and cannot be set", NULL },
+    { S, "AuthProxyHeader transfer-encoding chunked",
+      "AuthProxyHeader: the header 'transfer-encoding' describes the connection or the "
+      "message framing and cannot be set", NULL },
+    { S, "AuthProxyHeader X-A \"a\001b\"",
+      "AuthProxyHeader X-A: the value holds a control character (CR, LF, NUL, ...)", NULL },
+    { S, "AuthProxyHeader X-A",
+      "AuthProxyHeader takes two arguments, Header name and value added to every upstream "
+      "request; repeatable", NULL },
+    { S, "AuthProxyTimeout 3600", NULL, "3600" },
+    { S, "AuthProxyTimeout 0",
+      "AuthProxyTimeout: '0' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 3601",
+      "AuthProxyTimeout: '3601' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 5s",
+      "AuthProxyTimeout: '5s' is not a whole number of seconds from 1 to 3600", NULL },
+    { S, "AuthProxyTimeout 99999999999999999999",
+      "AuthProxyTimeout: '99999999999999999999' is not a whole number of seconds from 1 to "
+      "3600", NULL },
+    { S, "AuthProxyPreserveHost on", NULL, "1" },
+    { S, "AuthProxyPreserveHost OFF", NULL, "0" },
+    { S, "AuthProxyPreserveHost yes", "AuthProxyPreserveHost must be On or Off", NULL },
+    { S, "AuthProxyPublicOrigin https://App.Example.com:443", NULL, "https://app.example.com" },
+    { S, "AuthProxyPublicOrigin http://app.example.com:8080/", NULL,
+      "http://app.example.com:8080" },
+    { S, "AuthProxyPublicOrigin app.example.com",
+      "AuthProxyPublicOrigin: 'app.example.com' is not an http:// or https:// origin", NULL },
+    { S, "AuthProxyPublicOrigin https://app.example.com/shop",
+      "AuthProxyPublicOrigin: 'https://app.example.com/shop' must be an origin only: "
+      "scheme://host[:port], no path, query or credentials", NULL },
+    { S, "AuthProxyPublicOrigin https://u@app.example.com",
+      "AuthProxyPublicOrigin: 'https://u@app.example.com' must be an origin only: "
+      "scheme://host[:port], no path, query or credentials", NULL },
+    { S, "AuthProxyCookieName __Secure-my.session", NULL, "__Secure-my.session" },
+    { S, "AuthProxyCookieName a=b", "AuthProxyCookieName: 'a=b' is not a valid cookie name", NULL },
+    { S, "AuthProxyCookieName \"a b\"", "AuthProxyCookieName: 'a b' is not a valid cookie name",
+      NULL },
+    { S, "AuthProxySecret new file:secret old", NULL, "new,file-secret,old" },
+    { S, "AuthProxySecret file:" ROOT "/secret", NULL, "file-secret" },
+    { S, "AuthProxySecret file:missing",
+      "AuthProxySecret: cannot read file:" ROOT "/missing: No such file or directory", NULL },
+    { S, "AuthProxySecret file:empty",
+      "AuthProxySecret: file:" ROOT "/empty holds no usable secret (empty, or a NUL byte)", NULL },
+    { S, "AuthProxySecret file:nul",
+      "AuthProxySecret: file:" ROOT "/nul holds no usable secret (empty, or a NUL byte)", NULL },
+    { S, "AuthProxySecret file:big",
+      "AuthProxySecret: file:" ROOT "/big is larger than 4 KiB; it should hold only the "
+      "secret", NULL },
+    { S, "AuthProxySecret",
+      "AuthProxySecret requires at least one argument, The upstream's AUTH_SECRET, newest "
+      "first; file:/path reads one from a file", NULL },
+    { H, "AuthProxySecret s", "AuthProxySecret not allowed here", NULL },
+    { S, "AuthProxySessionStrategy Database", NULL, "1" },
+    { S, "AuthProxySessionStrategy JWT", NULL, "0" },
+    { S, "AuthProxySessionStrategy cookie",
+      "AuthProxySessionStrategy: 'cookie' is neither jwt nor database", NULL },
+    { S, "AuthProxyCACertificateFile " ROOT "/ca2.pem", NULL, ROOT "/ca2.pem" },
+    { S, "AuthProxyCACertificateFile missing.pem",
+      "AuthProxyCACertificateFile: 'missing.pem' is not a readable file", NULL },
+    { S, "AuthProxyCACertificateFile .",
+      "AuthProxyCACertificateFile: '.' is not a readable file", NULL },
+    { S, "AuthProxySessionCache shmcb", NULL, "shmcb" },
+    { S, "AuthProxySessionCache redis:127.0.0.1:6379", NULL, "redis:127.0.0.1:6379" },
+    { S, "AuthProxySessionCache NONE", NULL, "NONE" },
+    { S, "AuthProxySessionCache :11211",
+      "AuthProxySessionCache: ':11211' names no cache provider", NULL },
+    { S, "AuthProxySessionCacheTTL 86400", NULL, "86400" },
+    { S, "AuthProxySessionCacheTTL 0",
+      "AuthProxySessionCacheTTL: '0' is not a whole number of seconds from 1 to 86400", NULL },
+    { S, "AuthProxySessionCacheNegativeTTL 0", NULL, "0" },
+    { S, "AuthProxySessionCacheNegativeTTL -1",
+      "AuthProxySessionCacheNegativeTTL: '-1' is not a whole number of seconds from 0 to "
+      "86400", NULL },
+    { S, "AuthProxySession Off", NULL, "0" },
+    { L, "AuthProxySession Off", NULL, "0" },
+    { H, "AuthProxySession On", NULL, "1" },
+    { H, "AuthProxyPassHeaders On", NULL, "1" },
+    { H, "AuthProxyPassToken On", NULL, "1" },
+    { H, "AuthProxyStripCookie On", NULL, "1" },
+    { L, "AuthProxyStripCookie maybe", "AuthProxyStripCookie must be On or Off", NULL },
+    { H, "AuthProxyUnauthAction Redirect", NULL, "0" },
+    { L, "AuthProxyUnauthAction 401", NULL, "1" },
+    { S, "AuthProxyUnauthAction PASS", NULL, "2" },
+    { L, "AuthProxyUnauthAction 403",
+      "AuthProxyUnauthAction: '403' is not redirect, 401 or pass", NULL },
+    { H, "AuthProxyRemoteUserClaim org.login", NULL, "org.login" },
+    { L, "AuthProxyRemoteUserClaim",
+      "AuthProxyRemoteUserClaim takes one argument, Claim that becomes REMOTE_USER (default "
+      "email, else the id)", NULL },
+};
+
+START_TEST(directive_lines)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(line_cases) / sizeof(line_cases[0])); i++) {
+        const char *line = line_cases[i].line, *error = rooted(line_cases[i].error);
+        server_rec *s = fake_server(pool, HOST, 80);
+        void *dconf = line_cases[i].where == S ? NULL : fake_location(pool);
+        int d = directive_of(line);
+        const char *err = fake_directive(pool, s, dconf, line_cases[i].where, rooted(line));
+        const void *conf = !directives[d].per_dir ? (const void *)authproxy_sconf(s)
+                           : dconf ? dconf
+                           : ap_get_module_config(s->lookup_defaults, &authproxy_module);
+
+        expect_str(i, line, err, error);
+        expect_str(i, "set", show(d, conf), error ? "(unset)" : rooted(line_cases[i].shown));
+    }
+}
+END_TEST
+
+START_TEST(upstream_parts)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+
+    set(s, NULL, S, "AuthProxyUpstream HTTPS://Auth.Example.COM");
+    ck_assert_str_eq(conf->upstream, "https://auth.example.com");
+    ck_assert_str_eq(conf->upstream_host, "Auth.Example.COM");
+    ck_assert_int_eq(conf->upstream_is_tls, 1);
+    /* a repeated AuthProxyHeader adds; a repeated AuthProxySecret too */
+    set(s, NULL, S, "AuthProxyHeader X-A 1");
+    set(s, NULL, S, "AuthProxyHeader X-B 2");
+    ck_assert_str_eq(show(directive_of(AUTHPROXY_DIR_HEADER), conf), "X-A: 1, X-B: 2");
+    set(s, NULL, S, "AuthProxySecret one");
+    set(s, NULL, S, "AuthProxySecret two");
+    ck_assert_str_eq(show(directive_of(AUTHPROXY_DIR_SECRET), conf), "one,two");
+}
+END_TEST
+
+/* Main server and VirtualHost, Location and nested Location: the child's
+ * setting where it has one, else the parent's, field by field. */
+START_TEST(merge_child_if_set_else_parent)
+{
+    int d, set_parent, set_child;
+
+    for (d = 0; d < DIRECTIVES; d++) {
+        for (set_parent = 0; set_parent < 2; set_parent++) {
+            for (set_child = 0; set_child < 2; set_child++) {
+                server_rec *s = fake_server(pool, HOST, 80);
+                server_rec *vhost = fake_server(pool, "vhost.example", 80);
+                void *parent = directives[d].per_dir ? fake_location(pool) : NULL;
+                void *child = directives[d].per_dir ? fake_location(pool) : NULL;
+                int where = directives[d].per_dir ? L : S;
+                const char *want = set_child ? directives[d].child_shown
+                                   : set_parent ? directives[d].parent_shown : "(unset)";
+
+                if (set_parent) {
+                    set(s, parent, where, apr_pstrcat(pool, directives[d].name, " ",
+                                                      rooted(directives[d].parent), NULL));
+                }
+                if (set_child) {
+                    set(vhost, child, where, apr_pstrcat(pool, directives[d].name, " ",
+                                                         rooted(directives[d].child), NULL));
+                }
+                fake_vhost(pool, s, vhost);
+                expect_str(d * 4 + set_parent * 2 + set_child, directives[d].name,
+                           show(d, directives[d].per_dir
+                                   ? authproxy_module.merge_dir_config(pool, parent, child)
+                                   : (void *)authproxy_sconf(vhost)),
+                           rooted(want));
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(merged_upstream_keeps_its_parts)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *vhost = fake_server(pool, "vhost.example", 80);
+    server_rec *bare = fake_server(pool, "bare.example", 80);
+
+    set(s, NULL, S, "AuthProxyUpstream http://main.example");
+    set(vhost, NULL, S, "AuthProxyUpstream https://vhost.example");
+    fake_vhost(pool, s, vhost);
+    fake_vhost(pool, s, bare);
+    ck_assert_ptr_eq(s->next, vhost);
+    ck_assert_ptr_eq(vhost->next, bare);
+    ck_assert_str_eq(authproxy_sconf(vhost)->upstream_host, "vhost.example");
+    ck_assert_int_eq(authproxy_sconf(vhost)->upstream_is_tls, 1);
+    ck_assert_str_eq(authproxy_sconf(bare)->upstream, "http://main.example");
+    ck_assert_str_eq(authproxy_sconf(bare)->upstream_host, "main.example");
+    ck_assert_int_eq(authproxy_sconf(bare)->upstream_is_tls, 0);
+}
+END_TEST
+
+START_TEST(accessors_apply_defaults)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    const authproxy_server_conf *conf = authproxy_sconf(s);
+    void *dconf = fake_location(pool);
+    request_rec *r;
+
+    ck_assert_str_eq(authproxy_local_path(conf), "/api/auth");
+    ck_assert_str_eq(authproxy_target_path(conf), "/api/auth");
+    ck_assert_int_eq(authproxy_timeout(conf), 10);
+    ck_assert_int_eq(authproxy_preserve_host(conf), 0);
+    ck_assert_str_eq(authproxy_cookie_name(conf), "authjs.session-token");
+    ck_assert_int_eq(authproxy_strategy(conf), AUTHPROXY_STRATEGY_JWT);
+    ck_assert_str_eq(authproxy_cache_spec(conf), "shmcb");
+    ck_assert_int_eq(authproxy_cache_ttl(conf), 60);
+    ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 5);
+    ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_REDIRECT);
+    ck_assert_str_eq(authproxy_remote_user_claim(dconf), "email");
+    ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
+    ck_assert_int_eq(authproxy_pass_token(dconf), 0);
+    ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
+    /* off without an upstream, on with one, off where AuthProxySession Off */
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
+    set(s, NULL, S, UPSTREAM);
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 1);
+    set(s, dconf, L, "AuthProxySession Off");
+    ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
+    /* the target prefix follows the local one; each setting wins over its default */
+    set(s, NULL, S, "AuthProxyLocalPath /auth");
+    ck_assert_str_eq(authproxy_target_path(conf), "/auth");
+    set(s, NULL, S, "AuthProxyTargetPath /up");
+    ck_assert_str_eq(authproxy_target_path(conf), "/up");
+    set(s, NULL, S, "AuthProxyTimeout 3");
+    ck_assert_int_eq(authproxy_timeout(conf), 3);
+    set(s, NULL, S, "AuthProxyPreserveHost On");
+    ck_assert_int_eq(authproxy_preserve_host(conf), 1);
+    set(s, NULL, S, "AuthProxyCookieName my.session");
+    ck_assert_str_eq(authproxy_cookie_name(conf), "my.session");
+    set(s, NULL, S, "AuthProxySessionStrategy database");
+    ck_assert_int_eq(authproxy_strategy(conf), AUTHPROXY_STRATEGY_DATABASE);
+    set(s, NULL, S, "AuthProxySessionCache none");
+    ck_assert_str_eq(authproxy_cache_spec(conf), "none");
+    set(s, NULL, S, "AuthProxySessionCacheTTL 9");
+    ck_assert_int_eq(authproxy_cache_ttl(conf), 9);
+    set(s, NULL, S, "AuthProxySessionCacheNegativeTTL 0");
+    ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 0);
+    set(s, dconf, L, "AuthProxyUnauthAction pass");
+    ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_PASS);
+    set(s, dconf, L, "AuthProxyRemoteUserClaim sub");
+    ck_assert_str_eq(authproxy_remote_user_claim(dconf), "sub");
+    set(s, dconf, L, "AuthProxyPassHeaders On");
+    ck_assert_int_eq(authproxy_pass_headers(dconf), 1);
+    /* startup derives the /session URL and the cookie names */
+    ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(conf->session_url, "http://127.0.0.1:3000/up/session");
+    ck_assert_str_eq(conf->cookie_plain, "my.session");
+    ck_assert_str_eq(conf->cookie_secure, "__Secure-my.session");
+    r = fake_request(pool, s, dconf, "GET", "/");
+    ck_assert_int_eq(authproxy_pass_headers(authproxy_dconf(r)), 1);
+}
+END_TEST
+
+/* ---- anonymous visitors and the sign-in redirect --------------------------------- */
+
+/* The callback is the request line's own path and query, never another
+ * host's: an open-redirect guard (README, Access control). */
+static const struct {
+    const char *local_path;        /* AuthProxyLocalPath, NULL for the default */
+    const char *target;            /* the request line's target */
+    const char *location;
+} sign_in_cases[] = {
+    { NULL, "/page?q=1", "/api/auth/signin?callbackUrl=%2fpage%3fq%3d1" },
+    { NULL, "/", "/api/auth/signin?callbackUrl=%2f" },
+    { NULL, "/a%20b/caf%C3%A9", "/api/auth/signin?callbackUrl=%2fa%2520b%2fcaf%25C3%25A9" },
+    { NULL, "/p?next=https://evil.example",
+      "/api/auth/signin?callbackUrl=%2fp%3fnext%3dhttps%3a%2f%2fevil.example" },
+    /* a network-path target is a path on this server */
+    { NULL, "//evil.example/x", "/api/auth/signin?callbackUrl=%2fevil.example%2fx" },
+    { NULL, "///evil", "/api/auth/signin?callbackUrl=%2fevil" },
+    /* absolute-form: its path and query only */
+    { NULL, "http://evil.example/path?x", "/api/auth/signin?callbackUrl=%2fpath%3fx" },
+    { NULL, "http://evil.example", "/api/auth/signin?callbackUrl=%2f" },
+    { NULL, "https://evil.example//x?y=//z",
+      "/api/auth/signin?callbackUrl=%2fx%3fy%3d%2f%2fz" },
+    { "/auth", "/page", "/auth/signin?callbackUrl=%2fpage" },
+    { "sso/", "/page", "/sso/signin?callbackUrl=%2fpage" },
+    { "/", "/page", "/signin?callbackUrl=%2fpage" },
+};
+
+START_TEST(sign_in_redirect)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(sign_in_cases) / sizeof(sign_in_cases[0])); i++) {
+        const char *local[] = { NULL, NULL };
+        server_rec *s;
+        request_rec *r;
+
+        if (sign_in_cases[i].local_path) {
+            local[0] = apr_pstrcat(pool, "AuthProxyLocalPath ", sign_in_cases[i].local_path,
+                                   NULL);
+        }
+        s = started(local);
+        r = page_load(s, NULL, sign_in_cases[i].target);
+        ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+        expect_str(i, sign_in_cases[i].target, apr_table_get(r->headers_out, "Location"),
+                   sign_in_cases[i].location);
+        expect_str(i, "log", fake_log_last(), "debug: anonymous: sent to sign in");
+    }
+}
+END_TEST
+
+/* A subrequest or an internal redirect comes back to what the visitor asked. */
+START_TEST(sign_in_comes_back_to_the_original_request)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/orig?x=1");
+    request_rec *sub = fake_subrequest(r, NULL, "/included");
+    request_rec *next = fake_internal_redirect(r, NULL, "/error?code=1");
+    request_rec *sub_of_next = fake_subrequest(next, NULL, "/deeper");
+    request_rec *guarded[] = { sub, next, sub_of_next };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        fake_auth(guarded[i], AUTH_TYPE, NULL);
+        ck_assert_int_eq(fake_httpd.check_authn(guarded[i]), HTTP_MOVED_TEMPORARILY);
+        expect_str(i, "Location", apr_table_get(guarded[i]->headers_out, "Location"),
+                   "/api/auth/signin?callbackUrl=%2forig%3fx%3d1");
+    }
+}
+END_TEST
+
+/* A browser's navigation is sent to sign in; scripts, API clients and other
+ * methods get 401 with a challenge. */
+static const struct {
+    const char *method, *accept, *requested_with, *fetch_mode;
+    int status;
+} navigation_cases[] = {
+    { "GET", "text/html,application/xhtml+xml,*/*;q=0.8", NULL, NULL, HTTP_MOVED_TEMPORARILY },
+    { "GET", "text/html", NULL, "navigate", HTTP_MOVED_TEMPORARILY },
+    { "GET", "TEXT/HTML", NULL, "Navigate", HTTP_MOVED_TEMPORARILY },
+    { "HEAD", "text/html", NULL, NULL, HTTP_MOVED_TEMPORARILY },
+    { "GET", "application/json", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", "*/*", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", NULL, NULL, NULL, HTTP_UNAUTHORIZED },
+    { "GET", "text/html", "XMLHttpRequest", NULL, HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "cors", HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "no-cors", HTTP_UNAUTHORIZED },
+    { "GET", "text/html", NULL, "same-origin", HTTP_UNAUTHORIZED },
+    { "POST", "text/html", NULL, NULL, HTTP_UNAUTHORIZED },
+    { "PUT", "text/html", NULL, "navigate", HTTP_UNAUTHORIZED },
+};
+
+START_TEST(navigation_or_401)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(navigation_cases) / sizeof(navigation_cases[0])); i++) {
+        request_rec *r = fake_request(pool, s, NULL, navigation_cases[i].method, "/app");
+        int redirect = navigation_cases[i].status == HTTP_MOVED_TEMPORARILY;
+
+        fake_auth(r, AUTH_TYPE, NULL);
+        if (navigation_cases[i].accept) {
+            apr_table_setn(r->headers_in, "Accept", navigation_cases[i].accept);
+        }
+        if (navigation_cases[i].requested_with) {
+            apr_table_setn(r->headers_in, "X-Requested-With", navigation_cases[i].requested_with);
+        }
+        if (navigation_cases[i].fetch_mode) {
+            apr_table_setn(r->headers_in, "Sec-Fetch-Mode", navigation_cases[i].fetch_mode);
+        }
+        ck_assert_msg(fake_httpd.check_authn(r) == navigation_cases[i].status, "case %d", i);
+        expect_str(i, "Location", apr_table_get(r->headers_out, "Location"),
+                   redirect ? "/api/auth/signin?callbackUrl=%2fapp" : NULL);
+        expect_str(i, "WWW-Authenticate", apr_table_get(r->err_headers_out, "WWW-Authenticate"),
+                   redirect ? NULL : "authjs realm=\"" HOST "\"");
+    }
+}
+END_TEST
+
+START_TEST(unauth_actions)
+{
+    server_rec *s = started(NULL);
+    const char *always_401[] = { "AuthProxyUnauthAction 401", NULL };
+    const char *pass[] = { "AuthProxyUnauthAction pass", NULL };
+    request_rec *r = page_load(s, location(s, always_401), "/app");
+
+    /* the realm is AuthName where there is one */
+    fake_auth(r, AUTH_TYPE, "Members");
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_str_eq(apr_table_get(r->err_headers_out, "WWW-Authenticate"),
+                     "authjs realm=\"Members\"");
+    r = page_load(s, location(s, pass), "/app");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_str_eq(r->ap_auth_type, "authjs");
+    /* another AuthType is not this module's; AuthType names are not case-sensitive */
+    r = page_load(s, NULL, "/app");
+    fake_auth(r, "Basic", NULL);
+    ck_assert_int_eq(fake_httpd.check_authn(r), DECLINED);
+    fake_auth(r, "AuthJS", NULL);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+}
+END_TEST
+
+START_TEST(authtype_without_upstream)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+
+    ck_assert_int_eq(fake_httpd.check_authn(page_load(s, NULL, "/app")),
+                     HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "error: AuthType authjs needs AuthProxyUpstream in this "
+                     "server");
+}
+END_TEST
+
+/* Sign-in stays reachable under a Location that requires a session. */
+START_TEST(routes_are_never_guarded)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/api/auth/signin?x=1");
+    const authz_provider *session = ap_lookup_provider(AUTHZ_PROVIDER_GROUP, "authjs-session",
+                                                       AUTHZ_PROVIDER_VERSION);
+
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+    ck_assert_str_eq(r->filename, "proxy:http://127.0.0.1:3000/api/auth/signin");
+    ck_assert_str_eq(r->handler, "proxy-server");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_int_eq(session->check_authorization(r, "", NULL), AUTHZ_GRANTED);
+    /* a path that only starts like the prefix is not a route */
+    r = page_load(s, NULL, "/api/authx");
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DECLINED);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+}
+END_TEST
+
+/* REMOTE_USER: AuthProxyRemoteUserClaim, else the email, else the id. */
+static const struct {
+    const char *claim;             /* AuthProxyRemoteUserClaim, NULL for the default */
+    const char *claims;
+    const char *user;
+} user_cases[] = {
+    { NULL, ALICE, "alice@example.com" },
+    { "sub", ALICE, "u1" },
+    { "org.role", ALICE, "owner" },
+    { "level", ALICE, "3" },
+    /* not one text: the email */
+    { "roles", ALICE, "alice@example.com" },
+    { "org", ALICE, "alice@example.com" },
+    { "missing", ALICE, "alice@example.com" },
+    { NULL, "{\"sub\":\"u2\"}", "u2" },
+    { NULL, "{}", "" },
+};
+
+START_TEST(signed_in_user)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(user_cases) / sizeof(user_cases[0])); i++) {
+        const char *claim[] = { NULL, NULL };
+        request_rec *r;
+
+        if (user_cases[i].claim) {
+            claim[0] = apr_pstrcat(pool, "AuthProxyRemoteUserClaim ", user_cases[i].claim, NULL);
+        }
+        r = page_load(s, location(s, claim), "/app");
+        signed_in(r, token_session(user_cases[i].claims), "local");
+        ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+        expect_str(i, "user", r->user, user_cases[i].user);
+        expect_str(i, "AuthType", r->ap_auth_type, "authjs");
+    }
+}
+END_TEST
+
+/* A signed-in visitor that Require refuses gets 403, not a sign-in loop. */
+START_TEST(refused_by_require)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/admin");
+
+    signed_in(r, token_session(ALICE), "local");
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", "authjs realm=\"x\"");
+    fake_httpd.require_status = HTTP_UNAUTHORIZED;
+    ck_assert_int_eq(fake_httpd.check_authz(r), HTTP_FORBIDDEN);
+    ck_assert_ptr_null(apr_table_get(r->err_headers_out, "WWW-Authenticate"));
+    ck_assert_str_eq(fake_log_last(), "info: user 'alice@example.com' is signed in but refused "
+                     "by Require: 403");
+    fake_httpd.require_status = OK;
+    ck_assert_int_eq(fake_httpd.check_authz(r), OK);
+    /* anonymous: mod_authz_core's 401 stands */
+    r = page_load(s, NULL, "/admin");
+    fake_httpd.require_status = HTTP_UNAUTHORIZED;
+    ck_assert_int_eq(fake_httpd.check_authz(r), HTTP_UNAUTHORIZED);
+    /* another AuthType: not this module's to answer */
+    fake_auth(r, "Basic", NULL);
+    ck_assert_int_eq(fake_httpd.check_authz(r), DECLINED);
+}
+END_TEST
+
+/* The token is refused and the visitor sent to sign in, and neither the
+ * secret nor the token reaches the log. */
+START_TEST(nothing_secret_is_logged)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    server_rec *s = started(secret);
+    request_rec *r = page_load(s, NULL, "/app");
+
+    ck_assert_ptr_nonnull(authproxy_sconf(s)->keyring);
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=forged.token.value");
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
+    ck_assert(fake_log_has("debug: session cookie authjs.session-token refused: "));
+    ck_assert(!fake_log_has("s3cret"));
+    ck_assert(!fake_log_has("forged"));
+}
+END_TEST
+
+/* ---- Require authjs-claim and authjs-session ------------------------------------- */
+
+static const authz_provider *provider(const char *name)
+{
+    const authz_provider *p = ap_lookup_provider(AUTHZ_PROVIDER_GROUP, name,
+                                                 AUTHZ_PROVIDER_VERSION);
+
+    ck_assert_msg(p != NULL, "no provider %s", name);
+    return p;
+}
+
+static const char *parse_claim(const char *line, const void **parsed)
+{
+    cmd_parms cmd;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.pool = cmd.temp_pool = pool;
+    *parsed = NULL;
+    return provider("authjs-claim")->parse_require_line(&cmd, line, parsed);
+}
+
+static const struct {
+    const char *line, *error;
+} claim_parse_cases[] = {
+    { "email alice@example.com", NULL },
+    { "email ~ @example\\.com$", NULL },
+    { "name \"Alice Smith\"", NULL },
+    { "name ~ 'Alice .*'", NULL },
+    { "", "Require authjs-claim: give a claim and a value (NAME VALUE), or a regular "
+          "expression (NAME ~ REGEX)" },
+    { "email", "Require authjs-claim: give a claim and a value (NAME VALUE), or a regular "
+               "expression (NAME ~ REGEX)" },
+    { "email ~", "Require authjs-claim email ~: the regular expression is missing" },
+    { "email ~ (", "Require authjs-claim email: '(' is not a valid regular expression" },
+    { "name Alice Smith", "Require authjs-claim name: unexpected 'Smith' (quote a value or "
+                          "expression that holds spaces)" },
+    { "email ~ a b c", "Require authjs-claim email: unexpected 'b c' (quote a value or "
+                       "expression that holds spaces)" },
+};
+
+START_TEST(claim_lines)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(claim_parse_cases) / sizeof(claim_parse_cases[0])); i++) {
+        const void *parsed;
+
+        expect_str(i, claim_parse_cases[i].line, parse_claim(claim_parse_cases[i].line, &parsed),
+                   claim_parse_cases[i].error);
+        ck_assert_msg(!parsed == !!claim_parse_cases[i].error, "case %d: parsed", i);
+    }
+}
+END_TEST
+
+#define FROM_UPSTREAM "{\"user\":{\"id\":\"u1\",\"name\":\"Alice\"," \
+                      "\"email\":\"alice@example.com\"}," \
+                      "\"expires\":\"2999-01-01T00:00:00.000Z\",\"tenant\":\"acme\"," \
+                      "\"teams\":[\"red\",\"blue\"]}"
+
+static const struct {
+    int from_upstream;             /* session: a /session answer, else a token's claims */
+    const char *session;
+    const char *line;
+    authz_status status;
+} claim_cases[] = {
+    { 0, ALICE, "email alice@example.com", AUTHZ_GRANTED },
+    { 0, ALICE, "email bob@example.com", AUTHZ_DENIED },
+    { 0, ALICE, "email Alice@Example.com", AUTHZ_DENIED },
+    { 0, ALICE, "email ~ @example\\.com$", AUTHZ_GRANTED },
+    { 0, ALICE, "email ~ ^bob", AUTHZ_DENIED },
+    { 0, ALICE, "\"email\" \"alice@example.com\"", AUTHZ_GRANTED },
+    /* an array: any element */
+    { 0, ALICE, "roles admin", AUTHZ_GRANTED },
+    { 0, ALICE, "roles dev", AUTHZ_GRANTED },
+    { 0, ALICE, "roles ops", AUTHZ_DENIED },
+    { 0, ALICE, "roles ~ ^de", AUTHZ_GRANTED },
+    { 0, ALICE, "roles admin,dev", AUTHZ_DENIED },
+    /* numbers and booleans as JSON writes them */
+    { 0, ALICE, "level 3", AUTHZ_GRANTED },
+    { 0, ALICE, "level 3.0", AUTHZ_DENIED },
+    { 0, ALICE, "ratio 1.5", AUTHZ_GRANTED },
+    { 0, ALICE, "verified true", AUTHZ_GRANTED },
+    { 0, ALICE, "verified false", AUTHZ_DENIED },
+    /* dotted paths into objects; an object or null offers nothing */
+    { 0, ALICE, "org.role owner", AUTHZ_GRANTED },
+    { 0, ALICE, "org.ids 7", AUTHZ_GRANTED },
+    { 0, ALICE, "org.role.x owner", AUTHZ_DENIED },
+    { 0, ALICE, "org owner", AUTHZ_DENIED },
+    { 0, ALICE, "org ~ .", AUTHZ_DENIED },
+    { 0, ALICE, "nothing null", AUTHZ_DENIED },
+    { 0, ALICE, "missing x", AUTHZ_DENIED },
+    /* user.X of a token is X */
+    { 0, ALICE, "user.email alice@example.com", AUTHZ_GRANTED },
+    { 0, ALICE, "user.sub u1", AUTHZ_GRANTED },
+    /* X of a /session answer is user.X where it has no X */
+    { 1, FROM_UPSTREAM, "email alice@example.com", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "user.email alice@example.com", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "name ~ ^Ali", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "tenant acme", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "teams blue", AUTHZ_GRANTED },
+    { 1, FROM_UPSTREAM, "user.tenant acme", AUTHZ_DENIED },
+    { 1, FROM_UPSTREAM, "sub u1", AUTHZ_DENIED },
+};
+
+START_TEST(claim_matching)
+{
+    server_rec *s = started(NULL);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(claim_cases) / sizeof(claim_cases[0])); i++) {
+        request_rec *r = page_load(s, NULL, "/admin");
+        const void *parsed;
+        authz_status status;
+
+        ck_assert_ptr_null(parse_claim(claim_cases[i].line, &parsed));
+        if (claim_cases[i].from_upstream) {
+            signed_in(r, answer_session(claim_cases[i].session), "upstream");
+        }
+        else {
+            signed_in(r, token_session(claim_cases[i].session), "local");
+        }
+        ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+        status = provider("authjs-claim")->check_authorization(r, claim_cases[i].line, parsed);
+        ck_assert_msg(status == claim_cases[i].status, "case %d (%s): %d", i,
+                      claim_cases[i].line, status);
+        if (status == AUTHZ_DENIED) {
+            expect_str(i, "log", fake_log_last(),
+                       apr_psprintf(pool, "debug: Require authjs-claim %s: no match for "
+                                    "'alice@example.com'", claim_cases[i].line));
+        }
+    }
+}
+END_TEST
+
+/* Without a session: AuthType authjs is asked to find the user first (and
+ * then sends to sign in); elsewhere the session alone decides. */
+START_TEST(requires_without_a_session)
+{
+    server_rec *s = started(NULL);
+    request_rec *r = page_load(s, NULL, "/admin");
+    const void *parsed;
+
+    ck_assert_ptr_null(parse_claim("email alice@example.com", &parsed));
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_DENIED_NO_USER);
+    /* another AuthType's user, without a session */
+    fake_auth(r, "Basic", NULL);
+    r->user = "bob";
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL), AUTHZ_DENIED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed), AUTHZ_DENIED);
+    /* no AuthType at all, with a session */
+    r = fake_request(pool, s, NULL, "GET", "/admin");
+    signed_in(r, token_session(ALICE), "local");
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_GRANTED);
+}
+END_TEST
+
+/* ---- publishing and scrubbing ---------------------------------------------------- */
+
+#define PUBLISHED "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
+                  "\"picture\":\"https://img.example/a.png\",\"exp\":4102444800," \
+                  "\"role\":\"admin\",\"x-team_name\":\"core\",\"groups\":[\"a\",\"b\"]}"
+
+/* Each variable and the header a proxied backend gets it as. */
+static const struct {
+    const char *var, *header, *value;
+} published[] = {
+    { "AUTHJS_USER_ID", "X-Authjs-User-Id", "u1" },
+    { "AUTHJS_USER_NAME", "X-Authjs-User-Name", "Alice" },
+    { "AUTHJS_USER_EMAIL", "X-Authjs-User-Email", "alice@example.com" },
+    { "AUTHJS_USER_IMAGE", "X-Authjs-User-Image", "https://img.example/a.png" },
+    { "AUTHJS_EXPIRES", "X-Authjs-Expires", "2100-01-01T00:00:00.000Z" },
+    { "AUTHJS_SESSION", "X-Authjs-Session",
+      "{\"user\":{\"name\":\"Alice\",\"email\":\"alice@example.com\","
+      "\"image\":\"https://img.example/a.png\",\"id\":\"u1\"},"
+      "\"expires\":\"2100-01-01T00:00:00.000Z\"}" },
+    { "AUTHJS_SESSION_SOURCE", "X-Authjs-Session-Source", "local" },
+    { "AUTHJS_CLAIM_EXP", "X-Authjs-Claim-Exp", "4102444800" },
+    { "AUTHJS_CLAIM_ROLE", "X-Authjs-Claim-Role", "admin" },
+    { "AUTHJS_CLAIM_X_TEAM_NAME", "X-Authjs-Claim-X-Team-Name", "core" },
+    { "AUTHJS_CLAIM_GROUPS", "X-Authjs-Claim-Groups", "a,b" },
+};
+
+#define PUBLISHED_N (int)(sizeof(published) / sizeof(published[0]))
+
+static int count_authjs(void *count, const char *key, const char *value)
+{
+    if (!strncmp(key, "AUTHJS_", 7) || authproxy_header_is_authjs(key)) {
+        (*(int *)count)++;
+    }
+    return 1;
+}
+
+static int authjs_in(const apr_table_t *t)
+{
+    int n = 0;
+
+    apr_table_do(count_authjs, &n, t, NULL);
+    return n;
+}
+
+/* The value of the header spelt exactly `name`: tables compare names
+ * ignoring case, a backend may not. */
+static const char *spelt(const apr_table_t *t, const char *name)
+{
+    const apr_array_header_t *elts = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        if (!strcmp(e[i].key, name)) {
+            return e[i].val;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(variables_and_header_names)
+{
+    const char *headers[] = { "AuthProxyPassHeaders On", NULL };
+    server_rec *s = started(NULL);
+    request_rec *r = fake_request(pool, s, location(s, headers), "GET", "/app");
+    int i;
+
+    signed_in(r, token_session(PUBLISHED), "local");
+    ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
+    for (i = 0; i < PUBLISHED_N; i++) {
+        expect_str(i, published[i].var, apr_table_get(r->subprocess_env, published[i].var),
+                   published[i].value);
+        expect_str(i, "note", apr_table_get(r->notes, published[i].var), published[i].value);
+        expect_str(i, published[i].header, spelt(r->headers_in, published[i].header),
+                   published[i].value);
+    }
+    ck_assert_int_eq(authjs_in(r->subprocess_env), PUBLISHED_N);
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    /* without AuthProxyPassHeaders: the variables only */
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    signed_in(r, token_session(PUBLISHED), "local");
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->subprocess_env), PUBLISHED_N);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+}
+END_TEST
+
+START_TEST(what_is_not_a_header)
+{
+    const char *lines[] = { "AuthProxyPassHeaders On", "AuthProxyPassToken On", NULL };
+    server_rec *s = started(NULL);
+    request_rec *r = fake_request(pool, s, location(s, lines), "GET", "/app");
+
+    signed_in(r, token_session("{\"sub\":\"u1\",\"note\":\"a\\r\\nX-Evil: 1\"}"), "local");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_CLAIM_NOTE"), "a\r\nX-Evil: 1");
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "X-Authjs-Claim-Note"));
+    ck_assert(fake_log_has("debug: AUTHJS_CLAIM_NOTE holds control characters: not sent as a "
+                           "header"));
+    /* AuthProxyPassToken: the raw cookie value, never logged */
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_TOKEN"), "the-raw-token");
+    ck_assert_str_eq(spelt(r->headers_in, "X-Authjs-Token"), "the-raw-token");
+    ck_assert(!fake_log_has("the-raw-token"));
+}
+END_TEST
+
+/* Whatever the client sent that looks like the module's is gone before the
+ * module publishes: X-Authjs-* in any spelling, AUTHJS_* variables. */
+static const char *const spoofed[] = {
+    "X-Authjs-User-Email", "x-authjs-user-id", "X_AUTHJS_CLAIM_ROLE", "X-AuthJS_Session",
+    "xauthjs-expires", "X-Authjs-Anything-Else"
+};
+
+#define SPOOFED_N (int)(sizeof(spoofed) / sizeof(spoofed[0]))
+
+static request_rec *spoofing(server_rec *s, void *dconf, const char *target)
+{
+    request_rec *r = fake_request(pool, s, dconf, "GET", target);
+    int i;
+
+    for (i = 0; i < SPOOFED_N; i++) {
+        apr_table_addn(r->headers_in, spoofed[i], "mallory@evil.example");
+    }
+    apr_table_setn(r->headers_in, "X-Auth-Token", "kept");
+    apr_table_setn(r->subprocess_env, "AUTHJS_USER_EMAIL", "mallory@evil.example");
+    apr_table_setn(r->subprocess_env, "AUTHJS_CLAIM_ADMIN", "1");
+    apr_table_setn(r->notes, "AUTHJS_USER_ID", "666");
+    apr_table_setn(r->subprocess_env, "authjs_lower", "kept: variables are case-sensitive");
+    return r;
+}
+
+START_TEST(client_claims_are_scrubbed)
+{
+    const char *headers[] = { "AuthProxyPassHeaders On", NULL };
+    server_rec *s = started(NULL);
+    void *dconf = location(s, headers);
+    request_rec *r = spoofing(s, dconf, "/app");
+    int i;
+
+    signed_in(r, token_session(PUBLISHED), "local");
+    fake_httpd.fixups(r);
+    for (i = 0; i < SPOOFED_N; i++) {
+        ck_assert_msg(fake_log_has(apr_psprintf(pool, "info: removed the client's header %s: "
+                                                "only this server sets X-Authjs-*", spoofed[i])),
+                      "%s", spoofed[i]);
+    }
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    ck_assert_str_eq(spelt(r->headers_in, "X-Authjs-User-Email"), "alice@example.com");
+    ck_assert_str_eq(apr_table_get(r->headers_in, "X-Auth-Token"), "kept");
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_USER_EMAIL"), "alice@example.com");
+    ck_assert_ptr_null(apr_table_get(r->subprocess_env, "AUTHJS_CLAIM_ADMIN"));
+    ck_assert_str_eq(apr_table_get(r->notes, "AUTHJS_USER_ID"), "u1");
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "authjs_lower"),
+                     "kept: variables are case-sensitive");
+    /* anonymous: nothing of the kind left */
+    r = spoofing(s, dconf, "/app");
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+    ck_assert_int_eq(authjs_in(r->subprocess_env), 0);
+    ck_assert_int_eq(authjs_in(r->notes), 0);
+    /* an auth route: the headers go (the upstream trusts none), nothing is published */
+    r = spoofing(s, NULL, "/api/auth/session");
+    ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->headers_in), 0);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_USER_EMAIL"),
+                     "mallory@evil.example");
+    /* where the module is off, it touches nothing */
+    r = spoofing(fake_server(pool, HOST, 80), NULL, "/app");
+    ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
+    ck_assert_int_eq(authjs_in(r->headers_in), SPOOFED_N);
+}
+END_TEST
+
+START_TEST(session_cookie_stripped)
+{
+    const char *strip[] = { "AuthProxyStripCookie On", NULL };
+    server_rec *s = started(NULL);
+    void *dconf = location(s, strip);
+    request_rec *r = fake_request(pool, s, dconf, "GET", "/app");
+
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=tok; b=2");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Cookie"), "a=1; b=2");
+    r = fake_request(pool, s, dconf, "GET", "/app");
+    apr_table_setn(r->headers_in, "Cookie", "authjs.session-token.0=t; authjs.session-token.1=u");
+    fake_httpd.fixups(r);
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "Cookie"));
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=tok");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Cookie"), "a=1; authjs.session-token=tok");
+}
+END_TEST
+
+static int count_entries(void *count, const char *key, const char *value)
+{
+    (*(int *)count)++;
+    return 1;
+}
+
+static int entries(const apr_table_t *t)
+{
+    int n = 0;
+
+    apr_table_do(count_entries, &n, t, NULL);
+    return n;
+}
+
+START_TEST(header_replace_every_spelling)
+{
+    apr_table_t *t = apr_table_make(pool, 8);
+
+    apr_table_addn(t, "X-Forwarded-Host", "a");
+    apr_table_addn(t, "x_forwarded_host", "b");
+    apr_table_addn(t, "X-FORWARDED_HOST", "c");
+    apr_table_addn(t, "X-Forwarded-Hosts", "kept");
+    apr_table_addn(t, "X-Forwarded-For", "kept");
+    authproxy_header_replace(t, "X-Forwarded-Host", "app.example");
+    ck_assert_int_eq(entries(t), 3);
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-Host"), "app.example");
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-Hosts"), "kept");
+    ck_assert_str_eq(apr_table_get(t, "X-Forwarded-For"), "kept");
+}
+END_TEST
+
+START_TEST(origin_claims_removed)
+{
+    static const char *const claims[] = {
+        "Forwarded", "x-forwarded-port", "X_Forwarded_Scheme", "X-FORWARDED-SSL",
+        "X-Url-Scheme", "front_end_https", "X-Original-Host", "x-host"
+    };
+    static const char *const kept[] = {
+        "Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Hosted"
+    };
+    apr_table_t *t = apr_table_make(pool, 16);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+        apr_table_addn(t, claims[i], "evil");
+    }
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        apr_table_addn(t, kept[i], "kept");
+    }
+    authproxy_remove_origin_claims(t);
+    ck_assert_int_eq(entries(t), (int)(sizeof(kept) / sizeof(kept[0])));
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        ck_assert_str_eq(apr_table_get(t, kept[i]), "kept");
+    }
+}
+END_TEST
+
+/* ---- startup checks (check_config) ----------------------------------------------- */
+
+static const char *const proxy_http[] = { "mod_proxy.c", "mod_proxy_http.c", NULL };
+static const char *const proxy_only[] = { "mod_proxy.c", NULL };
+static const char *const with_ssl[] = { "mod_proxy.c", "mod_proxy_http.c", "mod_ssl.c", NULL };
+
+static const struct {
+    const char *upstream, *other;  /* AuthProxyUpstream, and another line or NULL */
+    const char *const *linked;
+    int status;
+    const char *log;               /* the last line, "" for none */
+} startup_cases[] = {
+    { "http://127.0.0.1:3000", NULL, NULL, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream http://127.0.0.1:3000 (" HOST ":80) forwards through "
+      "mod_proxy, but mod_proxy.c is not loaded: enable it with 'a2enmod proxy' (or "
+      "LoadModule proxy_module)" },
+    { "http://127.0.0.1:3000", NULL, proxy_only, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream http://127.0.0.1:3000 (" HOST ":80) speaks HTTP to the "
+      "upstream, but mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http' (or "
+      "LoadModule proxy_http_module)" },
+    { "https://auth.example.com", NULL, proxy_http, HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxyUpstream https://auth.example.com (" HOST ":80) uses TLS to the "
+      "upstream, but mod_ssl.c is not loaded: enable it with 'a2enmod ssl' (or LoadModule "
+      "ssl_module)" },
+    { "https://auth.example.com", NULL, with_ssl, OK, "" },
+    { "http://127.0.0.1:3000", NULL, proxy_http, OK, "" },
+    { "http://localhost:3000", NULL, proxy_http, OK, "" },
+    { "http://auth.example.com", NULL, proxy_http, OK,
+      "warn: AuthProxyUpstream http://auth.example.com (" HOST ":80) is plaintext http:// on "
+      "a host that is not loopback: session cookies and tokens cross the network in clear; "
+      "use https://" },
+    { "http://127.0.0.1:3000", "AuthProxySessionCache memcache:127.0.0.1:11211", proxy_http,
+      HTTP_INTERNAL_SERVER_ERROR,
+      "emerg: AuthProxySessionCache memcache:127.0.0.1:11211: no socache provider 'memcache' "
+      "is loaded: enable it with 'a2enmod socache_memcache'" },
+    { "http://127.0.0.1:3000", "AuthProxySessionCache none", proxy_http, OK, "" },
+};
+
+START_TEST(startup_checks)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(startup_cases) / sizeof(startup_cases[0])); i++) {
+        server_rec *s = fake_server(pool, HOST, 80);
+
+        fake_httpd_reset();
+        fake_httpd.linked = startup_cases[i].linked;
+        set(s, NULL, S, apr_pstrcat(pool, "AuthProxyUpstream ", startup_cases[i].upstream,
+                                    NULL));
+        if (startup_cases[i].other) {
+            set(s, NULL, S, startup_cases[i].other);
+        }
+        ck_assert_msg(fake_httpd.check_config(pool, pool, pool, s) == startup_cases[i].status,
+                      "case %d", i);
+        expect_str(i, "log", fake_log_last(), startup_cases[i].log);
+    }
+}
+END_TEST
+
+/* A VirtualHost that names its own upstream but inherits the main server's
+ * secret would decode with another upstream's key. */
+START_TEST(inherited_secret_warned)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *vhost = fake_server(pool, "vhost.example", 8080);
+    server_rec *same = fake_server(pool, "same.example", 80);
+
+    fake_httpd.linked = proxy_http;
+    set(s, NULL, S, UPSTREAM);
+    set(s, NULL, S, "AuthProxySecret main-secret");
+    set(vhost, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    fake_vhost(pool, s, vhost);
+    fake_vhost(pool, s, same);
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(fake_log_last(), "warn: vhost.example:8080 sets its own AuthProxyUpstream "
+                     "http://127.0.0.1:4000 but inherits the main server's AuthProxySecret: set "
+                     "the secret of that upstream in this VirtualHost too");
+    ck_assert(!fake_log_has("same.example"));
+    ck_assert(!fake_log_has("main-secret"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("authproxy_glue");
+    TCase *config = tcase_create("config");
+    TCase *authn = tcase_create("authn");
+    TCase *authz = tcase_create("authz");
+    TCase *publish = tcase_create("publish");
+    TCase *startup = tcase_create("startup");
+    apr_pool_t *pglobal;
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    apr_pool_create(&pglobal, NULL);
+    fake_httpd_start(pglobal);
+    tcase_add_checked_fixture(config, config_setup, teardown);
+    tcase_add_test(config, every_directive_is_in_the_table);
+    tcase_add_test(config, directive_lines);
+    tcase_add_test(config, upstream_parts);
+    tcase_add_test(config, merge_child_if_set_else_parent);
+    tcase_add_test(config, merged_upstream_keeps_its_parts);
+    tcase_add_test(config, accessors_apply_defaults);
+    suite_add_tcase(suite, config);
+    tcase_add_checked_fixture(authn, setup, teardown);
+    tcase_add_test(authn, sign_in_redirect);
+    tcase_add_test(authn, sign_in_comes_back_to_the_original_request);
+    tcase_add_test(authn, navigation_or_401);
+    tcase_add_test(authn, unauth_actions);
+    tcase_add_test(authn, authtype_without_upstream);
+    tcase_add_test(authn, routes_are_never_guarded);
+    tcase_add_test(authn, signed_in_user);
+    tcase_add_test(authn, refused_by_require);
+    tcase_add_test(authn, nothing_secret_is_logged);
+    suite_add_tcase(suite, authn);
+    tcase_add_checked_fixture(authz, setup, teardown);
+    tcase_add_test(authz, claim_lines);
+    tcase_add_test(authz, claim_matching);
+    tcase_add_test(authz, requires_without_a_session);
+    suite_add_tcase(suite, authz);
+    tcase_add_checked_fixture(publish, setup, teardown);
+    tcase_add_test(publish, variables_and_header_names);
+    tcase_add_test(publish, what_is_not_a_header);
+    tcase_add_test(publish, client_claims_are_scrubbed);
+    tcase_add_test(publish, session_cookie_stripped);
+    tcase_add_test(publish, header_replace_every_spelling);
+    tcase_add_test(publish, origin_claims_removed);
+    suite_add_tcase(suite, publish);
+    tcase_add_checked_fixture(startup, setup, teardown);
+    tcase_add_test(startup, startup_checks);
+    tcase_add_test(startup, inherited_secret_warned);
+    suite_add_tcase(suite, startup);
+    sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_pool_destroy(pglobal);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
