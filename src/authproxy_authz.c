@@ -67,12 +67,16 @@ static const char *sign_in_url(request_rec *r)
             target = "/";
         }
     }
-    while (target[0] == '/' && target[1] == '/') {
+    /* one '/' before the path: browsers read "//host" and "/\host" alike as
+     * another host */
+    while (target[0] == '/' || target[0] == '\\') {
         target++;
     }
     return apr_pstrcat(r->pool, authproxy_path_join(r->pool, authproxy_local_path(conf),
                                                     "/signin"),
-                       "?callbackUrl=", ap_escape_urlencoded(r->pool, target), NULL);
+                       "?callbackUrl=",
+                       ap_escape_urlencoded(r->pool, apr_pstrcat(r->pool, "/", target, NULL)),
+                       NULL);
 }
 
 static int signed_in_as(request_rec *r, const char *user)

@@ -152,7 +152,33 @@ void ap_hook_fixups(ap_HOOK_fixups_t *pf, const char *const *pre, const char *co
     fake_httpd.fixups = pf;
 }
 
-/* Startup, children and filters are the integration tests' business. */
+/* Startup, children, filters and the metrics' handler are the integration
+ * tests' business. */
+void ap_hook_handler(ap_HOOK_handler_t *pf, const char *const *pre, const char *const *succ,
+                     int order)
+{
+}
+
+void ap_set_content_type(request_rec *r, const char *ct)
+{
+    r->content_type = ct;
+}
+
+int ap_rwrite(const void *buf, int nbyte, request_rec *r)
+{
+    return nbyte;
+}
+
+int ap_rprintf(request_rec *r, const char *fmt, ...)
+{
+    return 0;
+}
+
+char *ap_escape_html2(apr_pool_t *p, const char *s, int toasc)
+{
+    return (char *)apr_pescape_entity(p, s, toasc);
+}
+
 void ap_hook_pre_config(ap_HOOK_pre_config_t *pf, const char *const *pre,
                         const char *const *succ, int order)
 {

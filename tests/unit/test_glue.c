@@ -105,7 +105,8 @@ static authjs_session_t *answer_session(const char *answer)
 }
 
 /* What the resolver leaves for a signed-in request (and its subrequests). */
-static void signed_in(request_rec *r, const authjs_session_t *session, const char *source)
+static void signed_in(request_rec *r, const authjs_session_t *session,
+                      authproxy_source_e source)
 {
     authproxy_request_t *req = authproxy_request(authproxy_original(r));
 
@@ -163,6 +164,8 @@ static const struct {
       "120", "120", "30", "30" },
     { AUTHPROXY_DIR_CACHE_NEG_TTL, 0, offsetof(authproxy_server_conf, cache_negative_ttl),
       NUMBER, "0", "0", "7", "7" },
+    { AUTHPROXY_DIR_REFRESH, 0, offsetof(authproxy_server_conf, refresh), NUMBER,
+      "3600", "3600", "Off", "0" },
     { AUTHPROXY_DIR_SESSION, 1, offsetof(authproxy_dir_conf, session), NUMBER,
       "Off", "0", "On", "1" },
     { AUTHPROXY_DIR_PASS_HEADERS, 1, offsetof(authproxy_dir_conf, pass_headers), NUMBER,
@@ -432,6 +435,18 @@ static const struct {
     { S, "AuthProxySessionCacheNegativeTTL -1",
       "AuthProxySessionCacheNegativeTTL: '-1' is not a whole number of seconds from 0 to "
       "86400", NULL },
+    { S, "AuthProxySessionRefresh 1", NULL, "1" },
+    { S, "AuthProxySessionRefresh 2592000", NULL, "2592000" },
+    { S, "AuthProxySessionRefresh off", NULL, "0" },
+    { S, "AuthProxySessionRefresh 0",
+      "AuthProxySessionRefresh: '0' is neither Off nor a whole number of seconds from 1 to "
+      "2592000", NULL },
+    { S, "AuthProxySessionRefresh 2592001",
+      "AuthProxySessionRefresh: '2592001' is neither Off nor a whole number of seconds from 1 "
+      "to 2592000", NULL },
+    { S, "AuthProxySessionRefresh 1h",
+      "AuthProxySessionRefresh: '1h' is neither Off nor a whole number of seconds from 1 to "
+      "2592000", NULL },
     { S, "AuthProxySession Off", NULL, "0" },
     { L, "AuthProxySession Off", NULL, "0" },
     { H, "AuthProxySession On", NULL, "1" },
@@ -562,6 +577,7 @@ START_TEST(accessors_apply_defaults)
     ck_assert_str_eq(authproxy_cache_spec(conf), "shmcb");
     ck_assert_int_eq(authproxy_cache_ttl(conf), 60);
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 5);
+    ck_assert_int_eq(authproxy_session_refresh(conf), 0);
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_REDIRECT);
     ck_assert_str_eq(authproxy_remote_user_claim(dconf), "email");
     ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
@@ -592,6 +608,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_cache_ttl(conf), 9);
     set(s, NULL, S, "AuthProxySessionCacheNegativeTTL 0");
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 0);
+    set(s, NULL, S, "AuthProxySessionRefresh 600");
+    ck_assert_int_eq(authproxy_session_refresh(conf), 600);
     set(s, dconf, L, "AuthProxyUnauthAction pass");
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_PASS);
     set(s, dconf, L, "AuthProxyRemoteUserClaim sub");
@@ -625,6 +643,8 @@ static const struct {
     /* a network-path target is a path on this server */
     { NULL, "//evil.example/x", "/api/auth/signin?callbackUrl=%2fevil.example%2fx" },
     { NULL, "///evil", "/api/auth/signin?callbackUrl=%2fevil" },
+    { NULL, "/\\evil.example/x", "/api/auth/signin?callbackUrl=%2fevil.example%2fx" },
+    { NULL, "/\\/\\evil", "/api/auth/signin?callbackUrl=%2fevil" },
     /* absolute-form: its path and query only */
     { NULL, "http://evil.example/path?x", "/api/auth/signin?callbackUrl=%2fpath%3fx" },
     { NULL, "http://evil.example", "/api/auth/signin?callbackUrl=%2f" },
@@ -815,7 +835,7 @@ START_TEST(signed_in_user)
             claim[0] = apr_pstrcat(pool, "AuthProxyRemoteUserClaim ", user_cases[i].claim, NULL);
         }
         r = page_load(s, location(s, claim), "/app");
-        signed_in(r, token_session(user_cases[i].claims), "local");
+        signed_in(r, token_session(user_cases[i].claims), AUTHPROXY_SOURCE_LOCAL);
         ck_assert_int_eq(fake_httpd.check_authn(r), OK);
         expect_str(i, "user", r->user, user_cases[i].user);
         expect_str(i, "AuthType", r->ap_auth_type, "authjs");
@@ -829,7 +849,7 @@ START_TEST(refused_by_require)
     server_rec *s = started(NULL);
     request_rec *r = page_load(s, NULL, "/admin");
 
-    signed_in(r, token_session(ALICE), "local");
+    signed_in(r, token_session(ALICE), AUTHPROXY_SOURCE_LOCAL);
     ck_assert_int_eq(fake_httpd.check_authn(r), OK);
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", "authjs realm=\"x\"");
     fake_httpd.require_status = HTTP_UNAUTHORIZED;
@@ -982,10 +1002,10 @@ START_TEST(claim_matching)
 
         ck_assert_ptr_null(parse_claim(claim_cases[i].line, &parsed));
         if (claim_cases[i].from_upstream) {
-            signed_in(r, answer_session(claim_cases[i].session), "upstream");
+            signed_in(r, answer_session(claim_cases[i].session), AUTHPROXY_SOURCE_UPSTREAM);
         }
         else {
-            signed_in(r, token_session(claim_cases[i].session), "local");
+            signed_in(r, token_session(claim_cases[i].session), AUTHPROXY_SOURCE_LOCAL);
         }
         ck_assert_int_eq(fake_httpd.check_authn(r), OK);
         status = provider("authjs-claim")->check_authorization(r, claim_cases[i].line, parsed);
@@ -1020,7 +1040,7 @@ START_TEST(requires_without_a_session)
     ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed), AUTHZ_DENIED);
     /* no AuthType at all, with a session */
     r = fake_request(pool, s, NULL, "GET", "/admin");
-    signed_in(r, token_session(ALICE), "local");
+    signed_in(r, token_session(ALICE), AUTHPROXY_SOURCE_LOCAL);
     ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
                      AUTHZ_GRANTED);
     ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
@@ -1095,7 +1115,7 @@ START_TEST(variables_and_header_names)
     request_rec *r = fake_request(pool, s, location(s, headers), "GET", "/app");
     int i;
 
-    signed_in(r, token_session(PUBLISHED), "local");
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
     ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
     for (i = 0; i < PUBLISHED_N; i++) {
         expect_str(i, published[i].var, apr_table_get(r->subprocess_env, published[i].var),
@@ -1108,7 +1128,7 @@ START_TEST(variables_and_header_names)
     ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
     /* without AuthProxyPassHeaders: the variables only */
     r = fake_request(pool, s, NULL, "GET", "/app");
-    signed_in(r, token_session(PUBLISHED), "local");
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
     fake_httpd.fixups(r);
     ck_assert_int_eq(authjs_in(r->subprocess_env), PUBLISHED_N);
     ck_assert_int_eq(authjs_in(r->headers_in), 0);
@@ -1121,7 +1141,7 @@ START_TEST(what_is_not_a_header)
     server_rec *s = started(NULL);
     request_rec *r = fake_request(pool, s, location(s, lines), "GET", "/app");
 
-    signed_in(r, token_session("{\"sub\":\"u1\",\"note\":\"a\\r\\nX-Evil: 1\"}"), "local");
+    signed_in(r, token_session("{\"sub\":\"u1\",\"note\":\"a\\r\\nX-Evil: 1\"}"), AUTHPROXY_SOURCE_LOCAL);
     fake_httpd.fixups(r);
     ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_CLAIM_NOTE"), "a\r\nX-Evil: 1");
     ck_assert_ptr_null(apr_table_get(r->headers_in, "X-Authjs-Claim-Note"));
@@ -1167,7 +1187,7 @@ START_TEST(client_claims_are_scrubbed)
     request_rec *r = spoofing(s, dconf, "/app");
     int i;
 
-    signed_in(r, token_session(PUBLISHED), "local");
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
     fake_httpd.fixups(r);
     for (i = 0; i < SPOOFED_N; i++) {
         ck_assert_msg(fake_log_has(apr_psprintf(pool, "info: removed the client's header %s: "
