@@ -183,6 +183,7 @@ typedef struct {
     int resolved;                  /* the session was looked for (main request only) */
     int anonymous;                 /* why there is none (authproxy_anonymous_e) */
     int decided;                   /* an authz decision was counted */
+    int client_headers_removed;    /* the client's X-Authjs-* are gone */
     const authjs_session_t *session;
     authproxy_source_e source;
     authjs_cookie_t cookie;        /* the session cookie, when there was one */
@@ -217,8 +218,9 @@ void authproxy_header_replace(void *headers, const char *name, const char *value
 /* Removes the client's other headers that claim an origin (Forwarded,
  * X-Forwarded-Port, ...), in every spelling. */
 void authproxy_remove_origin_claims(apr_table_t *headers);
-/* Removes every X-Authjs-* the client sent, however spelled (logged at info). */
-void authproxy_remove_client_authjs_headers(request_rec *r);
+/* Removes every X-Authjs-* from the request's headers, however spelled: the
+ * client's (each logged at info), or this module's own. */
+void authproxy_remove_authjs_headers(request_rec *r, int from_client);
 
 /* authproxy_route.c */
 void authproxy_route_register_hooks(apr_pool_t *p);

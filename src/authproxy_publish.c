@@ -38,7 +38,7 @@ typedef struct {
 } publish_ctx_t;
 
 /* The tables hold no AUTHJS_* or X-Authjs-* by now (scrub,
- * authproxy_remove_client_authjs_headers): adding is setting, without a
+ * authproxy_remove_authjs_headers): adding is setting, without a
  * search. */
 static int publish_one(void *data, const char *name, const char *value)
 {
@@ -74,15 +74,24 @@ static int authproxy_publish_fixups(request_rec *r)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
     publish_ctx_t ctx = { r, authproxy_pass_headers(dconf) };
     const apr_table_t *vars;
 
     if (!conf->upstream) {
         return DECLINED;
     }
-    /* whatever AuthProxyPassHeaders says, and on routes too: a backend that
-     * trusts X-Authjs-* must only ever see this module's */
-    authproxy_remove_client_authjs_headers(r);
+    /* Whatever AuthProxyPassHeaders says, and on routes too: a backend that
+     * trusts X-Authjs-* must only ever see this module's. headers_in belongs
+     * to the whole request: the client's go on its first pass; an internal
+     * redirect's target sets its own anew; a subrequest leaves them be. */
+    if (r->main) {
+        ctx.pass_headers = 0;
+    }
+    else {
+        authproxy_remove_authjs_headers(r, !req->client_headers_removed);
+        req->client_headers_removed = 1;
+    }
     if (authproxy_is_route(r)) {
         return DECLINED;
     }

@@ -139,13 +139,13 @@ static int is_authjs(const char *key, const char *unused)
     return authproxy_header_is_authjs(key);
 }
 
-void authproxy_remove_client_authjs_headers(request_rec *r)
+void authproxy_remove_authjs_headers(request_rec *r, int from_client)
 {
     apr_array_header_t *spoofed = authproxy_table_unset_where(r->pool, r->headers_in,
                                                               is_authjs, NULL);
     int i;
 
-    for (i = 0; spoofed && i < spoofed->nelts; i++) {
+    for (i = 0; from_client && spoofed && i < spoofed->nelts; i++) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
                       "this server sets X-Authjs-*", APR_ARRAY_IDX(spoofed, i, const char *));
     }

@@ -1222,6 +1222,34 @@ START_TEST(client_claims_are_scrubbed)
 }
 END_TEST
 
+/* headers_in is the whole request's: a subrequest leaves the request's
+ * headers be, an internal redirect's target sets its own, and neither takes
+ * them for the client's. */
+START_TEST(headers_across_subrequests_and_redirects)
+{
+    const char *headers[] = { "AuthProxyPassHeaders On", NULL };
+    server_rec *s = started(NULL);
+    void *with = location(s, headers);
+    request_rec *r = fake_request(pool, s, with, "GET", "/app");
+    request_rec *next;
+
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    fake_httpd.fixups(fake_subrequest(r, NULL, "/index.html"));
+    fake_httpd.fixups(fake_subrequest(r, with, "/other"));
+    ck_assert_int_eq(authjs_in(r->headers_in), PUBLISHED_N);
+    next = fake_internal_redirect(r, with, "/error");
+    fake_httpd.fixups(next);
+    ck_assert_int_eq(authjs_in(next->headers_in), PUBLISHED_N);
+    ck_assert_str_eq(spelt(next->headers_in, "X-Authjs-User-Email"), "alice@example.com");
+    next = fake_internal_redirect(next, NULL, "/plain");
+    fake_httpd.fixups(next);
+    ck_assert_int_eq(authjs_in(next->headers_in), 0);
+    ck_assert(!fake_log_has("removed the client's header"));
+}
+END_TEST
+
 START_TEST(session_cookie_stripped)
 {
     const char *strip[] = { "AuthProxyStripCookie On", NULL };
@@ -1425,6 +1453,7 @@ int main(void)
     tcase_add_test(publish, variables_and_header_names);
     tcase_add_test(publish, what_is_not_a_header);
     tcase_add_test(publish, client_claims_are_scrubbed);
+    tcase_add_test(publish, headers_across_subrequests_and_redirects);
     tcase_add_test(publish, session_cookie_stripped);
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
