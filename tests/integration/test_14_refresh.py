@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import faulty
 from harness import UPSTREAM_SECRET, Browser, Upstream, header_all, mint
 
 COOKIE = "authjs.session-token"
@@ -156,6 +157,21 @@ def test_a_silent_upstream_holds_the_page_no_longer_than_the_timeout(httpd_facto
     env, cookies = visit(h, token(age=120))
     assert time.monotonic() - started < 4
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+
+
+@pytest.mark.parametrize("mode", faulty.MODES)
+def test_a_broken_upstream_never_costs_the_session(httpd_factory, mode):
+    """Whatever the upstream does to the renewal, the page comes within
+    AuthProxyTimeout plus a margin, with the session it had and no cookie."""
+    upstream = faulty.FaultyUpstream(mode)
+    try:
+        h = httpd_factory(conf(upstream.origin, 60, "AuthProxyTimeout 2"))
+        started = time.monotonic()
+        env, cookies = visit(h, token(age=120))
+        assert time.monotonic() - started < 2 + 3
+        assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies, env
+    finally:
+        upstream.stop()
 
 
 def test_a_cookie_signed_out_here_is_never_renewed(httpd_factory, upstream):
