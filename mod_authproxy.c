@@ -4,6 +4,7 @@
  * hook registration, with startup's order; the logic (and the directive
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
+#include "authproxy_metrics.h"
 #include "mod_authproxy.h"
 
 /* configtest: the servers' settings, then the cache providers they name. */

@@ -70,7 +70,7 @@ typedef struct {
 } authproxy_header_t;
 
 typedef struct authproxy_cache authproxy_cache_t;
-typedef struct authproxy_metrics authproxy_metrics_t;
+typedef struct authproxy_metrics authproxy_metrics_t;   /* authproxy_metrics.h */
 
 
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
@@ -293,35 +293,6 @@ void authproxy_flight_land(const unsigned char *key);
 void authproxy_refresh(request_rec *r, authproxy_request_t *req);
 /* A sign-out through this server: the cookie is never renewed. */
 void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie);
-
-/* authproxy_metrics.c: counters per VirtualHost, summed over all children */
-typedef enum {
-    AUTHPROXY_ANONYMOUS_NO_COOKIE, AUTHPROXY_ANONYMOUS_BAD_COOKIE,
-    AUTHPROXY_ANONYMOUS_INVALID_TOKEN, AUTHPROXY_ANONYMOUS_EXPIRED,
-    AUTHPROXY_ANONYMOUS_NO_SESSION, AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR,
-    AUTHPROXY_ANONYMOUS_REASONS
-} authproxy_anonymous_e;
-typedef enum {
-    AUTHPROXY_KIND_ROUTE, AUTHPROXY_KIND_SESSION, AUTHPROXY_KIND_REFRESH, AUTHPROXY_KINDS
-} authproxy_kind_e;
-typedef enum {
-    AUTHPROXY_LOOKUP_HIT, AUTHPROXY_LOOKUP_MISS, AUTHPROXY_LOOKUP_ERROR, AUTHPROXY_LOOKUPS
-} authproxy_lookup_e;
-typedef enum {
-    AUTHPROXY_DECISION_GRANTED, AUTHPROXY_DECISION_DENIED, AUTHPROXY_DECISION_REDIRECT,
-    AUTHPROXY_DECISION_UNAUTHORIZED, AUTHPROXY_DECISIONS
-} authproxy_decision_e;
-void authproxy_metrics_register_hooks(apr_pool_t *p);
-int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                                  server_rec *s);
-void authproxy_metrics_session(request_rec *r, authproxy_source_e source);
-void authproxy_metrics_anonymous(request_rec *r, authproxy_anonymous_e reason);
-/* An upstream answer's status (0: no answer) and how long it took (-1: not timed). */
-void authproxy_metrics_upstream(request_rec *r, authproxy_kind_e kind, int status,
-                                apr_interval_time_t took);
-void authproxy_metrics_lookup(request_rec *r, authproxy_lookup_e result);
-/* Counted once per request, the first decision. */
-void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision);
 
 /* authproxy_authz.c */
 void authproxy_authz_register_hooks(apr_pool_t *p);

@@ -9,6 +9,7 @@
 #include <mod_auth.h>
 
 #include "authproxy.h"
+#include "authproxy_metrics.h"
 
 #define AUTH_TYPE "authjs"
 /* set while the Require evaluation runs inside authproxy_authz_check */

@@ -18,6 +18,7 @@
 #include <util_mutex.h>
 
 #include "authproxy.h"
+#include "authproxy_metrics.h"
 
 #define MUTEX_TYPE "authproxy-cache"
 #define NEGATIVE "null"

@@ -12,6 +12,7 @@
 #include <mod_status.h>
 
 #include "authproxy.h"
+#include "authproxy_metrics.h"
 
 #define HANDLER "authproxy-metrics"
 

@@ -8,6 +8,7 @@
 
 #include "authproxy.h"
 #include "authproxy_memo.h"
+#include "authproxy_metrics.h"
 
 const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
 
