@@ -20,8 +20,11 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 UPSTREAM_DIR = os.path.join(ROOT, "tests", "upstream")
-APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
-MODULES = "/usr/lib/apache2/modules"
+# make check-integration passes the httpd and its module directory that
+# configure found through apxs; run outside make (pytest by hand, bench/,
+# scripts/demo.py) the harness falls back to Debian's apache2 and its modules.
+APACHE2 = os.environ.get("MOD_AUTHPROXY_HTTPD") or shutil.which("apache2") or "/usr/sbin/apache2"
+MODULES = os.environ.get("MOD_AUTHPROXY_HTTPD_MODULES") or "/usr/lib/apache2/modules"
 MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO") or next(
     (p for p in (os.path.join(ROOT, "_build", "mod_authproxy.so"),
                  os.path.join(ROOT, "mod_authproxy.so")) if os.path.exists(p)),
@@ -348,7 +351,9 @@ env | sort
 
 
 class Httpd:
-    """A real Apache httpd with the module, on a free loopback port."""
+    """A real Apache httpd with the module, on a free loopback port. In the
+    configuration `conf` adds, @PORT@ stands for that port, @DIR@ for the
+    server's folder and @MODULES@ for httpd's module directory."""
 
     # the instances not yet stopped, and those made by the running test:
     # conftest takes their sanitizer reports after each test
@@ -377,7 +382,8 @@ class Httpd:
             modules=MODULES, mpm=mpm, module_so=MODULE_SO,
             proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
         self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
-                                    .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir))
+                                    .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+                                    .replace("@MODULES@", MODULES))
         self.proc = None
         self.env = {"LANG": "C", "PATH": os.environ["PATH"],
                     **sanitizer_env(os.path.join(self.dir, "sanitizer"))}

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from harness import MODULE_SO, ROOT, Httpd, public_tempdir
+from harness import MODULE_SO, MODULES, ROOT, Httpd, public_tempdir
 
 GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
@@ -35,7 +35,7 @@ def test_every_directive_is_accepted():
         AuthProxyHeader Authorization "Bearer x"
         AuthProxyTimeout 3600
         AuthProxyPreserveHost On
-        LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+        LoadModule ssl_module @MODULES@/mod_ssl.so
         <VirtualHost *:@PORT@>
             ServerName other.test
             AuthProxyUpstream http://localhost:3000
@@ -98,7 +98,7 @@ def test_missing_mod_proxy_fails_configtest_and_startup():
 
 
 def test_missing_mod_proxy_http_is_named():
-    h = Httpd(GOOD + "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n",
+    h = Httpd(GOOD + "LoadModule proxy_module @MODULES@/mod_proxy.so\n",
               proxy=False)
     try:
         rc, out = h.configtest()
@@ -138,13 +138,13 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
         dest = os.path.join(tmp, "dest")
         subprocess.run(["make", "-s", "-C", builddir, "install", "DESTDIR=" + dest],
                        check=True, capture_output=True, timeout=120)
-        modfile = dest + "/usr/lib/apache2/modules/mod_authproxy.so"
+        modfile = dest + MODULES + "/mod_authproxy.so"
         assert os.path.exists(modfile)
-        assert not os.path.exists(dest + "/usr/lib/apache2/modules/mod_authproxy.la")
+        assert not os.path.exists(dest + MODULES + "/mod_authproxy.la")
         with open(dest + "/etc/apache2/mods-available/authproxy.load") as f:
             load = f.read()
         assert "# Depends: proxy proxy_http socache_shmcb" in load
-        assert "LoadModule authproxy_module /usr/lib/apache2/modules/mod_authproxy.so" in load
+        assert "LoadModule authproxy_module %s/mod_authproxy.so" % MODULES in load
 
         confdir = os.path.join(tmp, "apache2")
         shutil.copytree("/etc/apache2", confdir, symlinks=True)
@@ -152,7 +152,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
             shutil.copy(dest + "/etc/apache2/mods-available/" + name,
                         confdir + "/mods-available/" + name)
         with open(confdir + "/mods-available/authproxy.load", "w") as f:
-            f.write(load.replace("/usr/lib/apache2/modules/mod_authproxy.so", modfile))
+            f.write(load.replace(MODULES + "/mod_authproxy.so", modfile))
         for mod in ("proxy", "proxy_http", "socache_shmcb"):
             link = os.path.join(confdir, "mods-enabled", mod + ".load")
             if os.path.lexists(link):
@@ -194,8 +194,8 @@ def test_conf_examples_pass_configtest(name):
         with open(secret, "w") as f:
             f.write("an-example-secret-0123456789abcdef\n")
         example = re.sub(r"file:\S+", "file:" + secret, example)
-        rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
-                             "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
+        rc, out = configtest("LoadModule ssl_module @MODULES@/mod_ssl.so\n"
+                             "LoadModule cgi_module @MODULES@/mod_cgi.so\n"
                              + re.sub(r"\*:(443|80|8080)>", "*:@PORT@>", example))
         assert rc == 0, out
     finally:

@@ -178,7 +178,7 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
     try:
         # a fleet behind one public name shares answers
         conf = """
-            LoadModule socache_%s_module /usr/lib/apache2/modules/mod_socache_%s.so
+            LoadModule socache_%s_module @MODULES@/mod_socache_%s.so
             AuthProxyUpstream %s
             AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionCache %s:127.0.0.1:%d
@@ -210,7 +210,7 @@ def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory,
     mc = CacheServer("memcache")
     try:
         conf = """
-            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
             AuthProxyUpstream %s
             AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionStrategy database
@@ -259,7 +259,7 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage)
     mc = CacheServer("memcache")
     try:
         h = httpd_factory("""
-            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
             AuthProxyUpstream %s
             AuthProxySessionCache memcache:127.0.0.1:%d
         """ % (upstream.origin, mc.port))
@@ -284,7 +284,7 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage)
 
 def test_local_decoding_needs_no_cache(httpd_factory, upstream):
     h = httpd_factory("""
-        LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
         AuthProxyUpstream %s
         AuthProxySecret %s
         AuthProxySessionCache memcache:127.0.0.1:1

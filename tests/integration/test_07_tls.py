@@ -28,7 +28,7 @@ def tls_upstream(pki):
 
 def conf(upstream, ca, with_ca=True):
     return """
-        LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+        LoadModule ssl_module @MODULES@/mod_ssl.so
         SSLProxyEngine on
         SSLProxyCACertificateFile %s
         AuthProxyUpstream %s

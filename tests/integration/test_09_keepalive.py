@@ -218,8 +218,8 @@ def test_http2_streams_of_one_connection_keep_their_own_sessions(httpd_factory, 
     try:
         ca, cert, key = make_ca_and_cert(work)
         h = httpd_factory("""
-            LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
-            LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
+            LoadModule ssl_module @MODULES@/mod_ssl.so
+            LoadModule http2_module @MODULES@/mod_http2.so
             SSLEngine on
             SSLCertificateFile %s
             SSLCertificateKeyFile %s

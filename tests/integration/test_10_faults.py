@@ -20,7 +20,7 @@ import pytest
 
 import faulty
 from faulty import FaultyUpstream
-from harness import MODULES, child_pids, rss_kib
+from harness import child_pids, rss_kib
 
 TIMEOUT = 2
 BOUND = TIMEOUT + 3        # an answer arrives within AuthProxyTimeout plus a margin
@@ -30,7 +30,7 @@ RSS_GROWTH_KIB = 32 * 1024  # what a child may keep of one fault
 COOKIE = "authjs.session-token=whatever"
 
 CONF = """
-LoadModule status_module %(modules)s/mod_status.so
+LoadModule status_module @MODULES@/mod_status.so
 StartServers %(children)d
 ServerLimit %(children)d
 MaxRequestWorkers %(children)d
@@ -82,8 +82,8 @@ class Site:
 def site(request, httpd_factory):
     upstream = FaultyUpstream(request.param)
     try:
-        h = httpd_factory(CONF % {"modules": MODULES, "children": CHILDREN,
-                                  "origin": upstream.origin, "timeout": TIMEOUT}, mpm="prefork")
+        h = httpd_factory(CONF % {"children": CHILDREN, "origin": upstream.origin,
+                                  "timeout": TIMEOUT}, mpm="prefork")
         yield Site(h, upstream)
     finally:
         # first: a worker still reading from it lets go before httpd stops
