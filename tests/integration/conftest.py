@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from faulty import FaultyUpstream
-from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, Upstream,
-                     apache2ctl_wrapper, public_tempdir, take_sanitizer_reports)
+from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, PhpFpm, Upstream,
+                     apache2ctl_wrapper, public_tempdir, serving, take_sanitizer_reports)
 
 
 def pytest_sessionstart(session):
@@ -55,33 +55,25 @@ def no_sanitizer_report(apache2ctl_report_dir):
 @pytest.fixture(scope="session")
 def upstream():
     """Plain @auth/core server honouring X-Forwarded-Host, routes at /api/auth."""
-    up = Upstream("core", "/api/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth").start())
 
 
 @pytest.fixture(scope="session")
 def upstream_express():
     """@auth/express: learns its origin from Host only."""
-    up = Upstream("express", "/api/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("express", "/api/auth").start())
 
 
 @pytest.fixture(scope="session")
 def upstream_auth_prefix():
     """@auth/core server whose Auth.js routes live at /auth."""
-    up = Upstream("core", "/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/auth").start())
 
 
 @pytest.fixture
 def silent_upstream():
     """Accepts connections and never answers: an upstream that hangs."""
-    srv = FaultyUpstream("silent")
-    yield srv
-    srv.stop()
+    yield from serving(FaultyUpstream("silent"))
 
 
 @pytest.fixture
@@ -103,14 +95,9 @@ def httpd_factory():
 @pytest.fixture(scope="session")
 def upstream_db():
     """@auth/core server with the database session strategy (in-memory adapter)."""
-    up = Upstream("core", "/api/auth", ["--strategy", "database"]).start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth", ["--strategy", "database"]).start())
 
 
 @pytest.fixture(scope="session")
 def php_fpm():
-    from harness import PhpFpm
-    fpm = PhpFpm().start()
-    yield fpm
-    fpm.stop()
+    yield from serving(PhpFpm().start())

@@ -151,6 +151,13 @@ def public_tempdir(prefix):
     return path
 
 
+def serving(server):
+    """A fixture's body, as `yield from serving(server)`: yields the server
+    (started already), and stops it when the fixture ends."""
+    yield server
+    server.stop()
+
+
 def start_node(script, args, log):
     """Starts tests/upstream/<script> (server.mjs, peer.mjs), which prints
     "LISTENING <port>" once ready: (process, port). Its stderr goes to log."""
@@ -230,6 +237,12 @@ class Upstream:
 
     def session_calls(self):
         return self.get_json("/__stats")["session_calls"]
+
+    def db_session(self, email, **fields):
+        """A database session for the user `email` (--strategy database), made
+        in the upstream's adapter: {"sessionToken", "expires"}; fields such as
+        expiresIn (seconds) go with it."""
+        return self.get_json("/__db/session", "POST", {"email": email, **fields})
 
 
 def make_ca_and_cert(directory, name="localhost"):
@@ -350,6 +363,14 @@ env | sort
 """
 
 
+def vhost(name, directives, aliases=""):
+    """A <VirtualHost> of the server's address for `name`, and for the
+    ServerAlias names `aliases`, with `directives` in it."""
+    alias = "ServerAlias %s\n" % aliases if aliases else ""
+    return "<VirtualHost 127.0.0.1:@PORT@>\nServerName %s\n%s%s</VirtualHost>\n" % (
+        name, alias, directives)
+
+
 class Httpd:
     """A real Apache httpd with the module, on a free loopback port. In the
     configuration `conf` adds, @PORT@ stands for that port, @DIR@ for the
@@ -450,26 +471,29 @@ class Httpd:
 
     output = ""
 
-    def error_log(self):
+    def log(self, name):
+        """logs/<name>.log as written so far ("" before httpd opens it)."""
         try:
-            with open(os.path.join(self.dir, "logs", "error.log")) as f:
+            with open(os.path.join(self.dir, "logs", name + ".log")) as f:
                 return f.read()
         except FileNotFoundError:
             return ""
 
-    def wait_for_log(self, which, condition, timeout=5):
-        """The error or access log once `condition(text)` holds (or at the timeout)."""
-        read = self.error_log if which == "error" else self.access_log
+    def error_log(self):
+        return self.log("error")
+
+    def error_lines(self, tag="[authproxy:error]"):
+        """The error log's lines that hold `tag`."""
+        return [line for line in self.error_log().splitlines() if tag in line]
+
+    def wait_for_log(self, name, condition, timeout=5):
+        """logs/<name>.log once `condition(text)` holds (or at the timeout)."""
         deadline = time.monotonic() + timeout
-        text = read()
+        text = self.log(name)
         while not condition(text) and time.monotonic() < deadline:
             time.sleep(0.05)
-            text = read()
+            text = self.log(name)
         return text
-
-    def access_log(self):
-        with open(os.path.join(self.dir, "logs", "access.log")) as f:
-            return f.read()
 
     def request(self, method, path, body=None, headers=None, host=None, timeout=30):
         """One request on a fresh connection; returns (status, headers list, body)."""

@@ -21,13 +21,14 @@ import pytest
 import faulty
 from faulty import FaultyUpstream
 from harness import child_pids, rss_kib
+from session_helpers import authjs_vars, parse_env, session_cookie
 
 TIMEOUT = 2
 BOUND = TIMEOUT + 3        # an answer arrives within AuthProxyTimeout plus a margin
 PATIENCE = BOUND + 5       # how long a client waits before it calls the wait a hang
 CHILDREN = 4
 RSS_GROWTH_KIB = 32 * 1024  # what a child may keep of one fault
-COOKIE = "authjs.session-token=whatever"
+CLIENT_COOKIE = session_cookie("whatever")
 
 CONF = """
 LoadModule status_module @MODULES@/mod_status.so
@@ -47,9 +48,9 @@ AuthProxySessionCacheNegativeTTL 0
 
 ROUTES = [
     ("GET", "/api/auth/providers", {}, b""),
-    ("GET", "/api/auth/session", {"Cookie": COOKIE}, b""),
+    ("GET", "/api/auth/session", {"Cookie": CLIENT_COOKIE}, b""),
     # with a cache, a sign-out through the route also evicts the cookie's entry
-    ("POST", "/api/auth/signout", {"Cookie": COOKIE,
+    ("POST", "/api/auth/signout", {"Cookie": CLIENT_COOKIE,
                                    "Content-Type": "application/x-www-form-urlencoded"},
      b"csrfToken=whatever"),
 ]
@@ -233,7 +234,7 @@ def test_routes_answer_within_the_timeout(site):
 
 def page(h, path):
     started = time.monotonic()
-    status, _, body = h.request("GET", path, headers={"Cookie": COOKIE}, timeout=PATIENCE)
+    status, _, body = h.request("GET", path, headers={"Cookie": CLIENT_COOKIE}, timeout=PATIENCE)
     return status, time.monotonic() - started, body
 
 
@@ -251,9 +252,7 @@ def test_pages_are_served_anonymously_within_the_timeout(site):
     for status, elapsed, body in results:
         assert status == 200 and elapsed <= BOUND, (status, elapsed, body[:200])
     for _, _, body in results[:3]:
-        env = dict(l.split("=", 1) for l in body.decode(errors="replace").splitlines()
-                   if "=" in l)
-        authjs = {k: v for k, v in env.items() if k.startswith("AUTHJS_")}
+        authjs = authjs_vars(parse_env(body))
         if mode == "valid":
             assert authjs["AUTHJS_USER_EMAIL"] == faulty.SESSION["user"]["email"]
         else:
