@@ -325,18 +325,7 @@ ServerName 127.0.0.1:{port}
 Timeout 30
 {user}
 {sanitizer}
-LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule authz_host_module {modules}/mod_authz_host.so
-LoadModule authz_user_module {modules}/mod_authz_user.so
-LoadModule authn_core_module {modules}/mod_authn_core.so
-LoadModule mime_module {modules}/mod_mime.so
-LoadModule dir_module {modules}/mod_dir.so
-LoadModule alias_module {modules}/mod_alias.so
-LoadModule cgid_module {modules}/mod_cgid.so
-LoadModule env_module {modules}/mod_env.so
-LoadModule headers_module {modules}/mod_headers.so
-{proxy_modules}
+{modules}
 LoadModule authproxy_module {module_so}
 ScriptSock "{dir}/run/cgid.sock"
 TypesConfig /etc/mime.types
@@ -350,12 +339,17 @@ ScriptAlias /cgi-bin/ "{dir}/cgi-bin/"
 </Directory>
 """
 
-PROXY_MODULES = """\
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
-LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
-"""
+BASE_MODULES = ("authz_core", "authz_host", "authz_user", "authn_core", "mime", "dir", "alias",
+                "cgid", "env", "headers")
+# what the module needs where an upstream is set (proxy=False leaves them out)
+PROXY_MODULES = ("proxy", "proxy_http", "proxy_fcgi", "socache_shmcb")
+
+
+def load_modules(names):
+    """LoadModule lines for httpd's modules of these names (mod_NAME.so)."""
+    return "".join("LoadModule %s_module %s/mod_%s.so\n" % (name, MODULES, name)
+                   for name in names)
+
 
 ENV_CGI = """#!/bin/sh
 printf 'Content-Type: text/plain\\n\\n'
@@ -400,8 +394,8 @@ class Httpd:
         sanitizer = 'CoreDumpDirectory "%s/run"' % self.dir if SANITIZER_RUNTIMES else ""
         text = BASE_CONF.format(
             dir=self.dir, port=self.port, user=user, sanitizer=sanitizer, loglevel=loglevel,
-            modules=MODULES, mpm=mpm, module_so=MODULE_SO,
-            proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
+            module_so=MODULE_SO, modules=load_modules(
+                ("mpm_" + mpm,) + BASE_MODULES + (PROXY_MODULES if proxy else ())))
         self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
                                     .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
                                     .replace("@MODULES@", MODULES))
