@@ -371,7 +371,8 @@ class Httpd:
     server's folder and @MODULES@ for httpd's module directory."""
 
     # the instances not yet stopped, and those made by the running test:
-    # conftest takes their sanitizer reports after each test
+    # after each test conftest stops the test's, checks them all and removes
+    # the test's folders (unless it failed)
     made = []
 
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,

@@ -13,11 +13,7 @@ GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
 
 def configtest(conf, **kwargs):
-    h = Httpd(conf, **kwargs)
-    try:
-        return h.configtest()
-    finally:
-        shutil.rmtree(h.dir, ignore_errors=True)
+    return Httpd(conf, **kwargs).configtest()
 
 
 def test_minimal_config_is_accepted():
@@ -85,27 +81,19 @@ def test_bad_directive_is_refused_with_its_name(conf, message):
 
 def test_missing_mod_proxy_fails_configtest_and_startup():
     h = Httpd(GOOD, proxy=False)
-    try:
-        rc, out = h.configtest()
-        assert rc != 0
-        assert "mod_proxy.c is not loaded: enable it with 'a2enmod proxy'" in out, out
-        with pytest.raises(RuntimeError) as err:
-            h.start()
-        assert "a2enmod proxy" in str(err.value)
-    finally:
-        h.stop()
-        shutil.rmtree(h.dir, ignore_errors=True)
+    rc, out = h.configtest()
+    assert rc != 0
+    assert "mod_proxy.c is not loaded: enable it with 'a2enmod proxy'" in out, out
+    with pytest.raises(RuntimeError) as err:
+        h.start()
+    assert "a2enmod proxy" in str(err.value)
 
 
 def test_missing_mod_proxy_http_is_named():
-    h = Httpd(GOOD + "LoadModule proxy_module @MODULES@/mod_proxy.so\n",
-              proxy=False)
-    try:
-        rc, out = h.configtest()
-        assert rc != 0
-        assert "mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http'" in out, out
-    finally:
-        shutil.rmtree(h.dir, ignore_errors=True)
+    h = Httpd(GOOD + "LoadModule proxy_module @MODULES@/mod_proxy.so\n", proxy=False)
+    rc, out = h.configtest()
+    assert rc != 0
+    assert "mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http'" in out, out
 
 
 def test_https_upstream_needs_mod_ssl():
