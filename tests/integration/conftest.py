@@ -60,7 +60,9 @@ def checked_httpds(request, apache2ctl_report_dir):
     """After each test, the httpds it made (through httpd_factory or not) are
     stopped and checked, and their folders removed unless it failed. It fails
     when a sanitizer report was written while it ran, by an httpd or by the
-    apache2 of an apache2ctl."""
+    apache2 of an apache2ctl, and when an httpd's error log got a line of
+    harness.LOG_ALARMS (a crash, an [authproxy:error]) that the test did not
+    declare with Httpd.expect_log()."""
     request.node.stash[FIRST_HTTPD] = len(Httpd.made)
     yield
     mine = httpds_of(request.node)
@@ -75,6 +77,11 @@ def checked_httpds(request, apache2ctl_report_dir):
         reports += take_sanitizer_reports(apache2ctl_report_dir)
     if reports:
         reports.insert(0, "sanitizer reports:")
+    for h in Httpd.made:
+        lines = h.unexpected_log_lines()
+        if lines:
+            reports.append("unexpected lines in %s/logs/error.log:\n%s"
+                           % (h.dir, "\n".join("  " + line for line in lines)))
     Httpd.made[:] = [h for h in Httpd.made if h.proc]
     if not reports and not any(r.failed for r in request.node.stash[REPORTS].values()):
         for h in mine:

@@ -357,6 +357,12 @@ env | sort
 """
 
 
+# Error log lines that tell of a crash or of a failure the module logged: the
+# test that made the httpd fails on each one it did not declare (expect_log).
+LOG_ALARMS = re.compile(r"Segmentation fault|seg fault|exit signal|AddressSanitizer"
+                        r"|\[[\w.-]+:(?:emerg|alert|crit)\]|\[authproxy:error\]")
+
+
 def vhost(name, directives, aliases=""):
     """A <VirtualHost> of the server's address for `name`, and for the
     ServerAlias names `aliases`, with `directives` in it."""
@@ -405,6 +411,8 @@ class Httpd:
                     **sanitizer_env(os.path.join(self.dir, "sanitizer"))}
         self.sanitizer_reports = []
         self.error_log_taken = 0
+        self.expected_log = []
+        self.error_log_checked = 0
         Httpd.made.append(self)
 
     @property
@@ -476,6 +484,22 @@ class Httpd:
 
     def error_log(self):
         return self.log("error")
+
+    def expect_log(self, pattern, tag="[authproxy:error]"):
+        """Declares expected the error log lines that hold `tag` and, after
+        it, a match of the regular expression `pattern`: the check after the
+        test (unexpected_log_lines) passes them over."""
+        self.expected_log.append(re.compile(re.escape(tag) + " .*" + pattern))
+
+    def unexpected_log_lines(self):
+        """The error log's whole lines written since the last call that match
+        LOG_ALARMS and no expect_log() pattern."""
+        log = self.error_log()
+        end = max(log.rfind("\n") + 1, self.error_log_checked)
+        lines = log[self.error_log_checked:end].splitlines()
+        self.error_log_checked = end
+        return [line for line in lines if LOG_ALARMS.search(line)
+                and not any(p.search(line) for p in self.expected_log)]
 
     def error_lines(self, tag="[authproxy:error]"):
         """The error log's lines that hold `tag`."""

@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -260,6 +261,8 @@ def test_virtual_host_inherits_and_overrides_field_by_field(httpd_factory, upstr
 def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
     port = free_port()
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
+    h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
+                 r"for /api/auth/session: 502$" % port)
     status, _, _ = h.request("GET", PREFIX + "/session")
     assert status == 502
     errors = h.error_lines()
@@ -291,6 +294,8 @@ def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
 
 def test_silent_upstream_gives_504_within_the_timeout(httpd_factory, silent_upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 2\n" % silent_upstream.origin)
+    h.expect_log(r"upstream %s did not answer /api/auth/session within 2 s \(AuthProxyTimeout\): "
+                 r"504$" % re.escape(silent_upstream.origin))
     started = time.monotonic()
     status, _, _ = h.request("GET", PREFIX + "/session", timeout=20)
     assert status == 504
@@ -321,6 +326,8 @@ def test_upstream_closing_without_answer_gives_502(httpd_factory):
     t.start()
     try:
         h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
+        h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
+                     r"for /api/auth/session: 502$" % port)
         status, _, _ = h.request("GET", PREFIX + "/session")
         assert status == 502
     finally:

@@ -2,6 +2,7 @@
 """The session, resolved by the module, as CGI, PHP and proxied backends see it."""
 import json
 import os
+import re
 import time
 
 import pytest
@@ -161,6 +162,8 @@ def test_pass_token_and_strip_cookie(httpd_factory, upstream):
 def test_upstream_down_serves_the_page_anonymously(httpd_factory):
     port = free_port()
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\nAuthProxyTimeout 2\n" % port)
+    h.expect_log(r"upstream http://127\.0\.0\.1:%d/api/auth/session failed: Failed to connect .*: "
+                 r"no session$" % port)
     env = env_with(h, "some-token")
     assert not authjs_vars(env)
     errors = h.error_lines()
@@ -169,6 +172,8 @@ def test_upstream_down_serves_the_page_anonymously(httpd_factory):
 
 def test_silent_upstream_is_bounded_by_the_timeout(httpd_factory, silent_upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 1\n" % silent_upstream.origin)
+    h.expect_log(r"upstream %s/api/auth/session failed: Operation timed out .*: no session$"
+                 % re.escape(silent_upstream.origin))
     started = time.monotonic()
     assert not authjs_vars(env_with(h, "some-token"))
     assert time.monotonic() - started < 10

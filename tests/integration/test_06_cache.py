@@ -165,6 +165,12 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
             AuthProxySessionCacheTTL 60
         """ % (kind, kind, upstream.origin, kind, mc.port)
         a, b = httpd_factory(conf), httpd_factory(conf)
+        for h in (a, b):
+            # with the cache server gone, each lookup and each store fails, and
+            # socache_%s says so too
+            h.expect_log(r"session cache %s:127\.0\.0\.1:%d( failed: asking the upstream|: "
+                         r"cannot store)$" % (kind, mc.port))
+            h.expect_log(r"error setting key 'authproxy-", tag="[socache_%s:crit]" % kind)
         token = alice_token()
         before = upstream.session_calls()
         assert env_with(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
@@ -222,9 +228,14 @@ def memcached_command(port, command):
         return answer.decode()
 
 
-@pytest.mark.parametrize("garbage", [b"{not json", b'{"user": 42}', b"\xff" * 70000, b""],
-                         ids=["not-json", "no-user-object", "too-large", "empty"])
-def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage):
+@pytest.mark.parametrize("garbage, logged", [
+    (b"{not json", r"holds a bad entry \(answer is not JSON\)"),
+    (b'{"user": 42}', r"holds a bad entry \(answer holds no user object\)"),
+    # more than the module reads back: socache_memcache fails the lookup (ENOMEM)
+    (b"\xff" * 70000, "failed"),
+    (b"", r"holds a bad entry \(answer is not JSON\)"),
+], ids=["not-json", "no-user-object", "too-large", "empty"])
+def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage, logged):
     if not shutil.which("memcached"):
         pytest.skip("memcached is not installed")
     mc = CacheServer("memcache")
@@ -234,6 +245,8 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage)
             AuthProxyUpstream %s
             AuthProxySessionCache memcache:127.0.0.1:%d
         """ % (upstream.origin, mc.port))
+        h.expect_log(r"session cache memcache:127\.0\.0\.1:%d %s: asking the upstream$"
+                     % (mc.port, logged))
         token = alice_token()
         assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
         # metadump lists keys URL-encoded

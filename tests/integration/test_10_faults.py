@@ -206,6 +206,14 @@ def test_routes_answer_within_the_timeout(site):
     the bound, the client having less than the Content-Length; and lets go
     of the upstream too (assert_unharmed), so no worker hangs on it."""
     mode, h = site.upstream.mode, site.httpd
+    origin = re.escape(site.upstream.origin)
+    # a route that fails before its status has gone logs one line naming the upstream
+    if mode in TIMED_OUT:
+        h.expect_log(r"upstream %s did not answer /api/auth/\w+ within %d s \(AuthProxyTimeout\): "
+                     r"504$" % (origin, TIMEOUT))
+    elif mode not in PASSED_ON and mode not in faulty.STREAMED:
+        h.expect_log(r"upstream %s refused, dropped or broke the connection for /api/auth/\w+: "
+                     r"502$" % origin)
     with concurrent.futures.ThreadPoolExecutor(len(ROUTES)) as pool:
         answers = list(pool.map(lambda route: exchange(h.port, *route), ROUTES))
     for (method, path, _, _), a in zip(ROUTES, answers):
@@ -246,6 +254,12 @@ def test_pages_are_served_anonymously_within_the_timeout(site):
     AuthProxyTimeout plus a margin; a redirect is never followed. The
     control, mode "valid", is signed in."""
     mode, h = site.upstream.mode, site.httpd
+    # a fetch that fails logs one line each, one that finds no session none
+    if mode not in PASSED_ON:
+        why = "answered with more than 64 KiB" if mode in ("endless-chunked", "endless-length") \
+            else "failed: .*"
+        h.expect_log(r"upstream %s/api/auth/session %s: no session$"
+                     % (re.escape(site.upstream.origin), why))
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda path: page(h, path),
                                 ["/cgi-bin/env.cgi"] * 3 + ["/index.html"]))
