@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from faulty import FaultyUpstream
-from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, Upstream,
-                     apache2ctl_wrapper, public_tempdir, take_sanitizer_reports)
+from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, PhpFpm, Upstream,
+                     apache2ctl_wrapper, public_tempdir, serving, take_sanitizer_reports)
 
 
 def pytest_sessionstart(session):
@@ -31,86 +31,106 @@ def apache2ctl_report_dir():
     shutil.rmtree(directory, ignore_errors=True)
 
 
+# where in Httpd.made the running test's instances begin, and its phases' reports
+FIRST_HTTPD = pytest.StashKey[int]()
+REPORTS = pytest.StashKey[dict]()
+
+
+def httpds_of(item):
+    """The Httpd instances the test `item` made."""
+    return Httpd.made[item.stash[FIRST_HTTPD]:] if FIRST_HTTPD in item.stash else []
+
+
+def kept(httpds):
+    return "httpd folders kept for reading:\n" + "".join("  %s\n" % h.dir for h in httpds)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report for checked_httpds; a failed setup or test
+    names the folders of its httpds, which are kept."""
+    report = (yield).get_result()
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    if report.failed and report.when in ("setup", "call") and httpds_of(item):
+        report.sections.append(("httpd", kept(httpds_of(item))))
+
+
 @pytest.fixture(autouse=True)
-def no_sanitizer_report(apache2ctl_report_dir):
-    """A test fails when a sanitizer report was written while it ran: by an
-    httpd (made through httpd_factory or not; one it made and left running is
-    stopped first) or by the apache2 of an apache2ctl."""
-    first = len(Httpd.made)
+def checked_httpds(request, apache2ctl_report_dir):
+    """After each test, the httpds it made (through httpd_factory or not) are
+    stopped and checked, and their folders removed unless it failed. It fails
+    when a sanitizer report was written while it ran, by an httpd or by the
+    apache2 of an apache2ctl, and when an httpd's error log got a line of
+    harness.LOG_ALARMS (a crash, an [authproxy:error]) that the test did not
+    declare with Httpd.expect_log()."""
+    request.node.stash[FIRST_HTTPD] = len(Httpd.made)
     yield
-    for h in Httpd.made[first:]:
+    mine = httpds_of(request.node)
+    for h in mine:
         h.stop()
     reports = []
     for h in Httpd.made:
         h.take_sanitizer_reports()
         reports += h.sanitizer_reports
         h.sanitizer_reports = []
-    Httpd.made[:] = [h for h in Httpd.made if h.proc]
     if apache2ctl_report_dir:
         reports += take_sanitizer_reports(apache2ctl_report_dir)
     if reports:
-        pytest.fail("sanitizer reports:\n" + "\n".join(reports), pytrace=False)
+        reports.insert(0, "sanitizer reports:")
+    for h in Httpd.made:
+        lines = h.unexpected_log_lines()
+        if lines:
+            reports.append("unexpected lines in %s/logs/error.log:\n%s"
+                           % (h.dir, "\n".join("  " + line for line in lines)))
+    Httpd.made[:] = [h for h in Httpd.made if h.proc]
+    if not reports and not any(r.failed for r in request.node.stash[REPORTS].values()):
+        for h in mine:
+            shutil.rmtree(h.dir, ignore_errors=True)
+    if reports:
+        pytest.fail("\n".join(reports) + ("\n" + kept(mine) if mine else ""), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def upstream():
     """Plain @auth/core server honouring X-Forwarded-Host, routes at /api/auth."""
-    up = Upstream("core", "/api/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth").start())
 
 
 @pytest.fixture(scope="session")
 def upstream_express():
     """@auth/express: learns its origin from Host only."""
-    up = Upstream("express", "/api/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("express", "/api/auth").start())
 
 
 @pytest.fixture(scope="session")
 def upstream_auth_prefix():
     """@auth/core server whose Auth.js routes live at /auth."""
-    up = Upstream("core", "/auth").start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/auth").start())
 
 
 @pytest.fixture
 def silent_upstream():
     """Accepts connections and never answers: an upstream that hangs."""
-    srv = FaultyUpstream("silent")
-    yield srv
-    srv.stop()
+    yield from serving(FaultyUpstream("silent"))
 
 
 @pytest.fixture
 def httpd_factory():
-    """Starts httpd instances for one test and stops (and cleans) them after."""
-    started = []
-
+    """Makes httpd instances for one test, started unless start=False; like
+    every Httpd a test makes, checked_httpds stops and cleans them after it."""
     def make(conf, start=True, **kwargs):
         h = Httpd(conf, **kwargs)
-        started.append(h)
         return h.start() if start else h
 
-    yield make
-    for h in started:
-        h.stop()
-        shutil.rmtree(h.dir, ignore_errors=True)
+    return make
 
 
 @pytest.fixture(scope="session")
 def upstream_db():
     """@auth/core server with the database session strategy (in-memory adapter)."""
-    up = Upstream("core", "/api/auth", ["--strategy", "database"]).start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth", ["--strategy", "database"]).start())
 
 
 @pytest.fixture(scope="session")
 def php_fpm():
-    from harness import PhpFpm
-    fpm = PhpFpm().start()
-    yield fpm
-    fpm.stop()
+    yield from serving(PhpFpm().start())

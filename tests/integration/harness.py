@@ -20,8 +20,11 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 UPSTREAM_DIR = os.path.join(ROOT, "tests", "upstream")
-APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
-MODULES = "/usr/lib/apache2/modules"
+# make check-integration passes the httpd and its module directory that
+# configure found through apxs; run outside make (pytest by hand, bench/,
+# scripts/demo.py) the harness falls back to Debian's apache2 and its modules.
+APACHE2 = os.environ.get("MOD_AUTHPROXY_HTTPD") or shutil.which("apache2") or "/usr/sbin/apache2"
+MODULES = os.environ.get("MOD_AUTHPROXY_HTTPD_MODULES") or "/usr/lib/apache2/modules"
 MODULE_SO = os.environ.get("MOD_AUTHPROXY_SO") or next(
     (p for p in (os.path.join(ROOT, "_build", "mod_authproxy.so"),
                  os.path.join(ROOT, "mod_authproxy.so")) if os.path.exists(p)),
@@ -148,6 +151,13 @@ def public_tempdir(prefix):
     return path
 
 
+def serving(server):
+    """A fixture's body, as `yield from serving(server)`: yields the server
+    (started already), and stops it when the fixture ends."""
+    yield server
+    server.stop()
+
+
 def start_node(script, args, log):
     """Starts tests/upstream/<script> (server.mjs, peer.mjs), which prints
     "LISTENING <port>" once ready: (process, port). Its stderr goes to log."""
@@ -227,6 +237,12 @@ class Upstream:
 
     def session_calls(self):
         return self.get_json("/__stats")["session_calls"]
+
+    def db_session(self, email, **fields):
+        """A database session for the user `email` (--strategy database), made
+        in the upstream's adapter: {"sessionToken", "expires"}; fields such as
+        expiresIn (seconds) go with it."""
+        return self.get_json("/__db/session", "POST", {"email": email, **fields})
 
 
 def make_ca_and_cert(directory, name="localhost"):
@@ -309,18 +325,7 @@ ServerName 127.0.0.1:{port}
 Timeout 30
 {user}
 {sanitizer}
-LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule authz_host_module {modules}/mod_authz_host.so
-LoadModule authz_user_module {modules}/mod_authz_user.so
-LoadModule authn_core_module {modules}/mod_authn_core.so
-LoadModule mime_module {modules}/mod_mime.so
-LoadModule dir_module {modules}/mod_dir.so
-LoadModule alias_module {modules}/mod_alias.so
-LoadModule cgid_module {modules}/mod_cgid.so
-LoadModule env_module {modules}/mod_env.so
-LoadModule headers_module {modules}/mod_headers.so
-{proxy_modules}
+{modules}
 LoadModule authproxy_module {module_so}
 ScriptSock "{dir}/run/cgid.sock"
 TypesConfig /etc/mime.types
@@ -334,12 +339,17 @@ ScriptAlias /cgi-bin/ "{dir}/cgi-bin/"
 </Directory>
 """
 
-PROXY_MODULES = """\
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
-LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
-"""
+BASE_MODULES = ("authz_core", "authz_host", "authz_user", "authn_core", "mime", "dir", "alias",
+                "cgid", "env", "headers")
+# what the module needs where an upstream is set (proxy=False leaves them out)
+PROXY_MODULES = ("proxy", "proxy_http", "proxy_fcgi", "socache_shmcb")
+
+
+def load_modules(names):
+    """LoadModule lines for httpd's modules of these names (mod_NAME.so)."""
+    return "".join("LoadModule %s_module %s/mod_%s.so\n" % (name, MODULES, name)
+                   for name in names)
+
 
 ENV_CGI = """#!/bin/sh
 printf 'Content-Type: text/plain\\n\\n'
@@ -347,11 +357,28 @@ env | sort
 """
 
 
+# Error log lines that tell of a crash or of a failure the module logged: the
+# test that made the httpd fails on each one it did not declare (expect_log).
+LOG_ALARMS = re.compile(r"Segmentation fault|seg fault|exit signal|AddressSanitizer"
+                        r"|\[[\w.-]+:(?:emerg|alert|crit)\]|\[authproxy:error\]")
+
+
+def vhost(name, directives, aliases=""):
+    """A <VirtualHost> of the server's address for `name`, and for the
+    ServerAlias names `aliases`, with `directives` in it."""
+    alias = "ServerAlias %s\n" % aliases if aliases else ""
+    return "<VirtualHost 127.0.0.1:@PORT@>\nServerName %s\n%s%s</VirtualHost>\n" % (
+        name, alias, directives)
+
+
 class Httpd:
-    """A real Apache httpd with the module, on a free loopback port."""
+    """A real Apache httpd with the module, on a free loopback port. In the
+    configuration `conf` adds, @PORT@ stands for that port, @DIR@ for the
+    server's folder and @MODULES@ for httpd's module directory."""
 
     # the instances not yet stopped, and those made by the running test:
-    # conftest takes their sanitizer reports after each test
+    # after each test conftest stops the test's, checks them all and removes
+    # the test's folders (unless it failed)
     made = []
 
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
@@ -374,15 +401,18 @@ class Httpd:
         sanitizer = 'CoreDumpDirectory "%s/run"' % self.dir if SANITIZER_RUNTIMES else ""
         text = BASE_CONF.format(
             dir=self.dir, port=self.port, user=user, sanitizer=sanitizer, loglevel=loglevel,
-            modules=MODULES, mpm=mpm, module_so=MODULE_SO,
-            proxy_modules=PROXY_MODULES.format(modules=MODULES) if proxy else "")
+            module_so=MODULE_SO, modules=load_modules(
+                ("mpm_" + mpm,) + BASE_MODULES + (PROXY_MODULES if proxy else ())))
         self.conf_path = self.write("httpd.conf", text + textwrap.dedent(conf)
-                                    .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir))
+                                    .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+                                    .replace("@MODULES@", MODULES))
         self.proc = None
         self.env = {"LANG": "C", "PATH": os.environ["PATH"],
                     **sanitizer_env(os.path.join(self.dir, "sanitizer"))}
         self.sanitizer_reports = []
         self.error_log_taken = 0
+        self.expected_log = []
+        self.error_log_checked = 0
         Httpd.made.append(self)
 
     @property
@@ -444,26 +474,45 @@ class Httpd:
 
     output = ""
 
-    def error_log(self):
+    def log(self, name):
+        """logs/<name>.log as written so far ("" before httpd opens it)."""
         try:
-            with open(os.path.join(self.dir, "logs", "error.log")) as f:
+            with open(os.path.join(self.dir, "logs", name + ".log")) as f:
                 return f.read()
         except FileNotFoundError:
             return ""
 
-    def wait_for_log(self, which, condition, timeout=5):
-        """The error or access log once `condition(text)` holds (or at the timeout)."""
-        read = self.error_log if which == "error" else self.access_log
+    def error_log(self):
+        return self.log("error")
+
+    def expect_log(self, pattern, tag="[authproxy:error]"):
+        """Declares expected the error log lines that hold `tag` and, after
+        it, a match of the regular expression `pattern`: the check after the
+        test (unexpected_log_lines) passes them over."""
+        self.expected_log.append(re.compile(re.escape(tag) + " .*" + pattern))
+
+    def unexpected_log_lines(self):
+        """The error log's whole lines written since the last call that match
+        LOG_ALARMS and no expect_log() pattern."""
+        log = self.error_log()
+        end = max(log.rfind("\n") + 1, self.error_log_checked)
+        lines = log[self.error_log_checked:end].splitlines()
+        self.error_log_checked = end
+        return [line for line in lines if LOG_ALARMS.search(line)
+                and not any(p.search(line) for p in self.expected_log)]
+
+    def error_lines(self, tag="[authproxy:error]"):
+        """The error log's lines that hold `tag`."""
+        return [line for line in self.error_log().splitlines() if tag in line]
+
+    def wait_for_log(self, name, condition, timeout=5):
+        """logs/<name>.log once `condition(text)` holds (or at the timeout)."""
         deadline = time.monotonic() + timeout
-        text = read()
+        text = self.log(name)
         while not condition(text) and time.monotonic() < deadline:
             time.sleep(0.05)
-            text = read()
+            text = self.log(name)
         return text
-
-    def access_log(self):
-        with open(os.path.join(self.dir, "logs", "access.log")) as f:
-            return f.read()
 
     def request(self, method, path, body=None, headers=None, host=None, timeout=30):
         """One request on a fresh connection; returns (status, headers list, body)."""

@@ -7,17 +7,13 @@ import subprocess
 
 import pytest
 
-from harness import MODULE_SO, ROOT, Httpd, free_port, public_tempdir
+from harness import MODULE_SO, MODULES, ROOT, Httpd, free_port, public_tempdir
 
 GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
 
 def configtest(conf, **kwargs):
-    h = Httpd(conf, **kwargs)
-    try:
-        return h.configtest()
-    finally:
-        shutil.rmtree(h.dir, ignore_errors=True)
+    return Httpd(conf, **kwargs).configtest()
 
 
 def test_minimal_config_is_accepted():
@@ -35,7 +31,7 @@ def test_every_directive_is_accepted():
         AuthProxyHeader Authorization "Bearer x"
         AuthProxyTimeout 3600
         AuthProxyPreserveHost On
-        LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+        LoadModule ssl_module @MODULES@/mod_ssl.so
         <VirtualHost *:@PORT@>
             ServerName other.test
             AuthProxyUpstream http://localhost:3000
@@ -85,27 +81,19 @@ def test_bad_directive_is_refused_with_its_name(conf, message):
 
 def test_missing_mod_proxy_fails_configtest_and_startup():
     h = Httpd(GOOD, proxy=False)
-    try:
-        rc, out = h.configtest()
-        assert rc != 0
-        assert "mod_proxy.c is not loaded: enable it with 'a2enmod proxy'" in out, out
-        with pytest.raises(RuntimeError) as err:
-            h.start()
-        assert "a2enmod proxy" in str(err.value)
-    finally:
-        h.stop()
-        shutil.rmtree(h.dir, ignore_errors=True)
+    rc, out = h.configtest()
+    assert rc != 0
+    assert "mod_proxy.c is not loaded: enable it with 'a2enmod proxy'" in out, out
+    with pytest.raises(RuntimeError) as err:
+        h.start()
+    assert "a2enmod proxy" in str(err.value)
 
 
 def test_missing_mod_proxy_http_is_named():
-    h = Httpd(GOOD + "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n",
-              proxy=False)
-    try:
-        rc, out = h.configtest()
-        assert rc != 0
-        assert "mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http'" in out, out
-    finally:
-        shutil.rmtree(h.dir, ignore_errors=True)
+    h = Httpd(GOOD + "LoadModule proxy_module @MODULES@/mod_proxy.so\n", proxy=False)
+    rc, out = h.configtest()
+    assert rc != 0
+    assert "mod_proxy_http.c is not loaded: enable it with 'a2enmod proxy_http'" in out, out
 
 
 def test_https_upstream_needs_mod_ssl():
@@ -138,13 +126,13 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
         dest = os.path.join(tmp, "dest")
         subprocess.run(["make", "-s", "-C", builddir, "install", "DESTDIR=" + dest],
                        check=True, capture_output=True, timeout=120)
-        modfile = dest + "/usr/lib/apache2/modules/mod_authproxy.so"
+        modfile = dest + MODULES + "/mod_authproxy.so"
         assert os.path.exists(modfile)
-        assert not os.path.exists(dest + "/usr/lib/apache2/modules/mod_authproxy.la")
+        assert not os.path.exists(dest + MODULES + "/mod_authproxy.la")
         with open(dest + "/etc/apache2/mods-available/authproxy.load") as f:
             load = f.read()
         assert "# Depends: proxy proxy_http socache_shmcb" in load
-        assert "LoadModule authproxy_module /usr/lib/apache2/modules/mod_authproxy.so" in load
+        assert "LoadModule authproxy_module %s/mod_authproxy.so" % MODULES in load
 
         confdir = os.path.join(tmp, "apache2")
         shutil.copytree("/etc/apache2", confdir, symlinks=True)
@@ -152,7 +140,7 @@ def test_a2enmod_enables_dependencies_on_debian_layout():
             shutil.copy(dest + "/etc/apache2/mods-available/" + name,
                         confdir + "/mods-available/" + name)
         with open(confdir + "/mods-available/authproxy.load", "w") as f:
-            f.write(load.replace("/usr/lib/apache2/modules/mod_authproxy.so", modfile))
+            f.write(load.replace(MODULES + "/mod_authproxy.so", modfile))
         for mod in ("proxy", "proxy_http", "socache_shmcb"):
             link = os.path.join(confdir, "mods-enabled", mod + ".load")
             if os.path.lexists(link):
@@ -197,9 +185,9 @@ def test_conf_examples_pass_configtest(name):
         example = re.sub(r"\*:(443|80|8080)>", "*:@PORT@>", example)
         # a second port of the example's own, on a free one
         example = re.sub(r"(Listen |\*:)9180", r"\g<1>%d" % free_port(), example)
-        rc, out = configtest("LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
-                             "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n"
-                             "LoadModule status_module /usr/lib/apache2/modules/mod_status.so\n"
+        rc, out = configtest("LoadModule ssl_module @MODULES@/mod_ssl.so\n"
+                             "LoadModule cgi_module @MODULES@/mod_cgi.so\n"
+                             "LoadModule status_module @MODULES@/mod_status.so\n"
                              + example)
         assert rc == 0, out
     finally:

@@ -3,13 +3,15 @@
 import base64
 import json
 import os
+import re
 import socket
 import threading
 import time
 
 import pytest
 
-from harness import Browser, header, header_all, on_origin
+from harness import Browser, free_port, header, header_all, on_origin
+from session_helpers import COOKIE
 
 PREFIX = "/api/auth"
 
@@ -48,8 +50,8 @@ def test_credentials_sign_in_session_and_sign_out(app):
     assert status in (302, 303)
     assert on_origin(header(hdrs, "Location"), app.origin)
     cookies = header_all(hdrs, "Set-Cookie")
-    assert any(c.startswith("authjs.session-token=") and "HttpOnly" in c for c in cookies)
-    assert "authjs.session-token" in browser.cookies
+    assert any(c.startswith(COOKIE + "=") and "HttpOnly" in c for c in cookies)
+    assert COOKIE in browser.cookies
 
     status, _, body = browser.get(PREFIX + "/session")
     assert status == 200
@@ -59,9 +61,9 @@ def test_credentials_sign_in_session_and_sign_out(app):
 
     status, hdrs, _ = browser.sign_out(PREFIX)
     assert status in (302, 303)
-    assert any(c.startswith("authjs.session-token=;") or "Max-Age=0" in c
-               for c in header_all(hdrs, "Set-Cookie") if c.startswith("authjs.session-token"))
-    assert "authjs.session-token" not in browser.cookies
+    assert any(c.startswith(COOKIE + "=;") or "Max-Age=0" in c
+               for c in header_all(hdrs, "Set-Cookie") if c.startswith(COOKIE))
+    assert COOKIE not in browser.cookies
     status, _, body = browser.get(PREFIX + "/session")
     assert json.loads(body) is None
 
@@ -71,7 +73,7 @@ def test_wrong_password_gets_no_session(app):
     status, hdrs, _ = browser.sign_in(PREFIX, "alice@example.com", "wrong")
     assert status in (302, 303)
     assert "error=" in header(hdrs, "Location")
-    assert "authjs.session-token" not in browser.cookies
+    assert COOKIE not in browser.cookies
 
 
 def test_request_headers_seen_by_the_upstream(app, upstream):
@@ -86,7 +88,7 @@ def test_request_headers_seen_by_the_upstream(app, upstream):
         "X-Api-Key": "from-client",
         "X-Forwarded-Host": "evil.example",
         "X-Forwarded-Proto": "gopher",
-        "Cookie": "a=1; authjs.session-token=abc.def",
+        "Cookie": "a=1; %s=abc.def" % COOKIE,
         "Authorization": "Bearer client-token",
         "X-Custom": "kept",
     })
@@ -98,7 +100,7 @@ def test_request_headers_seen_by_the_upstream(app, upstream):
     assert h.get("connection", "close").lower() in ("close", "keep-alive")
     assert h["x-api-key"] == "from-config"
     assert h["x-second"] == "two"
-    assert h["cookie"] == "a=1; authjs.session-token=abc.def"
+    assert h["cookie"] == "a=1; %s=abc.def" % COOKIE
     assert h["authorization"] == "Bearer client-token"
     assert h["x-custom"] == "kept"
     assert h["x-forwarded-host"] == "127.0.0.1:%d" % app.port
@@ -256,18 +258,14 @@ def test_virtual_host_inherits_and_overrides_field_by_field(httpd_factory, upstr
 
 # ---- failures -----------------------------------------------------------------
 
-def authproxy_errors(h):
-    return [l for l in h.error_log().splitlines() if "[authproxy:error]" in l]
-
-
 def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
+    h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
+                 r"for /api/auth/session: 502$" % port)
     status, _, _ = h.request("GET", PREFIX + "/session")
     assert status == 502
-    errors = authproxy_errors(h)
+    errors = h.error_lines()
     assert len(errors) == 1
     assert "upstream http://127.0.0.1:%d" % port in errors[0]
 
@@ -296,12 +294,14 @@ def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
 
 def test_silent_upstream_gives_504_within_the_timeout(httpd_factory, silent_upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 2\n" % silent_upstream.origin)
+    h.expect_log(r"upstream %s did not answer /api/auth/session within 2 s \(AuthProxyTimeout\): "
+                 r"504$" % re.escape(silent_upstream.origin))
     started = time.monotonic()
     status, _, _ = h.request("GET", PREFIX + "/session", timeout=20)
     assert status == 504
     # a bound against a hang, not a speed measurement
     assert time.monotonic() - started < 15
-    errors = authproxy_errors(h)
+    errors = h.error_lines()
     assert len(errors) == 1
     assert silent_upstream.origin in errors[0] and "504" in errors[0]
 
@@ -326,6 +326,8 @@ def test_upstream_closing_without_answer_gives_502(httpd_factory):
     t.start()
     try:
         h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
+        h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
+                     r"for /api/auth/session: 502$" % port)
         status, _, _ = h.request("GET", PREFIX + "/session")
         assert status == 502
     finally:

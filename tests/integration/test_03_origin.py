@@ -3,15 +3,14 @@
 import json
 import re
 
-from harness import Browser, header, header_all, on_origin
+from harness import Browser, header, header_all, on_origin, vhost
 
 APP_HOST = "app.test"
 
 
 def app_vhost(directives):
     """The app's VirtualHost: the upstream is told its name, app.test."""
-    return "<VirtualHost 127.0.0.1:@PORT@>\nServerName %s\n%s</VirtualHost>\n" % (
-        APP_HOST, directives)
+    return vhost(APP_HOST, directives)
 
 
 def app_origin(h):

@@ -2,34 +2,14 @@
 """The session, resolved by the module, as CGI, PHP and proxied backends see it."""
 import json
 import os
+import re
 import time
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, mint
-
-COOKIE = "authjs.session-token"
-
-
-def env_of(httpd, cookies=None, path="/cgi-bin/env.cgi", headers=None):
-    hdrs = dict(headers or {})
-    if cookies:
-        hdrs["Cookie"] = cookies
-    status, _, body = httpd.request("GET", path, headers=hdrs)
-    assert status == 200, body
-    return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
-
-
-def authjs_vars(env):
-    return {k: v for k, v in env.items() if k.startswith("AUTHJS_")}
-
-
-def signed_in(httpd, email="alice@example.com", password="alice-pw"):
-    browser = Browser(httpd)
-    status, _, _ = browser.sign_in("/api/auth", email, password)
-    assert status in (302, 303)
-    assert COOKIE in browser.cookies
-    return browser
+from harness import UPSTREAM_SECRET, free_port, mint
+from session_helpers import (ALICE, COOKIE, authjs_vars, env_of, env_with, parse_env,
+                             signed_in, tampered, token_request, tokens)
 
 
 @pytest.fixture
@@ -82,13 +62,13 @@ def test_database_strategy_asks_the_upstream(httpd_factory, upstream_db):
         AuthProxySessionStrategy database
         AuthProxySecret %s
     """ % (upstream_db.origin, UPSTREAM_SECRET))
-    made = upstream_db.get_json("/__db/session", "POST", {"email": "bob@example.org"})
-    env = env_of(h, "%s=%s" % (COOKIE, made["sessionToken"]))
+    made = upstream_db.db_session("bob@example.org")
+    env = env_with(h, made["sessionToken"])
     assert env["AUTHJS_USER_EMAIL"] == "bob@example.org"
     assert env["AUTHJS_USER_ID"] == "u-bob"
     assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
     assert env["AUTHJS_EXPIRES"] == made["expires"]
-    assert not authjs_vars(env_of(h, "%s=unknown-session" % COOKIE))
+    assert not authjs_vars(env_with(h, "unknown-session"))
 
 
 @pytest.mark.parametrize("app", ["local_app", "remote_app"])
@@ -96,29 +76,19 @@ def test_anonymous_requests_get_no_variables(request, app):
     h = request.getfixturevalue(app)
     assert not authjs_vars(env_of(h))
     assert not authjs_vars(env_of(h, "other=1"))
-    assert not authjs_vars(env_of(h, COOKIE + "="))
-
-
-def tampered(token):
-    i = len(token) // 2
-    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    assert not authjs_vars(env_with(h, ""))
 
 
 @pytest.mark.parametrize("app", ["local_app", "remote_app"])
 def test_bad_cookies_are_anonymous(request, app):
     h = request.getfixturevalue(app)
-    payload = {"name": "Alice Example", "email": "alice@example.com", "sub": "u-alice"}
     good, expired, foreign = mint(
-        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": payload},
-        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": payload,
-         "maxAge": -60},
-        {"flavor": "authjs", "secret": "not-the-upstream-secret-000000000000", "salt": COOKIE,
-         "payload": payload})
-    assert authjs_vars(env_of(h, "%s=%s" % (COOKIE, good)))["AUTHJS_USER_EMAIL"] == \
-        "alice@example.com"
+        token_request(ALICE), token_request(ALICE, maxAge=-60),
+        token_request(ALICE, secret="not-the-upstream-secret-000000000000"))
+    assert authjs_vars(env_with(h, good))["AUTHJS_USER_EMAIL"] == "alice@example.com"
     for bad in (tampered(good), expired, foreign, good[:-5], good + "x", "x" * 20000,
                 "a.b.c.d.e", good.replace(".", "..", 1)):
-        assert not authjs_vars(env_of(h, "%s=%s" % (COOKIE, bad))), bad[:40]
+        assert not authjs_vars(env_with(h, bad)), bad[:40]
     assert h.proc.poll() is None
     for line in h.error_log().splitlines():
         assert good[:40] not in line and good[-40:] not in line, "token in the log: " + line
@@ -147,8 +117,7 @@ def test_chunked_cookies(httpd_factory, upstream):
         AuthProxySecret %s
     """ % (upstream.origin, UPSTREAM_SECRET))
     payload = {"email": "big@example.com", "sub": "u-big", "blob": "z" * 9000}
-    big, = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                 "payload": payload})
+    big, = tokens(payload)
     third = len(big) // 3
     chunks = [big[:third], big[third:2 * third], big[2 * third:]]
     cookie = "; ".join("%s.%d=%s" % (COOKIE, i, c) for i, c in reversed(list(enumerate(chunks))))
@@ -166,11 +135,10 @@ def test_secret_rotation_and_secret_file(httpd_factory, upstream):
     h.write("old.secret", UPSTREAM_SECRET + "\n", 0o600)
     h.start()
     old, new = mint(
-        {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE, "payload": {"email": "o@x"}},
-        {"flavor": "authjs", "secret": "new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "salt": COOKIE,
-         "payload": {"email": "n@x"}})
-    assert env_of(h, "%s=%s" % (COOKIE, old))["AUTHJS_USER_EMAIL"] == "o@x"
-    assert env_of(h, "%s=%s" % (COOKIE, new))["AUTHJS_USER_EMAIL"] == "n@x"
+        token_request({"email": "o@x"}),
+        token_request({"email": "n@x"}, secret="new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
+    assert env_with(h, old)["AUTHJS_USER_EMAIL"] == "o@x"
+    assert env_with(h, new)["AUTHJS_USER_EMAIL"] == "n@x"
     assert UPSTREAM_SECRET not in h.error_log()
 
 
@@ -192,21 +160,22 @@ def test_pass_token_and_strip_cookie(httpd_factory, upstream):
 
 
 def test_upstream_down_serves_the_page_anonymously(httpd_factory):
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\nAuthProxyTimeout 2\n" % port)
-    env = env_of(h, "%s=some-token" % COOKIE)
+    h.expect_log(r"upstream http://127\.0\.0\.1:%d/api/auth/session failed: Failed to connect .*: "
+                 r"no session$" % port)
+    env = env_with(h, "some-token")
     assert not authjs_vars(env)
-    errors = [l for l in h.error_log().splitlines() if "[authproxy:error]" in l]
+    errors = h.error_lines()
     assert len(errors) == 1 and "/session" in errors[0] and "some-token" not in errors[0]
 
 
 def test_silent_upstream_is_bounded_by_the_timeout(httpd_factory, silent_upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 1\n" % silent_upstream.origin)
+    h.expect_log(r"upstream %s/api/auth/session failed: Operation timed out .*: no session$"
+                 % re.escape(silent_upstream.origin))
     started = time.monotonic()
-    assert not authjs_vars(env_of(h, "%s=some-token" % COOKIE))
+    assert not authjs_vars(env_with(h, "some-token"))
     assert time.monotonic() - started < 10
 
 
@@ -307,7 +276,7 @@ def test_other_modules_get_the_session_through_the_optional_function(httpd_facto
     assert (status, body) == (200, b"anonymous\n")
     browser = signed_in(h)
     status, _, body = browser.get("/probe")
-    got = dict(l.split("=", 1) for l in body.decode().splitlines())
+    got = parse_env(body)
     assert got["AUTHJS_USER_EMAIL"] == "alice@example.com"
     assert got["AUTHJS_SESSION_SOURCE"] == "local"
     # the function answers wherever it is asked; AuthProxySession Off only stops publishing

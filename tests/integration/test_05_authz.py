@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Access control: AuthType authjs, Require authjs-session / authjs-claim, and what
 anonymous visitors get."""
-import socket
 import urllib.parse
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, header, mint
+from harness import UPSTREAM_SECRET, free_port, header
+from session_helpers import (COOKIE, authjs_vars, parse_env, session_cookie, signed_in,
+                             tampered, tokens)
 
-COOKIE = "authjs.session-token"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
@@ -67,17 +67,6 @@ def app_conf(upstream_origin, extra="", secret=True):
 @pytest.fixture
 def app(httpd_factory, upstream):
     return httpd_factory(app_conf(upstream.origin))
-
-
-def signed_in(h, email="alice@example.com", password="alice-pw"):
-    browser = Browser(h)
-    status, _, _ = browser.sign_in("/api/auth", email, password)
-    assert status in (302, 303) and COOKIE in browser.cookies
-    return browser
-
-
-def env(body):
-    return dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
 
 
 def test_anonymous_browser_is_sent_to_sign_in(app):
@@ -142,7 +131,7 @@ def test_signed_in_user_gets_in_with_remote_user(app):
     browser = signed_in(app)
     status, _, body = browser.get("/dashboard", headers=BROWSER)
     assert status == 200
-    e = env(body)
+    e = parse_env(body)
     assert e["REMOTE_USER"] == "alice@example.com"
     assert e["AUTH_TYPE"] == "authjs"
     assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
@@ -161,24 +150,19 @@ def test_access_log_shows_the_user(app):
 def test_claim_regex_allows_one_user_and_refuses_another(app):
     alice, bob = signed_in(app), signed_in(app, "bob@example.org", "bob-pw")
     status, _, body = alice.get("/admin", headers=BROWSER)
-    assert status == 200 and env(body)["REMOTE_USER"] == "alice@example.com"
+    assert status == 200 and parse_env(body)["REMOTE_USER"] == "alice@example.com"
     status, hdrs, _ = bob.get("/admin", headers=BROWSER)
     assert status == 403
     assert header(hdrs, "WWW-Authenticate") is None
     assert header(hdrs, "Location") is None
 
 
-def tokens(*payloads):
-    return mint(*({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                   "payload": p} for p in payloads))
-
-
 def test_require_any_with_ip(httpd_factory, upstream):
     h = httpd_factory(app_conf(upstream.origin))
     ops, dev = tokens({"email": "o@example.com", "sub": "o", "role": ["dev", "ops"]},
                       {"email": "d@example.com", "sub": "d", "role": "dev"})
-    assert h.request("GET", "/ops", headers={"Cookie": "%s=%s" % (COOKIE, ops)})[0] == 200
-    assert h.request("GET", "/ops", headers={"Cookie": "%s=%s" % (COOKIE, dev)})[0] == 403
+    assert h.request("GET", "/ops", headers={"Cookie": session_cookie(ops)})[0] == 200
+    assert h.request("GET", "/ops", headers={"Cookie": session_cookie(dev)})[0] == 403
     # the ip branch of RequireAny grants 10.9.9.9 only; from 127.0.0.1 anonymous is asked to sign in
     assert h.request("GET", "/ops", headers=BROWSER)[0] == 302
     h2 = httpd_factory(app_conf(upstream.origin).replace("Require ip 10.9.9.9",
@@ -189,8 +173,8 @@ def test_require_any_with_ip(httpd_factory, upstream):
 def test_nested_claim(app):
     blue, red = tokens({"email": "b@example.com", "org": {"team": "blue team"}},
                        {"email": "r@example.com", "org": {"team": "red team"}})
-    assert app.request("GET", "/nested", headers={"Cookie": "%s=%s" % (COOKIE, blue)})[0] == 200
-    assert app.request("GET", "/nested", headers={"Cookie": "%s=%s" % (COOKIE, red)})[0] == 403
+    assert app.request("GET", "/nested", headers={"Cookie": session_cookie(blue)})[0] == 200
+    assert app.request("GET", "/nested", headers={"Cookie": session_cookie(red)})[0] == 403
 
 
 def test_claims_from_an_upstream_session(httpd_factory, upstream):
@@ -198,19 +182,19 @@ def test_claims_from_an_upstream_session(httpd_factory, upstream):
     h = httpd_factory(app_conf(upstream.origin, secret=False))
     alice, bob = signed_in(h), signed_in(h, "bob@example.org", "bob-pw")
     status, _, body = alice.get("/admin")
-    assert status == 200 and env(body)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert status == 200 and parse_env(body)["AUTHJS_SESSION_SOURCE"] == "upstream"
     assert bob.get("/admin")[0] == 403
 
 
 def test_pass_serves_anonymously(app):
     status, _, body = app.request("GET", "/open", headers=BROWSER)
     assert status == 200
-    e = env(body)
-    assert not [k for k in e if k.startswith("AUTHJS_")]
+    e = parse_env(body)
+    assert not authjs_vars(e)
     assert e.get("REMOTE_USER", "") == ""
     browser = signed_in(app)
     status, _, body = browser.get("/open")
-    assert env(body)["REMOTE_USER"] == "alice@example.com"
+    assert parse_env(body)["REMOTE_USER"] == "alice@example.com"
 
 
 def test_unauth_action_401_even_for_browsers(app):
@@ -220,9 +204,7 @@ def test_unauth_action_401_even_for_browsers(app):
 
 def test_tampered_cookie_is_anonymous(app):
     browser = signed_in(app)
-    token = browser.cookies[COOKIE]
-    i = len(token) // 2
-    browser.cookies[COOKIE] = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    browser.cookies[COOKIE] = tampered(browser.cookies[COOKIE])
     status, hdrs, _ = browser.get("/dashboard", headers=BROWSER)
     assert status == 302 and header(hdrs, "Location").startswith("/api/auth/signin?")
     assert browser.get("/dashboard", headers={"Accept": "application/json"})[0] == 401
@@ -244,12 +226,12 @@ def test_remote_user_claim(httpd_factory, upstream):
         ScriptAlias /by-id "@DIR@/cgi-bin/env.cgi"
     """))
     browser = signed_in(h)
-    assert env(browser.get("/by-name")[2])["REMOTE_USER"] == "Alice Example"
-    assert env(browser.get("/by-id")[2])["REMOTE_USER"] == "u-alice"
+    assert parse_env(browser.get("/by-name")[2])["REMOTE_USER"] == "Alice Example"
+    assert parse_env(browser.get("/by-id")[2])["REMOTE_USER"] == "u-alice"
     no_email, = tokens({"sub": "only-an-id"})
     status, _, body = h.request("GET", "/dashboard",
-                                headers={"Cookie": "%s=%s" % (COOKIE, no_email)})
-    assert status == 200 and env(body)["REMOTE_USER"] == "only-an-id"
+                                headers={"Cookie": session_cookie(no_email)})
+    assert status == 200 and parse_env(body)["REMOTE_USER"] == "only-an-id"
 
 
 def test_auth_routes_are_never_guarded(httpd_factory, upstream):
@@ -271,9 +253,7 @@ def test_auth_routes_are_never_guarded(httpd_factory, upstream):
 
 
 def test_upstream_down_local_decoding_still_lets_users_in(httpd_factory, upstream):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = s.getsockname()[1]
+    dead = free_port()
     # sign in while the upstream is up, through a server that points at it
     live = httpd_factory(app_conf(upstream.origin))
     browser = signed_in(live)
@@ -284,6 +264,8 @@ def test_upstream_down_local_decoding_still_lets_users_in(httpd_factory, upstrea
     assert down.request("GET", "/dashboard", headers={"Accept": "application/json"})[0] == 401
     # without a secret an unreachable upstream means anonymous
     down_remote = httpd_factory(app_conf("http://127.0.0.1:%d" % dead, secret=False))
+    down_remote.expect_log(r"upstream http://127\.0\.0\.1:%d/api/auth/session failed: "
+                           r"Failed to connect .*: no session$" % dead)
     browser.httpd = down_remote
     assert browser.get("/dashboard", headers=BROWSER)[0] == 302
 

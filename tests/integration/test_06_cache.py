@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The /session cache on httpd's socache: one upstream call for many requests."""
 import concurrent.futures
-import http.client
 import os
 import re
 import shutil
@@ -12,10 +11,10 @@ import urllib.parse
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, Upstream, free_port, mint, stop_process, \
-    wait_for_port
+from harness import UPSTREAM_SECRET, Upstream, free_port, stop_process, wait_for_port
+from session_helpers import (Connection, alice_token, authjs_vars, env_with, session_cookie,
+                             sign_out)
 
-COOKIE = "authjs.session-token"
 SINGLE_PROCESS = """
     StartServers 1
     ServerLimit 1
@@ -24,25 +23,11 @@ SINGLE_PROCESS = """
 """
 
 
-def env_of(h, token):
-    status, _, body = h.request("GET", "/cgi-bin/env.cgi",
-                                headers={"Cookie": "%s=%s" % (COOKIE, token)})
-    assert status == 200, body
-    return dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
-
-
 def page(h, token):
     """A cheap page: the session is resolved for it all the same."""
-    status, _, _ = h.request("GET", "/index.html", headers={"Cookie": "%s=%s" % (COOKIE, token)})
+    status, _, _ = h.request("GET", "/index.html", headers={"Cookie": session_cookie(token)})
     assert status == 200
     return status
-
-
-def alice_token():
-    token, = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                   "payload": {"name": "Alice Example", "email": "alice@example.com",
-                               "sub": "u-alice"}})
-    return token
 
 
 @pytest.fixture
@@ -57,13 +42,13 @@ def cached(httpd_factory, upstream):
 def test_many_requests_one_upstream_call(cached, upstream):
     token = alice_token()
     before = upstream.session_calls()
-    e = env_of(cached, token)
+    e = env_with(cached, token)
     assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
     assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
     for _ in range(199):
         page(cached, token)
     assert upstream.session_calls() == before + 1
-    e = env_of(cached, token)
+    e = env_with(cached, token)
     assert e["AUTHJS_SESSION_SOURCE"] == "cache"
     assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
     assert e["AUTHJS_USER_ID"] == "u-alice"
@@ -84,10 +69,10 @@ def test_after_the_ttl_one_more_call(cached, upstream):
 def test_no_session_is_cached_briefly(cached, upstream):
     before = upstream.session_calls()
     for _ in range(10):
-        assert not [k for k in env_of(cached, "not-a-token") if k.startswith("AUTHJS_")]
+        assert not authjs_vars(env_with(cached, "not-a-token"))
     assert upstream.session_calls() == before + 1
     time.sleep(2.5)
-    env_of(cached, "not-a-token")
+    env_with(cached, "not-a-token")
     assert upstream.session_calls() == before + 2
 
 
@@ -106,12 +91,11 @@ def test_entry_never_outlives_the_session(httpd_factory, upstream_db):
         AuthProxySessionStrategy database
         AuthProxySessionCacheTTL 600
     """ % upstream_db.origin)
-    made = upstream_db.get_json("/__db/session", "POST", {"email": "bob@example.org",
-                                                         "expiresIn": 2})
-    assert env_of(h, made["sessionToken"])["AUTHJS_USER_EMAIL"] == "bob@example.org"
-    assert env_of(h, made["sessionToken"])["AUTHJS_SESSION_SOURCE"] == "cache"
+    made = upstream_db.db_session("bob@example.org", expiresIn=2)
+    assert env_with(h, made["sessionToken"])["AUTHJS_USER_EMAIL"] == "bob@example.org"
+    assert env_with(h, made["sessionToken"])["AUTHJS_SESSION_SOURCE"] == "cache"
     time.sleep(2.5)
-    assert "AUTHJS_USER_EMAIL" not in env_of(h, made["sessionToken"])
+    assert "AUTHJS_USER_EMAIL" not in env_with(h, made["sessionToken"])
 
 
 def test_sign_out_through_the_route_evicts(httpd_factory, upstream_db):
@@ -119,17 +103,13 @@ def test_sign_out_through_the_route_evicts(httpd_factory, upstream_db):
         AuthProxyUpstream %s
         AuthProxySessionStrategy database
     """ % upstream_db.origin)
-    made = upstream_db.get_json("/__db/session", "POST", {"email": "alice@example.com"})
-    token = made["sessionToken"]
+    token = upstream_db.db_session("alice@example.com")["sessionToken"]
     before = upstream_db.session_calls()
-    assert env_of(h, token)["AUTHJS_USER_EMAIL"] == "alice@example.com"
-    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "cache"
-    browser = Browser(h)
-    browser.cookies[COOKIE] = token
-    status, _, _ = browser.sign_out("/api/auth")
-    assert status in (302, 303)
+    assert env_with(h, token)["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "cache"
+    sign_out(h, token)
     # the old cookie is asked about again, and the upstream has ended it
-    assert "AUTHJS_USER_EMAIL" not in env_of(h, token)
+    assert "AUTHJS_USER_EMAIL" not in env_with(h, token)
     assert upstream_db.session_calls() > before + 1
 
 
@@ -140,7 +120,7 @@ def test_concurrent_misses_make_a_single_call(httpd_factory):
         token = alice_token()
         before = slow.session_calls()
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            envs = list(pool.map(lambda _: env_of(h, token), range(20)))
+            envs = list(pool.map(lambda _: env_with(h, token), range(20)))
         assert all(e["AUTHJS_USER_EMAIL"] == "alice@example.com" for e in envs)
         assert slow.session_calls() == before + 1
         sources = {e["AUTHJS_SESSION_SOURCE"] for e in envs}
@@ -178,24 +158,30 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
     try:
         # a fleet behind one public name shares answers
         conf = """
-            LoadModule socache_%s_module /usr/lib/apache2/modules/mod_socache_%s.so
+            LoadModule socache_%s_module @MODULES@/mod_socache_%s.so
             AuthProxyUpstream %s
             AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionCache %s:127.0.0.1:%d
             AuthProxySessionCacheTTL 60
         """ % (kind, kind, upstream.origin, kind, mc.port)
         a, b = httpd_factory(conf), httpd_factory(conf)
+        for h in (a, b):
+            # with the cache server gone, each lookup and each store fails, and
+            # socache_%s says so too
+            h.expect_log(r"session cache %s:127\.0\.0\.1:%d( failed: asking the upstream|: "
+                         r"cannot store)$" % (kind, mc.port))
+            h.expect_log(r"error setting key 'authproxy-", tag="[socache_%s:crit]" % kind)
         token = alice_token()
         before = upstream.session_calls()
-        assert env_of(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
-        e = env_of(b, token)
+        assert env_with(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+        e = env_with(b, token)
         assert e["AUTHJS_SESSION_SOURCE"] == "cache"
         assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
         assert upstream.session_calls() == before + 1
 
         mc.stop()
         for h in (a, b, a, b):
-            e = env_of(h, token)
+            e = env_with(h, token)
             assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
             assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 5
@@ -210,7 +196,7 @@ def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory,
     mc = CacheServer("memcache")
     try:
         conf = """
-            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
             AuthProxyUpstream %s
             AuthProxyPublicOrigin http://app.fleet.test
             AuthProxySessionStrategy database
@@ -218,22 +204,13 @@ def test_sign_out_on_one_server_reaches_the_other_within_a_second(httpd_factory,
             AuthProxySessionCacheTTL 600
         """ % (upstream_db.origin, mc.port)
         a, b = httpd_factory(conf), httpd_factory(conf)
-        token = upstream_db.get_json("/__db/session", "POST",
-                                     {"email": "alice@example.com"})["sessionToken"]
-        kept = http.client.HTTPConnection("127.0.0.1", b.port, timeout=30)
-
-        def on_b():
-            kept.request("GET", "/cgi-bin/env.cgi", headers={"Cookie": "%s=%s" % (COOKIE, token)})
-            resp = kept.getresponse()
-            return dict(l.split("=", 1) for l in resp.read().decode().splitlines() if "=" in l)
-        assert on_b()["AUTHJS_USER_EMAIL"] == "alice@example.com"
-        assert on_b()["AUTHJS_SESSION_SOURCE"] == "cache"
-        browser = Browser(a)
-        browser.cookies[COOKIE] = token
-        status, _, _ = browser.sign_out("/api/auth")
-        assert status in (302, 303)
+        token = upstream_db.db_session("alice@example.com")["sessionToken"]
+        kept = Connection(b)
+        assert kept.env(token)["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert kept.env(token)["AUTHJS_SESSION_SOURCE"] == "cache"
+        sign_out(a, token)
         time.sleep(1.1)
-        assert "AUTHJS_USER_EMAIL" not in on_b()
+        assert "AUTHJS_USER_EMAIL" not in kept.env(token)
         kept.close()
     finally:
         mc.stop()
@@ -251,20 +228,27 @@ def memcached_command(port, command):
         return answer.decode()
 
 
-@pytest.mark.parametrize("garbage", [b"{not json", b'{"user": 42}', b"\xff" * 70000, b""],
-                         ids=["not-json", "no-user-object", "too-large", "empty"])
-def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage):
+@pytest.mark.parametrize("garbage, logged", [
+    (b"{not json", r"holds a bad entry \(answer is not JSON\)"),
+    (b'{"user": 42}', r"holds a bad entry \(answer holds no user object\)"),
+    # more than the module reads back: socache_memcache fails the lookup (ENOMEM)
+    (b"\xff" * 70000, "failed"),
+    (b"", r"holds a bad entry \(answer is not JSON\)"),
+], ids=["not-json", "no-user-object", "too-large", "empty"])
+def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage, logged):
     if not shutil.which("memcached"):
         pytest.skip("memcached is not installed")
     mc = CacheServer("memcache")
     try:
         h = httpd_factory("""
-            LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+            LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
             AuthProxyUpstream %s
             AuthProxySessionCache memcache:127.0.0.1:%d
         """ % (upstream.origin, mc.port))
+        h.expect_log(r"session cache memcache:127\.0\.0\.1:%d %s: asking the upstream$"
+                     % (mc.port, logged))
         token = alice_token()
-        assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+        assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
         # metadump lists keys URL-encoded
         keys = [urllib.parse.unquote(k) for k in re.findall(
             r"key=(\S+)", memcached_command(mc.port, b"lru_crawler metadump all\r\n"))]
@@ -273,7 +257,7 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage)
                                    % (keys[0].encode(), len(garbage), garbage))
         assert stored == "STORED\r\n"
         before = upstream.session_calls()
-        e = env_of(h, token)
+        e = env_with(h, token)
         assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
         assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 1
@@ -284,12 +268,12 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage)
 
 def test_local_decoding_needs_no_cache(httpd_factory, upstream):
     h = httpd_factory("""
-        LoadModule socache_memcache_module /usr/lib/apache2/modules/mod_socache_memcache.so
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
         AuthProxyUpstream %s
         AuthProxySecret %s
         AuthProxySessionCache memcache:127.0.0.1:1
     """ % (upstream.origin, UPSTREAM_SECRET))
-    assert env_of(h, alice_token())["AUTHJS_SESSION_SOURCE"] == "local"
+    assert env_with(h, alice_token())["AUTHJS_SESSION_SOURCE"] == "local"
 
 
 @pytest.mark.parametrize("conf, message", [
@@ -315,5 +299,5 @@ def test_default_cache_missing_provider_warns_and_still_serves(httpd_factory, up
     h.start()
     assert "no session cache: the socache provider shmcb is not loaded" in h.error_log()
     token = alice_token()
-    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
-    assert env_of(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"

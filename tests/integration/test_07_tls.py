@@ -6,9 +6,8 @@ import shutil
 
 import pytest
 
-from harness import Browser, Upstream, make_ca_and_cert, public_tempdir
-
-COOKIE = "authjs.session-token"
+from harness import Upstream, make_ca_and_cert, public_tempdir, serving
+from session_helpers import parse_env, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +20,12 @@ def pki():
 @pytest.fixture(scope="module")
 def tls_upstream(pki):
     ca, cert, key = pki
-    up = Upstream("core", "/api/auth", tls=(cert, key)).start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth", tls=(cert, key)).start())
 
 
 def conf(upstream, ca, with_ca=True):
     return """
-        LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+        LoadModule ssl_module @MODULES@/mod_ssl.so
         SSLProxyEngine on
         SSLProxyCACertificateFile %s
         AuthProxyUpstream %s
@@ -38,26 +35,25 @@ def conf(upstream, ca, with_ca=True):
 
 def test_sign_in_and_session_over_tls(httpd_factory, tls_upstream, pki):
     h = httpd_factory(conf(tls_upstream, pki[0]))
-    browser = Browser(h)
-    status, _, _ = browser.sign_in("/api/auth", "alice@example.com", "alice-pw")
-    assert status in (302, 303) and COOKIE in browser.cookies
+    browser = signed_in(h)
     status, _, body = browser.get("/api/auth/session")
     assert json.loads(body)["user"]["email"] == "alice@example.com"
     status, _, body = browser.get("/cgi-bin/env.cgi")
-    env = dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
+    env = parse_env(body)
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
     assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
 
 
 def test_unknown_ca_means_no_session_and_an_error_line(httpd_factory, tls_upstream, pki):
     good = httpd_factory(conf(tls_upstream, pki[0]))
-    browser = Browser(good)
-    browser.sign_in("/api/auth", "alice@example.com", "alice-pw")
+    browser = signed_in(good)
     h = httpd_factory(conf(tls_upstream, pki[0], with_ca=False))
+    h.expect_log(r"upstream https://localhost:%d/api/auth/session failed: SSL certificate problem: "
+                 r"unable to get local issuer certificate: no session$" % tls_upstream.port)
     browser.httpd = h
     status, _, body = browser.get("/cgi-bin/env.cgi")
     assert status == 200 and b"AUTHJS_USER_EMAIL" not in body
-    errors = [l for l in h.error_log().splitlines() if "[authproxy:error]" in l]
+    errors = h.error_lines()
     assert len(errors) == 1 and "certificate" in errors[0].lower(), errors
 
 

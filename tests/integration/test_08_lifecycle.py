@@ -4,21 +4,8 @@ import signal
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, mint
-
-COOKIE = "authjs.session-token"
-
-
-def env_of(h, token):
-    status, _, body = h.request("GET", "/cgi-bin/env.cgi",
-                                headers={"Cookie": "%s=%s" % (COOKIE, token)})
-    assert status == 200
-    return dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
-
-
-def token():
-    return mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                 "payload": {"email": "alice@example.com", "sub": "u-alice"}})[0]
+from harness import UPSTREAM_SECRET
+from session_helpers import alice_token, session_cookie, signed_in
 
 
 @pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGHUP], ids=["graceful", "restart"])
@@ -37,16 +24,16 @@ def test_restarts_keep_routes_session_and_cache(httpd_factory, upstream, signum)
         </VirtualHost>
     """ % (upstream.origin, upstream.origin, UPSTREAM_SECRET, upstream.origin),
         loglevel="notice authproxy:debug")
-    t = token()
+    t = alice_token()
     for _ in range(2):
         assert h.request("GET", "/api/auth/providers", host="local.test")[0] == 200
         status, _, body = h.request("GET", "/cgi-bin/env.cgi", host="local.test",
-                                    headers={"Cookie": "%s=%s" % (COOKIE, t)})
+                                    headers={"Cookie": session_cookie(t)})
         assert b"AUTHJS_SESSION_SOURCE=local" in body
         before = upstream.session_calls()
         for _ in range(3):
             status, _, body = h.request("GET", "/cgi-bin/env.cgi", host="cached.test",
-                                        headers={"Cookie": "%s=%s" % (COOKIE, t)})
+                                        headers={"Cookie": session_cookie(t)})
             assert b"AUTHJS_USER_EMAIL=alice@example.com" in body
         assert upstream.session_calls() <= before + 1
         h.signal(signum)
@@ -62,9 +49,7 @@ def test_other_mpms(httpd_factory, upstream, mpm):
             Require valid-user
         </Location>
     """ % upstream.origin, mpm=mpm)
-    browser = Browser(h)
-    status, _, _ = browser.sign_in("/api/auth", "bob@example.org", "bob-pw")
-    assert status in (302, 303)
+    browser = signed_in(h, "bob@example.org", "bob-pw")
     status, _, body = browser.get("/cgi-bin/env.cgi")
     assert status == 200 and b"REMOTE_USER=bob@example.org" in body
     status, _, body = browser.get("/cgi-bin/env.cgi")

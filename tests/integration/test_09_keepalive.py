@@ -2,54 +2,18 @@
 """Kept-alive connections: the module remembers what a connection's cookie
 resolved to, and must never let that memory answer for another cookie, an
 expired token, a signed-out session or a request that is still being logged."""
-import http.client
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, make_ca_and_cert, mint, public_tempdir
+from harness import UPSTREAM_SECRET, make_ca_and_cert, public_tempdir
+from session_helpers import (COOKIE, SECURE_COOKIE, Connection, session_cookie, sign_out,
+                             token_for, tokens_for)
 
-COOKIE = "authjs.session-token"
 LOG_EMAIL = 'LogFormat "%r %{AUTHJS_USER_EMAIL}n %{AUTHJS_SESSION_SOURCE}n" emails\n' \
             'CustomLog "@DIR@/logs/emails.log" emails\n'
-
-
-def tokens_for(*emails, max_age=None, cookie=COOKIE):
-    requests = []
-    for email in emails:
-        req = {"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": cookie,
-               "payload": {"email": email, "sub": "id-" + email}}
-        if max_age is not None:
-            req["maxAge"] = max_age
-        requests.append(req)
-    return mint(*requests)
-
-
-class Connection:
-    """One kept-alive connection to httpd."""
-
-    def __init__(self, h):
-        self.conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
-        self.requests = 0
-
-    def env(self, token=None):
-        headers = {"Cookie": "%s=%s" % (COOKIE, token)} if token else {}
-        self.conn.request("GET", "/cgi-bin/env.cgi", headers=headers)
-        resp = self.conn.getresponse()
-        body = resp.read().decode()
-        assert resp.status == 200, body
-        assert not resp.will_close
-        self.requests += 1
-        return dict(line.split("=", 1) for line in body.splitlines() if "=" in line)
-
-    def email(self, token=None):
-        return self.env(token).get("AUTHJS_USER_EMAIL")
-
-    def close(self):
-        self.conn.close()
 
 
 @pytest.fixture
@@ -78,7 +42,7 @@ def test_each_request_gets_its_own_cookies_session(local_app):
 
 
 def test_remembered_token_still_expires(local_app):
-    short, = tokens_for("brief@example.com", max_age=2)
+    short = token_for("brief@example.com", maxAge=2)
     c = Connection(local_app)
     assert c.email(short) == "brief@example.com"
     assert c.env(short)["AUTHJS_SESSION_SOURCE"] == "local"
@@ -107,19 +71,12 @@ def test_same_cookie_in_two_virtual_hosts_on_one_connection(httpd_factory, upstr
         </VirtualHost>
     """ % (upstream.origin, UPSTREAM_SECRET, upstream.origin, UPSTREAM_SECRET, upstream.origin,
            other_secret))
-    token, = tokens_for("alice@example.com")
-    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    token = token_for("alice@example.com")
+    c = Connection(h)
     for host, want in [("first.test", "alice@example.com"), ("second.test", None),
                        ("first.test", "alice@example.com"), ("second.test", None)]:
-        conn.putrequest("GET", "/cgi-bin/env.cgi", skip_host=True)
-        conn.putheader("Host", host)
-        conn.putheader("Cookie", "%s=%s" % (COOKIE, token))
-        conn.endheaders()
-        resp = conn.getresponse()
-        env = dict(l.split("=", 1) for l in resp.read().decode().splitlines() if "=" in l)
-        assert resp.status == 200
-        assert env.get("AUTHJS_USER_EMAIL") == want, host
-    conn.close()
+        assert c.env(token, host).get("AUTHJS_USER_EMAIL") == want, host
+    c.close()
 
 
 def test_pipelined_requests_are_logged_with_their_own_sessions(local_app):
@@ -128,22 +85,9 @@ def test_pipelined_requests_are_logged_with_their_own_sessions(local_app):
     wire = b"".join(b"GET /index.html?%d HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s=%s\r\n\r\n"
                     % (i, COOKIE.encode(), t.encode()) for i, t in enumerate(tokens))
     wire += b"GET /index.html?last HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", local_app.port), timeout=30) as s:
-        s.sendall(wire)
-        answer = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+    answer = local_app.raw(wire)
     assert answer.count(b"HTTP/1.1 200 OK") == len(tokens) + 1
-    deadline = time.monotonic() + 5
-    while True:
-        with open(local_app.dir + "/logs/emails.log") as f:
-            lines = f.read().splitlines()
-        if any("?last" in line for line in lines) or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    lines = local_app.wait_for_log("emails", lambda text: "?last" in text).splitlines()
     for i, email in enumerate(emails):
         assert "GET /index.html?%d HTTP/1.1 %s local" % (i, email) in lines, lines
     assert "GET /index.html?last HTTP/1.1 - -" in lines
@@ -155,18 +99,14 @@ def test_cached_session_signed_out_on_the_same_connection(httpd_factory, upstrea
         AuthProxySessionStrategy database
         AuthProxySessionCacheTTL 600
     """ % upstream_db.origin)
-    made = upstream_db.get_json("/__db/session", "POST", {"email": "alice@example.com"})
-    token = made["sessionToken"]
+    token = upstream_db.db_session("alice@example.com")["sessionToken"]
     c = Connection(h)
     assert c.env(token)["AUTHJS_SESSION_SOURCE"] == "upstream"
     for _ in range(5):
         env = c.env(token)
         assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
         assert env["AUTHJS_SESSION_SOURCE"] == "cache"
-    browser = Browser(h)
-    browser.cookies[COOKIE] = token
-    status, _, _ = browser.sign_out("/api/auth")
-    assert status in (302, 303)
+    sign_out(h, token)
     assert c.email(token) is None
     c.close()
 
@@ -177,8 +117,7 @@ def test_cached_sessions_of_many_cookies_on_one_connection(httpd_factory, upstre
         AuthProxySessionStrategy database
     """ % upstream_db.origin)
     users = ["alice@example.com", "bob@example.org"] * 3
-    tokens = [upstream_db.get_json("/__db/session", "POST", {"email": e})["sessionToken"]
-              for e in users]
+    tokens = [upstream_db.db_session(e)["sessionToken"] for e in users]
     c = Connection(h)
     for _ in range(3):
         for email, token in zip(users, tokens):
@@ -193,7 +132,7 @@ def test_remembered_cache_entry_still_ends_with_the_ttl(httpd_factory, upstream)
         AuthProxyUpstream %s
         AuthProxySessionCacheTTL 2
     """ % upstream.origin)
-    token, = tokens_for("alice@example.com")
+    token = token_for("alice@example.com")
     c = Connection(h)
     before = upstream.session_calls()
     sources = set()
@@ -218,8 +157,8 @@ def test_http2_streams_of_one_connection_keep_their_own_sessions(httpd_factory, 
     try:
         ca, cert, key = make_ca_and_cert(work)
         h = httpd_factory("""
-            LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
-            LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
+            LoadModule ssl_module @MODULES@/mod_ssl.so
+            LoadModule http2_module @MODULES@/mod_http2.so
             SSLEngine on
             SSLCertificateFile %s
             SSLCertificateKeyFile %s
@@ -229,15 +168,15 @@ def test_http2_streams_of_one_connection_keep_their_own_sessions(httpd_factory, 
         """ % (cert, key, upstream.origin, UPSTREAM_SECRET))
         emails = ["h2-%d@example.com" % i for i in range(6)]
         # an https origin: Auth.js names its cookie __Secure-
-        secure = "__Secure-" + COOKIE
-        tokens = tokens_for(*emails, cookie=secure)
+        tokens = tokens_for(*emails, cookie=SECURE_COOKIE)
         order = [i % len(emails) for i in range(18)]
         cmd = ["curl", "-sS", "--parallel", "--parallel-max", "6"]
         for n, i in enumerate(order):
             if n:
                 cmd.append("--next")
             cmd += ["--http2", "--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % h.port,
-                    "-H", "Cookie: %s=%s" % (secure, tokens[i]), "-o", "%s/%d.env" % (work, n),
+                    "-H", "Cookie: " + session_cookie(tokens[i], SECURE_COOKIE),
+                    "-o", "%s/%d.env" % (work, n),
                     "-w", "%{http_code} %{http_version} %{num_connects}\\n",
                     "https://localhost:%d/cgi-bin/env.cgi" % h.port]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout

@@ -20,17 +20,18 @@ import pytest
 
 import faulty
 from faulty import FaultyUpstream
-from harness import MODULES, child_pids, rss_kib
+from harness import child_pids, rss_kib
+from session_helpers import authjs_vars, parse_env, session_cookie
 
 TIMEOUT = 2
 BOUND = TIMEOUT + 3        # an answer arrives within AuthProxyTimeout plus a margin
 PATIENCE = BOUND + 5       # how long a client waits before it calls the wait a hang
 CHILDREN = 4
 RSS_GROWTH_KIB = 32 * 1024  # what a child may keep of one fault
-COOKIE = "authjs.session-token=whatever"
+CLIENT_COOKIE = session_cookie("whatever")
 
 CONF = """
-LoadModule status_module %(modules)s/mod_status.so
+LoadModule status_module @MODULES@/mod_status.so
 StartServers %(children)d
 ServerLimit %(children)d
 MaxRequestWorkers %(children)d
@@ -47,9 +48,9 @@ AuthProxySessionCacheNegativeTTL 0
 
 ROUTES = [
     ("GET", "/api/auth/providers", {}, b""),
-    ("GET", "/api/auth/session", {"Cookie": COOKIE}, b""),
+    ("GET", "/api/auth/session", {"Cookie": CLIENT_COOKIE}, b""),
     # with a cache, a sign-out through the route also evicts the cookie's entry
-    ("POST", "/api/auth/signout", {"Cookie": COOKIE,
+    ("POST", "/api/auth/signout", {"Cookie": CLIENT_COOKIE,
                                    "Content-Type": "application/x-www-form-urlencoded"},
      b"csrfToken=whatever"),
 ]
@@ -82,8 +83,8 @@ class Site:
 def site(request, httpd_factory):
     upstream = FaultyUpstream(request.param)
     try:
-        h = httpd_factory(CONF % {"modules": MODULES, "children": CHILDREN,
-                                  "origin": upstream.origin, "timeout": TIMEOUT}, mpm="prefork")
+        h = httpd_factory(CONF % {"children": CHILDREN, "origin": upstream.origin,
+                                  "timeout": TIMEOUT}, mpm="prefork")
         yield Site(h, upstream)
     finally:
         # first: a worker still reading from it lets go before httpd stops
@@ -205,6 +206,14 @@ def test_routes_answer_within_the_timeout(site):
     the bound, the client having less than the Content-Length; and lets go
     of the upstream too (assert_unharmed), so no worker hangs on it."""
     mode, h = site.upstream.mode, site.httpd
+    origin = re.escape(site.upstream.origin)
+    # a route that fails before its status has gone logs one line naming the upstream
+    if mode in TIMED_OUT:
+        h.expect_log(r"upstream %s did not answer /api/auth/\w+ within %d s \(AuthProxyTimeout\): "
+                     r"504$" % (origin, TIMEOUT))
+    elif mode not in PASSED_ON and mode not in faulty.STREAMED:
+        h.expect_log(r"upstream %s refused, dropped or broke the connection for /api/auth/\w+: "
+                     r"502$" % origin)
     with concurrent.futures.ThreadPoolExecutor(len(ROUTES)) as pool:
         answers = list(pool.map(lambda route: exchange(h.port, *route), ROUTES))
     for (method, path, _, _), a in zip(ROUTES, answers):
@@ -233,7 +242,7 @@ def test_routes_answer_within_the_timeout(site):
 
 def page(h, path):
     started = time.monotonic()
-    status, _, body = h.request("GET", path, headers={"Cookie": COOKIE}, timeout=PATIENCE)
+    status, _, body = h.request("GET", path, headers={"Cookie": CLIENT_COOKIE}, timeout=PATIENCE)
     return status, time.monotonic() - started, body
 
 
@@ -245,15 +254,19 @@ def test_pages_are_served_anonymously_within_the_timeout(site):
     AuthProxyTimeout plus a margin; a redirect is never followed. The
     control, mode "valid", is signed in."""
     mode, h = site.upstream.mode, site.httpd
+    # a fetch that fails logs one line each, one that finds no session none
+    if mode not in PASSED_ON:
+        why = "answered with more than 64 KiB" if mode in ("endless-chunked", "endless-length") \
+            else "failed: .*"
+        h.expect_log(r"upstream %s/api/auth/session %s: no session$"
+                     % (re.escape(site.upstream.origin), why))
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda path: page(h, path),
                                 ["/cgi-bin/env.cgi"] * 3 + ["/index.html"]))
     for status, elapsed, body in results:
         assert status == 200 and elapsed <= BOUND, (status, elapsed, body[:200])
     for _, _, body in results[:3]:
-        env = dict(l.split("=", 1) for l in body.decode(errors="replace").splitlines()
-                   if "=" in l)
-        authjs = {k: v for k, v in env.items() if k.startswith("AUTHJS_")}
+        authjs = authjs_vars(parse_env(body))
         if mode == "valid":
             assert authjs["AUTHJS_USER_EMAIL"] == faulty.SESSION["user"]["email"]
         else:

@@ -11,38 +11,16 @@ import threading
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Browser, Upstream, header, mint, on_origin
+from harness import UPSTREAM_SECRET, Browser, Upstream, header, on_origin, serving, vhost
+from session_helpers import (COOKIE, SECURE_COOKIE, authjs_vars, env_of, env_with,
+                             session_cookie, signed_in, token_for)
 
-COOKIE = "authjs.session-token"
-SECURE = "__Secure-" + COOKIE
 SECRET_B = "tenant-b-secret-0123456789abcdefghijkl"
 SHARED_ORIGIN = "AuthProxyPublicOrigin http://shop.test\n"
 
 
-def vhost(name, directives, aliases=""):
-    alias = "ServerAlias %s\n" % aliases if aliases else ""
-    return "<VirtualHost 127.0.0.1:@PORT@>\nServerName %s\n%s%s</VirtualHost>\n" % (
-        name, alias, directives)
-
-
-def env_of(h, cookie=None, host=None, path="/cgi-bin/env.cgi", headers=None):
-    hdrs = dict(headers or {})
-    if cookie:
-        hdrs["Cookie"] = cookie
-    status, _, body = h.request("GET", path, headers=hdrs,
-                                host=host and "%s:%d" % (host, h.port))
-    assert status == 200, body
-    return dict(l.split("=", 1) for l in body.decode().splitlines() if "=" in l)
-
-
-def email_on(h, host, token, name=COOKIE):
-    return env_of(h, "%s=%s" % (name, token), host).get("AUTHJS_USER_EMAIL")
-
-
-def token_of(email, secret=UPSTREAM_SECRET, salt=COOKIE, **extra):
-    token, = mint({"flavor": "authjs", "secret": secret, "salt": salt,
-                   "payload": {"email": email, "sub": "id-" + email}, **extra})
-    return token
+def email_on(h, host, token):
+    return env_with(h, token, host="%s:%d" % (host, h.port)).get("AUTHJS_USER_EMAIL")
 
 
 # ---- 1. cached answers never cross VirtualHosts ------------------------------------
@@ -51,10 +29,8 @@ def token_of(email, secret=UPSTREAM_SECRET, salt=COOKIE, **extra):
 def tenants():
     """One origin, two Auth.js deployments: /api/auth (the usual secret) and
     /tenant-b/auth (SECRET_B); X-Tenant: b sends /api/auth to the second."""
-    up = Upstream("core", "/api/auth", ["--tenant", "b=/tenant-b/auth:" + SECRET_B,
-                                        "--session-delay", "300"]).start()
-    yield up
-    up.stop()
+    yield from serving(Upstream("core", "/api/auth", ["--tenant", "b=/tenant-b/auth:" + SECRET_B,
+                                                      "--session-delay", "300"]).start())
 
 
 def two_tenants(httpd_factory, upstream, a, b, extra=""):
@@ -67,7 +43,7 @@ def two_tenants(httpd_factory, upstream, a, b, extra=""):
 def check_tenants_apart(h):
     """Each tenant sees only its own users, whichever asks first, from the
     upstream and from the cache alike."""
-    alice, bob = token_of("alice@a.test"), token_of("bob@b.test", SECRET_B)
+    alice, bob = token_for("alice@a.test"), token_for("bob@b.test", secret=SECRET_B)
     for _ in range(2):
         assert email_on(h, "a.test", alice) == "alice@a.test"
         assert email_on(h, "b.test", alice) is None
@@ -75,7 +51,7 @@ def check_tenants_apart(h):
         assert email_on(h, "b.test", bob) == "bob@b.test"
         assert email_on(h, "a.test", bob) is None
     # one's "no session" never hides the other's session
-    carol, dave = token_of("carol@a.test"), token_of("dave@b.test", SECRET_B)
+    carol, dave = token_for("carol@a.test"), token_for("dave@b.test", secret=SECRET_B)
     assert email_on(h, "b.test", carol) is None
     assert email_on(h, "a.test", carol) == "carol@a.test"
     assert email_on(h, "a.test", dave) is None
@@ -103,7 +79,7 @@ def test_concurrent_misses_of_two_tenants_wait_for_their_own_fetch(httpd_factory
         MaxRequestWorkers 16
     """)
     for n in range(3):
-        alice = token_of("alice%d@a.test" % n)
+        alice = token_for("alice%d@a.test" % n)
         hosts = ["a.test", "b.test"] * 3
         with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
             emails = list(pool.map(lambda host: email_on(h, host, alice), hosts))
@@ -112,9 +88,7 @@ def test_concurrent_misses_of_two_tenants_wait_for_their_own_fetch(httpd_factory
 
 def test_sign_out_still_evicts_its_own_entry(httpd_factory, tenants):
     h = two_tenants(httpd_factory, tenants, "", "AuthProxyTargetPath /tenant-b/auth\n")
-    browser = Browser(h, host="a.test:%d" % h.port)
-    status, _, _ = browser.sign_in("/api/auth", "alice@example.com", "alice-pw")
-    assert status in (302, 303)
+    browser = signed_in(h, host="a.test:%d" % h.port)
     token = browser.cookies[COOKIE]
     before = tenants.session_calls()
     assert email_on(h, "a.test", token) == "alice@example.com"
@@ -291,7 +265,7 @@ def test_no_client_authjs_header_reaches_a_backend(httpd_factory, upstream, pass
             ProxyPass %s/api/auth/__echo/
         </Location>
     """ % (upstream.origin, UPSTREAM_SECRET, pass_headers, upstream.origin))
-    for cookie in (None, "%s=%s" % (COOKIE, token_of("alice@example.com"))):
+    for cookie in (None, session_cookie(token_for("alice@example.com"))):
         hdrs = dict(SPELLINGS, **({"Cookie": cookie} if cookie else {}))
         status, _, body = h.request("GET", "/backend/x", headers=hdrs)
         seen = json.loads(body)["headers"]
@@ -357,17 +331,14 @@ class AnswerServer:
 
 @pytest.fixture
 def answers():
-    srv = AnswerServer()
-    yield srv
-    srv.stop()
+    yield from serving(AnswerServer())
 
 
 def test_only_a_well_formed_unexpired_answer_is_a_session(httpd_factory, answers):
     h = httpd_factory("AuthProxyUpstream %s\n" % answers.origin)
     for _ in range(2):  # the second time from the cache, where there is an entry
         for case in ANSWERS:
-            env = env_of(h, "%s=%s" % (COOKIE, case))
-            ours = {k: v for k, v in env.items() if k.startswith("AUTHJS_")}
+            ours = authjs_vars(env_with(h, case))
             if case == "valid":
                 assert ours["AUTHJS_USER_EMAIL"] == "v@x.test"
                 assert "AUTHJS_USER_NAME" not in ours
@@ -385,10 +356,10 @@ def test_only_a_well_formed_unexpired_answer_is_a_session(httpd_factory, answers
 def test_http_reads_the_plain_name_and_a_secure_one_hides_nothing(httpd_factory, upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxySecret %s\n"
                       % (upstream.origin, UPSTREAM_SECRET))
-    plain, secure = token_of("plain@x.test"), token_of("secure@x.test", salt=SECURE)
-    both = "%s=garbage.x.y; %s=%s" % (SECURE, COOKIE, plain)
+    plain, secure = token_for("plain@x.test"), token_for("secure@x.test", cookie=SECURE_COOKIE)
+    both = "%s=garbage.x.y; %s=%s" % (SECURE_COOKIE, COOKIE, plain)
     assert env_of(h, both).get("AUTHJS_USER_EMAIL") == "plain@x.test"
-    assert env_of(h, "%s=%s" % (SECURE, secure)).get("AUTHJS_USER_EMAIL") is None
+    assert env_with(h, secure, name=SECURE_COOKIE).get("AUTHJS_USER_EMAIL") is None
 
 
 @pytest.mark.parametrize("secret", [True, False], ids=["local", "fetch"])
@@ -399,15 +370,16 @@ def test_https_origin_reads_the_secure_name_only(httpd_factory, upstream, secret
         AuthProxyPublicOrigin https://app.test
         %s
     """ % (upstream.origin, "AuthProxySecret " + UPSTREAM_SECRET if secret else ""))
-    plain, secure = token_of("plain@x.test"), token_of("secure@x.test", salt=SECURE)
-    assert env_of(h, "%s=junk; %s=%s" % (COOKIE, SECURE, secure)).get(
+    plain, secure = token_for("plain@x.test"), token_for("secure@x.test", cookie=SECURE_COOKIE)
+    assert env_of(h, "%s=junk; %s=%s" % (COOKIE, SECURE_COOKIE, secure)).get(
         "AUTHJS_USER_EMAIL") == "secure@x.test"
-    assert env_of(h, "%s=junk; %s=%s" % (SECURE, COOKIE, plain)).get("AUTHJS_USER_EMAIL") is None
-    assert env_of(h, "%s=%s" % (COOKIE, plain)).get("AUTHJS_USER_EMAIL") is None
+    assert env_of(h, "%s=junk; %s=%s" % (SECURE_COOKIE, COOKIE, plain)).get(
+        "AUTHJS_USER_EMAIL") is None
+    assert env_with(h, plain).get("AUTHJS_USER_EMAIL") is None
     # chunks of the __Secure- name
-    big = token_of("big@x.test", salt=SECURE, maxAge=3600)
+    big = token_for("big@x.test", cookie=SECURE_COOKIE, maxAge=3600)
     half = len(big) // 2
-    chunked = "%s.1=%s; %s.0=%s" % (SECURE, big[half:], SECURE, big[:half])
+    chunked = "%s.1=%s; %s.0=%s" % (SECURE_COOKIE, big[half:], SECURE_COOKIE, big[:half])
     assert env_of(h, chunked).get("AUTHJS_USER_EMAIL") == "big@x.test"
 
 
@@ -418,7 +390,7 @@ def test_sign_in_through_an_https_public_origin(httpd_factory, upstream):
     browser = Browser(h)
     status, hdrs, _ = browser.sign_in("/api/auth", "alice@example.com", "alice-pw")
     assert status in (302, 303) and on_origin(header(hdrs, "Location"), "https://app.test")
-    assert SECURE in browser.cookies and COOKIE not in browser.cookies
+    assert SECURE_COOKIE in browser.cookies and COOKIE not in browser.cookies
     status, _, body = browser.get("/cgi-bin/env.cgi")
     assert "AUTHJS_USER_EMAIL=alice@example.com" in body.decode()
 
