@@ -7,11 +7,11 @@ import os
 import subprocess
 
 from harness import NODE, UPSTREAM_DIR
+from session_helpers import COOKIE, SECURE_COOKIE
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "unit", "tokens.golden")
 SECRET = "first-secret-0123456789abcdefghijklmnop"
 OLD_SECRET = "older-secret-0123456789abcdefghijklmnop"
-COOKIE = "authjs.session-token"
 
 
 def golden():
@@ -42,7 +42,7 @@ CASES = {
     "v4": (SECRET, COOKIE, "nextauth-v4", "alice@example.com"),
     "old_cbc": (OLD_SECRET, COOKIE, None, "alice@example.com"),
     "old_gcm": (OLD_SECRET, COOKIE, None, "alice@example.com"),
-    "secure": (SECRET, "__Secure-" + COOKIE, None, "alice@example.com"),
+    "secure": (SECRET, SECURE_COOKIE, None, "alice@example.com"),
     "expired_in_tolerance": (SECRET, COOKIE, None, "alice@example.com"),
     "nbf_in_tolerance": (SECRET, COOKIE, None, "alice@example.com"),
     "big": (SECRET, COOKIE, None, "big@example.com"),

@@ -8,9 +8,8 @@ import signal
 
 import pytest
 
-from harness import MODULES, UPSTREAM_SECRET, mint
-
-COOKIE = "authjs.session-token"
+from harness import MODULES, UPSTREAM_SECRET
+from session_helpers import session_cookie, tampered, tokens_for
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
 
@@ -98,14 +97,12 @@ def test_scraped_deltas_equal_what_was_served(httpd_factory, upstream, mpm):
     h.write("htdocs/private.txt", "private\n")
     main = "127.0.0.1:%d" % h.port
     other = "other.test:%d" % h.port
-    good = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                 "payload": {"email": "alice@example.com", "sub": "u-alice"}})[0]
-    tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+    good, = tokens_for("alice@example.com")
     html = {"Accept": "text/html"}
     plan = (
-        [("/tiny.txt", {"Cookie": COOKIE + "=" + good}, None, 200)] * 12
-        + [("/tiny.txt", {"Cookie": COOKIE + "=" + tampered}, None, 200)] * 7
-        + [("/private.txt", {"Cookie": COOKIE + "=" + good}, None, 403)] * 5
+        [("/tiny.txt", {"Cookie": session_cookie(good)}, None, 200)] * 12
+        + [("/tiny.txt", {"Cookie": session_cookie(tampered(good))}, None, 200)] * 7
+        + [("/private.txt", {"Cookie": session_cookie(good)}, None, 403)] * 5
         + [("/private.txt", html, None, 302)] * 4
         + [("/private.txt", {}, None, 401)] * 3
         + [("/tiny.txt", {}, "other.test", 200)] * 6
@@ -146,10 +143,9 @@ def test_session_fetches_and_cache_lookups_are_counted(httpd_factory, upstream):
                       "AuthProxySession Off\n</Location>\n" % upstream.origin)
     h.write("htdocs/tiny.txt", "tiny\n")
     vhost = "127.0.0.1:%d" % h.port
-    token = mint({"flavor": "authjs", "secret": UPSTREAM_SECRET, "salt": COOKIE,
-                  "payload": {"email": "alice@example.com", "sub": "u-alice"}})[0]
+    token, = tokens_for("alice@example.com")
     for _ in range(3):
-        assert h.request("GET", "/tiny.txt", headers={"Cookie": COOKIE + "=" + token})[0] == 200
+        assert h.request("GET", "/tiny.txt", headers={"Cookie": session_cookie(token)})[0] == 200
     s = scrape(h)
     assert value(s, "authproxy_upstream_requests_total", vhost, kind="session", code="2xx") == 1
     assert value(s, "authproxy_upstream_request_seconds_count", vhost, kind="session") == 1
