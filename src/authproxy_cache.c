@@ -214,9 +214,9 @@ static void unlock(const authproxy_cache_t *cache)
 }
 
 /* The entry under `key`, in r->pool: APR_SUCCESS, a not-found status, or a
- * failure (logged). */
+ * failure (logged, with what the caller does instead). */
 static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned char **value,
-                             unsigned int *len)
+                             unsigned int *len, const char *instead)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
     apr_status_t rv;
@@ -227,8 +227,14 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
     rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
                                    *value, len, r->pool);
     unlock(cache);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed", cache->spec);
+    if (APR_STATUS_IS_ENOMEM(rv)) {
+        /* what a provider says of an entry larger than the buffer */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds an entry larger "
+                      "than 64 KiB: %s", cache->spec, instead);
+    }
+    else if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: %s", cache->spec,
+                      instead);
     }
     return rv;
 }
@@ -256,7 +262,7 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
     unsigned char *buf;
     unsigned int got;
 
-    apr_status_t rv = retrieve(r, key, &buf, &got);
+    apr_status_t rv = retrieve(r, key, &buf, &got, "asking the upstream");
 
     authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
                                 : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
@@ -296,7 +302,7 @@ const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key)
     unsigned char *buf;
     unsigned int got;
 
-    if (retrieve(r, key, &buf, &got) != APR_SUCCESS) {
+    if (retrieve(r, key, &buf, &got, "no renewal now") != APR_SUCCESS) {
         return NULL;
     }
     return apr_pstrmemdup(r->pool, (const char *)buf, got);
