@@ -60,12 +60,14 @@ def sanitizer_env(report_dir):
     No leak check: every httpd process would report at its exit what httpd
     itself never frees (compiled patterns, an APR allocator), and the keyrings'
     OpenSSL objects, which only APR pool memory points to, and LeakSanitizer
-    does not scan that (mmap)."""
+    does not scan that (mmap). httpd's own SIGSEGV handler (it dumps core and
+    logs "exit signal") is kept from replacing ASan's, so that a crash leaves a
+    report with its stack."""
     if not SANITIZER_RUNTIMES:
         return {}
     return {
         "LD_PRELOAD": " ".join(SANITIZER_RUNTIMES),
-        "ASAN_OPTIONS": "log_path=%s/asan:detect_leaks=0" % report_dir,
+        "ASAN_OPTIONS": "log_path=%s/asan:detect_leaks=0:allow_user_segv_handler=0" % report_dir,
         "UBSAN_OPTIONS": "print_stacktrace=1",
     }
 
