@@ -212,6 +212,9 @@ const char *authproxy_origin_cookie_name(request_rec *r);
 void authproxy_upstream_headers(request_rec *r,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx);
+/* An upstream's Set-Cookie as the browser gets it: a Path of the target
+ * prefix becomes the local prefix (routes and renewals alike). */
+const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_cookie);
 /* Sets a header in `headers`, after removing every spelling of its name
  * that a receiving stack could take for it. */
 void authproxy_header_replace(void *headers, const char *name, const char *value);

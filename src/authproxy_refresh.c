@@ -31,18 +31,6 @@ static apr_int64_t issued_at(const authjs_session_t *session)
     return json_is_integer(iat) ? json_integer_value(iat) : 0;
 }
 
-/* The upstream's Set-Cookie for the browser, with the cookie path the
- * browser knows (as on forwarded routes). */
-static const char *for_browser(request_rec *r, const char *set_cookie)
-{
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    const char *local = authproxy_local_path(conf), *target = authproxy_target_path(conf);
-    const char *rewritten = strcmp(local, target) != 0
-        ? authproxy_rewrite_cookie_path(r->pool, set_cookie, target, local) : NULL;
-
-    return rewritten ? rewritten : set_cookie;
-}
-
 /* The upstream's session cookie headers go to the browser; the renewed cookie,
  * as the browser will send it next, is put in *renewed. 0 when the answer set
  * none. */
@@ -59,7 +47,8 @@ static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
         if (!pair) {
             continue;
         }
-        apr_table_addn(r->err_headers_out, "Set-Cookie", for_browser(r, set_cookie));
+        apr_table_addn(r->err_headers_out, "Set-Cookie",
+                       authproxy_set_cookie_for_browser(r, set_cookie));
         if (pair[strcspn(pair, "=") + 1]) {
             sent = sent ? apr_pstrcat(r->pool, sent, "; ", pair, NULL) : pair;
         }

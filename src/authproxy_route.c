@@ -357,8 +357,8 @@ static void rewrite_response_headers(request_rec *r, apr_table_t *headers,
             value = authproxy_rewrite_url(r->pool, e[i].val, origins, target,
                                           public_origin, local);
         }
-        else if (!strcasecmp(e[i].key, "Set-Cookie") && strcmp(local, target) != 0) {
-            value = authproxy_rewrite_cookie_path(r->pool, e[i].val, target, local);
+        else if (!strcasecmp(e[i].key, "Set-Cookie")) {
+            value = authproxy_set_cookie_for_browser(r, e[i].val);
         }
         if (value && strcmp(value, e[i].val) != 0) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "rewrote %s of %s", e[i].key, r->uri);

@@ -106,6 +106,16 @@ void authproxy_upstream_headers(request_rec *r,
     }
 }
 
+const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_cookie)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const char *local = authproxy_local_path(conf), *target = authproxy_target_path(conf);
+    const char *rewritten = strcmp(local, target) != 0
+        ? authproxy_rewrite_cookie_path(r->pool, set_cookie, target, local) : NULL;
+
+    return rewritten ? rewritten : set_cookie;
+}
+
 static void unset_spellings(apr_table_t *table, const char *name)
 {
     authproxy_table_unset_where(apr_table_elts(table)->pool, table, authproxy_header_same, name);
