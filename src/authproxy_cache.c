@@ -213,16 +213,20 @@ static void unlock(const authproxy_cache_t *cache)
     }
 }
 
-/* The entry under `key`, in r->pool: APR_SUCCESS, a not-found status, or a
- * failure (logged, with what the caller does instead). */
-static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned char **value,
-                             unsigned int *len, const char *instead)
+/* Renewal records are a time or "out". */
+#define RECORD_MAX 32
+
+/* The entry under `key`, of at most `capacity` bytes, in r->pool: APR_SUCCESS,
+ * a not-found status, or a failure (logged, with what the caller does
+ * instead). */
+static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned int capacity,
+                             unsigned char **value, unsigned int *len, const char *instead)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
     apr_status_t rv;
 
-    *len = AUTHJS_SESSION_MAX_ANSWER;
-    *value = apr_palloc(r->pool, *len);
+    *len = capacity;
+    *value = apr_palloc(r->pool, capacity);
     lock(cache);
     rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
                                    *value, len, r->pool);
@@ -230,7 +234,7 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
     if (APR_STATUS_IS_ENOMEM(rv)) {
         /* what a provider says of an entry larger than the buffer */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds an entry larger "
-                      "than 64 KiB: %s", cache->spec, instead);
+                      "than %u bytes: %s", cache->spec, capacity, instead);
     }
     else if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: %s", cache->spec,
@@ -262,7 +266,8 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
     unsigned char *buf;
     unsigned int got;
 
-    apr_status_t rv = retrieve(r, key, &buf, &got, "asking the upstream");
+    apr_status_t rv = retrieve(r, key, AUTHJS_SESSION_MAX_ANSWER, &buf, &got,
+                               "asking the upstream");
 
     authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
                                 : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
@@ -302,7 +307,7 @@ const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key)
     unsigned char *buf;
     unsigned int got;
 
-    if (retrieve(r, key, &buf, &got, "no renewal now") != APR_SUCCESS) {
+    if (retrieve(r, key, RECORD_MAX, &buf, &got, "no renewal now") != APR_SUCCESS) {
         return NULL;
     }
     return apr_pstrmemdup(r->pool, (const char *)buf, got);

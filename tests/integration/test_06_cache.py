@@ -232,7 +232,7 @@ def memcached_command(port, command):
     (b"{not json", r"holds a bad entry \(answer is not JSON\)"),
     (b'{"user": 42}', r"holds a bad entry \(answer holds no user object\)"),
     # more than the module reads back: socache_memcache fails the lookup (ENOMEM)
-    (b"\xff" * 70000, "holds an entry larger than 64 KiB"),
+    (b"\xff" * 70000, "holds an entry larger than 65536 bytes"),
     (b"", r"holds a bad entry \(answer is not JSON\)"),
 ], ids=["not-json", "no-user-object", "too-large", "empty"])
 def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage, logged):
