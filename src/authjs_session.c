@@ -13,26 +13,39 @@ static apr_status_t release_json(void *data)
     return APR_SUCCESS;
 }
 
-static const char *string_member(apr_pool_t *p, json_t *obj, const char *key)
+/* A string member's text, NULL when it is not a string. No copy: the JSON
+ * it lives in is released with the pool that holds the session. */
+static const char *string_member(json_t *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
-
-    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
+    return json_string_value(json_object_get(obj, key));
 }
 
-/* The compact JSON text of a value; strings are taken as they are. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
+
+/* A value as compact JSON, written once into the pool: a string's text is
+ * at most six bytes (\u00XX) for each of its own, plus the quotes. */
+static const char *json_compact(apr_pool_t *p, json_t *v)
+{
+    size_t size = json_is_string(v) ? 6 * json_string_length(v) + 2
+                                    : json_dumpb(v, NULL, 0, DUMP_FLAGS);
+    char *text = apr_palloc(p, size + 1);
+    size_t len = json_dumpb(v, text, size, DUMP_FLAGS);
+
+    text[len <= size ? len : 0] = '\0';
+    return text;
+}
+
+/* A value's text for a variable or a comparison: a string itself, an
+ * integer in decimal (as JSON writes it), anything else as compact JSON. */
 static const char *json_text(apr_pool_t *p, json_t *v)
 {
-    char *dumped;
-    const char *copy;
-
     if (json_is_string(v)) {
-        return apr_pstrdup(p, json_string_value(v));
+        return json_string_value(v);
     }
-    dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    copy = apr_pstrdup(p, dumped ? dumped : "");
-    free(dumped);
-    return copy;
+    if (json_is_integer(v)) {
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
+    }
+    return json_compact(p, v);
 }
 
 const char *authjs_iso8601(apr_pool_t *p, apr_time_t t)
@@ -86,31 +99,45 @@ apr_time_t authjs_parse_iso8601(const char *s)
     return t + apr_time_from_msec(ms);
 }
 
-/* The session JSON Auth.js's /session would give for these claims. */
-static const char *session_json_of(apr_pool_t *p, const authjs_session_t *s)
+static void add_part(struct iovec *part, int *n, const char *text)
 {
-    json_t *user = json_object(), *session = json_object();
-    const char *text;
+    part[*n].iov_base = (void *)text;
+    part[(*n)++].iov_len = strlen(text);
+}
 
-    if (s->name) {
-        json_object_set_new(user, "name", json_string(s->name));
+/* The session JSON Auth.js's /session would give for these claims:
+ * {"user":{"name":..,"email":..,"image":..,"id":..},"expires":".."}, each
+ * user member there when its claim is a string. Written from the claims'
+ * own values, without building a second JSON document. */
+static const char *session_json_of(apr_pool_t *p, json_t *claims, const char *expires_iso)
+{
+    static const char *const user[][2] = {
+        { "name", "name" }, { "email", "email" }, { "image", "picture" }, { "id", "sub" }
+    };
+    struct iovec part[4 * 4 + 4];
+    int i, n = 0, members = 0;
+
+    add_part(part, &n, "{\"user\":{");
+    for (i = 0; i < 4; i++) {
+        json_t *v = json_object_get(claims, user[i][1]);
+
+        if (json_is_string(v)) {
+            add_part(part, &n, members++ ? ",\"" : "\"");
+            add_part(part, &n, user[i][0]);
+            add_part(part, &n, "\":");
+            add_part(part, &n, json_compact(p, v));
+        }
     }
-    if (s->email) {
-        json_object_set_new(user, "email", json_string(s->email));
+    if (expires_iso) {
+        /* an ISO 8601 date needs no escaping */
+        add_part(part, &n, "},\"expires\":\"");
+        add_part(part, &n, expires_iso);
+        add_part(part, &n, "\"}");
     }
-    if (s->image) {
-        json_object_set_new(user, "image", json_string(s->image));
+    else {
+        add_part(part, &n, "}}");
     }
-    if (s->id) {
-        json_object_set_new(user, "id", json_string(s->id));
-    }
-    json_object_set_new(session, "user", user);
-    if (s->expires_iso) {
-        json_object_set_new(session, "expires", json_string(s->expires_iso));
-    }
-    text = json_text(p, session);
-    json_decref(session);
-    return text;
+    return apr_pstrcatv(p, part, n, NULL);
 }
 
 authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims)
@@ -121,16 +148,16 @@ authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims)
     apr_pool_cleanup_register(p, claims, release_json, apr_pool_cleanup_null);
     s->claims = claims;
     s->from_token = 1;
-    s->id = string_member(p, claims, "sub");
-    s->name = string_member(p, claims, "name");
-    s->email = string_member(p, claims, "email");
-    s->image = string_member(p, claims, "picture");
+    s->id = string_member(claims, "sub");
+    s->name = string_member(claims, "name");
+    s->email = string_member(claims, "email");
+    s->image = string_member(claims, "picture");
     if (json_is_number(exp) && json_number_value(exp) > 0
         && json_number_value(exp) < 253402300800.0 /* year 10000 */) {
         s->expires = apr_time_from_sec((apr_time_t)json_number_value(exp));
         s->expires_iso = authjs_iso8601(p, s->expires);
     }
-    s->json = session_json_of(p, s);
+    s->json = session_json_of(p, claims, s->expires_iso);
     return s;
 }
 
@@ -187,10 +214,10 @@ const char *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size
     s = apr_pcalloc(p, sizeof(*s));
     s->expires = end;
     s->claims = answer;
-    s->id = string_member(p, user, "id");
-    s->name = string_member(p, user, "name");
-    s->email = string_member(p, user, "email");
-    s->image = string_member(p, user, "image");
+    s->id = string_member(user, "id");
+    s->name = string_member(user, "name");
+    s->email = string_member(user, "email");
+    s->image = string_member(user, "image");
     s->expires_iso = authjs_iso8601(p, s->expires);
     s->json = json_text(p, answer);
     *out = s;

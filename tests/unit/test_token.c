@@ -10,6 +10,7 @@
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include <check.h>
 
 #include "authjs_cookie.h"
@@ -380,6 +381,124 @@ START_TEST(strict_base64url)
 }
 END_TEST
 
+/* Each thread keeps its OpenSSL contexts keyed from token to token: a key
+ * of another keyring, or of one freed at the same address, is never used. */
+static authjs_keyring_t *ring_in(apr_pool_t *p, const char *secret)
+{
+    apr_array_header_t *secrets = apr_array_make(p, 1, sizeof(const char *));
+    authjs_keyring_t *ring;
+
+    APR_ARRAY_PUSH(secrets, const char *) = secret;
+    ck_assert_ptr_null(authjs_keyring_create(p, secrets, COOKIE, &ring));
+    return ring;
+}
+
+START_TEST(thread_contexts_follow_the_key)
+{
+    authjs_keyring_t *first = ring_of(COOKIE, SECRET, NULL);
+    authjs_keyring_t *older = ring_of(COOKIE, OLD_SECRET, NULL);
+    int round, i;
+
+    for (round = 0; round < 3; round++) {
+        assert_alice(first, tokens[T_CBC]);
+        assert_alice(older, tokens[T_OLD_CBC]);
+        ck_assert_ptr_nonnull(decode(older, tokens[T_CBC], NULL));
+        ck_assert_ptr_nonnull(decode(first, tokens[T_OLD_CBC], NULL));
+        assert_alice(first, tokens[T_GCM]);
+        assert_alice(older, tokens[T_OLD_GCM]);
+        ck_assert_ptr_nonnull(decode(older, tokens[T_GCM], NULL));
+    }
+    /* a keyring made where a freed one was */
+    for (i = 0; i < 4; i++) {
+        apr_pool_t *p;
+
+        apr_pool_create(&p, pool);
+        if (i % 2) {
+            ck_assert_ptr_nonnull(decode(ring_in(p, OTHER_SECRET), tokens[T_CBC], NULL));
+            ck_assert_ptr_nonnull(decode(ring_in(p, OTHER_SECRET), tokens[T_GCM], NULL));
+        }
+        else {
+            assert_alice(ring_in(p, SECRET), tokens[T_CBC]);
+            assert_alice(ring_in(p, SECRET), tokens[T_GCM]);
+        }
+        apr_pool_destroy(p);
+    }
+}
+END_TEST
+
+/* A refusal half-way (a bad tag, bad padding) leaves the contexts ready. */
+START_TEST(a_refusal_leaves_the_contexts_ready)
+{
+    authjs_keyring_t *ring = ring_of(COOKIE, SECRET, NULL);
+    int which[] = { T_CBC, T_GCM, T_V4 };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        char *bad = apr_pstrdup(pool, tokens[which[i]]);
+        apr_size_t len = strlen(bad);
+
+        bad[len - 2] = bad[len - 2] == 'A' ? 'B' : 'A';     /* the tag */
+        ck_assert_ptr_nonnull(decode(ring, bad, NULL));
+        assert_alice(ring, tokens[which[i]]);
+        bad = apr_pstrdup(pool, tokens[which[i]]);
+        bad[strrchr(bad, '.') - bad - 2] ^= 1;               /* the ciphertext */
+        ck_assert_ptr_nonnull(decode(ring, bad, NULL));
+        assert_alice(ring, tokens[which[i]]);
+    }
+}
+END_TEST
+
+typedef struct {
+    const authjs_keyring_t *first, *older;
+    int failures;
+} threads_t;
+
+static void *APR_THREAD_FUNC decode_in_thread(apr_thread_t *thread, void *data)
+{
+    threads_t *t = data;
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < 300; i++, apr_pool_clear(p)) {
+        const authjs_keyring_t *ring = i % 2 ? t->older : t->first;
+        const char *good = tokens[i % 2 ? T_OLD_CBC : (i % 3 ? T_CBC : T_GCM)];
+        const char *bad = tokens[i % 2 ? T_CBC : T_OLD_CBC];
+        json_t *claims = NULL;
+
+        json_t *ignored = NULL;
+        int right = authjs_token_decode(ring, good, strlen(good), now, p, &claims) == NULL
+                    && json_is_object(claims)
+                    && authjs_token_decode(ring, bad, strlen(bad), now, p, &ignored) != NULL;
+
+        json_decref(claims);
+        if (!right) {
+            __atomic_add_fetch(&t->failures, 1, __ATOMIC_SEQ_CST);
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(threads_decode_at_once)
+{
+    threads_t t = { ring_of(COOKIE, SECRET, NULL), ring_of(COOKIE, OLD_SECRET, NULL), 0 };
+    apr_thread_t *thread[4];
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(apr_thread_create(&thread[i], NULL, decode_in_thread, &t, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < 4; i++) {
+        apr_thread_join(&rv, thread[i]);
+    }
+    ck_assert_int_eq(t.failures, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("authjs_token");
@@ -406,6 +525,9 @@ int main(void)
     tcase_add_test(tc, three_chunks);
     tcase_add_test(tc, malformed_tokens);
     tcase_add_test(tc, strict_base64url);
+    tcase_add_test(tc, thread_contexts_follow_the_key);
+    tcase_add_test(tc, a_refusal_leaves_the_contexts_ready);
+    tcase_add_test(tc, threads_decode_at_once);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
