@@ -4,6 +4,7 @@
  * hook registration, with startup's order; the logic (and the directive
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
+#include "authproxy_decoded.h"
 #include "authproxy_metrics.h"
 #include "mod_authproxy.h"
 
@@ -40,6 +41,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_cache_register_hooks(p);
     authproxy_fetch_register_hooks(p);
     authproxy_flight_register_hooks(p);
+    authproxy_decoded_register_hooks(p);
     authproxy_route_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);

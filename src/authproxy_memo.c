@@ -69,8 +69,10 @@ authproxy_memo_entry_t *authproxy_memo_add(request_rec *r, const authproxy_serve
     return e;
 }
 
-void authproxy_memo_vars(authproxy_memo_entry_t *e, apr_pool_t *pool)
+apr_table_t *authproxy_memo_vars(apr_pool_t *pool, const authjs_session_t *session)
 {
-    e->vars = apr_table_make(pool, 16);
-    authjs_session_vars(pool, e->session, e->vars);
+    apr_table_t *vars = apr_table_make(pool, 16);
+
+    authjs_session_vars(pool, session, vars);
+    return vars;
 }

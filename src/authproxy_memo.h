@@ -28,7 +28,8 @@ authproxy_memo_entry_t *authproxy_memo_find(request_rec *r, const authproxy_serv
 authproxy_memo_entry_t *authproxy_memo_add(request_rec *r, const authproxy_server_conf *conf,
                                            const authjs_cookie_t *cookie, apr_pool_t **pool);
 
-/* The entry's AUTHJS_* variables (but the source), built once in `pool`. */
-void authproxy_memo_vars(authproxy_memo_entry_t *e, apr_pool_t *pool);
+/* A remembered session's AUTHJS_* variables (but the source), built once in
+ * `pool`. */
+apr_table_t *authproxy_memo_vars(apr_pool_t *pool, const authjs_session_t *session);
 
 #endif

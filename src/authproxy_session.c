@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "authproxy.h"
+#include "authproxy_decoded.h"
 #include "authproxy_memo.h"
 #include "authproxy_metrics.h"
 
@@ -18,6 +19,23 @@ static void use_entry(authproxy_request_t *req, const authproxy_memo_entry_t *e)
     req->memo_vars = e->vars;
 }
 
+/* A session the child decoded, for this request and, while it has room,
+ * for the rest of the connection. */
+static void use_decoded(request_rec *r, const authproxy_server_conf *conf,
+                        authproxy_request_t *req, const authproxy_decoded_t *d)
+{
+    authproxy_memo_entry_t *e;
+    apr_pool_t *pool;
+
+    req->session = d->session;
+    req->memo_vars = d->vars;
+    if ((e = authproxy_memo_add(r, conf, &req->cookie, &pool))) {
+        e->session = d->session;
+        e->vars = d->vars;
+        authproxy_decoded_hold(d, pool);
+    }
+}
+
 static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
                            authproxy_request_t *req)
 {
@@ -25,8 +43,9 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     const authjs_keyring_t *ring = authproxy_public_origin(r)->https ? conf->keyring_secure
                                                                       : conf->keyring;
     const authproxy_memo_entry_t *known = authproxy_memo_find(r, conf, cookie);
+    const authproxy_decoded_t *shared;
+    authproxy_decoded_t *d;
     apr_time_t now = apr_time_now();
-    authproxy_memo_entry_t *e;
     apr_pool_t *pool;
     json_t *claims;
     const char *why;
@@ -34,6 +53,10 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     req->source = AUTHPROXY_SOURCE_LOCAL;
     if (known && (!known->session->expires || now < known->session->expires)) {
         use_entry(req, known);
+        return;
+    }
+    if (!known && (shared = authproxy_decoded_find(r, conf, cookie, now, r->pool))) {
+        use_decoded(r, conf, req, shared);
         return;
     }
     why = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
@@ -45,14 +68,17 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
                                                      : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", cookie->name);
     /* an entry past its exp still decodes within the clock-skew leeway */
-    if (known || !(e = authproxy_memo_add(r, conf, cookie, &pool))) {
+    if (known) {
         req->session = authjs_session_from_claims(r->pool, claims);
         return;
     }
-    e->session = authjs_session_from_claims(pool, claims);
-    authproxy_memo_vars(e, pool);
-    use_entry(req, e);
+    d = authproxy_decoded_new(r, conf, cookie, &pool);
+    d->session = authjs_session_from_claims(pool, claims);
+    d->vars = authproxy_memo_vars(pool, d->session);
+    authproxy_decoded_share(d);
+    use_decoded(r, conf, req, d);
 }
 
 /* One look for a cookie's session in the cache. */
@@ -112,7 +138,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     e->evictions = look->evictions;
     authjs_session_from_answer(pool, answer, len, look->now, &remembered);
     e->session = remembered;
-    authproxy_memo_vars(e, pool);
+    e->vars = authproxy_memo_vars(pool, e->session);
     use_entry(req, e);
 }
 

@@ -11,6 +11,7 @@
 #include <apr_hooks.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <ap_mpm.h>
 #include <ap_provider.h>
 #include <http_main.h>
 #include <util_mutex.h>
@@ -192,6 +193,12 @@ void ap_hook_post_config(ap_HOOK_post_config_t *pf, const char *const *pre,
 void ap_hook_child_init(ap_HOOK_child_init_t *pf, const char *const *pre,
                         const char *const *succ, int order)
 {
+}
+
+apr_status_t ap_mpm_query(int query_code, int *result)
+{
+    *result = 1;
+    return APR_SUCCESS;
 }
 
 void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre,
