@@ -82,6 +82,7 @@ def checked_httpds(request, apache2ctl_report_dir):
         if lines:
             reports.append("unexpected lines in %s/logs/error.log:\n%s"
                            % (h.dir, "\n".join("  " + line for line in lines)))
+            reports += h.core_backtraces()
     Httpd.made[:] = [h for h in Httpd.made if h.proc]
     if not reports and not any(r.failed for r in request.node.stash[REPORTS].values()):
         for h in mine:
