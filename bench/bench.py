@@ -44,6 +44,13 @@ ROUNDS = env_int("BENCH_ROUNDS", 5)
 THREADS = env_int("BENCH_THREADS", 2)
 CONNECTIONS = env_int("BENCH_CONNECTIONS", 32)
 N_TOKENS = env_int("BENCH_TOKENS", 200)
+# 2u's cookies: so many that a child has evicted each before it comes again
+N_UNSEEN = env_int("BENCH_UNSEEN_TOKENS", 10000)
+# the RSS check: at least this many requests with the 2u cookies, in runs of
+# RSS_STEP_SECONDS (at most RSS_MAX_STEPS of them)
+RSS_REQUESTS = env_int("BENCH_RSS_REQUESTS", 200000)
+RSS_STEP_SECONDS = 5
+RSS_MAX_STEPS = 40
 # Where httpd itself is the limit (1, 2, 2m, 3), httpd runs on the first
 # half of the CPUs and wrk on the rest: the load generator never takes CPU
 # time from the httpd it measures, and the scheduler has fewer ways to make
@@ -355,21 +362,22 @@ def main():
                      "payload": p}
                     for p in [ALICE] + [{"sub": "u-bench-%d" % i, "name": "Bench User %d" % i,
                                          "email": "user%d@example.com" % i}
-                                        for i in range(N_TOKENS)]])
-    alice, many = tokens[0], tokens[1:]
+                                        for i in range(max(N_TOKENS, N_UNSEEN))]])
+    alice, many, unseen = tokens[0], tokens[1:N_TOKENS + 1], tokens[1:N_UNSEEN + 1]
     one_cookie = ["Cookie: %s=%s" % (COOKIE, alice)]
+    closing = one_cookie + ["Connection: close"]
     done_lua = os.path.join(out_dir, "done.lua")
     with open(done_lua, "w") as f:
         f.write(DONE_LUA)
 
-    def cycling(path):
-        name = os.path.join(out_dir, "cycle%s.lua" % path.replace("/", "-"))
+    def cycling(path, cookies=many, name="cycle"):
+        name = os.path.join(out_dir, "%s%s.lua" % (name, path.replace("/", "-")))
         with open(name, "w") as f:
             f.write('path = "%s"\ncookie = "%s"\ntokens = {\n%s}\n%s\n%s' % (
-                path, COOKIE, "".join('  "%s",\n' % t for t in many), CYCLE_LUA, DONE_LUA))
+                path, COOKIE, "".join('  "%s",\n' % t for t in cookies), CYCLE_LUA, DONE_LUA))
         return name
 
-    log("starting the upstream, the Node peer and 5 httpd instances")
+    log("starting the upstream, the Node peer and 8 httpd instances")
     up = Upstream("core", "/api/auth").start()
     CLEANUPS.append(up.stop)
     for i, t in enumerate(many):
@@ -383,6 +391,9 @@ def main():
     h1 = start_httpd(base + "AuthProxySession Off\n")
     h2 = start_httpd(local)
     h2m = start_httpd(local)
+    h2u = start_httpd(local)
+    h1c = start_httpd(base + "AuthProxySession Off\n")
+    h2c = start_httpd(local)
     h3 = start_httpd(base + "AuthProxySessionCache shmcb\nAuthProxySessionCacheTTL 300\n")
     h4 = start_httpd(base + "AuthProxySessionCache none\n", pinned=False)
 
@@ -395,6 +406,9 @@ def main():
     expect(h1, alice, None, None)
     expect(h2, alice, "alice@example.com", "local")
     expect(h2m, many[7], "user7@example.com", "local")
+    expect(h2u, unseen[-1], "user%d@example.com" % (N_UNSEEN - 1), "local")
+    expect(h1c, alice, None, None)
+    expect(h2c, alice, "alice@example.com", "local")
     expect(h3, alice, "alice@example.com", "upstream")
     expect(h3, alice, "alice@example.com", "cache")
     expect(h4, many[3], "user3@example.com", "upstream")
@@ -414,6 +428,14 @@ def main():
                done_lua, one_cookie, h2, re.escape(ALICE["email"]), 0, pinned=True),
         Target("2m", "local decoding, %d cookies in turn" % N_TOKENS, h2m.origin + "/tiny.html",
                cycling("/tiny.html"), (), h2m, r"user\d+@example\.com", 0, pinned=True),
+        Target("2u", "local decoding, %d cookies in turn: each new to its child"
+               % N_UNSEEN, h2u.origin + "/tiny.html",
+               cycling("/tiny.html", unseen, name="unseen"), (), h2u, r"user\d+@example\.com", 0,
+               pinned=True),
+        Target("1c", "baseline, Connection: close (a new connection each request)",
+               h1c.origin + "/tiny.html", done_lua, closing, h1c, None, 0, pinned=True),
+        Target("2c", "local decoding, 1 cookie, Connection: close", h2c.origin + "/tiny.html",
+               done_lua, closing, h2c, re.escape(ALICE["email"]), 0, pinned=True),
         Target("3", "/session fetch + cache shmcb TTL 300, 1 cookie", h3.origin + "/tiny.html",
                done_lua, one_cookie, h3, re.escape(ALICE["email"]), "few", pinned=True),
         Target("4", "/session fetch, no cache, %d cookies in turn" % N_TOKENS,
@@ -460,33 +482,50 @@ def main():
                              % (t.key, t.calls, requests))
         if t.upstream_calls == "few" and t.calls > ROUNDS * 10:
             raise BenchError("%s: %d upstream calls: the cache hardly hits" % (t.key, t.calls))
+    rss = rss_steps(local, cycling, unseen)
     cleanup_all()
 
     log("one local decode under callgrind")
     ir = decode_instructions(alice)
-    report = render(info, targets, ir, time.monotonic() - started_at)
+    report = render(info, targets, ir, rss, time.monotonic() - started_at)
     log()
     log(report)
     with open(os.path.join(out_dir, "report.md"), "w") as f:
         f.write(report + "\n")
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"machine": info, "seconds": SECONDS, "rounds": ROUNDS, "threads": THREADS,
-                   "connections": CONNECTIONS, "tokens": N_TOKENS, "decode_ir": ir,
+                   "connections": CONNECTIONS, "tokens": N_TOKENS, "unseen_tokens": N_UNSEEN,
+                   "decode_ir": ir, "rss_steps": rss,
                    "results": {t.key: dict(t.summary(), label=t.label, runs=t.runs)
                                for t in targets}}, f, indent=2)
     log("\n(wrk outputs, report.md and results.json in %s)" % os.path.relpath(out_dir, ROOT))
 
 
-def render(info, targets, ir, elapsed):
+def rss_steps(conf, cycling, cookies):
+    """The RSS of a fresh local-decoding httpd's children (KiB) before load
+    and after each run of RSS_STEP_SECONDS, the cookies in turn, until
+    RSS_REQUESTS requests: [(requests so far, KiB)]."""
+    h = start_httpd(conf)
+    script = cycling("/tiny.html", cookies, name="rss")
+    log("RSS: %d requests with %d cookies" % (RSS_REQUESTS, len(cookies)))
+    steps = [(0, children_rss(h)[0])]
+    while steps[-1][0] < RSS_REQUESTS and len(steps) <= RSS_MAX_STEPS:
+        r = wrk(h.origin + "/tiny.html", script, (), RSS_STEP_SECONDS, pinned=True)
+        steps.append((steps[-1][0] + r["requests"], children_rss(h)[0]))
+        log("  after %7d requests: %.1f MiB" % (steps[-1][0], steps[-1][1] / 1024))
+    return steps
+
+
+def render(info, targets, ir, rss, elapsed):
     by_key = {t.key: t for t in targets}
     out = [
         "Machine: %d x %s, %s RAM, Linux %s, %s" % (info["nproc"], info["cpu"], info["memory"],
                                                    info["kernel"], info["os"]),
         "Versions: %s; node %s; %s; %s; mod_authproxy %s" % (
             info["httpd"], info["node"], info["wrk"], info["valgrind"], info["commit"]),
-        "Load: wrk -t%d -c%d, keep-alive, %d rounds of %d s per configuration taken in turn "
-        "after a %d s warm-up; for 1 to 3 httpd on CPU %s and wrk on CPU %s, for 4 to 6 "
-        "nothing pinned"
+        "Load: wrk -t%d -c%d, keep-alive (but 1c, 2c), %d rounds of %d s per configuration "
+        "taken in turn after a %d s warm-up; for 1 to 3 httpd on CPU %s and wrk on CPU %s, "
+        "for 4 to 6 nothing pinned"
         % (THREADS, CONNECTIONS, ROUNDS, SECONDS, WARMUP, ",".join(map(str, sorted(SERVER_CPUS))),
            ",".join(map(str, sorted(WRK_CPUS)))),
         "",
@@ -517,8 +556,12 @@ def render(info, targets, ir, elapsed):
                                ("3", "1", 0.90, "cached fetch / baseline"),
                                ("4", "6", 0.80, "uncached fetch / upstream's own /session"),
                                ("2", "5", None, "local decoding / Node peer"),
-                               ("2m", "1", None, "local decoding, a new cookie each request / "
-                                                 "baseline")]:
+                               ("2m", "1", 0.85, "local decoding, another cookie each request / "
+                                                 "baseline"),
+                               ("2c", "1c", 0.95, "local decoding / baseline, a new connection "
+                                                  "each request"),
+                               ("2u", "1", None, "local decoding, a cookie new to the child each "
+                                                 "request / baseline")]:
         v = statistics.median(ra["rps"] / rb["rps"]
                               for ra, rb in zip(by_key[a].runs, by_key[b].runs))
         verdict = ">= %.2f: %s" % (target, "met" if v >= target else "MISSED") if target \
@@ -527,6 +570,11 @@ def render(info, targets, ir, elapsed):
     out += ["", "CPU instructions (callgrind Ir, bench/decode_driver.c, -O2): one local decode "
             "%d (the first of a process %d); decode, session and AUTHJS_* variables %d."
             % (ir["decode"], ir["cold_decode"], ir["decode_session_vars"])]
+    out += ["", "RSS of a fresh local-decoding httpd's children (2 processes), %d cookies in turn: "
+            % N_UNSEEN + ", ".join("%.1f MiB after %d requests" % (kib / 1024, n)
+                                   for n, kib in rss)
+            + "; growth over the last %d requests: %+.1f MiB."
+            % (rss[-1][0] - rss[1][0], (rss[-1][1] - rss[1][1]) / 1024)]
     for t in targets:
         if t.httpd and t.error_log:
             out += ["", "httpd error log of %s (warn and above):" % t.key]
