@@ -213,6 +213,73 @@ START_TEST(session_from_token_claims)
 }
 END_TEST
 
+/* AUTHJS_SESSION is written from the claims' own values: it must be what
+ * jansson writes for the same document, whatever the strings hold. */
+static const char *reference_session_json(json_t *claims, const char *expires)
+{
+    static const char *const user[][2] = {
+        { "name", "name" }, { "email", "email" }, { "image", "picture" }, { "id", "sub" }
+    };
+    json_t *u = json_object(), *doc = json_object();
+    char *text;
+    const char *copy;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        json_t *v = json_object_get(claims, user[i][1]);
+
+        if (json_is_string(v)) {
+            json_object_set(u, user[i][0], v);
+        }
+    }
+    json_object_set_new(doc, "user", u);
+    if (expires) {
+        json_object_set_new(doc, "expires", json_string(expires));
+    }
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    copy = apr_pstrdup(pool, text);
+    free(text);
+    json_decref(doc);
+    return copy;
+}
+
+START_TEST(session_json_is_what_jansson_writes)
+{
+    static const char *const documents[] = {
+        "{\"name\":\"Zo\\u00eb \\\"Q\\\" \\\\ back\",\"email\":\"a@example.com\",\"exp\":1800000000}",
+        "{\"name\":\"tab\\tnew\\nline\\u0001\\u001f\\u007f\",\"sub\":\"\"}",
+        "{\"name\":\"\\u2603 \\ud83d\\ude00 </script> \\/\",\"picture\":\"https://i/?a=1&b=<2>\"}",
+        "{\"name\":null,\"email\":7,\"sub\":\"u\",\"exp\":-1}",
+        "{}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(documents) / sizeof(*documents); i++) {
+        json_error_t error;
+        json_t *claims = json_loads(documents[i], 0, &error);
+        authjs_session_t *s;
+
+        ck_assert_msg(claims != NULL, "document %zu: %s", i, error.text);
+        s = authjs_session_from_claims(pool, claims);
+        ck_assert_str_eq(s->json, reference_session_json(claims, s->expires_iso));
+    }
+}
+END_TEST
+
+START_TEST(integer_claims_as_json_writes_them)
+{
+    json_t *claims = json_loads("{\"a\":-5,\"b\":0,\"c\":9223372036854775807,"
+                                "\"d\":-9223372036854775808,\"e\":[1,-2,3]}", 0, NULL);
+    apr_table_t *v = vars_of(authjs_session_from_claims(pool, claims));
+
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_A"), "-5");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_B"), "0");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_C"), "9223372036854775807");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_D"), "-9223372036854775808");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_E"), "1,-2,3");
+}
+END_TEST
+
 START_TEST(session_from_upstream_answer)
 {
     const char *body = "{\"user\":{\"name\":\"Bob\",\"email\":\"b@example.org\",\"image\":null,"
@@ -302,6 +369,8 @@ int main(void)
     tcase_add_test(tc, strip_session_cookies);
     tcase_add_test(tc, set_cookie_of_the_session);
     tcase_add_test(tc, session_from_token_claims);
+    tcase_add_test(tc, session_json_is_what_jansson_writes);
+    tcase_add_test(tc, integer_claims_as_json_writes_them);
     tcase_add_test(tc, session_from_upstream_answer);
     tcase_add_test(tc, no_session_answers);
     tcase_add_test(tc, iso8601);
