@@ -535,12 +535,13 @@ def render(info, targets, ir, rss, elapsed):
     ]
     for t in targets:
         s = t.summary()
-        rss = ""
+        memory = ""
         if t.httpd:
-            rss = "%.1f -> %.1f MiB (%d processes)" % (t.rss_before[0] / 1024,
-                                                      t.rss_after[0] / 1024, t.rss_after[1])
+            memory = "%.1f -> %.1f MiB (%d processes)" % (t.rss_before[0] / 1024,
+                                                         t.rss_after[0] / 1024, t.rss_after[1])
         out.append("| %s | %s | %.0f | %.0f - %.0f | %.2f | %.2f | %s |" % (
-            t.key, t.label, s["rps"], s["rps_min"], s["rps_max"], s["p50_ms"], s["p99_ms"], rss))
+            t.key, t.label, s["rps"], s["rps_min"], s["rps_max"], s["p50_ms"], s["p99_ms"],
+            memory))
     out += ["", "Checked: no non-2xx answer and no connect, write or timeout error in any run; "
             "every httpd request logged 200 with the session's e-mail (none for 1); upstream "
             "/session calls: " + ", ".join("%s: %d for %d requests" % (
