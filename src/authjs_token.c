@@ -43,7 +43,8 @@ struct authjs_keyring {
 /* Each thread keeps its HMAC and cipher contexts from token to token, keyed
  * with the key it used last: setting a context up and keying it costs as
  * much as a fifth of a decode. Keys are told apart by serial, not by
- * address, which a later keyring may reuse. */
+ * address, which a later keyring may reuse. (So a thread holds its last
+ * key's schedule until it ends, after the keyring is gone.) */
 typedef struct {
     EVP_MAC_CTX *hmac;
     apr_uint32_t hmac_key;      /* serial of the key it holds; 0 for none */
@@ -96,9 +97,6 @@ static thread_ctx_t *thread_ctx(void)
     return t;
 }
 
-/* APR's decoder also takes '+', '/', '=' and non-zero spare bits: a token
- * must be the one canonical encoding of its bytes, so that no changed
- * character goes unnoticed. */
 #define B64_SIX(c, v) [(unsigned char)(c)] = (v) + 1
 #define B64_RANGE8(c, v) B64_SIX(c, v), B64_SIX(c + 1, v + 1), B64_SIX(c + 2, v + 2), \
     B64_SIX(c + 3, v + 3), B64_SIX(c + 4, v + 4), B64_SIX(c + 5, v + 5), \
@@ -111,7 +109,12 @@ static const unsigned char b64url_value[256] = {
     B64_SIX('y', 50), B64_SIX('z', 51), B64_RANGE8('0', 52), B64_SIX('8', 60),
     B64_SIX('9', 61), B64_SIX('-', 62), B64_SIX('_', 63)
 };
+#undef B64_RANGE8
+#undef B64_SIX
 
+/* APR's decoder also takes '+', '/', '=' and non-zero spare bits: a token
+ * must be the one canonical encoding of its bytes, so that no changed
+ * character goes unnoticed. */
 static int b64url_canonical(const char *src, apr_size_t len)
 {
     /* the bits of the last character that carry no data, by len % 4 */
@@ -227,14 +230,18 @@ const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secre
 {
     authjs_keyring_t *ring = apr_pcalloc(p, sizeof(*ring));
     const char *info = apr_psprintf(p, "Auth.js Generated Encryption Key (%s)", salt);
-    int i;
+    EVP_MAC *hmac;
+    int i, have_hmac;
 
     *out = NULL;
     ring->keys = apr_array_make(p, secrets->nelts * 3, sizeof(authjs_key_t));
     apr_pool_cleanup_register(p, ring, keyring_cleanup, apr_pool_cleanup_null);
     ring->cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
     ring->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    if (!ring->cbc || !ring->gcm) {
+    hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);   /* each thread fetches its own */
+    have_hmac = hmac != NULL;
+    EVP_MAC_free(hmac);
+    if (!ring->cbc || !ring->gcm || !have_hmac) {
         return "OpenSSL lacks HMAC, AES-256-CBC or AES-256-GCM";
     }
     for (i = 0; i < secrets->nelts; i++) {
