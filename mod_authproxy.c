@@ -45,6 +45,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_route_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);
+    authproxy_private_register_hooks(p);
     authproxy_metrics_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);

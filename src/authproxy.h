@@ -63,6 +63,8 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
 /* Input filter on the upstream connection: bounds a route's answer. */
 #define AUTHPROXY_GUARD_FILTER "AUTHPROXY_GUARD"
+/* Output filter that keeps a personal response out of shared caches. */
+#define AUTHPROXY_PRIVATE_FILTER "AUTHPROXY_PRIVATE"
 
 typedef struct {
     const char *name;
@@ -184,6 +186,7 @@ typedef struct {
     int anonymous;                 /* why there is none (authproxy_anonymous_e) */
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
+    int personal;                  /* the response is one visitor's: never shared */
     const authjs_session_t *session;
     authproxy_source_e source;
     authjs_cookie_t cookie;        /* the session cookie, when there was one */
@@ -238,6 +241,10 @@ const authjs_session_t *authproxy_session_get(request_rec *r);
 const apr_table_t *authproxy_session_vars(request_rec *r);
 /* The session cookie's value (chunks joined) when there is a session. */
 const char *authproxy_session_token(request_rec *r);
+/* The upstream's answer to this route clears the session cookie: where the
+ * cookie the request carried was a session, its cached answer goes and it
+ * is never renewed again. */
+void authproxy_session_signed_out(request_rec *r);
 
 /* authproxy_fetch.c */
 void authproxy_fetch_register_hooks(apr_pool_t *p);
@@ -261,17 +268,19 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 #define AUTHPROXY_KEY_RENEWAL "renewal"
 void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
                          unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
-/* 1 on a hit, with the entry: a session's JSON in *answer and *len, or NULL
- * for a remembered "no session"; 0 on a miss or a failing cache (one error
- * line: the caller asks the upstream). */
+/* 1 on a hit, with a session's JSON in *answer and *len; 0 on a miss or a
+ * failing cache (one error line: the caller asks the upstream). */
 int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
                         apr_size_t *len);
+/* Keeps a session (never "no session": see authproxy_cache.c). */
 void authproxy_cache_put(request_rec *r, const unsigned char *key,
                          const authjs_session_t *session);
-/* A renewal record's text (authproxy_refresh.c); NULL when there is none. */
-const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key);
-void authproxy_cache_put_record(request_rec *r, const unsigned char *key, const char *text,
-                                apr_time_t expiry);
+/* A renewal record's text (authproxy_refresh.c): APR_SUCCESS with *text, a
+ * not-found status, or the cache's failure (logged), which is no answer. */
+apr_status_t authproxy_cache_get_record(request_rec *r, const unsigned char *key,
+                                        const char **text);
+apr_status_t authproxy_cache_put_record(request_rec *r, const unsigned char *key,
+                                        const char *text, apr_time_t expiry);
 /* Removes the cookie's entry (a sign-out) and counts it in the evictions. */
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
 /* How many sign-outs through this server have removed entries from the
@@ -294,13 +303,24 @@ void authproxy_flight_land(const unsigned char *key);
  * upstream's /session when it is due, passing the renewed cookie to the
  * browser; keeps the current session when renewal fails. */
 void authproxy_refresh(request_rec *r, authproxy_request_t *req);
-/* A sign-out through this server: the cookie is never renewed. */
-void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie);
+/* A sign-out through this server: the cookie of this session is never
+ * renewed again. */
+void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie,
+                              const authjs_session_t *session);
 
 /* authproxy_authz.c */
 void authproxy_authz_register_hooks(apr_pool_t *p);
 
 /* authproxy_publish.c */
 void authproxy_publish_register_hooks(apr_pool_t *p);
+
+/* authproxy_private.c */
+void authproxy_private_register_hooks(apr_pool_t *p);
+/* This request's response carries or depends on its visitor's session: httpd's
+ * cache never stores it, and its Cache-Control says so to every other cache. */
+void authproxy_private_response(request_rec *r);
+/* A Cache-Control value that no shared cache may store under: public and
+ * s-maxage go, private is added unless a bare private or no-store is there. */
+const char *authproxy_cache_control_private(apr_pool_t *p, const char *value);
 
 #endif

@@ -99,10 +99,8 @@ static int authproxy_authz_authenticate(request_rec *r)
                       AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* The sign-in itself must stay reachable. */
-    if (authproxy_is_route(r)) {
-        return signed_in_as(r, "");
-    }
+    /* whoever the visitor is, the answer here is for them alone */
+    authproxy_private_response(r);
     if ((session = authproxy_session_get(r))) {
         return signed_in_as(r, user_name(r, session));
     }
@@ -150,14 +148,11 @@ static int authproxy_authz_check(request_rec *r)
     apr_table_setn(r->notes, NOTE_EVALUATING, "1");
     status = ap_run_auth_checker(r);
     apr_table_unset(r->notes, NOTE_EVALUATING);
-    if (status == HTTP_UNAUTHORIZED && !authproxy_is_route(r) && authproxy_session_get(r)) {
+    if (status == HTTP_UNAUTHORIZED && authproxy_session_get(r)) {
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "user '%s' is signed in but refused "
                       "by Require: 403", r->user ? r->user : "");
         status = HTTP_FORBIDDEN;
-    }
-    if (authproxy_is_route(r)) {
-        return status;
     }
     if (status == OK) {
         authproxy_metrics_decision(r, AUTHPROXY_DECISION_GRANTED);
@@ -173,9 +168,6 @@ static int authproxy_authz_check(request_rec *r)
  * user; elsewhere the session alone decides. */
 static authz_status without_user(request_rec *r, const authjs_session_t **session)
 {
-    if (authproxy_is_route(r)) {
-        return AUTHZ_GRANTED;
-    }
     if (!r->user && is_authjs(r)) {
         return AUTHZ_DENIED_NO_USER;
     }
@@ -255,8 +247,19 @@ static const char *claim_parse(cmd_parms *cmd, const char *line, const void **pa
 static const authz_provider session_provider = { session_check, NULL };
 static const authz_provider claim_provider = { claim_check, claim_parse };
 
+/* The routes stand outside every authorization decision, of this module's
+ * providers and anyone else's (a `Require not ...` would turn a grant into a
+ * refusal): a visitor must reach the sign-in to sign in. Granting access
+ * here skips authentication and Require altogether. */
+static int authproxy_authz_routes(request_rec *r)
+{
+    return authproxy_is_route(r) ? OK : DECLINED;
+}
+
 void authproxy_authz_register_hooks(apr_pool_t *p)
 {
+    ap_hook_check_access_ex(authproxy_authz_routes, NULL, NULL, APR_HOOK_FIRST,
+                            AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(authproxy_authz_authenticate, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authz(authproxy_authz_check, NULL, NULL, APR_HOOK_FIRST,

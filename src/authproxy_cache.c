@@ -4,9 +4,10 @@
  *
  * Keys are SHA-256 of all that an answer depends on (the server's cache scope:
  * upstream, target prefix, strategy, configured headers; the public origin;
- * the cookie name and value): never a raw token. Values are the session JSON,
- * or "null" for a short-lived "no session". Servers with the same cache
- * setting share one instance. */
+ * the cookie name and value): never a raw token. Values are the session JSON.
+ * Only real sessions write here ("no session" answers stay in the child that
+ * heard them): anonymous traffic cannot evict what sessions need. Servers
+ * with the same cache setting share one instance. */
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_shm.h>
@@ -21,7 +22,6 @@
 #include "authproxy_metrics.h"
 
 #define MUTEX_TYPE "authproxy-cache"
-#define NEGATIVE "null"
 
 struct authproxy_cache {
     const char *spec;                 /* as configured, for messages */
@@ -243,8 +243,8 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
     return rv;
 }
 
-static void store(request_rec *r, const unsigned char *key, apr_time_t expiry,
-                  const char *value)
+static apr_status_t store(request_rec *r, const unsigned char *key, apr_time_t expiry,
+                          const char *value)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
     apr_status_t rv;
@@ -258,6 +258,7 @@ static void store(request_rec *r, const unsigned char *key, apr_time_t expiry,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
                       cache->spec);
     }
+    return rv;
 }
 
 int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
@@ -275,11 +276,6 @@ int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **a
     if (rv != APR_SUCCESS) {
         return 0;
     }
-    if (got == sizeof(NEGATIVE) - 1 && !memcmp(buf, NEGATIVE, got)) {
-        *answer = NULL;
-        *len = 0;
-        return 1;
-    }
     *answer = (const char *)buf;
     *len = got;
     return 1;
@@ -290,33 +286,32 @@ void authproxy_cache_put(request_rec *r, const unsigned char *key,
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_time_t now = apr_time_now();
-    apr_time_t expiry = now + apr_time_from_sec(session ? authproxy_cache_ttl(conf)
-                                                : authproxy_cache_negative_ttl(conf));
+    apr_time_t expiry = now + apr_time_from_sec(authproxy_cache_ttl(conf));
 
     /* never past the session's own end */
-    if (session && session->expires && session->expires < expiry) {
+    if (session->expires && session->expires < expiry) {
         expiry = session->expires;
     }
     if (expiry > now) {
-        store(r, key, expiry, session ? session->json : NEGATIVE);
+        store(r, key, expiry, session->json);
     }
 }
 
-const char *authproxy_cache_get_record(request_rec *r, const unsigned char *key)
+apr_status_t authproxy_cache_get_record(request_rec *r, const unsigned char *key,
+                                        const char **text)
 {
     unsigned char *buf;
     unsigned int got;
+    apr_status_t rv = retrieve(r, key, RECORD_MAX, &buf, &got, "no renewal now");
 
-    if (retrieve(r, key, RECORD_MAX, &buf, &got, "no renewal now") != APR_SUCCESS) {
-        return NULL;
-    }
-    return apr_pstrmemdup(r->pool, (const char *)buf, got);
+    *text = rv == APR_SUCCESS ? apr_pstrmemdup(r->pool, (const char *)buf, got) : NULL;
+    return rv;
 }
 
-void authproxy_cache_put_record(request_rec *r, const unsigned char *key, const char *text,
-                                apr_time_t expiry)
+apr_status_t authproxy_cache_put_record(request_rec *r, const unsigned char *key,
+                                        const char *text, apr_time_t expiry)
 {
-    store(r, key, expiry, text);
+    return store(r, key, expiry, text);
 }
 
 void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)

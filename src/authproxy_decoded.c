@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The tokens a child has decoded, shared by its threads. The connection's
+/* The tokens a child has decoded, shared by its threads, and the cookies the
+ * upstream said "no session" for: those stay in the child, never in the
+ * shared cache, where anonymous traffic would evict real sessions. The connection's
  * memo (authproxy_memo.c) spares a kept-alive connection a second decode of
  * its cookie; this spares the next connection: a browser opens several, and
  * a front proxy may open one for every request. An entry lives in a pool of
@@ -148,6 +150,12 @@ static void list_first(entry_t *e)
     memo.newest = e;
 }
 
+/* When an entry stops counting; 0 for never. */
+static apr_time_t ends(const authproxy_decoded_t *d)
+{
+    return d->until ? d->until : d->session->expires;
+}
+
 const authproxy_decoded_t *authproxy_decoded_find(request_rec *r,
                                                   const authproxy_server_conf *conf,
                                                   const authjs_cookie_t *cookie, apr_time_t now,
@@ -163,7 +171,7 @@ const authproxy_decoded_t *authproxy_decoded_find(request_rec *r,
     key = key_of(r->pool, r, conf, cookie, &len);
     apr_thread_mutex_lock(memo.mutex);
     e = apr_hash_get(memo.index, key, len);
-    if (e && e->decoded.session->expires && now >= e->decoded.session->expires) {
+    if (e && ends(&e->decoded) && now >= ends(&e->decoded)) {
         e = NULL;   /* decoded anew, within the clock-skew leeway or not at all */
     }
     if (e) {

@@ -6,13 +6,15 @@
 #include "authproxy.h"
 
 typedef struct {
-    const authjs_session_t *session;
+    const authjs_session_t *session;     /* NULL: the upstream said "no session" */
     apr_table_t *vars;                   /* AUTHJS_* but the source */
+    apr_time_t until;                    /* 0: as long as the session */
 } authproxy_decoded_t;
 
 /* The session this child decoded from this cookie (with these settings, for
- * this public origin: all that it depends on), unless it has expired by
- * `now`; held until `holder` is cleared. NULL when there is none. */
+ * this public origin: all that it depends on), or the upstream's "no
+ * session" for it, unless it has expired by `now`; held until `holder` is
+ * cleared. NULL when there is none. */
 const authproxy_decoded_t *authproxy_decoded_find(request_rec *r,
                                                   const authproxy_server_conf *conf,
                                                   const authjs_cookie_t *cookie, apr_time_t now,

@@ -7,7 +7,9 @@
  * A cookie is due SECONDS after its token's iat or, for a session the upstream
  * resolves, SECONDS after this module first resolved it. Its renewal record in
  * the cache (keyed like its session, for another purpose) holds when its clock
- * last started, or that it was signed out through this server. */
+ * last started, or that it was signed out through this server. A cookie is
+ * renewed only on a record read and a clock stored: with the cache
+ * unreadable, nothing is renewed. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -16,11 +18,14 @@
 
 #define SIGNED_OUT "out"
 
-static void start_clock(request_rec *r, const unsigned char *key, apr_time_t now, int every)
+/* A renewal needs its clock stored: without it, every request would renew. */
+static int start_clock(request_rec *r, const unsigned char *key, apr_time_t now, int every)
 {
     /* a cookie idle for twice the period starts counting again */
-    authproxy_cache_put_record(r, key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, apr_time_sec(now)),
-                               now + apr_time_from_sec(2 * (apr_int64_t)every));
+    return authproxy_cache_put_record(r, key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                           apr_time_sec(now)),
+                                      now + apr_time_from_sec(2 * (apr_int64_t)every))
+           == APR_SUCCESS;
 }
 
 /* The token's iat; 0 for a session the upstream resolved. */
@@ -37,7 +42,9 @@ static apr_int64_t issued_at(const authjs_session_t *session)
 static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
                         const apr_array_header_t *set_cookies, authjs_cookie_t *renewed)
 {
-    const char *sent = NULL;
+    /* joined once at the end: the upstream decides how many there are */
+    apr_array_header_t *sent = apr_array_make(r->pool, set_cookies->nelts,
+                                              sizeof(const char *));
     int i;
 
     for (i = 0; i < set_cookies->nelts; i++) {
@@ -50,10 +57,12 @@ static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
         apr_table_addn(r->err_headers_out, "Set-Cookie",
                        authproxy_set_cookie_for_browser(r, set_cookie));
         if (pair[strcspn(pair, "=") + 1]) {
-            sent = sent ? apr_pstrcat(r->pool, sent, "; ", pair, NULL) : pair;
+            APR_ARRAY_PUSH(sent, const char *) = pair;
         }
     }
-    return sent && !authjs_cookie_find(r->pool, sent, cookie->name, renewed);
+    return sent->nelts
+           && !authjs_cookie_find(r->pool, apr_array_pstrcat(r->pool, sent, ';'), cookie->name,
+                                  renewed);
 }
 
 /* The renewed cookie's session: decoded here when there is a secret, else
@@ -127,14 +136,17 @@ void authproxy_refresh(request_rec *r, authproxy_request_t *req)
     apr_int64_t started = issued_at(req->session);
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     const char *record;
+    apr_status_t rv;
 
     /* a young token is known young without asking the cache */
     if (!every || !conf->cache || (started && apr_time_sec(now) - started < every)) {
         return;
     }
     authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_RENEWAL, key);
-    record = authproxy_cache_get_record(r, key);
-    if (record && !strcmp(record, SIGNED_OUT)) {
+    rv = authproxy_cache_get_record(r, key, &record);
+    /* an unreadable record is not a missing one: it may say "signed out" */
+    if ((rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
+        || (record && !strcmp(record, SIGNED_OUT))) {
         return;
     }
     if (record) {
@@ -149,21 +161,29 @@ void authproxy_refresh(request_rec *r, authproxy_request_t *req)
     }
     /* claimed before asking: another process looking now waits its turn, and
      * an upstream that fails is asked again a period later, not at once */
-    start_clock(r, key, now, every);
-    renew(r, req, now);
+    if (start_clock(r, key, now, every)) {
+        renew(r, req, now);
+    }
     authproxy_flight_land(key);
 }
 
-void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie)
+void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie,
+                              const authjs_session_t *session)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    /* as long as the session could be taken (a token within the clock-skew
+     * leeway), or Auth.js's default session maxAge where it names no end */
+    apr_time_t until = session->expires
+                       ? session->expires + apr_time_from_sec(AUTHJS_CLOCK_TOLERANCE)
+                       : apr_time_now() + apr_time_from_sec(AUTHPROXY_MAX_REFRESH);
 
     if (!authproxy_session_refresh(conf) || !conf->cache) {
         return;
     }
     authproxy_cache_key(r, cookie, AUTHPROXY_KEY_RENEWAL, key);
-    /* as long as Auth.js's default session lives */
-    authproxy_cache_put_record(r, key, SIGNED_OUT,
-                               apr_time_now() + apr_time_from_sec(AUTHPROXY_MAX_REFRESH));
+    if (authproxy_cache_put_record(r, key, SIGNED_OUT, until) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sign-out: the session cache cannot "
+                      "keep it: the signed-out cookie could be renewed once the cache is back");
+    }
 }

@@ -23,18 +23,6 @@ typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,
                                   const char *url, unsigned int mask);
 
-/* A sign-out through the route ends the session: its cached answer goes. */
-static void forget_signed_out(request_rec *r)
-{
-    authjs_cookie_t cookie;
-
-    if (!authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                            authproxy_origin_cookie_name(r), &cookie)) {
-        authproxy_cache_forget(r, &cookie);
-        authproxy_refresh_forget(r, &cookie);
-    }
-}
-
 /* Runs before httpd decodes the path, so "%2F" and every other escape reach
  * the upstream as the client sent them (mod_proxy is told with
  * "proxy-noencode"); dot segments are already resolved at this point. */
@@ -60,9 +48,9 @@ static int authproxy_route_pre_translate(request_rec *r)
 
     req = authproxy_request(r);
     req->is_route = 1;
-    if (conf->cache && r->method_number == M_POST && !strcmp(r->uri + rest, "/signout")) {
-        forget_signed_out(r);
-    }
+    /* every answer of Auth.js's is about the visitor's cookies (a session, a
+     * CSRF token on the sign-in page) */
+    authproxy_private_response(r);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "auth route %s -> %s%s",
                   r->uri, conf->upstream, path);
     return DONE;
@@ -367,15 +355,48 @@ static void rewrite_response_headers(request_rec *r, apr_table_t *headers,
     }
 }
 
+typedef struct {
+    const char *name;   /* the session cookie's, on this origin */
+    apr_pool_t *pool;
+    int cleared;
+} clears_t;
+
+static int clears_session(void *data, const char *key, const char *value)
+{
+    clears_t *clears = data;
+    const char *pair = authjs_set_cookie_pair(clears->pool, value, clears->name);
+
+    clears->cleared = pair && !pair[strcspn(pair, "=") + 1];
+    return !clears->cleared;
+}
+
+/* A sign-out is what the upstream says it is, whatever route and spelling
+ * reached it: an answer that clears the session cookie (or a chunk of it). */
+static int upstream_signed_out(request_rec *r)
+{
+    clears_t clears = { authproxy_origin_cookie_name(r), r->pool, 0 };
+
+    apr_table_do(clears_session, &clears, r->headers_out, "Set-Cookie", NULL);
+    if (!clears.cleared) {
+        apr_table_do(clears_session, &clears, r->err_headers_out, "Set-Cookie", NULL);
+    }
+    return clears.cleared;
+}
+
 /* What ProxyPassReverse and ProxyPassReverseCookiePath do, for the upstream
  * origin and for the public one (an upstream that honours X-Forwarded-Host
- * names the public origin with its own prefix). */
+ * names the public origin with its own prefix). Before the answer leaves, a
+ * sign-out is written down, so that the browser's next request finds it. */
 static apr_status_t authproxy_route_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_array_header_t *origins = apr_array_make(r->pool, 2, sizeof(const char *));
     const char *public_origin = authproxy_public_origin(r)->origin;
+
+    if (upstream_signed_out(r)) {
+        authproxy_session_signed_out(r);
+    }
 
     APR_ARRAY_PUSH(origins, const char *) = conf->upstream;
     APR_ARRAY_PUSH(origins, const char *) = public_origin;

@@ -142,8 +142,7 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     use_entry(req, e);
 }
 
-/* The cache's answer: 1 when it had one (req->session set, NULL for a
- * remembered "no session"). */
+/* The cache's session for the cookie: 1 when it had one (req->session). */
 static int from_cache(request_rec *r, authproxy_request_t *req, lookup_t *look)
 {
     const char *answer;
@@ -153,10 +152,30 @@ static int from_cache(request_rec *r, authproxy_request_t *req, lookup_t *look)
         return 0;
     }
     req->source = AUTHPROXY_SOURCE_CACHE;
-    if (answer) {
-        cached_session(r, req, look, answer, len);
+    cached_session(r, req, look, answer, len);
+    return req->session != NULL;
+}
+
+/* A "no session" answer this child keeps for the cookie: anonymous traffic
+ * writes nothing to the shared cache. */
+static int known_anonymous(request_rec *r, const authproxy_server_conf *conf,
+                           const authjs_cookie_t *cookie)
+{
+    return authproxy_decoded_find(r, conf, cookie, apr_time_now(), r->pool) != NULL;
+}
+
+static void remember_anonymous(request_rec *r, const authproxy_server_conf *conf,
+                               const authjs_cookie_t *cookie)
+{
+    int ttl = authproxy_cache_negative_ttl(conf);
+    authproxy_decoded_t *d;
+    apr_pool_t *pool;
+
+    if (ttl > 0) {
+        d = authproxy_decoded_new(r, conf, cookie, &pool);
+        d->until = apr_time_now() + apr_time_from_sec(ttl);
+        authproxy_decoded_share(d);
     }
-    return !answer || req->session;
 }
 
 /* The upstream's answer, through the cache where there is one: concurrent
@@ -190,23 +209,49 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     else {
         authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key);
     }
-    if (from_cache(r, req, &look)) {
+    if (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look)) {
         return;
     }
     leader = authproxy_flight_join(r, look.key);
-    if (!leader && from_cache(r, req, &look)) {
+    if (!leader && (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look))) {
         return;
     }
     req->source = AUTHPROXY_SOURCE_UPSTREAM;
-    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) == APR_SUCCESS) {
+    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
+        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+    }
+    else if (req->session) {
         authproxy_cache_put(r, look.key, req->session);
     }
     else {
-        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+        remember_anonymous(r, conf, &req->cookie);
     }
     if (leader) {
         authproxy_flight_land(look.key);
     }
+}
+
+/* The request's session cookie resolved, as for any page; 0 when there is
+ * no session cookie. */
+static int resolve(request_rec *r, const authproxy_server_conf *conf, authproxy_request_t *req)
+{
+    const char *why = authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                                         authproxy_origin_cookie_name(r), &req->cookie);
+
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
+        req->cookie.value = NULL;
+        req->anonymous = why == authjs_cookie_none ? AUTHPROXY_ANONYMOUS_NO_COOKIE
+                                                   : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
+        return 0;
+    }
+    if (conf->keyring) {
+        decode_locally(r, conf, req);
+    }
+    else {
+        ask_upstream(r, conf, req);
+    }
+    return 1;
 }
 
 const authjs_session_t *authproxy_session_get(request_rec *r)
@@ -214,7 +259,6 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     request_rec *orig = authproxy_original(r);
     const authproxy_server_conf *conf = authproxy_sconf(orig->server);
     authproxy_request_t *req = authproxy_request(orig);
-    const char *why;
 
     if (req->resolved) {
         return req->session;
@@ -223,33 +267,43 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     if (!conf->upstream || req->is_route) {
         return NULL;
     }
-    why = authjs_cookie_find(orig->pool, apr_table_get(orig->headers_in, "Cookie"),
-                             authproxy_origin_cookie_name(orig), &req->cookie);
-    if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
-        req->cookie.value = NULL;
-        authproxy_metrics_anonymous(orig, why == authjs_cookie_none
-                                          ? AUTHPROXY_ANONYMOUS_NO_COOKIE
-                                          : AUTHPROXY_ANONYMOUS_BAD_COOKIE);
-        return NULL;
-    }
-    if (conf->keyring) {
-        decode_locally(orig, conf, req);
-    }
-    else {
-        ask_upstream(orig, conf, req);
-    }
+    resolve(orig, conf, req);
     if (!req->session) {
         authproxy_metrics_anonymous(orig, req->anonymous);
         return NULL;
     }
-    authproxy_refresh(orig, req);
+    authproxy_private_response(r);
+    /* a subrequest's response headers never reach the browser, nor do its
+     * main request's once they have left: renewal waits for a request of its own */
+    if (!r->main) {
+        authproxy_refresh(orig, req);
+    }
     authproxy_metrics_session(orig, req->source);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
                   req->session->email ? req->session->email
                   : req->session->id ? req->session->id : "a user without id",
                   authproxy_source_names[req->source]);
     return req->session;
+}
+
+void authproxy_session_signed_out(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    authproxy_request_t *req = authproxy_request(r);
+    const authjs_session_t *session;
+
+    /* only a real session's sign-out is written down: an anonymous client
+     * cannot fill the shared cache with records */
+    if (!resolve(r, conf, req) || !(session = req->session)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out of a cookie that is no "
+                      "session: nothing to forget");
+        return;
+    }
+    req->session = NULL;
+    if (conf->cache) {
+        authproxy_cache_forget(r, &req->cookie);
+        authproxy_refresh_forget(r, &req->cookie, session);
+    }
 }
 
 const apr_table_t *authproxy_session_vars(request_rec *r)

@@ -66,13 +66,19 @@ def test_after_the_ttl_one_more_call(cached, upstream):
     assert upstream.session_calls() == before + 2
 
 
-def test_no_session_is_cached_briefly(cached, upstream):
+def test_no_session_is_kept_briefly_in_the_child(httpd_factory, upstream):
+    """A "no session" answer stays in the child that heard it, never in the
+    shared cache, where anonymous traffic would push real sessions out."""
+    h = httpd_factory(SINGLE_PROCESS + """
+        AuthProxyUpstream %s
+        AuthProxySessionCacheNegativeTTL 2
+    """ % upstream.origin)
     before = upstream.session_calls()
     for _ in range(10):
-        assert not authjs_vars(env_with(cached, "not-a-token"))
+        assert not authjs_vars(env_with(h, "not-a-token"))
     assert upstream.session_calls() == before + 1
     time.sleep(2.5)
-    env_with(cached, "not-a-token")
+    env_with(h, "not-a-token")
     assert upstream.session_calls() == before + 2
 
 

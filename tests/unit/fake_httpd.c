@@ -141,6 +141,12 @@ void ap_hook_check_authz(ap_HOOK_auth_checker_t *pf, const char *const *pre,
     fake_httpd.check_authz = pf;
 }
 
+void ap_hook_check_access_ex(ap_HOOK_access_checker_ex_t *pf, const char *const *pre,
+                             const char *const *succ, int order, int type)
+{
+    fake_httpd.check_access_ex = pf;
+}
+
 void ap_hook_note_auth_failure(ap_HOOK_note_auth_failure_t *pf, const char *const *pre,
                                const char *const *succ, int order)
 {
@@ -208,6 +214,11 @@ void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre
 
 void ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf, const char *const *pre,
                            const char *const *succ, int order)
+{
+}
+
+void ap_hook_insert_error_filter(ap_HOOK_insert_error_filter_t *pf, const char *const *pre,
+                                 const char *const *succ, int order)
 {
 }
 
