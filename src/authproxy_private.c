@@ -5,7 +5,9 @@
  * (r->no_cache, which mod_cache honours even with CacheStorePrivate), and its
  * Cache-Control tells every shared cache downstream the same. What is never
  * stored can never be served to another visitor, whether mod_cache's quick
- * handler runs before authentication or not. */
+ * handler runs before authentication or not. An anonymous answer of a place
+ * that publishes sessions would have been another for a signed-in visitor: it
+ * says Vary: Cookie, so no cache hands it to one. */
 #include <apr_strings.h>
 #include <http_protocol.h>
 #include <http_request.h>
@@ -25,6 +27,14 @@ void authproxy_private_response(request_rec *r)
      * mod_cache would store */
     for (each = r; each; each = each->main ? each->main : each->prev) {
         each->no_cache = 1;
+    }
+}
+
+void authproxy_private_vary_cookie(request_rec *r)
+{
+    /* before the handler: mod_cache keys what it stores by the Vary it sees */
+    if (!r->main) {
+        apr_table_mergen(r->err_headers_out, "Vary", "Cookie");
     }
 }
 

@@ -104,6 +104,9 @@ static int authproxy_publish_fixups(request_rec *r)
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
         }
+        else {
+            authproxy_private_vary_cookie(r);
+        }
     }
     if (authproxy_strip_cookie(dconf)) {
         const char *cookies = apr_table_get(r->headers_in, "Cookie");
