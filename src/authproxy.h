@@ -80,6 +80,10 @@ typedef struct {
     const char *upstream;          /* origin "scheme://host[:port]"; NULL = module off */
     const char *upstream_host;     /* its host, for the plaintext warning */
     int upstream_is_tls;
+    /* Set by merge: a VirtualHost that names an Auth.js deployment of its own
+     * (AuthProxyUpstream or AuthProxyTargetPath), which inherits none of the
+     * main server's deployment settings. */
+    int own_deployment;
     const char *local_path;
     const char *target_path;
     apr_array_header_t *headers;   /* of authproxy_header_t */
@@ -168,6 +172,9 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                            server_rec *s);
 int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                  server_rec *s);
+/* "ServerName:port" for messages and labels: the port the server is named
+ * with, else its first address's, else none (never ":0"). */
+const char *authproxy_server_name(apr_pool_t *p, const server_rec *s);
 
 /* Where a session came from; AUTHJS_SESSION_SOURCE names it. */
 typedef enum {
@@ -205,6 +212,8 @@ int authproxy_is_route(const request_rec *r);
  * request's host where it names this server (ServerName, ServerAlias), any
  * other name the ServerName; the port the server is named with or listens on. */
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
+/* The host is the server's ServerName or one of its ServerAlias names. */
+int authproxy_server_named(const server_rec *s, const char *host);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_origin_cookie_name(request_rec *r);
 /* The headers every upstream request carries (forwarded origin, Host with

@@ -201,25 +201,3 @@ def test_the_version_of_configure_ac_is_logged_once_at_startup(httpd_factory):
     log = h.wait_for_log("error", lambda text: "resuming normal operations" in text)
     assert log.count("mod_authproxy %s" % version) == 1, log
 
-
-def test_a_virtual_host_with_its_own_upstream_but_the_main_secret_is_warned_of(httpd_factory):
-    h = httpd_factory("""
-        AuthProxyUpstream http://127.0.0.1:9
-        AuthProxySecret main-secret-0123456789abcdefghijklmnop
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName other.test
-            AuthProxyUpstream http://127.0.0.1:10
-        </VirtualHost>
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName own.test
-            AuthProxyUpstream http://127.0.0.1:11
-            AuthProxySecret own-secret-0123456789abcdefghijklmnop
-        </VirtualHost>
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName same.test
-        </VirtualHost>
-    """, start=False)
-    rc, out = h.configtest()
-    assert rc == 0, out
-    assert "other.test" in out and "inherits the main server's AuthProxySecret" in out, out
-    assert "own.test" not in out and "same.test" not in out, out

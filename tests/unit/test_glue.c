@@ -1387,26 +1387,112 @@ START_TEST(startup_checks)
 }
 END_TEST
 
-/* A VirtualHost that names its own upstream but inherits the main server's
- * secret would decode with another upstream's key. */
-START_TEST(inherited_secret_warned)
+/* The main server's deployment, for the VirtualHosts that inherit it. */
+static server_rec *main_deployment(void)
 {
     server_rec *s = fake_server(pool, HOST, 80);
-    server_rec *vhost = fake_server(pool, "vhost.example", 8080);
+    static const char *const lines[] = {
+        UPSTREAM, "AuthProxyTargetPath /main", "AuthProxySecret main-secret",
+        "AuthProxyHeader X-Api-Key main-key", "AuthProxySessionStrategy jwt",
+        "AuthProxyCookieName main.session", "AuthProxyCACertificateFile ca.pem",
+        "AuthProxyPublicOrigin https://app.example", "AuthProxyTimeout 5",
+        "AuthProxyLocalPath /auth", NULL
+    };
+    const char *const *line;
+
+    for (line = lines; *line; line++) {
+        set(s, NULL, S, *line);
+    }
+    return s;
+}
+
+/* A VirtualHost that names its own deployment (its upstream, or another
+ * prefix on the same one) inherits none of the main server's deployment
+ * settings, each taking its default; the others are inherited as ever. */
+START_TEST(deployment_inherited_as_a_unit)
+{
+    static const char *const deployment[] = {
+        AUTHPROXY_DIR_TARGET_PATH, AUTHPROXY_DIR_HEADER, AUTHPROXY_DIR_COOKIE_NAME,
+        AUTHPROXY_DIR_SECRET, AUTHPROXY_DIR_STRATEGY, AUTHPROXY_DIR_CA_FILE,
+        AUTHPROXY_DIR_PUBLIC_ORIGIN
+    };
+    server_rec *s = main_deployment();
+    server_rec *own = fake_server(pool, "own.example", 80);
+    server_rec *prefix = fake_server(pool, "prefix.example", 80);
     server_rec *same = fake_server(pool, "same.example", 80);
+    const authproxy_server_conf *main_conf = authproxy_sconf(s);
+    apr_size_t i;
+
+    set(own, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    set(prefix, NULL, S, "AuthProxyTargetPath /b");
+    set(same, NULL, S, "AuthProxyTimeout 9");
+    fake_vhost(pool, s, own);
+    fake_vhost(pool, s, prefix);
+    fake_vhost(pool, s, same);
+    for (i = 0; i < sizeof(deployment) / sizeof(deployment[0]); i++) {
+        int d = directive_of(deployment[i]);
+
+        expect_str((int)i, "own", show(d, authproxy_sconf(own)), "(unset)");
+        expect_str((int)i, "prefix", show(d, authproxy_sconf(prefix)),
+                   d == directive_of(AUTHPROXY_DIR_TARGET_PATH) ? "/b" : "(unset)");
+        expect_str((int)i, "same", show(d, authproxy_sconf(same)), show(d, main_conf));
+    }
+    ck_assert_str_eq(authproxy_sconf(own)->upstream, "http://127.0.0.1:4000");
+    ck_assert_str_eq(authproxy_sconf(prefix)->upstream, "http://127.0.0.1:3000");
+    ck_assert_int_eq(authproxy_sconf(own)->own_deployment, 1);
+    ck_assert_int_eq(authproxy_sconf(prefix)->own_deployment, 1);
+    ck_assert_int_eq(authproxy_sconf(same)->own_deployment, 0);
+    ck_assert_int_eq(authproxy_sconf(same)->timeout, 9);
+    /* what is not the deployment's is inherited by all */
+    ck_assert_int_eq(authproxy_sconf(own)->timeout, 5);
+    ck_assert_str_eq(authproxy_local_path(authproxy_sconf(own)), "/auth");
+    ck_assert_str_eq(authproxy_target_path(authproxy_sconf(own)), "/auth");
+    ck_assert_str_eq(authproxy_cookie_name(authproxy_sconf(own)), AUTHPROXY_DEFAULT_COOKIE);
+}
+END_TEST
+
+/* configtest says what a VirtualHost of its own deployment does not inherit,
+ * and where a VirtualHost of the main one inherits another site's origin. */
+START_TEST(what_is_not_inherited_is_said)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *own = fake_server(pool, "own.example", 8080);
+    server_rec *prefix = fake_server(pool, "prefix.example", 80);
+    server_rec *same = fake_server(pool, "same.example", 80);
+    server_rec *alias = fake_server(pool, "www.example", 80);
 
     fake_httpd.linked = proxy_http;
     set(s, NULL, S, UPSTREAM);
     set(s, NULL, S, "AuthProxySecret main-secret");
-    set(vhost, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
-    fake_vhost(pool, s, vhost);
+    set(s, NULL, S, "AuthProxyHeader X-Api-Key main-key");
+    set(s, NULL, S, "AuthProxyPublicOrigin https://App.example");
+    set(own, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    set(own, NULL, S, "AuthProxySecret own-secret");
+    set(prefix, NULL, S, "AuthProxyTargetPath /b");
+    alias->names = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(alias->names, const char *) = "app.example";
+    fake_vhost(pool, s, own);
+    fake_vhost(pool, s, prefix);
     fake_vhost(pool, s, same);
+    fake_vhost(pool, s, alias);
     ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
-    ck_assert_str_eq(fake_log_last(), "warn: vhost.example:8080 sets its own AuthProxyUpstream "
-                     "http://127.0.0.1:4000 but inherits the main server's AuthProxySecret: set "
-                     "the secret of that upstream in this VirtualHost too");
-    ck_assert(!fake_log_has("same.example"));
-    ck_assert(!fake_log_has("main-secret"));
+    ck_assert(fake_log_has("warn: own.example:8080 names an Auth.js deployment of its own "
+                           "(AuthProxyUpstream http://127.0.0.1:4000, AuthProxyTargetPath "
+                           "/api/auth), so it does not inherit the main server's "
+                           "AuthProxyHeader, AuthProxyPublicOrigin: set those that deployment "
+                           "needs in this VirtualHost"));
+    ck_assert(fake_log_has("warn: prefix.example:80 names an Auth.js deployment of its own "
+                           "(AuthProxyUpstream http://127.0.0.1:3000, AuthProxyTargetPath /b), "
+                           "so it does not inherit the main server's AuthProxySecret, "
+                           "AuthProxyHeader, AuthProxyPublicOrigin: set those that deployment "
+                           "needs in this VirtualHost"));
+    ck_assert_str_eq(fake_log_last(), "warn: same.example:80 inherits the main server's "
+                     "AuthProxyPublicOrigin https://app.example, whose host is not its "
+                     "ServerName or a ServerAlias: the upstream is told another site's origin; "
+                     "set AuthProxyPublicOrigin in this VirtualHost");
+    ck_assert(!fake_log_has("www.example"));
+    ck_assert(!fake_log_has("-secret"));
+    ck_assert(!fake_log_has("main-key"));
 }
 END_TEST
 
@@ -1431,6 +1517,7 @@ int main(void)
     tcase_add_test(config, upstream_parts);
     tcase_add_test(config, merge_child_if_set_else_parent);
     tcase_add_test(config, merged_upstream_keeps_its_parts);
+    tcase_add_test(config, deployment_inherited_as_a_unit);
     tcase_add_test(config, accessors_apply_defaults);
     suite_add_tcase(suite, config);
     tcase_add_checked_fixture(authn, setup, teardown);
@@ -1460,7 +1547,7 @@ int main(void)
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);
-    tcase_add_test(startup, inherited_secret_warned);
+    tcase_add_test(startup, what_is_not_inherited_is_said);
     suite_add_tcase(suite, startup);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
