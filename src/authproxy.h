@@ -261,7 +261,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
 /* authproxy_cache.c */
 void authproxy_cache_register_hooks(apr_pool_t *p);
 /* Every server of the chain from s. */
-int authproxy_cache_check_config(server_rec *s);
+int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 /* What a key is for, the first part of it: a /session answer, or a renewal

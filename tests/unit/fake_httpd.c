@@ -282,6 +282,16 @@ apr_status_t ap_register_auth_provider(apr_pool_t *pool, const char *provider_gr
     return APR_SUCCESS;
 }
 
+/* As httpd's; a NULL provider takes the name back (apr_hash_set removes it). */
+apr_status_t ap_register_provider(apr_pool_t *pool, const char *provider_group,
+                                  const char *provider_name, const char *provider_version,
+                                  const void *provider)
+{
+    apr_hash_set(providers, provider_key(provider_group, provider_name, provider_version),
+                 APR_HASH_KEY_STRING, provider);
+    return APR_SUCCESS;
+}
+
 void *ap_lookup_provider(const char *provider_group, const char *provider_name,
                          const char *provider_version)
 {

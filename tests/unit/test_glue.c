@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <check.h>
 #include <ap_provider.h>
+#include <ap_socache.h>
 #include <mod_auth.h>
 
 #include "fake_httpd.h"
@@ -1496,6 +1497,97 @@ START_TEST(what_is_not_inherited_is_said)
 }
 END_TEST
 
+/* A socache provider that writes down what configtest asks of it. */
+static const char *socache_calls;
+
+static const char *socache_create(ap_socache_instance_t **instance, const char *arg,
+                                  apr_pool_t *tmp, apr_pool_t *p)
+{
+    *instance = (ap_socache_instance_t *)apr_pstrdup(p, arg ? arg : "");
+    socache_calls = apr_pstrcat(pool, socache_calls, "create(", arg, ") ", NULL);
+    return arg && !strcmp(arg, "bad") ? "no good" : NULL;
+}
+
+static apr_status_t socache_init(ap_socache_instance_t *instance, const char *cname,
+                                 const struct ap_socache_hints *hints, server_rec *s,
+                                 apr_pool_t *pool_)
+{
+    socache_calls = apr_psprintf(pool, "%sinit(%s %s %" APR_SIZE_T_FMT " %" APR_TIME_T_FMT ") ",
+                                 socache_calls,
+                                 (const char *)instance, cname, hints->avg_id_len,
+                                 apr_time_sec(hints->expiry_interval));
+    return strcmp((const char *)instance, "unreachable") ? APR_SUCCESS : APR_EINVAL;
+}
+
+static void socache_destroy(ap_socache_instance_t *instance, server_rec *s)
+{
+    socache_calls = apr_pstrcat(pool, socache_calls, "destroy(", (const char *)instance, ") ",
+                                NULL);
+}
+
+static const ap_socache_provider_t fake_socache = {
+    .name = "fake", .create = socache_create, .init = socache_init, .destroy = socache_destroy
+};
+
+/* configtest does with each cache setting what startup will: create() with
+ * its arguments, once per setting, for the servers that use a cache (not
+ * those that decode locally without renewing), then init() and destroy() at
+ * once, but only for providers whose init() harms nothing (redis: yes; dbm,
+ * which creates its file: no). */
+START_TEST(cache_settings_checked_as_startup_uses_them)
+{
+    static const struct {
+        const char *name, *lines[3];
+    } servers[] = {
+        { "a.example", { "AuthProxySessionCache redis:one", "AuthProxySessionCacheTTL 7" } },
+        { "b.example", { "AuthProxySessionCache redis:one" } },
+        { "c.example", { "AuthProxySessionCache redis:two" } },
+        { "d.example", { "AuthProxySessionCache redis:three", "AuthProxySecret s" } },
+        { "e.example", { "AuthProxySessionCache redis:four", "AuthProxySecret s",
+                         "AuthProxySessionRefresh 60" } },
+        { "f.example", { "AuthProxySessionCache dbm:/var/cache/x" } },
+    };
+    server_rec *s = fake_server(pool, HOST, 80);
+    apr_size_t i;
+    int j;
+
+    fake_httpd.linked = proxy_http;
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "redis", AP_SOCACHE_PROVIDER_VERSION,
+                         &fake_socache);
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "dbm", AP_SOCACHE_PROVIDER_VERSION,
+                         &fake_socache);
+    set(s, NULL, S, "AuthProxySessionCache none");
+    for (i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+        server_rec *v = fake_server(pool, servers[i].name, 80);
+
+        set(v, NULL, S, UPSTREAM);
+        for (j = 0; j < 3 && servers[i].lines[j]; j++) {
+            set(v, NULL, S, servers[i].lines[j]);
+        }
+        fake_vhost(pool, s, v);
+    }
+    socache_calls = "";
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(socache_calls, "create(one) init(one authproxy-chk 32 7) destroy(one) "
+                     "create(two) init(two authproxy-chk 32 60) destroy(two) "
+                     "create(four) init(four authproxy-chk 32 60) destroy(four) "
+                     "create(/var/cache/x) ");
+
+    /* refused by create(), or by init(): the directive, the value, and why */
+    set(s->next, NULL, S, "AuthProxySessionCache redis:bad");
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:bad: no good");
+    set(s->next, NULL, S, "AuthProxySessionCache redis:unreachable");
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:unreachable: cannot "
+                     "initialise the cache");
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "redis", AP_SOCACHE_PROVIDER_VERSION,
+                         NULL);
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "dbm", AP_SOCACHE_PROVIDER_VERSION,
+                         NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -1548,6 +1640,7 @@ int main(void)
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);
     tcase_add_test(startup, what_is_not_inherited_is_said);
+    tcase_add_test(startup, cache_settings_checked_as_startup_uses_them);
     suite_add_tcase(suite, startup);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
