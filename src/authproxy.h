@@ -40,6 +40,7 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
 #define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
 #define AUTHPROXY_DIR_REFRESH       "AuthProxySessionRefresh"
+#define AUTHPROXY_DIR_METRICS_SCOPE "AuthProxyMetricsScope"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -98,6 +99,7 @@ typedef struct {
     int cache_negative_ttl;        /* seconds */
     const authproxy_origin_t *public_origin;   /* AuthProxyPublicOrigin */
     int refresh;                   /* seconds; 0 = Off */
+    int metrics_scope;             /* authproxy_metrics_scope_e */
 
     /* Derived at startup from the merged fields above. */
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
@@ -116,6 +118,13 @@ typedef enum {
     AUTHPROXY_STRATEGY_JWT = 0,
     AUTHPROXY_STRATEGY_DATABASE = 1
 } authproxy_strategy_e;
+
+/* The VirtualHosts whose counters a server's metrics handler and
+ * server-status section show. */
+typedef enum {
+    AUTHPROXY_METRICS_VHOST = 0,   /* its own */
+    AUTHPROXY_METRICS_ALL = 1
+} authproxy_metrics_scope_e;
 
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
@@ -154,6 +163,7 @@ int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 /* AuthProxySessionRefresh in seconds; 0 when Off (the default). */
 int authproxy_session_refresh(const authproxy_server_conf *conf);
+int authproxy_metrics_scope(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);

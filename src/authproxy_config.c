@@ -53,6 +53,11 @@ int authproxy_session_refresh(const authproxy_server_conf *conf)
     return conf->refresh != AUTHPROXY_UNSET ? conf->refresh : 0;
 }
 
+int authproxy_metrics_scope(const authproxy_server_conf *conf)
+{
+    return conf->metrics_scope != AUTHPROXY_UNSET ? conf->metrics_scope : AUTHPROXY_METRICS_VHOST;
+}
+
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
@@ -100,6 +105,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->cache_ttl = AUTHPROXY_UNSET;
     conf->cache_negative_ttl = AUTHPROXY_UNSET;
     conf->refresh = AUTHPROXY_UNSET;
+    conf->metrics_scope = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -165,6 +171,7 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->cache_negative_ttl = MERGE_INT(cache_negative_ttl);
     conf->public_origin = MERGE_PTR_FROM(deployment, public_origin);
     conf->refresh = MERGE_INT(refresh);
+    conf->metrics_scope = MERGE_INT(metrics_scope);
     return conf;
 }
 
@@ -453,6 +460,22 @@ static const char *cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const cha
                    &authproxy_sconf(cmd->server)->cache_negative_ttl);
 }
 
+static const char *cmd_metrics_scope(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+
+    if (!strcasecmp(arg, "vhost")) {
+        conf->metrics_scope = AUTHPROXY_METRICS_VHOST;
+    }
+    else if (!strcasecmp(arg, "all")) {
+        conf->metrics_scope = AUTHPROXY_METRICS_ALL;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither vhost nor all", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_dir_conf *conf = dconf;
@@ -527,6 +550,10 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_REFRESH, cmd_session_refresh, NULL, RSRC_CONF,
                   "Off, or the age in seconds at which a session is renewed through the "
                   "upstream's /session (default Off)"),
+    /* server config only: a tenant's .htaccess may set the handler, never widen it */
+    AP_INIT_TAKE1(AUTHPROXY_DIR_METRICS_SCOPE, cmd_metrics_scope, NULL, RSRC_CONF,
+                  "vhost: the metrics handler and server-status show this VirtualHost's "
+                  "counters; all: every VirtualHost's (default vhost)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "

@@ -165,6 +165,10 @@ void ap_set_content_type(request_rec *r, const char *ct)
     r->content_type = ct;
 }
 
+void ap_allow_standard_methods(request_rec *r, int reset, ...)
+{
+}
+
 int ap_rwrite(const void *buf, int nbyte, request_rec *r)
 {
     return nbyte;

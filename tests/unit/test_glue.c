@@ -167,6 +167,8 @@ static const struct {
       NUMBER, "0", "0", "7", "7" },
     { AUTHPROXY_DIR_REFRESH, 0, offsetof(authproxy_server_conf, refresh), NUMBER,
       "3600", "3600", "Off", "0" },
+    { AUTHPROXY_DIR_METRICS_SCOPE, 0, offsetof(authproxy_server_conf, metrics_scope), NUMBER,
+      "all", "1", "vhost", "0" },
     { AUTHPROXY_DIR_SESSION, 1, offsetof(authproxy_dir_conf, session), NUMBER,
       "Off", "0", "On", "1" },
     { AUTHPROXY_DIR_PASS_HEADERS, 1, offsetof(authproxy_dir_conf, pass_headers), NUMBER,
@@ -448,6 +450,12 @@ static const struct {
     { S, "AuthProxySessionRefresh 1h",
       "AuthProxySessionRefresh: '1h' is neither Off nor a whole number of seconds from 1 to "
       "2592000", NULL },
+    { S, "AuthProxyMetricsScope ALL", NULL, "1" },
+    { S, "AuthProxyMetricsScope vhost", NULL, "0" },
+    { S, "AuthProxyMetricsScope tenant",
+      "AuthProxyMetricsScope: 'tenant' is neither vhost nor all", NULL },
+    { L, "AuthProxyMetricsScope all", "AuthProxyMetricsScope not allowed here", NULL },
+    { H, "AuthProxyMetricsScope all", "AuthProxyMetricsScope not allowed here", NULL },
     { S, "AuthProxySession Off", NULL, "0" },
     { L, "AuthProxySession Off", NULL, "0" },
     { H, "AuthProxySession On", NULL, "1" },
@@ -579,6 +587,7 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_cache_ttl(conf), 60);
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 5);
     ck_assert_int_eq(authproxy_session_refresh(conf), 0);
+    ck_assert_int_eq(authproxy_metrics_scope(conf), AUTHPROXY_METRICS_VHOST);
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_REDIRECT);
     ck_assert_str_eq(authproxy_remote_user_claim(dconf), "email");
     ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
@@ -611,6 +620,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 0);
     set(s, NULL, S, "AuthProxySessionRefresh 600");
     ck_assert_int_eq(authproxy_session_refresh(conf), 600);
+    set(s, NULL, S, "AuthProxyMetricsScope all");
+    ck_assert_int_eq(authproxy_metrics_scope(conf), AUTHPROXY_METRICS_ALL);
     set(s, dconf, L, "AuthProxyUnauthAction pass");
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_PASS);
     set(s, dconf, L, "AuthProxyRemoteUserClaim sub");
@@ -624,6 +635,23 @@ START_TEST(accessors_apply_defaults)
     ck_assert_str_eq(conf->cookie_secure, "__Secure-my.session");
     r = fake_request(pool, s, dconf, "GET", "/");
     ck_assert_int_eq(authproxy_pass_headers(authproxy_dconf(r)), 1);
+}
+END_TEST
+
+/* A server as messages and the metrics' vhost label name it: the port of its
+ * ServerName, else of its first address, else none; never ":0". */
+START_TEST(server_names_have_a_port_or_none)
+{
+    server_rec *named = fake_server(pool, "a.example", 8443);
+    server_rec *addressed = fake_server(pool, "b.example", 0);
+    server_rec *neither = fake_server(pool, "c.example", 0);
+
+    addressed->addrs = apr_pcalloc(pool, sizeof(*addressed->addrs));
+    addressed->addrs->host_port = 8080;
+    neither->addrs = apr_pcalloc(pool, sizeof(*neither->addrs));
+    ck_assert_str_eq(authproxy_server_name(pool, named), "a.example:8443");
+    ck_assert_str_eq(authproxy_server_name(pool, addressed), "b.example:8080");
+    ck_assert_str_eq(authproxy_server_name(pool, neither), "c.example");
 }
 END_TEST
 
@@ -1611,6 +1639,7 @@ int main(void)
     tcase_add_test(config, merged_upstream_keeps_its_parts);
     tcase_add_test(config, deployment_inherited_as_a_unit);
     tcase_add_test(config, accessors_apply_defaults);
+    tcase_add_test(config, server_names_have_a_port_or_none);
     suite_add_tcase(suite, config);
     tcase_add_checked_fixture(authn, setup, teardown);
     tcase_add_test(authn, sign_in_redirect);
