@@ -13,7 +13,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 {
     int rc = authproxy_check_config(pconf, plog, ptemp, s);
 
-    return rc != OK ? rc : authproxy_cache_check_config(s);
+    return rc != OK ? rc : authproxy_cache_check_config(ptemp, s);
 }
 
 /* Startup, in the order each step needs: keys and URLs from the settings,

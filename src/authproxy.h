@@ -40,6 +40,7 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
 #define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
 #define AUTHPROXY_DIR_REFRESH       "AuthProxySessionRefresh"
+#define AUTHPROXY_DIR_METRICS_SCOPE "AuthProxyMetricsScope"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -82,6 +83,10 @@ typedef struct {
     const char *upstream;          /* origin "scheme://host[:port]"; NULL = module off */
     const char *upstream_host;     /* its host, for the plaintext warning */
     int upstream_is_tls;
+    /* Set by merge: a VirtualHost that names an Auth.js deployment of its own
+     * (AuthProxyUpstream or AuthProxyTargetPath), which inherits none of the
+     * main server's deployment settings. */
+    int own_deployment;
     const char *local_path;
     const char *target_path;
     apr_array_header_t *headers;   /* of authproxy_header_t */
@@ -96,6 +101,7 @@ typedef struct {
     int cache_negative_ttl;        /* seconds */
     const authproxy_origin_t *public_origin;   /* AuthProxyPublicOrigin */
     int refresh;                   /* seconds; 0 = Off */
+    int metrics_scope;             /* authproxy_metrics_scope_e */
 
     /* Derived at startup from the merged fields above. */
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
@@ -114,6 +120,13 @@ typedef enum {
     AUTHPROXY_STRATEGY_JWT = 0,
     AUTHPROXY_STRATEGY_DATABASE = 1
 } authproxy_strategy_e;
+
+/* The VirtualHosts whose counters a server's metrics handler and
+ * server-status section show. */
+typedef enum {
+    AUTHPROXY_METRICS_VHOST = 0,   /* its own */
+    AUTHPROXY_METRICS_ALL = 1
+} authproxy_metrics_scope_e;
 
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
@@ -152,6 +165,7 @@ int authproxy_cache_ttl(const authproxy_server_conf *conf);
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 /* AuthProxySessionRefresh in seconds; 0 when Off (the default). */
 int authproxy_session_refresh(const authproxy_server_conf *conf);
+int authproxy_metrics_scope(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
@@ -170,6 +184,9 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                            server_rec *s);
 int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                  server_rec *s);
+/* "ServerName:port" for messages and labels: the port the server is named
+ * with, else its first address's, else none (never ":0"). */
+const char *authproxy_server_name(apr_pool_t *p, const server_rec *s);
 
 /* Where a session came from; AUTHJS_SESSION_SOURCE names it. */
 typedef enum {
@@ -208,6 +225,8 @@ int authproxy_is_route(const request_rec *r);
  * request's host where it names this server (ServerName, ServerAlias), any
  * other name the ServerName; the port the server is named with or listens on. */
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
+/* The host is the server's ServerName or one of its ServerAlias names. */
+int authproxy_server_named(const server_rec *s, const char *host);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_origin_cookie_name(request_rec *r);
 /* The headers every upstream request carries (forwarded origin, Host with
@@ -259,7 +278,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
 /* authproxy_cache.c */
 void authproxy_cache_register_hooks(apr_pool_t *p);
 /* Every server of the chain from s. */
-int authproxy_cache_check_config(server_rec *s);
+int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 /* What a key is for, the first part of it: a /session answer, or a renewal

@@ -58,22 +58,116 @@ static const ap_socache_provider_t *provider_of(apr_pool_t *p, const char *spec,
     return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, *name, AP_SOCACHE_PROVIDER_VERSION);
 }
 
-/* At configtest already: a provider named explicitly where an upstream is set
- * must be loaded. */
-int authproxy_cache_check_config(server_rec *s)
+/* What a provider is told of the entries: keys of AUTHPROXY_CACHE_KEY_LEN
+ * bytes, answers of about 512, kept for the server's TTL. */
+static struct ap_socache_hints hints_for(const authproxy_server_conf *conf)
 {
+    struct ap_socache_hints hints = { AUTHPROXY_CACHE_KEY_LEN, 512, 0 };
+
+    hints.expiry_interval = apr_time_from_sec(authproxy_cache_ttl(conf));
+    return hints;
+}
+
+/* Whether startup gives the server a cache (authproxy_cache_post_config
+ * tells by its keys, which are not made yet at configtest): it asks the
+ * upstream, or renews sessions. */
+static int uses_cache(const authproxy_server_conf *conf)
+{
+    int decodes = conf->secrets && authproxy_strategy(conf) == AUTHPROXY_STRATEGY_JWT;
+
+    return conf->upstream && (!decodes || authproxy_session_refresh(conf));
+}
+
+/* Providers whose init() may run at configtest, beside a running server or
+ * while a graceful restart reads its new configuration. Read in httpd 2.4's
+ * mod_socache_*.c, their init() makes state of its own in the pool it is
+ * given and touches nothing a running server holds: memcache and redis parse
+ * their server list (into client objects that connect on first use); dc
+ * makes a context that connects per operation; shmcb maps an anonymous
+ * segment where APR has them (else it would remove and create the file at
+ * its configured path: the running server's). Not dbm: its init() creates
+ * and expires the configured file, and destroy() unlinks it. Nor a provider
+ * not read here. */
+static int init_is_harmless(const char *name)
+{
+    static const char *const harmless[] = {
+        "memcache", "redis", "dc",
+#if APR_USE_SHMEM_MMAP_ANON || APR_USE_SHMEM_MMAP_ZERO || APR_USE_SHMEM_SHMGET_ANON
+        "shmcb",
+#endif
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(harmless) / sizeof(harmless[0]); i++) {
+        if (!strcasecmp(name, harmless[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What startup does with a setting, at configtest: create() with its
+ * arguments and, where that is harmless, init(), which is where some
+ * providers first look at them (memcache's server list), in ptemp and a
+ * namespace of its own, and destroy() at once. */
+static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_server_conf *conf,
+                         const ap_socache_provider_t *provider, const char *name,
+                         const char *args)
+{
+    const char *spec = authproxy_cache_spec(conf);
+    struct ap_socache_hints hints = hints_for(conf);
+    ap_socache_instance_t *instance;
+    const char *err = provider->create(&instance, args, ptemp, ptemp);
+    apr_status_t rv;
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!init_is_harmless(name)) {
+        return OK;
+    }
+    /* memcache's keys begin with the namespace: at most 14 characters */
+    rv = provider->init(instance, "authproxy-chk", &hints, s, ptemp);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
+                     AUTHPROXY_DIR_CACHE, spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    provider->destroy(instance, s);
+    return OK;
+}
+
+/* At configtest already: a provider named explicitly where an upstream is set
+ * must be loaded, and each setting a server will use must pass what startup
+ * does with it (a graceful restart that fails there stops httpd). */
+int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *checked = apr_hash_make(ptemp);
+
     for (; s; s = s->next) {
         const authproxy_server_conf *conf = authproxy_sconf(s);
-        const char *name, *args;
+        const char *spec = authproxy_cache_spec(conf), *name, *args;
+        const ap_socache_provider_t *provider;
 
-        if (!conf->upstream || !conf->cache_spec || !strcasecmp(conf->cache_spec, "none")
-            || provider_of(s->process->pool, conf->cache_spec, &name, &args)) {
+        if (!conf->upstream || !strcasecmp(spec, "none")) {
             continue;
         }
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is "
-                     "loaded: enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE,
-                     conf->cache_spec, name, name);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        provider = provider_of(ptemp, spec, &name, &args);
+        if (!provider && conf->cache_spec) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is "
+                         "loaded: enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE,
+                         spec, name, name);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* the default missing, startup runs without a cache and says so */
+        if (!provider || !uses_cache(conf) || apr_hash_get(checked, spec, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        apr_hash_set(checked, spec, APR_HASH_KEY_STRING, spec);
+        if (check_setting(ptemp, s, conf, provider, name, args) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     return OK;
 }
@@ -85,7 +179,7 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     const authproxy_server_conf *conf = authproxy_sconf(s);
     const char *spec = authproxy_cache_spec(conf);
     const char *name, *args, *err;
-    struct ap_socache_hints hints = { 32, 512, 0 };
+    struct ap_socache_hints hints = hints_for(conf);
     authproxy_cache_t *cache;
     apr_shm_t *shm;
     apr_status_t rv;
@@ -131,7 +225,6 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    hints.expiry_interval = apr_time_from_sec(authproxy_cache_ttl(conf));
     rv = cache->provider->init(cache->instance,
                                apr_psprintf(pconf, "authproxy-%u", apr_hash_count(caches)),
                                &hints, s, pconf);

@@ -53,6 +53,11 @@ int authproxy_session_refresh(const authproxy_server_conf *conf)
     return conf->refresh != AUTHPROXY_UNSET ? conf->refresh : 0;
 }
 
+int authproxy_metrics_scope(const authproxy_server_conf *conf)
+{
+    return conf->metrics_scope != AUTHPROXY_UNSET ? conf->metrics_scope : AUTHPROXY_METRICS_VHOST;
+}
+
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
@@ -100,6 +105,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->cache_ttl = AUTHPROXY_UNSET;
     conf->cache_negative_ttl = AUTHPROXY_UNSET;
     conf->refresh = AUTHPROXY_UNSET;
+    conf->metrics_scope = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -115,13 +121,30 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     return conf;
 }
 
-#define MERGE_PTR(field) (add->field ? add->field : base->field)
-#define MERGE_INT(field) (add->field != AUTHPROXY_UNSET ? add->field : base->field)
+#define MERGE_PTR(field) MERGE_PTR_FROM(base, field)
+#define MERGE_INT(field) MERGE_INT_FROM(base, field)
+#define MERGE_PTR_FROM(parent, field) (add->field ? add->field : (parent)->field)
+#define MERGE_INT_FROM(parent, field) \
+    (add->field != AUTHPROXY_UNSET ? add->field : (parent)->field)
+
+/* A VirtualHost that sets its own upstream or target prefix names another
+ * Auth.js deployment than the main server's. */
+static int names_own_deployment(const authproxy_server_conf *add)
+{
+    return add->upstream || add->target_path;
+}
 
 void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const authproxy_server_conf *base = basev, *add = addv;
     authproxy_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    /* One deployment's settings are inherited together or not at all: the
+     * main server's secret would accept its tokens here, its API key and
+     * public origin would go to another upstream. A VirtualHost that names
+     * its own deployment is its own parent for them (so each takes its
+     * default unless set here); the upstream origin alone is kept for a
+     * VirtualHost that names another prefix on it. */
+    const authproxy_server_conf *deployment = names_own_deployment(add) ? add : base;
 
     if (add->upstream) {
         conf->upstream = add->upstream;
@@ -133,20 +156,22 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
         conf->upstream_host = base->upstream_host;
         conf->upstream_is_tls = base->upstream_is_tls;
     }
+    conf->own_deployment = names_own_deployment(add);
     conf->local_path = MERGE_PTR(local_path);
-    conf->target_path = MERGE_PTR(target_path);
-    conf->headers = MERGE_PTR(headers);
+    conf->target_path = MERGE_PTR_FROM(deployment, target_path);
+    conf->headers = MERGE_PTR_FROM(deployment, headers);
     conf->timeout = MERGE_INT(timeout);
     conf->preserve_host = MERGE_INT(preserve_host);
-    conf->cookie_name = MERGE_PTR(cookie_name);
-    conf->secrets = MERGE_PTR(secrets);
-    conf->strategy = MERGE_INT(strategy);
-    conf->ca_file = MERGE_PTR(ca_file);
+    conf->cookie_name = MERGE_PTR_FROM(deployment, cookie_name);
+    conf->secrets = MERGE_PTR_FROM(deployment, secrets);
+    conf->strategy = MERGE_INT_FROM(deployment, strategy);
+    conf->ca_file = MERGE_PTR_FROM(deployment, ca_file);
     conf->cache_spec = MERGE_PTR(cache_spec);
     conf->cache_ttl = MERGE_INT(cache_ttl);
     conf->cache_negative_ttl = MERGE_INT(cache_negative_ttl);
-    conf->public_origin = MERGE_PTR(public_origin);
+    conf->public_origin = MERGE_PTR_FROM(deployment, public_origin);
     conf->refresh = MERGE_INT(refresh);
+    conf->metrics_scope = MERGE_INT(metrics_scope);
     return conf;
 }
 
@@ -435,6 +460,22 @@ static const char *cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const cha
                    &authproxy_sconf(cmd->server)->cache_negative_ttl);
 }
 
+static const char *cmd_metrics_scope(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+
+    if (!strcasecmp(arg, "vhost")) {
+        conf->metrics_scope = AUTHPROXY_METRICS_VHOST;
+    }
+    else if (!strcasecmp(arg, "all")) {
+        conf->metrics_scope = AUTHPROXY_METRICS_ALL;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither vhost nor all", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_dir_conf *conf = dconf;
@@ -509,6 +550,10 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_REFRESH, cmd_session_refresh, NULL, RSRC_CONF,
                   "Off, or the age in seconds at which a session is renewed through the "
                   "upstream's /session (default Off)"),
+    /* server config only: a tenant's .htaccess may set the handler, never widen it */
+    AP_INIT_TAKE1(AUTHPROXY_DIR_METRICS_SCOPE, cmd_metrics_scope, NULL, RSRC_CONF,
+                  "vhost: the metrics handler and server-status show this VirtualHost's "
+                  "counters; all: every VirtualHost's (default vhost)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
@@ -539,24 +584,84 @@ static int require_module(server_rec *s, const char *file, const char *mod, cons
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* A VirtualHost with an upstream of its own but the main server's secret
- * would decode its visitors' tokens with another upstream's secret. */
-static void warn_inherited_secret(server_rec *s, const authproxy_server_conf *main_conf)
+const char *authproxy_server_name(apr_pool_t *p, const server_rec *s)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(s);
+    apr_port_t port = s->port ? s->port : s->addrs ? s->addrs->host_port : 0;
+    const char *name = s->server_hostname ? s->server_hostname : "";
 
-    if (conf->upstream != main_conf->upstream && conf->secrets
-        && conf->secrets == main_conf->secrets && should_warn()) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s:%d sets its own %s %s but inherits "
-                     "the main server's %s: set the secret of that upstream in this "
-                     "VirtualHost too", s->server_hostname, s->port, AUTHPROXY_DIR_UPSTREAM,
-                     conf->upstream, AUTHPROXY_DIR_SECRET);
+    return port ? apr_psprintf(p, "%s:%u", name, (unsigned)port) : name;
+}
+
+/* A directive's name, after the others in `list`, where the main server set
+ * it and this VirtualHost did not. */
+static const char *unset_here(apr_pool_t *p, const char *list, int main_set, int set_here,
+                              const char *directive)
+{
+    if (!main_set || set_here) {
+        return list;
+    }
+    return *list ? apr_pstrcat(p, list, ", ", directive, NULL) : directive;
+}
+
+/* A VirtualHost that names its own deployment inherits none of the main
+ * server's settings for its deployment (authproxy_merge_server_conf): an
+ * operator who relied on them learns here what to set. */
+static void warn_not_inherited(apr_pool_t *p, server_rec *s, const authproxy_server_conf *conf,
+                               const authproxy_server_conf *main_conf)
+{
+    const char *list = "";
+
+    /* unset here, it names its own upstream: the main server's prefix is on
+     * another one */
+    list = unset_here(p, list, main_conf->target_path != NULL, conf->target_path != NULL,
+                      AUTHPROXY_DIR_TARGET_PATH);
+    list = unset_here(p, list, main_conf->secrets != NULL, conf->secrets != NULL,
+                      AUTHPROXY_DIR_SECRET);
+    list = unset_here(p, list, main_conf->headers != NULL, conf->headers != NULL,
+                      AUTHPROXY_DIR_HEADER);
+    list = unset_here(p, list, main_conf->strategy != AUTHPROXY_UNSET,
+                      conf->strategy != AUTHPROXY_UNSET, AUTHPROXY_DIR_STRATEGY);
+    list = unset_here(p, list, main_conf->cookie_name != NULL, conf->cookie_name != NULL,
+                      AUTHPROXY_DIR_COOKIE_NAME);
+    list = unset_here(p, list, main_conf->ca_file != NULL, conf->ca_file != NULL,
+                      AUTHPROXY_DIR_CA_FILE);
+    list = unset_here(p, list, main_conf->public_origin != NULL, conf->public_origin != NULL,
+                      AUTHPROXY_DIR_PUBLIC_ORIGIN);
+    if (*list) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s names an Auth.js deployment of its "
+                     "own (%s %s, %s %s), so it does not inherit the main server's %s: set "
+                     "those that deployment needs in this VirtualHost",
+                     authproxy_server_name(p, s), AUTHPROXY_DIR_UPSTREAM, conf->upstream,
+                     AUTHPROXY_DIR_TARGET_PATH, authproxy_target_path(conf), list);
+    }
+}
+
+/* The main server's public origin, inherited by a VirtualHost of the same
+ * deployment that goes by other names, tells the upstream another site's
+ * origin (its sign-in pages and redirects would lead there). */
+static void warn_foreign_origin(apr_pool_t *p, server_rec *s, const authproxy_server_conf *conf,
+                                const authproxy_server_conf *main_conf)
+{
+    char *host = NULL, *scope;
+    apr_port_t port;
+
+    if (!conf->public_origin || conf->public_origin != main_conf->public_origin) {
+        return;
+    }
+    apr_parse_addr_port(&host, &scope, &port, conf->public_origin->hostport, p);
+    if (!host || !authproxy_server_named(s, host)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s inherits the main server's %s %s, "
+                     "whose host is not its ServerName or a ServerAlias: the upstream is told "
+                     "another site's origin; set %s in this VirtualHost",
+                     authproxy_server_name(p, s), AUTHPROXY_DIR_PUBLIC_ORIGIN,
+                     conf->public_origin->origin, AUTHPROXY_DIR_PUBLIC_ORIGIN);
     }
 }
 
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
+    server_rec *main_server = s;
     const authproxy_server_conf *main_conf = authproxy_sconf(s);
 
     for (; s; s = s->next) {
@@ -586,7 +691,14 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        warn_inherited_secret(s, main_conf);
+        if (s != main_server && should_warn()) {
+            if (conf->own_deployment) {
+                warn_not_inherited(ptemp, s, conf, main_conf);
+            }
+            else {
+                warn_foreign_origin(ptemp, s, conf, main_conf);
+            }
+        }
     }
     return OK;
 }

@@ -9,6 +9,7 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <http_protocol.h>
+#include <http_request.h>
 #include <mod_status.h>
 
 #include "authproxy.h"
@@ -41,7 +42,7 @@ struct authproxy_metrics {
 };
 
 /* The VirtualHosts with a slot, in server order: the handler and
- * server-status read them all. */
+ * server-status read those their request may see (shown()). */
 typedef struct {
     const char *vhost;          /* ServerName:port, the label */
     const char *upstream;
@@ -99,8 +100,7 @@ int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
         if (!conf->upstream) {
             continue;
         }
-        name = apr_psprintf(pconf, "%s:%u", v->server_hostname ? v->server_hostname : "",
-                            (unsigned)v->port);
+        name = authproxy_server_name(pconf, v);
         /* servers of one name (the main server and a VirtualHost it names, or
          * one name on two addresses) are one series */
         if ((vh = vhost_named(name))) {
@@ -119,6 +119,16 @@ int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
 static authproxy_metrics_t *slot_of(const request_rec *r)
 {
     return authproxy_sconf(r->server)->metrics;
+}
+
+/* A request sees its own VirtualHost's series (those of every server of its
+ * name), all of them where its server says AuthProxyMetricsScope all: a
+ * handler set in one tenant's .htaccess shows no other tenant's. */
+static int shown(const request_rec *r, const vhost_t *vh)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+
+    return authproxy_metrics_scope(conf) == AUTHPROXY_METRICS_ALL || vh->slot == conf->metrics;
 }
 
 void authproxy_metrics_session(request_rec *r, authproxy_source_e source)
@@ -219,6 +229,9 @@ static void family(request_rec *r, const char *name, const char *help, const cha
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
 
+        if (!shown(r, vh)) {
+            continue;
+        }
         for (i = 0; i < n; i++) {
             ap_rprintf(r, "%s{vhost=\"%s\",%s=\"%s\"} %" APR_UINT64_T_FMT "\n", name,
                        label(r->pool, vh->vhost), label_name, values[i],
@@ -237,6 +250,9 @@ static void upstream_family(request_rec *r)
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
 
+        if (!shown(r, vh)) {
+            continue;
+        }
         for (k = 0; k < AUTHPROXY_KINDS; k++) {
             for (c = 0; c < CODES; c++) {
                 ap_rprintf(r, "%s{vhost=\"%s\",kind=\"%s\",code=\"%s\"} %" APR_UINT64_T_FMT
@@ -258,6 +274,9 @@ static void latency_family(request_rec *r)
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
         const char *vhost = label(r->pool, vh->vhost);
 
+        if (!shown(r, vh)) {
+            continue;
+        }
         for (k = AUTHPROXY_KIND_SESSION; k < AUTHPROXY_KINDS; k++) {
             apr_uint64_t total = 0;
 
@@ -281,6 +300,9 @@ static int authproxy_metrics_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, HANDLER) != 0) {
         return DECLINED;
     }
+    /* what a 405 names in Allow (httpd reads the method list, not r->allowed;
+     * HEAD comes with GET) */
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -317,7 +339,7 @@ static const char *counts(apr_pool_t *p, const char *const *names, apr_uint64_t 
 
 static int authproxy_metrics_status(request_rec *r, int flags)
 {
-    int v, k;
+    int v, k, n = 0;
 
     if (flags & AP_STATUS_SHORT) {
         ap_rputs("AuthProxyVersion: " AUTHPROXY_VERSION "\n", r);
@@ -332,6 +354,9 @@ static int authproxy_metrics_status(request_rec *r, int flags)
         const char *upstream = "";
         int i;
 
+        if (!shown(r, vh)) {
+            continue;
+        }
         for (k = 0; k < AUTHPROXY_KINDS; k++) {
             const char *kind = apr_pstrcat(r->pool, kind_names[k], "_", NULL);
             unsigned c;
@@ -353,10 +378,12 @@ static int authproxy_metrics_status(request_rec *r, int flags)
         rows[4][0] = "Authz";
         rows[4][1] = counts(r->pool, decision_names, m->decisions, AUTHPROXY_DECISIONS);
         if (flags & AP_STATUS_SHORT) {
-            ap_rprintf(r, "AuthProxyVHost%d: %s %s\n", v, vh->vhost, vh->upstream);
+            /* numbered among those shown */
+            ap_rprintf(r, "AuthProxyVHost%d: %s %s\n", n, vh->vhost, vh->upstream);
             for (i = 0; i < 5; i++) {
-                ap_rprintf(r, "AuthProxyVHost%d%s: %s\n", v, rows[i][0], rows[i][1]);
+                ap_rprintf(r, "AuthProxyVHost%d%s: %s\n", n, rows[i][0], rows[i][1]);
             }
+            n++;
             continue;
         }
         ap_rprintf(r, "<h3>%s &rarr; %s</h3>\n<table border=\"0\">\n",

@@ -15,7 +15,7 @@
 /* The host is the server's ServerName or one of its ServerAlias names,
  * wildcards matched as httpd matches them; and a plain name, since a
  * wildcard takes any character. */
-static int names_this_server(const server_rec *s, const char *host)
+int authproxy_server_named(const server_rec *s, const char *host)
 {
     const apr_array_header_t *lists[2] = { s->names, s->wild_names };
     int i, j;
@@ -70,7 +70,7 @@ const authproxy_origin_t *authproxy_public_origin(request_rec *r)
     /* the canonical name under UseCanonicalName On, else the request's host
      * (an absolute-form request target's included) */
     host = ap_get_server_name(orig);
-    ours = names_this_server(orig->server, host);
+    ours = authproxy_server_named(orig->server, host);
     req->origin = authproxy_origin_make(orig->pool, ap_http_scheme(orig),
                                         ours ? host : orig->server->server_hostname,
                                         server_port(orig, ours));

@@ -3,11 +3,14 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 import pytest
 
-from harness import MODULE_SO, MODULES, ROOT, Httpd, free_port, public_tempdir
+from harness import (APACHE2, MODULE_SO, MODULES, ROOT, START_TIMEOUT, Httpd, free_port,
+                     public_tempdir)
+from session_helpers import alice_token, env_with
 
 GOOD = "AuthProxyUpstream http://127.0.0.1:9\n"
 
@@ -116,6 +119,88 @@ def test_plaintext_upstream_off_loopback_warns():
     assert "plaintext" not in out, out
 
 
+
+CACHE_MODULES = ("LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so\n"
+                 "LoadModule socache_redis_module @MODULES@/mod_socache_redis.so\n")
+
+
+@pytest.mark.parametrize("setting, message", [
+    # refused by the provider's create()
+    ("memcache:", "AuthProxySessionCache memcache:: List of server names required"),
+    ("redis:", "AuthProxySessionCache redis:: List of server names required"),
+    ("shmcb:/x(100)", "AuthProxySessionCache shmcb:/x(100): Invalid argument: size has to be "
+                      ">= 8192 bytes"),
+    ("shmcb:relative(abc)", "AuthProxySessionCache shmcb:relative(abc): Invalid argument: cache "
+                            "size not numerical"),
+    # by its init(), after the provider's own line
+    ("memcache::11211", "AuthProxySessionCache memcache::11211: cannot initialise the cache"),
+    ("nosuch", "AuthProxySessionCache nosuch: no socache provider 'nosuch' is loaded"),
+])
+def test_configtest_refuses_a_cache_setting_that_startup_would(setting, message):
+    h = Httpd(CACHE_MODULES + GOOD + "AuthProxySessionCache %s\n" % setting)
+    rc, out = h.configtest()
+    assert rc != 0 and message in out, out
+    with pytest.raises(RuntimeError) as err:
+        h.start()
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("setting", ["shmcb", "shmcb:@DIR@/run/c(512000)",
+                                     "memcache:127.0.0.1:11211", "redis:127.0.0.1:6379"])
+def test_configtest_accepts_a_good_cache_setting_without_its_server(setting):
+    """memcached and redis need not run: nothing connects at configtest."""
+    rc, out = configtest(CACHE_MODULES + GOOD + "AuthProxySessionCache %s\n" % setting)
+    assert rc == 0, out
+
+
+def test_a_cache_setting_is_checked_only_where_startup_uses_it():
+    """Local decoding needs no cache, unless it renews sessions."""
+    decodes = GOOD + "AuthProxySecret s-0123456789abcdef0123456789\nAuthProxySessionCache memcache:\n"
+    rc, out = configtest(CACHE_MODULES + decodes)
+    assert rc == 0, out
+    rc, out = configtest(CACHE_MODULES + decodes + "AuthProxySessionRefresh 600\n")
+    assert rc != 0 and "AuthProxySessionCache memcache::" in out, out
+
+
+def test_configtest_beside_a_running_server_leaves_its_cache_alone(httpd_factory, upstream):
+    """configtest runs shmcb's init() beside the running server (an anonymous
+    segment of its own), which keeps its cached answers."""
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySessionCache shmcb:@DIR@/run/c(512000)\n"
+                      % upstream.origin)
+    token = alice_token()
+    assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
+    assert h.configtest()[0] == 0
+    assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "cache"
+
+
+def test_a_graceful_restart_into_a_bad_cache_setting(httpd_factory):
+    """apache2 -k graceful checks the configuration before it signals (and
+    apache2ctl graceful, systemctl reload run configtest first): refused
+    there, the server goes on with the configuration it has. A bare SIGUSR1
+    makes httpd read the new one, fail its check and exit, as httpd does
+    with any configuration that fails."""
+    h = httpd_factory(GOOD)
+    # httpd listens before its second read of the configuration: that one first
+    h.wait_for_log("error", lambda text: "resuming normal operations" in text)
+    with open(h.conf_path) as f:
+        text = f.read()
+    with open(h.conf_path, "w") as f:
+        f.write(text + "AuthProxySessionCache shmcb:/x(100)\n")
+    refused = "AuthProxySessionCache shmcb:/x(100): Invalid argument: size has to be >= 8192"
+    rc, out = h.configtest()
+    assert rc != 0 and refused in out, out
+    res = subprocess.run([APACHE2, "-f", h.conf_path, "-k", "graceful"], capture_output=True,
+                         text=True, timeout=30, env=h.env)
+    assert res.returncode != 0 and refused in res.stdout + res.stderr
+    h.let_children_start()
+    assert h.request("GET", "/")[0] == 200
+    assert "SIGUSR1" not in h.error_log()
+
+    h.expect_log(re.escape(refused), "[authproxy:emerg]")
+    h.proc.send_signal(signal.SIGUSR1)
+    assert h.proc.wait(START_TIMEOUT) != 0
+    assert "Configuration check failed, exiting" in h.error_log()
+
 def test_a2enmod_enables_dependencies_on_debian_layout():
     """make install into a copy of /etc/apache2, then a2enmod and apache2ctl configtest."""
     if not shutil.which("a2enmod") or not os.path.isdir("/etc/apache2/mods-available"):
@@ -201,25 +286,3 @@ def test_the_version_of_configure_ac_is_logged_once_at_startup(httpd_factory):
     log = h.wait_for_log("error", lambda text: "resuming normal operations" in text)
     assert log.count("mod_authproxy %s" % version) == 1, log
 
-
-def test_a_virtual_host_with_its_own_upstream_but_the_main_secret_is_warned_of(httpd_factory):
-    h = httpd_factory("""
-        AuthProxyUpstream http://127.0.0.1:9
-        AuthProxySecret main-secret-0123456789abcdefghijklmnop
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName other.test
-            AuthProxyUpstream http://127.0.0.1:10
-        </VirtualHost>
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName own.test
-            AuthProxyUpstream http://127.0.0.1:11
-            AuthProxySecret own-secret-0123456789abcdefghijklmnop
-        </VirtualHost>
-        <VirtualHost 127.0.0.1:@PORT@>
-            ServerName same.test
-        </VirtualHost>
-    """, start=False)
-    rc, out = h.configtest()
-    assert rc == 0, out
-    assert "other.test" in out and "inherits the main server's AuthProxySecret" in out, out
-    assert "own.test" not in out and "same.test" not in out, out

@@ -3,12 +3,13 @@
 section: totals over all children (prefork, worker and event), per
 VirtualHost, each event counted once."""
 import concurrent.futures
+import os
 import re
 import signal
 
 import pytest
 
-from harness import MODULES, UPSTREAM_SECRET
+from harness import MODULES, UPSTREAM_SECRET, header, vhost
 from session_helpers import session_cookie, tampered, tokens_for
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
@@ -26,6 +27,7 @@ CONF = """
 LoadModule status_module %(modules)s/mod_status.so
 AuthProxyUpstream %(upstream)s
 AuthProxySecret %(secret)s
+AuthProxyMetricsScope all
 <Location /metrics>
     SetHandler authproxy-metrics
     AuthProxySession Off
@@ -170,3 +172,119 @@ def test_server_status_shows_the_section_and_a_graceful_restart_keeps_serving(ht
     h.signal(signal.SIGUSR1)
     assert h.request("GET", "/tiny.txt")[0] == 200
     assert scrape(h)
+
+
+# ---- what a request sees: its own VirtualHost's series ------------------------------
+
+TENANTS = """
+TraceEnable Off
+LoadModule status_module %(modules)s/mod_status.so
+<Location /metrics>
+    SetHandler authproxy-metrics
+    AuthProxySession Off
+</Location>
+<Location /server-status>
+    SetHandler server-status
+    AuthProxySession Off
+</Location>
+<Directory "@DIR@/htdocs">
+    AllowOverride FileInfo
+</Directory>
+"""
+
+
+def tenants(httpd_factory, upstream, a_extra=""):
+    """a.test and b.test, each with its upstream (one server, two origins) and
+    a ServerName without a port; 3 and 2 anonymous visits."""
+    h = httpd_factory(TENANTS % {"modules": MODULES}
+                      + vhost("a.test", "AuthProxyUpstream %s\n%s" % (upstream.origin, a_extra))
+                      + vhost("b.test", "AuthProxyUpstream http://localhost:%d\n" % upstream.port))
+    for name, visits in (("a.test", 3), ("b.test", 2)):
+        for _ in range(visits):
+            assert h.request("GET", "/index.html", host=on(h, name))[0] == 200
+    return h
+
+
+def on(h, name):
+    return "%s:%d" % (name, h.port)
+
+
+def scrape_on(h, name, path="/metrics"):
+    status, _, body = h.request("GET", path, host=on(h, name))
+    assert status == 200, body
+    return parse(body.decode())
+
+
+def vhosts_in(samples):
+    return {dict(labels)["vhost"] for _, labels in samples}
+
+
+def test_the_handler_shows_its_own_virtual_host_and_its_label_names_the_port(httpd_factory,
+                                                                            upstream):
+    h = tenants(httpd_factory, upstream)
+    a, b = on(h, "a.test"), on(h, "b.test")
+    for name, own, visits in (("a.test", a, 3), ("b.test", b, 2)):
+        samples = scrape_on(h, name)
+        # a ServerName without a port is labelled with the port it is served on
+        assert vhosts_in(samples) == {own}, samples
+        assert value(samples, "authproxy_anonymous_total", own, reason="no_cookie") == visits
+    assert b"b.test" not in h.request("GET", "/metrics", host=a)[2]
+
+
+def test_scope_all_shows_every_virtual_host_to_that_server_only(httpd_factory, upstream):
+    h = tenants(httpd_factory, upstream, "AuthProxyMetricsScope all\n")
+    a, b = on(h, "a.test"), on(h, "b.test")
+    samples = scrape_on(h, "a.test")
+    assert vhosts_in(samples) == {a, b}
+    assert value(samples, "authproxy_anonymous_total", b, reason="no_cookie") == 2
+    assert vhosts_in(scrape_on(h, "b.test")) == {b}
+
+
+def test_a_tenant_htaccess_shows_its_own_and_cannot_widen_it(httpd_factory, upstream):
+    h = tenants(httpd_factory, upstream)
+    for folder in ("stats", "all"):
+        os.mkdir(os.path.join(h.dir, "htdocs", folder))
+        os.chmod(os.path.join(h.dir, "htdocs", folder), 0o755)
+    h.write("htdocs/stats/.htaccess", "SetHandler authproxy-metrics\n")
+    for name in ("a.test", "b.test"):
+        assert vhosts_in(scrape_on(h, name, "/stats/")) == {on(h, name)}
+    # server configuration only: the .htaccess is refused, its request a 500
+    h.write("htdocs/all/.htaccess", "SetHandler authproxy-metrics\nAuthProxyMetricsScope all\n")
+    h.expect_log(r"/all/\.htaccess: AuthProxyMetricsScope not allowed here", "[core:alert]")
+    status, _, body = h.request("GET", "/all/", host=on(h, "b.test"))
+    assert status == 500 and b"a.test" not in body
+    assert "AuthProxyMetricsScope not allowed here" in h.error_log()
+
+
+def test_server_status_lists_the_upstream_of_its_own_virtual_host(httpd_factory, upstream):
+    h = tenants(httpd_factory, upstream)
+    a, b = on(h, "a.test"), on(h, "b.test")
+    status, _, body = h.request("GET", "/server-status?auto", host=b)
+    text = body.decode()
+    assert status == 200 and "AuthProxyVHost0: %s http://localhost:%d\n" % (b, upstream.port) \
+        in text, text
+    assert "AuthProxyVHost1" not in text and "a.test" not in text
+    assert re.search(r"AuthProxyVHost0Anonymous: no_cookie=2 ", text), text
+    status, _, body = h.request("GET", "/server-status", host=a)
+    # the section (mod_status's own table lists the hosts its workers served)
+    section = body.split(b"<h2>AuthProxy ", 1)[1]
+    assert status == 200 and ("<h3>%s &rarr; %s</h3>" % (a, upstream.origin)).encode() in section
+    assert b"b.test" not in section and b"localhost" not in section
+
+    h = tenants(httpd_factory, upstream, "AuthProxyMetricsScope all\n")
+    text = h.request("GET", "/server-status?auto", host=on(h, "a.test"))[2].decode()
+    listed = re.findall(r"^AuthProxyVHost\d: (.*)$", text, re.M)
+    assert sorted(listed) == ["%s %s" % (on(h, "a.test"), upstream.origin),
+                              "%s http://localhost:%d" % (on(h, "b.test"), upstream.port)], text
+
+
+def test_other_methods_are_told_get_and_head(httpd_factory, upstream):
+    """TraceEnable Off: where it is on, httpd answers TRACE itself (before any
+    handler) and lists it in every Allow."""
+    h = tenants(httpd_factory, upstream)
+    for method in ("POST", "PUT", "DELETE"):
+        status, headers, _ = h.request(method, "/metrics", body=b"", host=on(h, "a.test"))
+        assert status == 405
+        assert sorted(m.strip() for m in header(headers, "Allow").split(",")) == ["GET", "HEAD"]
+    status, headers, body = h.request("HEAD", "/metrics", host=on(h, "a.test"))
+    assert status == 200 and body == b""

@@ -171,6 +171,10 @@ void ap_set_content_type(request_rec *r, const char *ct)
     r->content_type = ct;
 }
 
+void ap_allow_standard_methods(request_rec *r, int reset, ...)
+{
+}
+
 int ap_rwrite(const void *buf, int nbyte, request_rec *r)
 {
     return nbyte;
@@ -287,6 +291,16 @@ apr_status_t ap_register_auth_provider(apr_pool_t *pool, const char *provider_gr
                                        const char *provider_name,
                                        const char *provider_version, const void *provider,
                                        int type)
+{
+    apr_hash_set(providers, provider_key(provider_group, provider_name, provider_version),
+                 APR_HASH_KEY_STRING, provider);
+    return APR_SUCCESS;
+}
+
+/* As httpd's; a NULL provider takes the name back (apr_hash_set removes it). */
+apr_status_t ap_register_provider(apr_pool_t *pool, const char *provider_group,
+                                  const char *provider_name, const char *provider_version,
+                                  const void *provider)
 {
     apr_hash_set(providers, provider_key(provider_group, provider_name, provider_version),
                  APR_HASH_KEY_STRING, provider);

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <check.h>
 #include <ap_provider.h>
+#include <ap_socache.h>
 #include <mod_auth.h>
 
 #include "fake_httpd.h"
@@ -166,6 +167,8 @@ static const struct {
       NUMBER, "0", "0", "7", "7" },
     { AUTHPROXY_DIR_REFRESH, 0, offsetof(authproxy_server_conf, refresh), NUMBER,
       "3600", "3600", "Off", "0" },
+    { AUTHPROXY_DIR_METRICS_SCOPE, 0, offsetof(authproxy_server_conf, metrics_scope), NUMBER,
+      "all", "1", "vhost", "0" },
     { AUTHPROXY_DIR_SESSION, 1, offsetof(authproxy_dir_conf, session), NUMBER,
       "Off", "0", "On", "1" },
     { AUTHPROXY_DIR_PASS_HEADERS, 1, offsetof(authproxy_dir_conf, pass_headers), NUMBER,
@@ -447,6 +450,12 @@ static const struct {
     { S, "AuthProxySessionRefresh 1h",
       "AuthProxySessionRefresh: '1h' is neither Off nor a whole number of seconds from 1 to "
       "2592000", NULL },
+    { S, "AuthProxyMetricsScope ALL", NULL, "1" },
+    { S, "AuthProxyMetricsScope vhost", NULL, "0" },
+    { S, "AuthProxyMetricsScope tenant",
+      "AuthProxyMetricsScope: 'tenant' is neither vhost nor all", NULL },
+    { L, "AuthProxyMetricsScope all", "AuthProxyMetricsScope not allowed here", NULL },
+    { H, "AuthProxyMetricsScope all", "AuthProxyMetricsScope not allowed here", NULL },
     { S, "AuthProxySession Off", NULL, "0" },
     { L, "AuthProxySession Off", NULL, "0" },
     { H, "AuthProxySession On", NULL, "1" },
@@ -578,6 +587,7 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_cache_ttl(conf), 60);
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 5);
     ck_assert_int_eq(authproxy_session_refresh(conf), 0);
+    ck_assert_int_eq(authproxy_metrics_scope(conf), AUTHPROXY_METRICS_VHOST);
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_REDIRECT);
     ck_assert_str_eq(authproxy_remote_user_claim(dconf), "email");
     ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
@@ -610,6 +620,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_cache_negative_ttl(conf), 0);
     set(s, NULL, S, "AuthProxySessionRefresh 600");
     ck_assert_int_eq(authproxy_session_refresh(conf), 600);
+    set(s, NULL, S, "AuthProxyMetricsScope all");
+    ck_assert_int_eq(authproxy_metrics_scope(conf), AUTHPROXY_METRICS_ALL);
     set(s, dconf, L, "AuthProxyUnauthAction pass");
     ck_assert_int_eq(authproxy_unauth_action(dconf), AUTHPROXY_UNAUTH_PASS);
     set(s, dconf, L, "AuthProxyRemoteUserClaim sub");
@@ -623,6 +635,23 @@ START_TEST(accessors_apply_defaults)
     ck_assert_str_eq(conf->cookie_secure, "__Secure-my.session");
     r = fake_request(pool, s, dconf, "GET", "/");
     ck_assert_int_eq(authproxy_pass_headers(authproxy_dconf(r)), 1);
+}
+END_TEST
+
+/* A server as messages and the metrics' vhost label name it: the port of its
+ * ServerName, else of its first address, else none; never ":0". */
+START_TEST(server_names_have_a_port_or_none)
+{
+    server_rec *named = fake_server(pool, "a.example", 8443);
+    server_rec *addressed = fake_server(pool, "b.example", 0);
+    server_rec *neither = fake_server(pool, "c.example", 0);
+
+    addressed->addrs = apr_pcalloc(pool, sizeof(*addressed->addrs));
+    addressed->addrs->host_port = 8080;
+    neither->addrs = apr_pcalloc(pool, sizeof(*neither->addrs));
+    ck_assert_str_eq(authproxy_server_name(pool, named), "a.example:8443");
+    ck_assert_str_eq(authproxy_server_name(pool, addressed), "b.example:8080");
+    ck_assert_str_eq(authproxy_server_name(pool, neither), "c.example");
 }
 END_TEST
 
@@ -1385,26 +1414,203 @@ START_TEST(startup_checks)
 }
 END_TEST
 
-/* A VirtualHost that names its own upstream but inherits the main server's
- * secret would decode with another upstream's key. */
-START_TEST(inherited_secret_warned)
+/* The main server's deployment, for the VirtualHosts that inherit it. */
+static server_rec *main_deployment(void)
 {
     server_rec *s = fake_server(pool, HOST, 80);
-    server_rec *vhost = fake_server(pool, "vhost.example", 8080);
+    static const char *const lines[] = {
+        UPSTREAM, "AuthProxyTargetPath /main", "AuthProxySecret main-secret",
+        "AuthProxyHeader X-Api-Key main-key", "AuthProxySessionStrategy jwt",
+        "AuthProxyCookieName main.session", "AuthProxyCACertificateFile ca.pem",
+        "AuthProxyPublicOrigin https://app.example", "AuthProxyTimeout 5",
+        "AuthProxyLocalPath /auth", NULL
+    };
+    const char *const *line;
+
+    for (line = lines; *line; line++) {
+        set(s, NULL, S, *line);
+    }
+    return s;
+}
+
+/* A VirtualHost that names its own deployment (its upstream, or another
+ * prefix on the same one) inherits none of the main server's deployment
+ * settings, each taking its default; the others are inherited as ever. */
+START_TEST(deployment_inherited_as_a_unit)
+{
+    static const char *const deployment[] = {
+        AUTHPROXY_DIR_TARGET_PATH, AUTHPROXY_DIR_HEADER, AUTHPROXY_DIR_COOKIE_NAME,
+        AUTHPROXY_DIR_SECRET, AUTHPROXY_DIR_STRATEGY, AUTHPROXY_DIR_CA_FILE,
+        AUTHPROXY_DIR_PUBLIC_ORIGIN
+    };
+    server_rec *s = main_deployment();
+    server_rec *own = fake_server(pool, "own.example", 80);
+    server_rec *prefix = fake_server(pool, "prefix.example", 80);
     server_rec *same = fake_server(pool, "same.example", 80);
+    const authproxy_server_conf *main_conf = authproxy_sconf(s);
+    apr_size_t i;
+
+    set(own, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    set(prefix, NULL, S, "AuthProxyTargetPath /b");
+    set(same, NULL, S, "AuthProxyTimeout 9");
+    fake_vhost(pool, s, own);
+    fake_vhost(pool, s, prefix);
+    fake_vhost(pool, s, same);
+    for (i = 0; i < sizeof(deployment) / sizeof(deployment[0]); i++) {
+        int d = directive_of(deployment[i]);
+
+        expect_str((int)i, "own", show(d, authproxy_sconf(own)), "(unset)");
+        expect_str((int)i, "prefix", show(d, authproxy_sconf(prefix)),
+                   d == directive_of(AUTHPROXY_DIR_TARGET_PATH) ? "/b" : "(unset)");
+        expect_str((int)i, "same", show(d, authproxy_sconf(same)), show(d, main_conf));
+    }
+    ck_assert_str_eq(authproxy_sconf(own)->upstream, "http://127.0.0.1:4000");
+    ck_assert_str_eq(authproxy_sconf(prefix)->upstream, "http://127.0.0.1:3000");
+    ck_assert_int_eq(authproxy_sconf(own)->own_deployment, 1);
+    ck_assert_int_eq(authproxy_sconf(prefix)->own_deployment, 1);
+    ck_assert_int_eq(authproxy_sconf(same)->own_deployment, 0);
+    ck_assert_int_eq(authproxy_sconf(same)->timeout, 9);
+    /* what is not the deployment's is inherited by all */
+    ck_assert_int_eq(authproxy_sconf(own)->timeout, 5);
+    ck_assert_str_eq(authproxy_local_path(authproxy_sconf(own)), "/auth");
+    ck_assert_str_eq(authproxy_target_path(authproxy_sconf(own)), "/auth");
+    ck_assert_str_eq(authproxy_cookie_name(authproxy_sconf(own)), AUTHPROXY_DEFAULT_COOKIE);
+}
+END_TEST
+
+/* configtest says what a VirtualHost of its own deployment does not inherit,
+ * and where a VirtualHost of the main one inherits another site's origin. */
+START_TEST(what_is_not_inherited_is_said)
+{
+    server_rec *s = fake_server(pool, HOST, 80);
+    server_rec *own = fake_server(pool, "own.example", 8080);
+    server_rec *prefix = fake_server(pool, "prefix.example", 80);
+    server_rec *same = fake_server(pool, "same.example", 80);
+    server_rec *alias = fake_server(pool, "www.example", 80);
 
     fake_httpd.linked = proxy_http;
     set(s, NULL, S, UPSTREAM);
     set(s, NULL, S, "AuthProxySecret main-secret");
-    set(vhost, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
-    fake_vhost(pool, s, vhost);
+    set(s, NULL, S, "AuthProxyHeader X-Api-Key main-key");
+    set(s, NULL, S, "AuthProxyPublicOrigin https://App.example");
+    set(own, NULL, S, "AuthProxyUpstream http://127.0.0.1:4000");
+    set(own, NULL, S, "AuthProxySecret own-secret");
+    set(prefix, NULL, S, "AuthProxyTargetPath /b");
+    alias->names = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(alias->names, const char *) = "app.example";
+    fake_vhost(pool, s, own);
+    fake_vhost(pool, s, prefix);
     fake_vhost(pool, s, same);
+    fake_vhost(pool, s, alias);
     ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
-    ck_assert_str_eq(fake_log_last(), "warn: vhost.example:8080 sets its own AuthProxyUpstream "
-                     "http://127.0.0.1:4000 but inherits the main server's AuthProxySecret: set "
-                     "the secret of that upstream in this VirtualHost too");
-    ck_assert(!fake_log_has("same.example"));
-    ck_assert(!fake_log_has("main-secret"));
+    ck_assert(fake_log_has("warn: own.example:8080 names an Auth.js deployment of its own "
+                           "(AuthProxyUpstream http://127.0.0.1:4000, AuthProxyTargetPath "
+                           "/api/auth), so it does not inherit the main server's "
+                           "AuthProxyHeader, AuthProxyPublicOrigin: set those that deployment "
+                           "needs in this VirtualHost"));
+    ck_assert(fake_log_has("warn: prefix.example:80 names an Auth.js deployment of its own "
+                           "(AuthProxyUpstream http://127.0.0.1:3000, AuthProxyTargetPath /b), "
+                           "so it does not inherit the main server's AuthProxySecret, "
+                           "AuthProxyHeader, AuthProxyPublicOrigin: set those that deployment "
+                           "needs in this VirtualHost"));
+    ck_assert_str_eq(fake_log_last(), "warn: same.example:80 inherits the main server's "
+                     "AuthProxyPublicOrigin https://app.example, whose host is not its "
+                     "ServerName or a ServerAlias: the upstream is told another site's origin; "
+                     "set AuthProxyPublicOrigin in this VirtualHost");
+    ck_assert(!fake_log_has("www.example"));
+    ck_assert(!fake_log_has("-secret"));
+    ck_assert(!fake_log_has("main-key"));
+}
+END_TEST
+
+/* A socache provider that writes down what configtest asks of it. */
+static const char *socache_calls;
+
+static const char *socache_create(ap_socache_instance_t **instance, const char *arg,
+                                  apr_pool_t *tmp, apr_pool_t *p)
+{
+    *instance = (ap_socache_instance_t *)apr_pstrdup(p, arg ? arg : "");
+    socache_calls = apr_pstrcat(pool, socache_calls, "create(", arg, ") ", NULL);
+    return arg && !strcmp(arg, "bad") ? "no good" : NULL;
+}
+
+static apr_status_t socache_init(ap_socache_instance_t *instance, const char *cname,
+                                 const struct ap_socache_hints *hints, server_rec *s,
+                                 apr_pool_t *pool_)
+{
+    socache_calls = apr_psprintf(pool, "%sinit(%s %s %" APR_SIZE_T_FMT " %" APR_TIME_T_FMT ") ",
+                                 socache_calls,
+                                 (const char *)instance, cname, hints->avg_id_len,
+                                 apr_time_sec(hints->expiry_interval));
+    return strcmp((const char *)instance, "unreachable") ? APR_SUCCESS : APR_EINVAL;
+}
+
+static void socache_destroy(ap_socache_instance_t *instance, server_rec *s)
+{
+    socache_calls = apr_pstrcat(pool, socache_calls, "destroy(", (const char *)instance, ") ",
+                                NULL);
+}
+
+static const ap_socache_provider_t fake_socache = {
+    .name = "fake", .create = socache_create, .init = socache_init, .destroy = socache_destroy
+};
+
+/* configtest does with each cache setting what startup will: create() with
+ * its arguments, once per setting, for the servers that use a cache (not
+ * those that decode locally without renewing), then init() and destroy() at
+ * once, but only for providers whose init() harms nothing (redis: yes; dbm,
+ * which creates its file: no). */
+START_TEST(cache_settings_checked_as_startup_uses_them)
+{
+    static const struct {
+        const char *name, *lines[3];
+    } servers[] = {
+        { "a.example", { "AuthProxySessionCache redis:one", "AuthProxySessionCacheTTL 7" } },
+        { "b.example", { "AuthProxySessionCache redis:one" } },
+        { "c.example", { "AuthProxySessionCache redis:two" } },
+        { "d.example", { "AuthProxySessionCache redis:three", "AuthProxySecret s" } },
+        { "e.example", { "AuthProxySessionCache redis:four", "AuthProxySecret s",
+                         "AuthProxySessionRefresh 60" } },
+        { "f.example", { "AuthProxySessionCache dbm:/var/cache/x" } },
+    };
+    server_rec *s = fake_server(pool, HOST, 80);
+    apr_size_t i;
+    int j;
+
+    fake_httpd.linked = proxy_http;
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "redis", AP_SOCACHE_PROVIDER_VERSION,
+                         &fake_socache);
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "dbm", AP_SOCACHE_PROVIDER_VERSION,
+                         &fake_socache);
+    set(s, NULL, S, "AuthProxySessionCache none");
+    for (i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+        server_rec *v = fake_server(pool, servers[i].name, 80);
+
+        set(v, NULL, S, UPSTREAM);
+        for (j = 0; j < 3 && servers[i].lines[j]; j++) {
+            set(v, NULL, S, servers[i].lines[j]);
+        }
+        fake_vhost(pool, s, v);
+    }
+    socache_calls = "";
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), OK);
+    ck_assert_str_eq(socache_calls, "create(one) init(one authproxy-chk 32 7) destroy(one) "
+                     "create(two) init(two authproxy-chk 32 60) destroy(two) "
+                     "create(four) init(four authproxy-chk 32 60) destroy(four) "
+                     "create(/var/cache/x) ");
+
+    /* refused by create(), or by init(): the directive, the value, and why */
+    set(s->next, NULL, S, "AuthProxySessionCache redis:bad");
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:bad: no good");
+    set(s->next, NULL, S, "AuthProxySessionCache redis:unreachable");
+    ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
+    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:unreachable: cannot "
+                     "initialise the cache");
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "redis", AP_SOCACHE_PROVIDER_VERSION,
+                         NULL);
+    ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "dbm", AP_SOCACHE_PROVIDER_VERSION,
+                         NULL);
 }
 END_TEST
 
@@ -1429,7 +1635,9 @@ int main(void)
     tcase_add_test(config, upstream_parts);
     tcase_add_test(config, merge_child_if_set_else_parent);
     tcase_add_test(config, merged_upstream_keeps_its_parts);
+    tcase_add_test(config, deployment_inherited_as_a_unit);
     tcase_add_test(config, accessors_apply_defaults);
+    tcase_add_test(config, server_names_have_a_port_or_none);
     suite_add_tcase(suite, config);
     tcase_add_checked_fixture(authn, setup, teardown);
     tcase_add_test(authn, sign_in_redirect);
@@ -1458,7 +1666,8 @@ int main(void)
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);
-    tcase_add_test(startup, inherited_secret_warned);
+    tcase_add_test(startup, what_is_not_inherited_is_said);
+    tcase_add_test(startup, cache_settings_checked_as_startup_uses_them);
     suite_add_tcase(suite, startup);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
