@@ -316,8 +316,8 @@ static void *array_claim(apr_pool_t *p, int n)
     return claims;
 }
 
-/* A payload with one claim nested `n` / 2 arrays deep (jansson parses up to
- * 2048). */
+/* A payload with one claim nested `n` deep, objects and arrays in turn
+ * (jansson parses up to 2048). */
 static void *deep_claim(apr_pool_t *p, int n)
 {
     json_t *claims = json_pack("{s:s}", "sub", "u"), *v = json_string("core");
@@ -421,7 +421,7 @@ static const case_t cases[] = {
       FIELD_BYTES },
     { "authjs_session_vars, 16 KiB array claim", array_claim_kept, claims_to_vars,
       16 * 1024 },
-    { "authjs_session_vars, claim 1,000 deep", deep_claim_kept, claims_to_vars, 2000 },
+    { "authjs_session_vars, claim nested 2,000 deep", deep_claim_kept, claims_to_vars, 2000 },
     { "authjs_claim_texts, 16 KiB array claim", array_claim_kept, claim_texts, 16 * 1024 },
     { "authjs_session_from_answer and vars, 64 KiB answer", session_answer, answer_to_vars,
       AUTHJS_SESSION_MAX_ANSWER - 128 },
