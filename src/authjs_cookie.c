@@ -153,20 +153,28 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
 
 const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *name)
 {
-    const char *kept = NULL;
-    apr_size_t name_len = strlen(name);
+    apr_size_t name_len = strlen(name), len = strlen(header);
     const char *cursor = header;
     pair_t pair;
+    /* One buffer, written once: a pair takes at least two bytes ("n=") and a
+     * separator before the next, for which "; " puts at most one byte more,
+     * so the kept pairs need less than a third more than the header. */
+    char *kept = apr_palloc(p, len + len / 3 + 2), *end = kept;
 
     while (next_pair(&cursor, &pair)) {
         if (!is_session_pair(&pair, name, name_len)) {
-            const char *item = apr_pstrmemdup(p, pair.name,
-                                              pair.value + pair.value_len - pair.name);
+            apr_size_t item = pair.value + pair.value_len - pair.name;
 
-            kept = kept ? apr_pstrcat(p, kept, "; ", item, NULL) : item;
+            if (end > kept) {
+                memcpy(end, "; ", 2);
+                end += 2;
+            }
+            memcpy(end, pair.name, item);
+            end += item;
         }
     }
-    return kept;
+    *end = '\0';
+    return end > kept ? kept : NULL;
 }
 
 const char *authjs_set_cookie_pair(apr_pool_t *p, const char *set_cookie, const char *name)

@@ -237,19 +237,19 @@ static const char *claim_var_name(apr_pool_t *p, const char *claim)
 
 static const char *claim_value(apr_pool_t *p, json_t *v)
 {
+    apr_array_header_t *texts;
     size_t i;
     json_t *item;
-    const char *joined = NULL;
 
     if (!json_is_array(v)) {
         return json_text(p, v);
     }
+    /* joined once, not re-copied for each element */
+    texts = apr_array_make(p, (int)json_array_size(v), sizeof(const char *));
     json_array_foreach(v, i, item) {
-        const char *text = json_text(p, item);
-
-        joined = joined ? apr_pstrcat(p, joined, ",", text, NULL) : text;
+        APR_ARRAY_PUSH(texts, const char *) = json_text(p, item);
     }
-    return joined ? joined : "";
+    return apr_array_pstrcat(p, texts, ',');
 }
 
 static int is_named_claim(const authjs_session_t *s, const char *key)
@@ -287,11 +287,16 @@ void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *
         apr_table_setn(vars, "AUTHJS_EXPIRES", s->expires_iso);
     }
     apr_table_setn(vars, "AUTHJS_SESSION", s->json);
+    /* Setting searches the table, where APR tells keys apart by their first
+     * four bytes, "AUTH" for all of these: k claims would cost k * k. Added,
+     * then made unique once (the last of two claims that give one name
+     * wins, as setting did). */
     json_object_foreach(s->claims, key, value) {
         if (!is_named_claim(s, key)) {
-            apr_table_setn(vars, claim_var_name(p, key), claim_value(p, value));
+            apr_table_addn(vars, claim_var_name(p, key), claim_value(p, value));
         }
     }
+    apr_table_compress(vars, APR_OVERLAP_TABLES_SET);
 }
 
 static json_t *lookup(json_t *obj, const char *path)

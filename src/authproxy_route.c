@@ -168,6 +168,7 @@ static apr_status_t read_line_before(ap_filter_t *f, const answer_guard_t *g,
     apr_bucket_brigade *piece = g->piece;
     apr_time_t deadline = g->deadline;
     apr_interval_time_t left;
+    apr_size_t got = brigade_bytes(bb);
     apr_status_t rv;
 
     for (;;) {
@@ -180,9 +181,11 @@ static apr_status_t read_line_before(ap_filter_t *f, const answer_guard_t *g,
             apr_brigade_cleanup(piece);
             return APR_BRIGADE_EMPTY(bb) ? rv : APR_SUCCESS;
         }
+        /* counted piece by piece: a line dripped a byte at a time is as many
+         * buckets, which measuring bb each time would walk again and again */
+        got += brigade_bytes(piece);
         APR_BRIGADE_CONCAT(bb, piece);
-        if (block == APR_NONBLOCK_READ || ends_a_line(bb)
-            || brigade_bytes(bb) >= (apr_size_t)HUGE_STRING_LEN) {
+        if (block == APR_NONBLOCK_READ || ends_a_line(bb) || got >= (apr_size_t)HUGE_STRING_LEN) {
             return APR_SUCCESS;
         }
         left = deadline - apr_time_now();

@@ -94,11 +94,11 @@ apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *tabl
                                                 const char *arg)
 {
     const apr_array_header_t *elts = apr_table_elts(table);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts, *all;
     apr_array_header_t *keys = NULL;
-    int i;
+    int i, n = elts->nelts;
 
-    for (i = 0; i < elts->nelts; i++) {
+    for (i = 0; i < n; i++) {
         if (e[i].key && match(e[i].key, arg)) {
             if (!keys) {
                 keys = apr_array_make(p, 2, sizeof(const char *));
@@ -106,8 +106,17 @@ apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *tabl
             APR_ARRAY_PUSH(keys, const char *) = e[i].key;
         }
     }
-    for (i = 0; keys && i < keys->nelts; i++) {
-        apr_table_unset(table, APR_ARRAY_IDX(keys, i, const char *));
+    if (!keys) {
+        return NULL;
+    }
+    /* apr_table_unset searches and shifts the whole table for each key: the
+     * entries kept are added anew instead, in their order, to the same table */
+    all = apr_pmemdup(p, e, n * sizeof(*e));
+    apr_table_clear(table);
+    for (i = 0; i < n; i++) {
+        if (all[i].key && !match(all[i].key, arg)) {
+            apr_table_addn(table, all[i].key, all[i].val);
+        }
     }
     return keys;
 }
@@ -343,23 +352,49 @@ static int is_path_attr(const cookie_attr_t *a)
     return *n == '=';
 }
 
+/* The next Path attribute after `from` that equals `path`, NULL when none is
+ * left; *a is that attribute. */
+static const char *next_path_equal(const char *from, const char *path, apr_size_t path_len,
+                                   cookie_attr_t *a)
+{
+    const char *semi;
+
+    for (semi = strchr(from, ';'); semi; semi = *a->end ? a->end : NULL) {
+        cookie_attr_at(semi, a);
+        if (is_path_attr(a) && (apr_size_t)(a->value_end - a->value) == path_len
+            && !strncmp(a->value, path, path_len)) {
+            return a->value;
+        }
+    }
+    return NULL;
+}
+
 const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
                                           const char *from, const char *to)
 {
-    const char *semi, *copied = set_cookie, *out = "";
-    apr_size_t from_len = strlen(from);
+    apr_size_t from_len = strlen(from), to_len = strlen(to), count = 0;
+    const char *at, *copied = set_cookie;
+    char *out, *o;
     cookie_attr_t a;
-    int rewritten = 0;
 
-    /* every Path equal to `from`: a browser keeps the last one */
-    for (semi = strchr(set_cookie, ';'); semi; semi = *a.end ? a.end : NULL) {
-        cookie_attr_at(semi, &a);
-        if (is_path_attr(&a) && (apr_size_t)(a.value_end - a.value) == from_len
-            && !strncmp(a.value, from, from_len)) {
-            out = apr_pstrcat(p, out, apr_pstrmemdup(p, copied, a.value - copied), to, NULL);
-            copied = a.value_end;
-            rewritten = 1;
-        }
+    /* every Path equal to `from` (a browser keeps the last one), counted
+     * first so that the result is written once, however many there are */
+    for (at = next_path_equal(set_cookie, from, from_len, &a); at;
+         at = next_path_equal(a.end, from, from_len, &a)) {
+        count++;
     }
-    return rewritten ? apr_pstrcat(p, out, copied, NULL) : NULL;
+    if (!count) {
+        return NULL;
+    }
+    o = out = apr_palloc(p, strlen(set_cookie) - count * from_len + count * to_len + 1);
+    for (at = next_path_equal(set_cookie, from, from_len, &a); at;
+         at = next_path_equal(a.end, from, from_len, &a)) {
+        memcpy(o, copied, at - copied);
+        o += at - copied;
+        memcpy(o, to, to_len);
+        o += to_len;
+        copied = a.value_end;
+    }
+    strcpy(o, copied);
+    return out;
 }

@@ -35,9 +35,10 @@ typedef struct {
 const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
                                                 const char *host, apr_port_t port);
 
-/* Removes the entries of `table` whose key `match` takes (with `arg`);
- * returns those keys, NULL for none. They are collected first: unsetting
- * while walking a table skips entries. */
+/* Removes the entries of `table` whose key `match` takes (with `arg`), and
+ * only those (apr_table_unset would take every case of a key), in time
+ * linear in the table, the others kept in their order; returns the keys
+ * removed, NULL for none. */
 apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *table,
                                                 int (*match)(const char *key, const char *arg),
                                                 const char *arg);

@@ -131,6 +131,13 @@ START_TEST(strip_session_cookies)
     ck_assert_ptr_null(authjs_cookie_strip(pool, "authjs.session-token=t", NAME));
     ck_assert_str_eq(authjs_cookie_strip(pool, "authjs.csrf-token=c", NAME),
                      "authjs.csrf-token=c");
+    /* the most the result can outgrow the header by: shortest pairs, one
+     * separator each */
+    ck_assert_str_eq(authjs_cookie_strip(pool, "a=;b=,c=;d=", NAME), "a=; b=; c=; d=");
+    ck_assert_str_eq(authjs_cookie_strip(pool, "a=;authjs.session-token=t;b=", NAME),
+                     "a=; b=");
+    ck_assert_ptr_null(authjs_cookie_strip(pool, "", NAME));
+    ck_assert_ptr_null(authjs_cookie_strip(pool, " ;, novalue", NAME));
 }
 END_TEST
 
@@ -280,6 +287,33 @@ START_TEST(integer_claims_as_json_writes_them)
 }
 END_TEST
 
+/* Claims whose names give one variable: the last in the payload wins, in the
+ * place of the first. */
+START_TEST(claims_of_one_variable_name)
+{
+    json_t *claims = json_loads("{\"sub\":\"u\",\"a-b\":\"1\",\"x\":[],\"a_b\":\"2\","
+                                "\"a.b\":[\"3\",4]}", 0, NULL);
+    apr_table_t *v = vars_of(authjs_session_from_claims(pool, claims));
+    const apr_array_header_t *elts = apr_table_elts(v);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    int i, a_b = -1, x = -1, count = 0;
+
+    for (i = 0; i < elts->nelts; i++) {
+        if (!strcmp(e[i].key, "AUTHJS_CLAIM_A_B")) {
+            a_b = i;
+            count++;
+        }
+        else if (!strcmp(e[i].key, "AUTHJS_CLAIM_X")) {
+            x = i;
+        }
+    }
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_lt(a_b, x);
+    ck_assert_str_eq(e[a_b].val, "3,4");
+    ck_assert_str_eq(e[x].val, "");
+}
+END_TEST
+
 START_TEST(session_from_upstream_answer)
 {
     const char *body = "{\"user\":{\"name\":\"Bob\",\"email\":\"b@example.org\",\"image\":null,"
@@ -371,6 +405,7 @@ int main(void)
     tcase_add_test(tc, session_from_token_claims);
     tcase_add_test(tc, session_json_is_what_jansson_writes);
     tcase_add_test(tc, integer_claims_as_json_writes_them);
+    tcase_add_test(tc, claims_of_one_variable_name);
     tcase_add_test(tc, session_from_upstream_answer);
     tcase_add_test(tc, no_session_answers);
     tcase_add_test(tc, iso8601);

@@ -120,6 +120,11 @@ static int starts_with(const char *key, const char *prefix)
     return !strncasecmp(key, prefix, strlen(prefix));
 }
 
+static int starts_with_case(const char *key, const char *prefix)
+{
+    return !strncmp(key, prefix, strlen(prefix));
+}
+
 START_TEST(unset_where)
 {
     apr_table_t *t = apr_table_make(pool, 4);
@@ -130,12 +135,25 @@ START_TEST(unset_where)
     apr_table_add(t, "keep", "3");
     apr_table_add(t, "authjs_x", "4");
     apr_table_add(t, "AUTHJS_Y", "5");
+    apr_table_add(t, "later", "6");
+    apr_table_add(t, "keep", "7");
     gone = authproxy_table_unset_where(pool, t, starts_with, "AUTHJS_");
     ck_assert_ptr_nonnull(gone);
     ck_assert_int_eq(gone->nelts, 4);
-    ck_assert_int_eq(apr_table_elts(t)->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(gone, 3, const char *), "AUTHJS_Y");
+    /* the others in their order, still found */
+    ck_assert_int_eq(apr_table_elts(t)->nelts, 3);
+    ck_assert_str_eq(((apr_table_entry_t *)apr_table_elts(t)->elts)[1].key, "later");
     ck_assert_str_eq(apr_table_get(t, "keep"), "3");
+    ck_assert_str_eq(apr_table_get(t, "LATER"), "6");
+    ck_assert_ptr_null(apr_table_get(t, "AUTHJS_X"));
     ck_assert_ptr_null(authproxy_table_unset_where(pool, t, starts_with, "AUTHJS_"));
+    /* only what `match` takes: another case of a key it took stays */
+    apr_table_add(t, "AUTHJS_Q", "8");
+    apr_table_add(t, "authjs_q", "9");
+    gone = authproxy_table_unset_where(pool, t, starts_with_case, "AUTHJS_");
+    ck_assert_int_eq(gone->nelts, 1);
+    ck_assert_str_eq(apr_table_get(t, "AUTHJS_Q"), "9");
 }
 END_TEST
 
