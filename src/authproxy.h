@@ -99,6 +99,7 @@ typedef struct {
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
     authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
     const char *session_url;           /* upstream + target + /session */
+    const char *upstream_hostport;     /* its Host: host[:port], no default port */
     const char *cookie_plain;          /* the session cookie's name on http origins, */
     const char *cookie_secure;         /* and on https ones (__Secure-) */
     /* Everything of this server's settings that can change what the upstream's
@@ -207,8 +208,9 @@ int authproxy_is_route(const request_rec *r);
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_origin_cookie_name(request_rec *r);
-/* The headers every upstream request carries (forwarded origin, Host with
- * AuthProxyPreserveHost, AuthProxyHeader); `set` is called for each. */
+/* The headers every upstream request carries (forwarded origin; Host, the
+ * upstream's own or with AuthProxyPreserveHost the public origin's;
+ * AuthProxyHeader); `set` is called for each. */
 void authproxy_upstream_headers(request_rec *r,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx);

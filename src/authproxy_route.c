@@ -82,7 +82,8 @@ static void authproxy_route_insert_filter(request_rec *r)
 }
 
 /* mod_proxy calls this on its copy of the request headers, after it has set
- * Host and the X-Forwarded-* it knows, right before sending them. */
+ * Host and the X-Forwarded-* it knows, right before sending them; the Host
+ * it takes is the one left here, whatever ProxyPreserveHost says. */
 static int authproxy_route_proxy_fixups(request_rec *r)
 {
     if (!authproxy_is_route(r)) {

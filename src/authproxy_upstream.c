@@ -96,9 +96,9 @@ void authproxy_upstream_headers(request_rec *r,
      * otherwise let it choose where Auth.js redirects */
     set(ctx, "X-Forwarded-Proto", origin->scheme);
     set(ctx, "X-Forwarded-Host", origin->hostport);
-    if (authproxy_preserve_host(conf)) {
-        set(ctx, "Host", origin->hostport);
-    }
+    /* always: under ProxyPreserveHost On mod_proxy would pass the client's
+     * Host, from which @auth/express builds every URL */
+    set(ctx, "Host", authproxy_preserve_host(conf) ? origin->hostport : conf->upstream_hostport);
     for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
         const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
 

@@ -13,7 +13,9 @@
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <ap_provider.h>
+#include <apr_optional_hooks.h>
 #include <http_main.h>
+#include <mod_proxy.h>
 #include <util_mutex.h>
 
 #include "fake_httpd.h"
@@ -42,6 +44,8 @@ void fake_httpd_start(apr_pool_t *pglobal)
     apr_pool_create(&log_pool, pglobal);
     authproxy_module.module_index = 0;
     authproxy_module.register_hooks(pglobal);
+    fake_httpd.proxy_fixups =
+        ((proxy_LINK_fixups_t *)apr_optional_hook_get("fixups")->elts)[0].pFunc;
 }
 
 void fake_httpd_reset(void)

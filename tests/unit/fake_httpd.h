@@ -25,6 +25,7 @@ typedef struct {
     ap_HOOK_auth_checker_t *check_authz;
     ap_HOOK_note_auth_failure_t *note_auth_failure;
     ap_HOOK_fixups_t *fixups;
+    int (*proxy_fixups)(request_rec *r);   /* mod_proxy's, on its copy of the headers */
     /* What the tests decide; fake_httpd_reset sets them back. */
     int require_status;            /* mod_authz_core's verdict on the Require lines */
     const char *const *linked;     /* the modules linked in (NULL-terminated), or NULL */

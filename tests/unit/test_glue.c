@@ -1328,6 +1328,47 @@ START_TEST(origin_claims_removed)
 }
 END_TEST
 
+/* Host as mod_proxy sends it: the upstream's own, or the public origin with
+ * AuthProxyPreserveHost On, whatever the client sent and ProxyPreserveHost
+ * left. */
+static const struct {
+    const char *upstream, *preserve;   /* AuthProxyUpstream; AuthProxyPreserveHost */
+    const char *host;
+} host_cases[] = {
+    { "http://127.0.0.1:3000", NULL, "127.0.0.1:3000" },
+    { "http://127.0.0.1:3000", "Off", "127.0.0.1:3000" },
+    { "https://Auth.Example.com:443", NULL, "auth.example.com" },
+    { "https://auth.example.com:80", NULL, "auth.example.com:80" },
+    { "http://auth.example.com:80", NULL, "auth.example.com" },
+    { "http://[::1]:8080", NULL, "[::1]:8080" },
+    { "http://127.0.0.1:3000", "On", HOST },
+};
+
+START_TEST(route_host)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(host_cases) / sizeof(host_cases[0])); i++) {
+        const char *lines[3] = {
+            apr_pstrcat(pool, AUTHPROXY_DIR_UPSTREAM " ", host_cases[i].upstream, NULL),
+            host_cases[i].preserve
+                ? apr_pstrcat(pool, AUTHPROXY_DIR_PRESERVE_HOST " ", host_cases[i].preserve, NULL)
+                : NULL,
+            NULL
+        };
+        server_rec *s = started(lines);
+        request_rec *r = fake_request(pool, s, NULL, "GET", "/api/auth/signin");
+
+        apr_table_setn(r->headers_in, "Host", "evil.example");
+        ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+        ck_assert_int_eq(fake_httpd.proxy_fixups(r), OK);
+        expect_str(i, "Host", apr_table_get(r->headers_in, "Host"), host_cases[i].host);
+        expect_str(i, "X-Forwarded-Host", apr_table_get(r->headers_in, "X-Forwarded-Host"),
+                   HOST);
+    }
+}
+END_TEST
+
 /* ---- startup checks (check_config) ----------------------------------------------- */
 
 static const char *const proxy_http[] = { "mod_proxy.c", "mod_proxy_http.c", NULL };
@@ -1457,6 +1498,7 @@ int main(void)
     tcase_add_test(publish, session_cookie_stripped);
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
+    tcase_add_test(publish, route_host);
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);
