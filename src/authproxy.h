@@ -220,9 +220,11 @@ const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_coo
 /* Sets a header in `headers`, after removing every spelling of its name
  * that a receiving stack could take for it. */
 void authproxy_header_replace(void *headers, const char *name, const char *value);
-/* Removes the client's other headers that claim an origin (Forwarded,
- * X-Forwarded-Port, ...), in every spelling. */
-void authproxy_remove_origin_claims(apr_table_t *headers);
+/* Removes the other headers that claim an origin or a path (Forwarded,
+ * X-Forwarded-Port, X-Forwarded-Prefix, X-Original-URL, ...), in every
+ * spelling; the client's (from_client) also lose X-Forwarded-Server, which
+ * mod_proxy sets later. */
+void authproxy_remove_origin_claims(apr_table_t *headers, int from_client);
 /* Removes every X-Authjs-* from the request's headers, however spelled: the
  * client's (each logged at info), or this module's own. */
 void authproxy_remove_authjs_headers(request_rec *r, int from_client);

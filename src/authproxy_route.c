@@ -68,10 +68,16 @@ static int authproxy_route_pre_translate(request_rec *r)
     return DONE;
 }
 
-/* Keeps Alias, mod_rewrite and the file system away from a route. */
+/* Keeps Alias, mod_rewrite and the file system away from a route; and the
+ * client's claims of an origin or a path away from the upstream, before
+ * mod_proxy merges its own X-Forwarded-Server onto them. */
 static int authproxy_route_translate(request_rec *r)
 {
-    return authproxy_is_route(r) ? OK : DECLINED;
+    if (!authproxy_is_route(r)) {
+        return DECLINED;
+    }
+    authproxy_remove_origin_claims(r->headers_in, 1);
+    return OK;
 }
 
 static void authproxy_route_insert_filter(request_rec *r)
@@ -92,7 +98,7 @@ static int authproxy_route_proxy_fixups(request_rec *r)
     /* The response must reach the client as the upstream encodes it: no
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    authproxy_remove_origin_claims(r->headers_in);
+    authproxy_remove_origin_claims(r->headers_in, 0);
     authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
     return OK;
 }

@@ -127,20 +127,37 @@ void authproxy_header_replace(void *headers, const char *name, const char *value
     apr_table_setn(headers, name, value);
 }
 
-/* Headers besides X-Forwarded-Host and -Proto by which some stack or other
- * learns the origin it serves: only the module's account of it may reach the
- * upstream. */
+/* Headers besides Host and X-Forwarded-Host and -Proto by which some stack
+ * or other learns the origin it serves or the path it is mounted at: only
+ * the module's account of the origin may reach the upstream. */
 static const char *const origin_claims[] = {
-    "Forwarded", "X-Forwarded-Port", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
-    "X-Url-Scheme", "Front-End-Https", "X-Original-Host", "X-Host", NULL
+    /* RFC 7239's, and the port: Django, Werkzeug, Spring, Jetty */
+    "Forwarded", "X-Forwarded-Port",
+    /* the scheme: Rack, gunicorn's defaults, Tornado, Jetty, Microsoft's servers */
+    "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Url-Scheme",
+    "X-Scheme", "X-Proxied-Https", "Front-End-Https",
+    /* the host */
+    "X-Original-Host", "X-Host",
+    /* the mount point: Spring, Werkzeug, ASP.NET Core, Symfony, Traefik (Prefix),
+     * Kong (Path), WSGI recipes and gunicorn (SCRIPT_NAME) */
+    "X-Forwarded-Prefix", "X-Forwarded-Path", "X-Script-Name", "Script-Name",
+    /* the request's own URL: Traefik and the forward-auth servers, IIS, Zend
+     * and old Symfony, nginx's auth_request */
+    "X-Forwarded-Uri", "X-Original-URL", "X-Rewrite-URL", "X-Original-URI",
+    NULL
 };
 
-void authproxy_remove_origin_claims(apr_table_t *headers)
+void authproxy_remove_origin_claims(apr_table_t *headers, int from_client)
 {
     const char *const *name;
 
     for (name = origin_claims; *name; name++) {
         unset_spellings(headers, *name);
+    }
+    /* mod_proxy merges the server's name onto the client's (Jetty and Paste
+     * take it for the host); its own must stay */
+    if (from_client) {
+        unset_spellings(headers, "X-Forwarded-Server");
     }
 }
 

@@ -149,6 +149,23 @@ def test_other_headers_that_claim_an_origin_never_reach_the_upstream(app):
     assert not {folded(n) for n in seen} & {folded(n) for n in claims}, seen
 
 
+def test_claims_of_a_path_or_a_server_never_reach_the_upstream(app):
+    """X-Forwarded-Server arrives as mod_proxy sets it, the server's own name,
+    never merged onto the client's; the mount point and the request's own URL
+    as other stacks read them are never the client's, however spelled."""
+    claims = {"x_forwarded_server": "evil.example", "X-Forwarded-Server": "evil.example",
+              "X-FORWARDED-PREFIX": "/evil", "x-forwarded-path": "/evil",
+              "X-Forwarded-Uri": "/admin", "X-Original-URL": "/admin", "x_rewrite_url": "/admin",
+              "X-ORIGINAL-URI": "/admin", "X-Script-Name": "/evil", "Script_Name": "/evil",
+              "FORWARDED": "host=evil.example", "X-Forwarded-Protocol": "ssl",
+              "X_Scheme": "https", "X-Proxied-Https": "on"}
+    status, _, body = app.request("GET", "/api/auth/__echo", headers=claims,
+                                  host="app.test:%d" % app.port)
+    seen = json.loads(body)["headers"]
+    got = [(n, v) for n, v in seen.items() if folded(n) in {folded(c) for c in claims}]
+    assert got == [("x-forwarded-server", "app.test")], seen
+
+
 def test_sign_in_pages_and_redirects_never_name_a_foreign_host(app, upstream):
     own = "http://app.test:%d" % app.port
     status, _, body = app.request("GET", "/api/auth/providers", host="evil.example")

@@ -133,6 +133,12 @@ void ap_hook_pre_translate_name(ap_HOOK_pre_translate_name_t *pf, const char *co
     fake_httpd.pre_translate_name = pf;
 }
 
+void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre,
+                            const char *const *succ, int order)
+{
+    fake_httpd.translate_name = pf;
+}
+
 void ap_hook_check_authn(ap_HOOK_check_user_id_t *pf, const char *const *pre,
                          const char *const *succ, int order, int type)
 {
@@ -203,11 +209,6 @@ apr_status_t ap_mpm_query(int query_code, int *result)
 {
     *result = 1;
     return APR_SUCCESS;
-}
-
-void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre,
-                            const char *const *succ, int order)
-{
 }
 
 void ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf, const char *const *pre,

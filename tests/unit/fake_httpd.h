@@ -21,6 +21,7 @@ typedef struct {
      * the others it registers are not kept. */
     ap_HOOK_check_config_t *check_config;
     ap_HOOK_pre_translate_name_t *pre_translate_name;
+    ap_HOOK_translate_name_t *translate_name;
     ap_HOOK_check_user_id_t *check_authn;
     ap_HOOK_auth_checker_t *check_authz;
     ap_HOOK_note_auth_failure_t *note_auth_failure;
