@@ -205,6 +205,13 @@ void ap_hook_child_init(ap_HOOK_child_init_t *pf, const char *const *pre,
 {
 }
 
+/* A route's mod_proxy settings (post_perdir_config, and the vector that
+ * post_config makes for it) are the integration tests' business too. */
+void ap_hook_post_perdir_config(ap_HOOK_post_perdir_config_t *pf, const char *const *pre,
+                                const char *const *succ, int order)
+{
+}
+
 apr_status_t ap_mpm_query(int query_code, int *result)
 {
     *result = 1;
@@ -299,6 +306,18 @@ void *ap_lookup_provider(const char *provider_group, const char *provider_name,
 static ap_conf_vector_t *config_vector(apr_pool_t *p)
 {
     return apr_pcalloc(p, SLOTS * sizeof(void *));
+}
+
+/* For a route's mod_proxy settings, which the unit tests never make. */
+ap_conf_vector_t *ap_create_per_dir_config(apr_pool_t *p)
+{
+    return config_vector(p);
+}
+
+ap_conf_vector_t *ap_merge_per_dir_configs(apr_pool_t *p, ap_conf_vector_t *base,
+                                           ap_conf_vector_t *new_conf)
+{
+    return base;
 }
 
 server_rec *fake_server(apr_pool_t *p, const char *hostname, apr_port_t port)
