@@ -107,6 +107,7 @@ typedef struct {
     authjs_keyring_t *keyring;         /* for the cookie name as configured */
     authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
     const char *session_url;           /* upstream + target + /session */
+    const char *upstream_hostport;     /* its Host: host[:port], no default port */
     const char *cookie_plain;          /* the session cookie's name on http origins, */
     const char *cookie_secure;         /* and on https ones (__Secure-) */
     /* Everything of this server's settings that can change what the upstream's
@@ -229,8 +230,9 @@ const authproxy_origin_t *authproxy_public_origin(request_rec *r);
 int authproxy_server_named(const server_rec *s, const char *host);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_origin_cookie_name(request_rec *r);
-/* The headers every upstream request carries (forwarded origin, Host with
- * AuthProxyPreserveHost, AuthProxyHeader); `set` is called for each. */
+/* The headers every upstream request carries (forwarded origin; Host, the
+ * upstream's own or with AuthProxyPreserveHost the public origin's;
+ * AuthProxyHeader); `set` is called for each. */
 void authproxy_upstream_headers(request_rec *r,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx);
@@ -240,9 +242,11 @@ const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_coo
 /* Sets a header in `headers`, after removing every spelling of its name
  * that a receiving stack could take for it. */
 void authproxy_header_replace(void *headers, const char *name, const char *value);
-/* Removes the client's other headers that claim an origin (Forwarded,
- * X-Forwarded-Port, ...), in every spelling. */
-void authproxy_remove_origin_claims(apr_table_t *headers);
+/* Removes the other headers that claim an origin or a path (Forwarded,
+ * X-Forwarded-Port, X-Forwarded-Prefix, X-Original-URL, ...), in every
+ * spelling; the client's (from_client) also lose X-Forwarded-Server, which
+ * mod_proxy sets later. */
+void authproxy_remove_origin_claims(apr_table_t *headers, int from_client);
 /* Removes every X-Authjs-* from the request's headers, however spelled: the
  * client's (each logged at info), or this module's own. */
 void authproxy_remove_authjs_headers(request_rec *r, int from_client);

@@ -753,6 +753,7 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     for (; s; s = s->next) {
         authproxy_server_conf *conf = authproxy_sconf(s);
         const char *name = authproxy_cookie_name(conf), *err = NULL;
+        apr_uri_t uri;
 
         if (!conf->upstream) {
             continue;
@@ -760,6 +761,10 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
         conf->session_url = apr_pstrcat(pconf, conf->upstream,
                                         authproxy_path_join(pconf, authproxy_target_path(conf),
                                                             "/session"), NULL);
+        /* the origin the directive parsed and wrote */
+        apr_uri_parse(ptemp, conf->upstream, &uri);
+        conf->upstream_hostport =
+            authproxy_origin_make(pconf, uri.scheme, uri.hostname, uri.port)->hostport;
         conf->cookie_plain = name;
         conf->cookie_secure = secure_cookie_name(pconf, name);
         conf->cache_scope = cache_scope_of(pconf, conf);

@@ -188,6 +188,10 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* straight to the upstream, as mod_proxy's routes go: never through a
+     * proxy named in httpd's environment (http_proxy, ALL_PROXY), which would
+     * see every session cookie and could answer for the upstream */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);

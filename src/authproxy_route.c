@@ -23,6 +23,10 @@ typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,
                                   const char *url, unsigned int mask);
 
+/* mod_proxy's per-directory settings with ProxyPreserveHost Off and nothing
+ * else set (made at startup), merged onto every route's. */
+static ap_conf_vector_t *host_not_preserved;
+
 /* Runs before httpd decodes the path, so "%2F" and every other escape reach
  * the upstream as the client sent them (mod_proxy is told with
  * "proxy-noencode"); dot segments are already resolved at this point. */
@@ -56,10 +60,30 @@ static int authproxy_route_pre_translate(request_rec *r)
     return DONE;
 }
 
-/* Keeps Alias, mod_rewrite and the file system away from a route. */
+/* Keeps Alias, mod_rewrite and the file system away from a route; and the
+ * client's claims of an origin or a path away from the upstream, before
+ * mod_proxy merges its own X-Forwarded-Server onto them. */
 static int authproxy_route_translate(request_rec *r)
 {
-    return authproxy_is_route(r) ? OK : DECLINED;
+    if (!authproxy_is_route(r)) {
+        return DECLINED;
+    }
+    authproxy_remove_origin_claims(r->headers_in, 1);
+    return OK;
+}
+
+/* Under ProxyPreserveHost On mod_proxy sends the client's host as the TLS
+ * server name (SNI) and checks the upstream's certificate against it: a
+ * route to an https upstream failed, and a client chose the name the
+ * upstream heard. For mod_proxy a route is always Off (the module sets Host
+ * itself); this runs once the route's per-directory settings are final. */
+static int authproxy_route_post_perdir_config(request_rec *r)
+{
+    if (authproxy_is_route(r)) {
+        r->per_dir_config = ap_merge_per_dir_configs(r->pool, r->per_dir_config,
+                                                     host_not_preserved);
+    }
+    return OK;
 }
 
 static void authproxy_route_insert_filter(request_rec *r)
@@ -70,7 +94,8 @@ static void authproxy_route_insert_filter(request_rec *r)
 }
 
 /* mod_proxy calls this on its copy of the request headers, after it has set
- * Host and the X-Forwarded-* it knows, right before sending them. */
+ * Host and the X-Forwarded-* it knows, right before sending them; the Host
+ * it takes is the one left here, whatever ProxyPreserveHost says. */
 static int authproxy_route_proxy_fixups(request_rec *r)
 {
     if (!authproxy_is_route(r)) {
@@ -79,7 +104,7 @@ static int authproxy_route_proxy_fixups(request_rec *r)
     /* The response must reach the client as the upstream encodes it: no
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    authproxy_remove_origin_claims(r->headers_in);
+    authproxy_remove_origin_claims(r->headers_in, 0);
     authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
     return OK;
 }
@@ -427,6 +452,17 @@ static define_worker_fn find_define_worker(apr_pool_t *ptemp, server_rec *s)
     return (define_worker_fn)sym;
 }
 
+static ap_conf_vector_t *proxy_host_off(apr_pool_t *p, module *proxy)
+{
+    ap_conf_vector_t *vector = ap_create_per_dir_config(p);
+    proxy_dir_conf *dconf = proxy->create_dir_config(p, NULL);
+
+    dconf->preserve_host = 0;
+    dconf->preserve_host_set = 1;
+    ap_set_module_config(vector, proxy, dconf);
+    return vector;
+}
+
 /* One worker per VirtualHost: its own timeouts and kept-alive connections,
  * and retry=0 so that one refused connection does not close the route for
  * mod_proxy's default minute. */
@@ -436,6 +472,8 @@ int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     module *proxy = ap_find_linked_module("mod_proxy.c");
     define_worker_fn define_worker = NULL;
 
+    /* made anew with each configuration: the last one's pool is gone */
+    host_not_preserved = proxy ? proxy_host_off(pconf, proxy) : NULL;
     for (; s; s = s->next) {
         const authproxy_server_conf *conf = authproxy_sconf(s);
         proxy_worker *worker;
@@ -467,6 +505,8 @@ void authproxy_route_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_translate_name(authproxy_route_pre_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_translate_name(authproxy_route_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_perdir_config(authproxy_route_post_perdir_config, NULL, NULL,
+                               APR_HOOK_MIDDLE);
     ap_hook_insert_filter(authproxy_route_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(AUTHPROXY_ROUTE_FILTER, authproxy_route_filter, NULL,
                               AP_FTYPE_CONTENT_SET);

@@ -96,9 +96,9 @@ void authproxy_upstream_headers(request_rec *r,
      * otherwise let it choose where Auth.js redirects */
     set(ctx, "X-Forwarded-Proto", origin->scheme);
     set(ctx, "X-Forwarded-Host", origin->hostport);
-    if (authproxy_preserve_host(conf)) {
-        set(ctx, "Host", origin->hostport);
-    }
+    /* always: under ProxyPreserveHost On mod_proxy would pass the client's
+     * Host, from which @auth/express builds every URL */
+    set(ctx, "Host", authproxy_preserve_host(conf) ? origin->hostport : conf->upstream_hostport);
     for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
         const authproxy_header_t *h = &APR_ARRAY_IDX(conf->headers, i, authproxy_header_t);
 
@@ -127,18 +127,36 @@ void authproxy_header_replace(void *headers, const char *name, const char *value
     apr_table_setn(headers, name, value);
 }
 
-/* Headers besides X-Forwarded-Host and -Proto by which some stack or other
- * learns the origin it serves: only the module's account of it may reach the
- * upstream. */
+/* Headers besides Host and X-Forwarded-Host and -Proto by which some stack
+ * or other learns the origin it serves or the path it is mounted at: only
+ * the module's account of the origin may reach the upstream. */
 static const char *const origin_claims[] = {
-    "Forwarded", "X-Forwarded-Port", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
-    "X-Url-Scheme", "Front-End-Https", "X-Original-Host", "X-Host", NULL
+    /* RFC 7239's, and the port: Django, Werkzeug, Spring, Jetty */
+    "Forwarded", "X-Forwarded-Port",
+    /* the scheme: Rack, gunicorn's defaults, Tornado, Jetty, Microsoft's servers */
+    "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Url-Scheme",
+    "X-Scheme", "X-Proxied-Https", "Front-End-Https",
+    /* the host */
+    "X-Original-Host", "X-Host",
+    /* the mount point: Spring, Werkzeug, ASP.NET Core, Symfony, Traefik (Prefix),
+     * Kong (Path), WSGI recipes and gunicorn (SCRIPT_NAME) */
+    "X-Forwarded-Prefix", "X-Forwarded-Path", "X-Script-Name", "Script-Name",
+    /* the request's own URL: Traefik and the forward-auth servers, IIS, Zend
+     * and old Symfony, nginx's auth_request */
+    "X-Forwarded-Uri", "X-Original-URL", "X-Rewrite-URL", "X-Original-URI",
+    NULL
 };
 
-static int is_origin_claim(const char *key, const char *unused)
+/* `from_client` non-NULL: the client's X-Forwarded-Server too, onto which
+ * mod_proxy merges the server's name (Jetty and Paste take it for the host);
+ * mod_proxy's own must stay. */
+static int is_origin_claim(const char *key, const char *from_client)
 {
     const char *const *name;
 
+    if (from_client && authproxy_header_same(key, "X-Forwarded-Server")) {
+        return 1;
+    }
     for (name = origin_claims; *name; name++) {
         if (authproxy_header_same(key, *name)) {
             return 1;
@@ -147,10 +165,11 @@ static int is_origin_claim(const char *key, const char *unused)
     return 0;
 }
 
-void authproxy_remove_origin_claims(apr_table_t *headers)
+void authproxy_remove_origin_claims(apr_table_t *headers, int from_client)
 {
     /* one pass for all of them, not one per name */
-    authproxy_table_unset_where(apr_table_elts(headers)->pool, headers, is_origin_claim, NULL);
+    authproxy_table_unset_where(apr_table_elts(headers)->pool, headers, is_origin_claim,
+                                from_client ? "" : NULL);
 }
 
 static int is_authjs(const char *key, const char *unused)

@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from harness import Browser, header, header_all, on_origin, vhost
 
 APP_HOST = "app.test"
@@ -66,6 +68,42 @@ def test_express_upstream_without_preserve_host_names_itself(httpd_factory, upst
     h = httpd_factory(app_vhost("AuthProxyUpstream %s\n" % upstream_express.origin))
     status, _, body = h.request("GET", "/api/auth/providers", host="%s:%d" % (APP_HOST, h.port))
     assert json.loads(body)["credentials"]["signinUrl"].startswith(upstream_express.origin)
+
+
+PROXY_PRESERVE_HOST = {
+    "vhost": "ProxyPreserveHost On\n",
+    "location": "<Location />\n    ProxyPreserveHost On\n</Location>\n",
+}
+
+
+@pytest.mark.parametrize("scope", sorted(PROXY_PRESERVE_HOST))
+@pytest.mark.parametrize("kind", ["express", "core"])
+def test_proxy_preserve_host_never_passes_the_clients_host(httpd_factory, request, kind, scope):
+    """mod_proxy's ProxyPreserveHost On, common where the VirtualHost also
+    proxies the app, would pass the client's Host on: @auth/express builds its
+    pages, callback URLs and e-mail links from it."""
+    up = request.getfixturevalue("upstream_express" if kind == "express" else "upstream")
+    for preserve in ("Off", "On"):
+        h = httpd_factory(app_vhost(PROXY_PRESERVE_HOST[scope] + "AuthProxyUpstream %s\n"
+                                    "AuthProxyPreserveHost %s\n" % (up.origin, preserve)))
+        own = "%s:%d" % (APP_HOST, h.port)
+        # @auth/express names the origin it hears as Host: its own, without AuthProxyPreserveHost
+        named = up.origin if kind == "express" and preserve == "Off" else app_origin(h)
+
+        status, _, body = h.request("GET", "/api/auth/providers", host="evil.example")
+        assert status == 200
+        creds = json.loads(body)["credentials"]
+        assert creds["signinUrl"] == named + "/api/auth/signin/credentials"
+        assert creds["callbackUrl"] == named + "/api/auth/callback/credentials"
+        status, _, body = h.request("GET", "/api/auth/signin", host="evil.example")
+        assert status == 200 and b"evil.example" not in body
+        actions = re.findall(rb'action="([^"]+)"', body)
+        assert actions and all(a.decode().startswith(named + "/api/auth/") for a in actions)
+
+        status, _, body = h.request("GET", "/api/auth/__echo", host="evil.example")
+        seen = json.loads(body)["headers"]
+        assert seen["host"] == (own if preserve == "On" else "127.0.0.1:%d" % up.port)
+        assert seen["x-forwarded-host"] == own
 
 
 def test_target_prefix_differs_from_local_prefix(httpd_factory, upstream_auth_prefix):

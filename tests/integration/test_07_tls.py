@@ -44,6 +44,22 @@ def test_sign_in_and_session_over_tls(httpd_factory, tls_upstream, pki):
     assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
 
 
+def test_proxy_preserve_host_leaves_the_upstream_its_tls_name(httpd_factory, tls_upstream, pki):
+    """mod_proxy's ProxyPreserveHost On would send the client's host as the
+    TLS server name and check the upstream's certificate against it: routes
+    to an https upstream failed, and a client chose the name it heard."""
+    # TLS 1.2: under 1.3 the route guard can wait on the socket for an answer
+    # that mod_ssl has already read along with the session tickets (a 504)
+    h = httpd_factory(conf(tls_upstream, pki[0]) + "ProxyPreserveHost On\n"
+                      "SSLProxyProtocol TLSv1.2\n")
+    for host in ("127.0.0.1:%d" % h.port, "localhost", "evil.example"):
+        status, _, body = h.request("GET", "/api/auth/__echo", host=host)
+        assert status == 200, body[:300]
+        seen = json.loads(body)
+        assert (seen["servername"], seen["headers"]["host"]) == \
+            ("localhost", "localhost:%d" % tls_upstream.port)
+
+
 def test_unknown_ca_means_no_session_and_an_error_line(httpd_factory, tls_upstream, pki):
     good = httpd_factory(conf(tls_upstream, pki[0]))
     browser = signed_in(good)

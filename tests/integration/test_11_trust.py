@@ -149,6 +149,23 @@ def test_other_headers_that_claim_an_origin_never_reach_the_upstream(app):
     assert not {folded(n) for n in seen} & {folded(n) for n in claims}, seen
 
 
+def test_claims_of_a_path_or_a_server_never_reach_the_upstream(app):
+    """X-Forwarded-Server arrives as mod_proxy sets it, the server's own name,
+    never merged onto the client's; the mount point and the request's own URL
+    as other stacks read them are never the client's, however spelled."""
+    claims = {"x_forwarded_server": "evil.example", "X-Forwarded-Server": "evil.example",
+              "X-FORWARDED-PREFIX": "/evil", "x-forwarded-path": "/evil",
+              "X-Forwarded-Uri": "/admin", "X-Original-URL": "/admin", "x_rewrite_url": "/admin",
+              "X-ORIGINAL-URI": "/admin", "X-Script-Name": "/evil", "Script_Name": "/evil",
+              "FORWARDED": "host=evil.example", "X-Forwarded-Protocol": "ssl",
+              "X_Scheme": "https", "X-Proxied-Https": "on"}
+    status, _, body = app.request("GET", "/api/auth/__echo", headers=claims,
+                                  host="app.test:%d" % app.port)
+    seen = json.loads(body)["headers"]
+    got = [(n, v) for n, v in seen.items() if folded(n) in {folded(c) for c in claims}]
+    assert got == [("x-forwarded-server", "app.test")], seen
+
+
 def test_sign_in_pages_and_redirects_never_name_a_foreign_host(app, upstream):
     own = "http://app.test:%d" % app.port
     status, _, body = app.request("GET", "/api/auth/providers", host="evil.example")
@@ -177,6 +194,42 @@ def test_the_session_fetch_tells_the_same_origin(httpd_factory, upstream):
         seen = upstream.get_json("/__stats")["last_session_headers"]
         want = host if host.startswith("www") else "app.test:%d" % h.port
         assert (seen["x-forwarded-proto"], seen["x-forwarded-host"]) == ("http", want)
+
+
+@pytest.mark.parametrize("preserve", ["Off", "On"])
+def test_the_session_fetch_hears_the_modules_headers_only(httpd_factory, upstream, preserve):
+    """Whatever the client sends and ProxyPreserveHost says: Host is the
+    upstream's own (or the public origin's), and of the client's headers only
+    the session cookie goes."""
+    h = httpd_factory(APP.replace("</VirtualHost>", """
+        ProxyPreserveHost On
+        AuthProxyUpstream %s
+        AuthProxyPreserveHost %s
+        AuthProxyHeader X-Api-Key from-config
+        AuthProxySessionCache none
+        </VirtualHost>""" % (upstream.origin, preserve)))
+    own = "app.test:%d" % h.port
+    h.request("GET", "/index.html", host="evil.example", headers={
+        "Cookie": "other=1; %s=x" % COOKIE, "Accept": "text/html", "User-Agent": "client",
+        "X-Forwarded-Server": "evil.example", "X-Original-URL": "/admin", "X-Custom": "client",
+        "Forwarded": "host=evil.example", **SPELLINGS})
+    assert upstream.get_json("/__stats")["last_session_headers"] == {
+        "host": own if preserve == "On" else "127.0.0.1:%d" % upstream.port,
+        "user-agent": "mod_authproxy", "accept": "application/json", "cookie": COOKIE + "=x",
+        "x-forwarded-proto": "http", "x-forwarded-host": own, "x-api-key": "from-config"}
+
+
+def test_the_session_fetch_takes_no_proxy_from_the_environment(httpd_factory, upstream,
+                                                                answers):
+    """mod_proxy's routes go straight to the upstream; so does the fetch, even
+    where httpd was started with http_proxy set: that proxy would see every
+    session cookie, and could answer for the upstream."""
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySessionCache none\n" % upstream.origin,
+                      start=False)
+    h.env.update(http_proxy=answers.origin, all_proxy=answers.origin)
+    h.start()
+    assert authjs_vars(env_with(h, "valid")) == {}
+    assert upstream.get_json("/__stats")["last_session_headers"]["cookie"] == COOKIE + "=valid"
 
 
 def test_use_canonical_name_on(httpd_factory, upstream):

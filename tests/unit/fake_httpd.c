@@ -13,7 +13,9 @@
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <ap_provider.h>
+#include <apr_optional_hooks.h>
 #include <http_main.h>
+#include <mod_proxy.h>
 #include <util_mutex.h>
 
 #include "fake_httpd.h"
@@ -42,6 +44,8 @@ void fake_httpd_start(apr_pool_t *pglobal)
     apr_pool_create(&log_pool, pglobal);
     authproxy_module.module_index = 0;
     authproxy_module.register_hooks(pglobal);
+    fake_httpd.proxy_fixups =
+        ((proxy_LINK_fixups_t *)apr_optional_hook_get("fixups")->elts)[0].pFunc;
 }
 
 void fake_httpd_reset(void)
@@ -129,6 +133,12 @@ void ap_hook_pre_translate_name(ap_HOOK_pre_translate_name_t *pf, const char *co
     fake_httpd.pre_translate_name = pf;
 }
 
+void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre,
+                            const char *const *succ, int order)
+{
+    fake_httpd.translate_name = pf;
+}
+
 void ap_hook_check_authn(ap_HOOK_check_user_id_t *pf, const char *const *pre,
                          const char *const *succ, int order, int type)
 {
@@ -205,15 +215,17 @@ void ap_hook_child_init(ap_HOOK_child_init_t *pf, const char *const *pre,
 {
 }
 
+/* A route's mod_proxy settings (post_perdir_config, and the vector that
+ * post_config makes for it) are the integration tests' business too. */
+void ap_hook_post_perdir_config(ap_HOOK_post_perdir_config_t *pf, const char *const *pre,
+                                const char *const *succ, int order)
+{
+}
+
 apr_status_t ap_mpm_query(int query_code, int *result)
 {
     *result = 1;
     return APR_SUCCESS;
-}
-
-void ap_hook_translate_name(ap_HOOK_translate_name_t *pf, const char *const *pre,
-                            const char *const *succ, int order)
-{
 }
 
 void ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf, const char *const *pre,
@@ -319,6 +331,18 @@ void *ap_lookup_provider(const char *provider_group, const char *provider_name,
 static ap_conf_vector_t *config_vector(apr_pool_t *p)
 {
     return apr_pcalloc(p, SLOTS * sizeof(void *));
+}
+
+/* For a route's mod_proxy settings, which the unit tests never make. */
+ap_conf_vector_t *ap_create_per_dir_config(apr_pool_t *p)
+{
+    return config_vector(p);
+}
+
+ap_conf_vector_t *ap_merge_per_dir_configs(apr_pool_t *p, ap_conf_vector_t *base,
+                                           ap_conf_vector_t *new_conf)
+{
+    return base;
 }
 
 server_rec *fake_server(apr_pool_t *p, const char *hostname, apr_port_t port)

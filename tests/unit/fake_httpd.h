@@ -21,11 +21,13 @@ typedef struct {
      * the others it registers are not kept. */
     ap_HOOK_check_config_t *check_config;
     ap_HOOK_pre_translate_name_t *pre_translate_name;
+    ap_HOOK_translate_name_t *translate_name;
     ap_HOOK_access_checker_ex_t *check_access_ex;
     ap_HOOK_check_user_id_t *check_authn;
     ap_HOOK_auth_checker_t *check_authz;
     ap_HOOK_note_auth_failure_t *note_auth_failure;
     ap_HOOK_fixups_t *fixups;
+    int (*proxy_fixups)(request_rec *r);   /* mod_proxy's, on its copy of the headers */
     /* What the tests decide; fake_httpd_reset sets them back. */
     int require_status;            /* mod_authz_core's verdict on the Require lines */
     const char *const *linked;     /* the modules linked in (NULL-terminated), or NULL */

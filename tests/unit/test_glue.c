@@ -1333,24 +1333,90 @@ START_TEST(origin_claims_removed)
 {
     static const char *const claims[] = {
         "Forwarded", "x-forwarded-port", "X_Forwarded_Scheme", "X-FORWARDED-SSL",
-        "X-Url-Scheme", "front_end_https", "X-Original-Host", "x-host"
+        "x-forwarded-protocol", "X-Url-Scheme", "x_scheme", "X-Proxied-Https", "front_end_https",
+        "X-Original-Host", "x-host", "X-FORWARDED-PREFIX", "X-Forwarded-Path", "X-Script-Name",
+        "SCRIPT_NAME", "x-forwarded-uri", "X-Original-URL", "x_rewrite_url", "X-Original-URI"
     };
     static const char *const kept[] = {
-        "Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Hosted"
+        "Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Hosted",
+        "X-Forwarded-Server"
     };
-    apr_table_t *t = apr_table_make(pool, 16);
+    const apr_size_t n_kept = sizeof(kept) / sizeof(kept[0]);
+    int from_client;
     apr_size_t i;
 
-    for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
-        apr_table_addn(t, claims[i], "evil");
+    for (from_client = 0; from_client <= 1; from_client++) {
+        apr_table_t *t = apr_table_make(pool, 32);
+
+        for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+            apr_table_addn(t, claims[i], "evil");
+        }
+        for (i = 0; i < n_kept; i++) {
+            apr_table_addn(t, kept[i], "kept");
+        }
+        authproxy_remove_origin_claims(t, from_client);
+        /* the client's X-Forwarded-Server goes too: mod_proxy adds its own later */
+        ck_assert_int_eq(entries(t), (int)n_kept - from_client);
+        for (i = 0; i < n_kept - from_client; i++) {
+            ck_assert_str_eq(apr_table_get(t, kept[i]), "kept");
+        }
     }
-    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-        apr_table_addn(t, kept[i], "kept");
-    }
-    authproxy_remove_origin_claims(t);
-    ck_assert_int_eq(entries(t), (int)(sizeof(kept) / sizeof(kept[0])));
-    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-        ck_assert_str_eq(apr_table_get(t, kept[i]), "kept");
+}
+END_TEST
+
+/* Host as mod_proxy sends it: the upstream's own, or the public origin with
+ * AuthProxyPreserveHost On, whatever the client sent and ProxyPreserveHost
+ * left; the client's claims are gone before mod_proxy adds its own. */
+static const struct {
+    const char *upstream, *preserve;   /* AuthProxyUpstream; AuthProxyPreserveHost */
+    const char *host;
+} host_cases[] = {
+    { "http://127.0.0.1:3000", NULL, "127.0.0.1:3000" },
+    { "http://127.0.0.1:3000", "Off", "127.0.0.1:3000" },
+    { "https://Auth.Example.com:443", NULL, "auth.example.com" },
+    { "https://auth.example.com:80", NULL, "auth.example.com:80" },
+    { "http://auth.example.com:80", NULL, "auth.example.com" },
+    { "http://[::1]:8080", NULL, "[::1]:8080" },
+    { "http://127.0.0.1:3000", "On", HOST },
+};
+
+START_TEST(route_host_and_claims)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(host_cases) / sizeof(host_cases[0])); i++) {
+        const char *lines[3] = {
+            apr_pstrcat(pool, AUTHPROXY_DIR_UPSTREAM " ", host_cases[i].upstream, NULL),
+            host_cases[i].preserve
+                ? apr_pstrcat(pool, AUTHPROXY_DIR_PRESERVE_HOST " ", host_cases[i].preserve, NULL)
+                : NULL,
+            NULL
+        };
+        server_rec *s = started(lines);
+        request_rec *r = fake_request(pool, s, NULL, "GET", "/api/auth/signin");
+
+        apr_table_setn(r->headers_in, "Host", "evil.example");
+        apr_table_setn(r->headers_in, "x_forwarded_server", "evil");
+        apr_table_setn(r->headers_in, "X-Forwarded-Server", "evil");
+        apr_table_setn(r->headers_in, "X-FORWARDED-PREFIX", "/evil");
+        apr_table_setn(r->headers_in, "X-Original-URL", "/admin");
+        apr_table_setn(r->headers_in, "X-Forwarded-For", "192.0.2.1");
+        ck_assert_int_eq(fake_httpd.pre_translate_name(r), DONE);
+        ck_assert_int_eq(fake_httpd.translate_name(r), OK);
+        ck_assert_int_eq(entries(r->headers_in), 2);
+        /* what mod_proxy does next, under ProxyPreserveHost On */
+        apr_table_mergen(r->headers_in, "X-Forwarded-For", "127.0.0.1");
+        apr_table_mergen(r->headers_in, "X-Forwarded-Host", "evil.example");
+        apr_table_mergen(r->headers_in, "X-Forwarded-Server", HOST);
+        ck_assert_int_eq(fake_httpd.proxy_fixups(r), OK);
+        expect_str(i, "Host", apr_table_get(r->headers_in, "Host"), host_cases[i].host);
+        expect_str(i, "X-Forwarded-Host", apr_table_get(r->headers_in, "X-Forwarded-Host"),
+                   HOST);
+        expect_str(i, "X-Forwarded-Server", apr_table_get(r->headers_in, "X-Forwarded-Server"),
+                   HOST);
+        expect_str(i, "X-Forwarded-For", apr_table_get(r->headers_in, "X-Forwarded-For"),
+                   "192.0.2.1, 127.0.0.1");
+        ck_assert_int_eq(entries(r->headers_in), 5);
     }
 }
 END_TEST
@@ -1663,6 +1729,7 @@ int main(void)
     tcase_add_test(publish, session_cookie_stripped);
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
+    tcase_add_test(publish, route_host_and_claims);
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);

@@ -47,7 +47,8 @@
 // Either way an https origin makes Auth.js use __Secure-/__Host- cookie names.
 //
 // Test-only routes (answered before Auth.js sees the request, same on both kinds):
-//   ANY  <base>/__echo[/...]  echo method, raw target, raw headers, body (base64)
+//   ANY  <base>/__echo[/...]  echo method, raw target, raw headers, body (base64),
+//        and over TLS the server name (SNI) the client sent, else null
 //        query: status=NNN, location=URL, cookies=1, sleep=MS
 //   GET  /__stats             {"session_calls": N, "last_session_headers": {...}}
 //                             (requests to <base>/session or a tenant's
@@ -330,6 +331,7 @@ async function echo(req, res, query) {
       method: req.method,
       url: req.url, // raw request target, undecoded
       headers,
+      servername: req.socket.servername || null,
       body_b64: body.toString("base64"),
       body_len: body.length,
     },
