@@ -11,7 +11,6 @@
  * at startup, so it loads in any order and can say which module is missing. */
 #include <apr_dso.h>
 #include <apr_strings.h>
-#include <apr_support.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_proxy.h>
@@ -217,11 +216,16 @@ static apr_status_t read_line_before(ap_filter_t *f, const answer_guard_t *g,
         if (left <= 0) {
             return APR_TIMEUP;
         }
+        /* wait for more through the filters below, not on the socket: mod_ssl
+         * may hold what it has read (with TLS 1.3 it reads the answer along
+         * with the session tickets), and the socket would stay silent */
         apr_socket_timeout_set(sock, timeout >= 0 && timeout < left ? timeout : left);
-        rv = apr_wait_for_io_or_timeout(NULL, sock, 1);
+        rv = ap_get_brigade(f->next, piece, AP_MODE_SPECULATIVE, APR_BLOCK_READ, 1);
+        apr_brigade_cleanup(piece);
         apr_socket_timeout_set(sock, timeout);
         if (rv != APR_SUCCESS) {
-            return rv;
+            /* the end of the answer ends the line read so far */
+            return APR_STATUS_IS_EOF(rv) && !APR_BRIGADE_EMPTY(bb) ? APR_SUCCESS : rv;
         }
     }
 }

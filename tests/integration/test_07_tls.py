@@ -3,6 +3,7 @@
 libcurl with AuthProxyCACertificateFile."""
 import json
 import shutil
+import time
 
 import pytest
 
@@ -48,16 +49,25 @@ def test_proxy_preserve_host_leaves_the_upstream_its_tls_name(httpd_factory, tls
     """mod_proxy's ProxyPreserveHost On would send the client's host as the
     TLS server name and check the upstream's certificate against it: routes
     to an https upstream failed, and a client chose the name it heard."""
-    # TLS 1.2: under 1.3 the route guard can wait on the socket for an answer
-    # that mod_ssl has already read along with the session tickets (a 504)
-    h = httpd_factory(conf(tls_upstream, pki[0]) + "ProxyPreserveHost On\n"
-                      "SSLProxyProtocol TLSv1.2\n")
+    h = httpd_factory(conf(tls_upstream, pki[0]) + "ProxyPreserveHost On\n")
     for host in ("127.0.0.1:%d" % h.port, "localhost", "evil.example"):
         status, _, body = h.request("GET", "/api/auth/__echo", host=host)
         assert status == 200, body[:300]
         seen = json.loads(body)
         assert (seen["servername"], seen["headers"]["host"]) == \
             ("localhost", "localhost:%d" % tls_upstream.port)
+
+
+def test_routes_over_tls13_never_wait_for_what_mod_ssl_holds(httpd_factory, tls_upstream, pki):
+    """With TLS 1.3 mod_ssl reads the answer along with the session tickets
+    and holds it: the route guard once waited on the silent socket for it
+    until AuthProxyTimeout (a 504 for about half of the requests)."""
+    h = httpd_factory(conf(tls_upstream, pki[0]) + "SSLProxyProtocol TLSv1.3\n"
+                      "AuthProxyTimeout 5\n")
+    for path in ("/api/auth/providers", "/api/auth/__echo", "/api/auth/signin") * 4:
+        started = time.monotonic()
+        status, _, body = h.request("GET", path)
+        assert status == 200 and time.monotonic() - started < 2, (path, status, body[:200])
 
 
 def test_unknown_ca_means_no_session_and_an_error_line(httpd_factory, tls_upstream, pki):
