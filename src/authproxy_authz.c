@@ -247,6 +247,16 @@ static const char *claim_parse(cmd_parms *cmd, const char *line, const void **pa
 static const authz_provider session_provider = { session_check, NULL };
 static const authz_provider claim_provider = { claim_check, claim_parse };
 
+/* Whatever decided access (a Require met without a user skips
+ * authentication), an answer under AuthType authjs depends on who asks. */
+static int authproxy_authz_fixups(request_rec *r)
+{
+    if (is_authjs(r)) {
+        authproxy_private_response(r);
+    }
+    return DECLINED;
+}
+
 /* The routes stand outside every authorization decision, of this module's
  * providers and anyone else's (a `Require not ...` would turn a grant into a
  * refusal): a visitor must reach the sign-in to sign in. Granting access
@@ -260,6 +270,7 @@ void authproxy_authz_register_hooks(apr_pool_t *p)
 {
     ap_hook_check_access_ex(authproxy_authz_routes, NULL, NULL, APR_HOOK_FIRST,
                             AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(authproxy_authz_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(authproxy_authz_authenticate, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authz(authproxy_authz_check, NULL, NULL, APR_HOOK_FIRST,

@@ -285,7 +285,12 @@ void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const ch
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     EVP_DigestUpdate(md, purpose, strlen(purpose) + 1);
     EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1);
-    EVP_DigestUpdate(md, origin, strlen(origin) + 1);
+    /* a /session answer depends on the origin it is asked for; a cookie's
+     * renewal and sign-out do not: the same cookie under another of the
+     * server's names is the same session */
+    if (strcmp(purpose, AUTHPROXY_KEY_RENEWAL) != 0) {
+        EVP_DigestUpdate(md, origin, strlen(origin) + 1);
+    }
     EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1);
     EVP_DigestUpdate(md, cookie->value, strlen(cookie->value));
     EVP_DigestFinal_ex(md, key, &len);
@@ -336,11 +341,20 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
     return rv;
 }
 
+/* memcached takes a lifetime longer than 30 days for a date, in the past:
+ * the entry would be gone as it is stored, and the store said to succeed. */
+#define MAX_LIFETIME apr_time_from_sec(30 * 86400)
+
 static apr_status_t store(request_rec *r, const unsigned char *key, apr_time_t expiry,
                           const char *value)
 {
     const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
+    apr_time_t latest = apr_time_now() + MAX_LIFETIME;
     apr_status_t rv;
+
+    if (expiry > latest) {
+        expiry = latest;
+    }
 
     lock(cache);
     rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,

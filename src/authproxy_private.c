@@ -122,14 +122,29 @@ static apr_status_t authproxy_private_filter(ap_filter_t *f, apr_bucket_brigade 
     return ap_pass_brigade(f->next, bb);
 }
 
-/* On every response of a server where the module is on: whether it is
- * personal is known only once the handler has run (a subrequest may resolve
- * the session); subrequests' headers never leave. */
+/* Right before the handler, on every response of a server where the module
+ * is on (subrequests' headers never leave). A session that a subrequest may
+ * yet resolve (an SSI include) would come after the headers have left: a
+ * request that carries the session cookie, its session not looked for yet,
+ * is taken for personal now. And mod_dir's and mod_negotiation's fast
+ * redirect takes no_cache from a subrequest that may not have it: it is set
+ * again on the request that answers. */
 static void authproxy_private_insert_filter(request_rec *r)
 {
-    if (!r->main && authproxy_sconf(r->server)->upstream) {
-        ap_add_output_filter(AUTHPROXY_PRIVATE_FILTER, NULL, r, r->connection);
+    const authproxy_request_t *req;
+    authjs_cookie_t cookie;
+
+    if (r->main || !authproxy_sconf(r->server)->upstream) {
+        return;
     }
+    req = authproxy_request(authproxy_original(r));
+    if (req->personal
+        || (!req->resolved
+            && !authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                                   authproxy_origin_cookie_name(r), &cookie))) {
+        authproxy_private_response(r);
+    }
+    ap_add_output_filter(AUTHPROXY_PRIVATE_FILTER, NULL, r, r->connection);
 }
 
 void authproxy_private_register_hooks(apr_pool_t *p)

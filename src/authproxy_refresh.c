@@ -93,11 +93,13 @@ static const authjs_session_t *renewed_session(request_rec *r,
     return authjs_session_from_claims(r->pool, claims);
 }
 
-static void renew(request_rec *r, authproxy_request_t *req, apr_time_t now)
+static void renew(request_rec *r, authproxy_request_t *req, const unsigned char *key,
+                  apr_time_t now)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_array_header_t *set_cookies = apr_array_make(r->pool, 4, sizeof(const char *));
     const authjs_session_t *answer, *session;
+    const char *record;
     authjs_cookie_t renewed;
     unsigned char renewed_key[AUTHPROXY_CACHE_KEY_LEN];
 
@@ -108,6 +110,13 @@ static void renew(request_rec *r, authproxy_request_t *req, apr_time_t now)
     if (!answer) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream has "
                       "no session for this cookie: the current session is kept");
+        return;
+    }
+    /* a sign-out while the upstream was asked: its cookie must not come back */
+    if (authproxy_cache_get_record(r, key, &record) == APR_SUCCESS
+        && !strcmp(record, SIGNED_OUT)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session renewal: signed out meanwhile: "
+                      "the renewed cookie is dropped");
         return;
     }
     if (!pass_cookies(r, &req->cookie, set_cookies, &renewed)) {
@@ -162,7 +171,7 @@ void authproxy_refresh(request_rec *r, authproxy_request_t *req)
     /* claimed before asking: another process looking now waits its turn, and
      * an upstream that fails is asked again a period later, not at once */
     if (start_clock(r, key, now, every)) {
-        renew(r, req, now);
+        renew(r, req, key, now);
     }
     authproxy_flight_land(key);
 }

@@ -261,6 +261,10 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     authproxy_request_t *req = authproxy_request(orig);
 
     if (req->resolved) {
+        /* a subrequest's answer may become the page's (mod_dir's fast redirect) */
+        if (req->session) {
+            authproxy_private_response(r);
+        }
         return req->session;
     }
     req->resolved = 1;

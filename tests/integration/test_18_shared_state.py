@@ -335,3 +335,160 @@ def test_a_subrequest_never_renews(httpd_factory, upstream, memcached):
     # the next page of its own renews at once: nothing was claimed meanwhile
     env, cookies = visit(h, token)
     assert len(cookies) == 1 and upstream.session_calls() == calls + 1
+
+
+# ---- what the attacker's pass found --------------------------------------------------
+
+def cached_with(httpd_factory, upstream, quick, extra, files=()):
+    """cached_httpd()'s server with `extra` configuration and more files."""
+    h = httpd_factory(CACHED % (quick, upstream.origin, UPSTREAM_SECRET, PERIOD, "pass")
+                      + extra, start=False)
+    os.mkdir(os.path.join(h.dir, "cache"))
+    if os.geteuid() == 0:
+        www = pwd.getpwnam("www-data")
+        os.chown(os.path.join(h.dir, "cache"), www.pw_uid, www.pw_gid)
+    h.write("cgi-bin/who.cgi", WHO_CGI.replace("@EXTRA@", ""), mode=0o755)
+    for name, text, mode in files:
+        os.makedirs(os.path.dirname(os.path.join(h.dir, name)), mode=0o755, exist_ok=True)
+        h.write(name, text, mode=mode)
+    return h.start()
+
+
+INDEX = """
+    CacheReadSize 1048576
+    <Directory @DIR@/htdocs/sub>
+        Options +ExecCGI
+        AddHandler cgi-script .cgi
+        DirectoryIndex index.cgi
+        %s
+    </Directory>
+"""
+
+
+@pytest.mark.parametrize("quick", ["On", "Off"])
+@pytest.mark.parametrize("guard", ["",
+                                   "AuthType authjs\nRequire valid-user\nAuthProxyUnauthAction pass"])
+def test_a_directory_index_keeps_its_page_personal(httpd_factory, upstream, quick, guard):
+    """mod_dir's fast redirect takes no_cache from its subrequest, whose
+    session was resolved by the main request."""
+    h = cached_with(httpd_factory, upstream, quick, INDEX % guard,
+                    [("htdocs/sub/index.cgi", WHO_CGI.replace("@EXTRA@", ""), 0o755),
+                     ("htdocs/docs/index.html", "<h1>docs</h1>\n", 0o644)])
+    young = mint(token_request({"email": "alice@example.com", "sub": "a"}))[0]
+    assert get(h, "/sub/", young)[2] == b"user=alice@example.com\n"
+    status, headers, _ = get(h, "/docs/", old_token())
+    assert len(session_set_cookies(headers)) == 1
+    for _ in range(2):
+        assert get(h, "/sub/")[2] == b"user=\n"
+        assert not session_set_cookies(get(h, "/docs/")[1])
+
+
+SSI = """
+    LoadModule include_module @MODULES@/mod_include.so
+    <Location /page.shtml>
+        AuthProxySession Off
+        Options +Includes
+        SetOutputFilter INCLUDES
+    </Location>
+"""
+
+
+def test_a_page_whose_include_resolves_the_session_is_private(httpd_factory, upstream):
+    """The text before the include leaves with the headers, before the
+    subrequest finds the session: a request with the session cookie, its
+    session not looked for yet, is taken for personal from the start."""
+    h = cached_with(httpd_factory, upstream, "On", SSI,
+                    [("htdocs/page.shtml", 'Hello\n<!--#include virtual="/cgi-bin/who.cgi" -->\n',
+                      0o644)])
+    young = mint(token_request({"email": "alice@example.com", "sub": "a"}))[0]
+    status, headers, body = get(h, "/page.shtml", young)
+    assert b"alice@example.com" in body and "private" in cache_control(headers)
+    for _ in range(2):
+        assert b"alice" not in get(h, "/page.shtml")[2]
+
+
+@pytest.mark.parametrize("quick", ["On", "Off"])
+def test_an_answer_under_authtype_authjs_is_never_stored_without_a_user(httpd_factory, upstream,
+                                                                         quick):
+    """A Require met without a user (an address) skips authentication."""
+    h = cached_with(httpd_factory, upstream, quick, """
+        <Location /cgi-bin/who.cgi>
+            AuthType authjs
+            AuthProxySession Off
+            <RequireAny>
+                Require ip 127.0.0.1
+                Require valid-user
+            </RequireAny>
+        </Location>
+    """)
+    for _ in range(2):
+        status, headers, _ = get(h, "/cgi-bin/who.cgi")
+        assert status == 200 and not from_cache(headers) and "private" in cache_control(headers)
+
+
+@pytest.mark.parametrize("status_doc", ["400", "413"])
+def test_a_route_error_document_is_checked_again(httpd_factory, upstream, status_doc):
+    """A route's ErrorDocument is an internal redirect: the route's grant
+    must not carry over to the page it names."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        LimitRequestBody 10
+        ProxyPass /app %s/__stats
+        ErrorDocument %s /app
+        <Location />
+            AuthType authjs
+            AuthProxyUnauthAction 401
+            Require authjs-session
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET, upstream.origin, status_doc))
+    assert h.request("GET", "/app")[0] == 401
+    for raw in (b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+                b"Content-Length: 100\r\n\r\n" + b"x" * 100):
+        answer = h.raw(b"POST /api/auth/signin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Connection: close\r\n" + raw)
+        assert b"session_calls" not in answer, answer[:300]
+
+
+def test_a_sign_out_mark_outlives_a_fresh_30_day_token_in_memcached(httpd_factory, upstream,
+                                                                    memcached):
+    """memcached takes a lifetime over 30 days for a date: the mark until
+    exp plus the leeway of a fresh token would be gone as it is stored."""
+    import time
+    h = httpd_factory("""
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionRefresh 2
+        AuthProxySessionCache memcache:127.0.0.1:%d
+    """ % (upstream.origin, UPSTREAM_SECRET, memcached.port))
+    # due for renewal, and its exp plus the leeway more than 30 days away
+    fresh = mint(token_request({"email": "alice@example.com", "sub": "a"}, maxAge=2592000,
+                               now=int(time.time()) - 5))[0]
+    sign_out_at(h, fresh, "/api/auth/signout")
+    env, cookies = visit(h, fresh)
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
+
+
+def test_a_sign_out_holds_under_every_name_of_the_server(httpd_factory, upstream, memcached):
+    h = httpd_factory("""
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
+        <VirtualHost 127.0.0.1:@PORT@>
+        ServerName app.test
+        ServerAlias alias.test
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionRefresh %d
+        AuthProxySessionCache memcache:127.0.0.1:%d
+        ScriptAlias /cgi-bin/ "@DIR@/cgi-bin/"
+        </VirtualHost>
+    """ % (upstream.origin, UPSTREAM_SECRET, PERIOD, memcached.port))
+    token = old_token()
+    browser = Browser(h, host="app.test:%d" % h.port)
+    browser.cookies[COOKIE] = token
+    assert browser.sign_out("/api/auth")[0] in (302, 303)
+    for host in ("app.test", "alias.test"):
+        status, headers, body = h.request("GET", "/cgi-bin/env.cgi", host="%s:%d" % (host, h.port),
+                                          headers={"Cookie": session_cookie(token)})
+        assert parse_env(body)["AUTHJS_USER_EMAIL"] == "alice@example.com"
+        assert not session_set_cookies(headers), host
