@@ -75,7 +75,11 @@ static int authproxy_route_translate(request_rec *r)
  * server name (SNI) and checks the upstream's certificate against it: a
  * route to an https upstream failed, and a client chose the name the
  * upstream heard. For mod_proxy a route is always Off (the module sets Host
- * itself); this runs once the route's per-directory settings are final. */
+ * itself); this runs once the route's per-directory settings are final.
+ * The merge also gives the route a configuration vector of its own: httpd
+ * skips access checks for an internal redirect (a route's ErrorDocument)
+ * whose vector is the one of the request before, which the access hook
+ * granted as a route. */
 static int authproxy_route_post_perdir_config(request_rec *r)
 {
     if (authproxy_is_route(r)) {
