@@ -391,21 +391,29 @@ static const char *cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* The keyword `arg` names, as its place in `words` (the enum's order), or an
+ * error naming the directive and what it takes (`expected`). */
+static const char *one_of(cmd_parms *cmd, const char *arg, const char *const *words,
+                          const char *expected, int *out)
+{
+    int i;
+
+    for (i = 0; words[i]; i++) {
+        if (!strcasecmp(arg, words[i])) {
+            *out = i;
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg, expected);
+}
+
 static const char *cmd_strategy(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    /* authproxy_strategy_e */
+    static const char *const words[] = { "jwt", "database", NULL };
 
-    if (!strcasecmp(arg, "jwt")) {
-        conf->strategy = AUTHPROXY_STRATEGY_JWT;
-    }
-    else if (!strcasecmp(arg, "database")) {
-        conf->strategy = AUTHPROXY_STRATEGY_DATABASE;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is neither jwt nor database",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
+    return one_of(cmd, arg, words, "neither jwt nor database",
+                  &authproxy_sconf(cmd->server)->strategy);
 }
 
 static const char *cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
@@ -462,38 +470,20 @@ static const char *cmd_cache_negative_ttl(cmd_parms *cmd, void *dconf, const cha
 
 static const char *cmd_metrics_scope(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    /* authproxy_metrics_scope_e */
+    static const char *const words[] = { "vhost", "all", NULL };
 
-    if (!strcasecmp(arg, "vhost")) {
-        conf->metrics_scope = AUTHPROXY_METRICS_VHOST;
-    }
-    else if (!strcasecmp(arg, "all")) {
-        conf->metrics_scope = AUTHPROXY_METRICS_ALL;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is neither vhost nor all", cmd->cmd->name, arg);
-    }
-    return NULL;
+    return one_of(cmd, arg, words, "neither vhost nor all",
+                  &authproxy_sconf(cmd->server)->metrics_scope);
 }
 
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    authproxy_dir_conf *conf = dconf;
+    /* authproxy_unauth_e */
+    static const char *const words[] = { "redirect", "401", "pass", NULL };
 
-    if (!strcasecmp(arg, "redirect")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_REDIRECT;
-    }
-    else if (!strcmp(arg, "401")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_401;
-    }
-    else if (!strcasecmp(arg, "pass")) {
-        conf->unauth_action = AUTHPROXY_UNAUTH_PASS;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not redirect, 401 or pass",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
+    return one_of(cmd, arg, words, "not redirect, 401 or pass",
+                  &((authproxy_dir_conf *)dconf)->unauth_action);
 }
 
 /* Startup runs the configuration twice; say warnings once (or under -t). */
