@@ -46,6 +46,7 @@ struct authproxy_metrics {
 typedef struct {
     const char *vhost;          /* ServerName:port, the label */
     const char *upstream;
+    const server_rec *server;   /* the first of its servers */
     authproxy_metrics_t *slot;
 } vhost_t;
 
@@ -67,6 +68,31 @@ static vhost_t *vhost_named(const char *name)
         }
     }
     return NULL;
+}
+
+static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if ((a ? a->nelts : 0) != (b ? b->nelts : 0)) {
+        return 0;
+    }
+    for (i = 0; a && i < a->nelts; i++) {
+        if (strcasecmp(APR_ARRAY_IDX(a, i, const char *), APR_ARRAY_IDX(b, i, const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Two servers of one label are one site (the main server and a VirtualHost
+ * it names, one name on two addresses) when they answer to the same names
+ * for the same deployment; VirtualHosts without a ServerName of their own
+ * take the main server's, and two tenants must not share a series. */
+static int same_site(const server_rec *a, const server_rec *b)
+{
+    return !strcmp(authproxy_sconf(a)->cache_scope, authproxy_sconf(b)->cache_scope)
+           && same_names(a->names, b->names) && same_names(a->wild_names, b->wild_names);
 }
 
 int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -101,15 +127,19 @@ int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
             continue;
         }
         name = authproxy_server_name(pconf, v);
-        /* servers of one name (the main server and a VirtualHost it names, or
-         * one name on two addresses) are one series */
-        if ((vh = vhost_named(name))) {
+        if ((vh = vhost_named(name)) && same_site(vh->server, v)) {
             conf->metrics = vh->slot;
             continue;
+        }
+        if (vh) {
+            /* another site under the same label: where it is defined tells it apart */
+            name = apr_psprintf(pconf, "%s (%s:%d)", name, v->defn_name ? v->defn_name : "",
+                                v->defn_line_number);
         }
         vh = apr_array_push(vhosts);
         vh->vhost = name;
         vh->upstream = conf->upstream;
+        vh->server = v;
         vh->slot = (authproxy_metrics_t *)(base + slot_size() * (vhosts->nelts - 1));
         conf->metrics = vh->slot;
     }

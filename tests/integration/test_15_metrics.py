@@ -231,6 +231,24 @@ def test_the_handler_shows_its_own_virtual_host_and_its_label_names_the_port(htt
     assert b"b.test" not in h.request("GET", "/metrics", host=a)[2]
 
 
+def test_virtual_hosts_without_a_server_name_keep_their_series_apart(httpd_factory, upstream):
+    """Each takes the main server's name, so their labels meet: two tenants
+    must not share a series, nor see each other's upstream."""
+    unnamed = "<VirtualHost 127.0.0.1:@PORT@>\nServerAlias %s\nAuthProxyUpstream %s\n</VirtualHost>\n"
+    h = httpd_factory(TENANTS % {"modules": MODULES}
+                      + unnamed % ("a.test", upstream.origin)
+                      + unnamed % ("b.test", "http://localhost:%d" % upstream.port))
+    for _ in range(3):
+        assert h.request("GET", "/index.html", host=on(h, "a.test"))[0] == 200
+    a_samples, b_samples = scrape_on(h, "a.test"), scrape_on(h, "b.test")
+    (a_label,), (b_label,) = vhosts_in(a_samples), vhosts_in(b_samples)
+    assert a_label != b_label
+    assert value(a_samples, "authproxy_anonymous_total", a_label, reason="no_cookie") == 3
+    assert value(b_samples, "authproxy_anonymous_total", b_label, reason="no_cookie") == 0
+    status, _, body = h.request("GET", "/server-status?auto", host=on(h, "b.test"))
+    assert status == 200 and upstream.origin.encode() not in body
+
+
 def test_scope_all_shows_every_virtual_host_to_that_server_only(httpd_factory, upstream):
     h = tenants(httpd_factory, upstream, "AuthProxyMetricsScope all\n")
     a, b = on(h, "a.test"), on(h, "b.test")
