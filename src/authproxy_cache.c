@@ -106,6 +106,19 @@ static int init_is_harmless(const char *name)
     return 0;
 }
 
+/* dbm's init() cannot run here: what it would refuse of a path that create()
+ * took is a file in a directory that is not there. */
+static int has_directory(apr_pool_t *p, const char *path)
+{
+    const char *full = ap_server_root_relative(p, path);
+    const char *slash = full ? strrchr(full, '/') : NULL;
+    apr_finfo_t finfo;
+
+    return slash && apr_stat(&finfo, slash == full ? "/" : apr_pstrmemdup(p, full, slash - full),
+                             APR_FINFO_TYPE, p) == APR_SUCCESS
+           && finfo.filetype == APR_DIR;
+}
+
 /* What startup does with a setting, at configtest: create() with its
  * arguments and, where that is harmless, init(), which is where some
  * providers first look at them (memcache's server list), in ptemp and a
@@ -122,6 +135,11 @@ static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_serve
 
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!strcasecmp(name, "dbm") && args && *args && !has_directory(ptemp, args)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: the DBM file's directory does not "
+                     "exist", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!init_is_harmless(name)) {

@@ -121,7 +121,8 @@ def test_plaintext_upstream_off_loopback_warns():
 
 
 CACHE_MODULES = ("LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so\n"
-                 "LoadModule socache_redis_module @MODULES@/mod_socache_redis.so\n")
+                 "LoadModule socache_redis_module @MODULES@/mod_socache_redis.so\n"
+                 "LoadModule socache_dbm_module @MODULES@/mod_socache_dbm.so\n")
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -135,6 +136,9 @@ CACHE_MODULES = ("LoadModule socache_memcache_module @MODULES@/mod_socache_memca
     # by its init(), after the provider's own line
     ("memcache::11211", "AuthProxySessionCache memcache::11211: cannot initialise the cache"),
     ("nosuch", "AuthProxySessionCache nosuch: no socache provider 'nosuch' is loaded"),
+    # dbm's init() is not run (it would touch a running server's file): its directory is checked
+    ("dbm:/nonexistent-dir/x", "AuthProxySessionCache dbm:/nonexistent-dir/x: the DBM file's "
+                               "directory does not exist"),
 ])
 def test_configtest_refuses_a_cache_setting_that_startup_would(setting, message):
     h = Httpd(CACHE_MODULES + GOOD + "AuthProxySessionCache %s\n" % setting)
@@ -145,7 +149,7 @@ def test_configtest_refuses_a_cache_setting_that_startup_would(setting, message)
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("setting", ["shmcb", "shmcb:@DIR@/run/c(512000)",
+@pytest.mark.parametrize("setting", ["shmcb", "shmcb:@DIR@/run/c(512000)", "dbm:@DIR@/run/c",
                                      "memcache:127.0.0.1:11211", "redis:127.0.0.1:6379"])
 def test_configtest_accepts_a_good_cache_setting_without_its_server(setting):
     """memcached and redis need not run: nothing connects at configtest."""
