@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package from the files of this checkout that git knows or
-# would take (nothing ignored), checks it
+# would take (nothing ignored), or of a tree unpacked from the release tarball
+# (all but what builds and setup add), checks it
 # with lintian, installs it, enables the module with a2enmod (which brings its
 # dependencies), runs apache2ctl configtest, and purges it again, checking
 # that nothing is left behind. As root, on Debian 12; changes the system's
@@ -20,7 +21,12 @@ say() {
 
 say "building $PKG from the checkout (dpkg-buildpackage -us -uc -b, about a minute)"
 mkdir "$work/src"
-git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar -C "$work/src" -xf -
+if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
+    git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar -C "$work/src" -xf -
+else
+    tar --exclude='./_build*' --exclude=./.tools --exclude=./tests/upstream/node_modules \
+        --exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -C "$work/src" -xf -
+fi
 (cd "$work/src" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) \
     || { tail -40 "$work/build.log"; exit 1; }
 deb=$(ls "$work"/${PKG}_*.deb)

@@ -3,6 +3,8 @@
 # Sets up a fresh Debian machine and runs every test, each stage whatever the
 # one before did, and ends with one line over all of them:
 #   unit          the C unit tests and the fuzz corpora replayed (make check), plain build
+#   distcheck     the release tarball built, checked, installed and uninstalled
+#                 (make distcheck, plain build), and holding every file git has
 #   unit-asan     the same with ASan and UBSan (_build-asan)
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
 #                 preloaded) and a real Auth.js upstream (make check-integration)
@@ -14,7 +16,7 @@ set -u
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh || { echo "test: setup failed: nothing was tested" >&2; exit 1; }
 . scripts/env.sh   # the Node.js that setup may have fetched
-STAGES=${STAGES:-"unit unit-asan integration fuzz package"}
+STAGES=${STAGES:-"unit distcheck unit-asan integration fuzz package"}
 passed=0
 failed=0
 summary=""
@@ -46,8 +48,29 @@ build() {   # dir, configure arguments...
 unit() {    # stage, build dir
     echo "== $1: make check in $2"
     # VERBOSE: automake prints each failing test's log, not just where it is
-    make -C "$2" -s check VERBOSE=1 >"$2/check.out" 2>&1 || cat "$2/check.out"
-    count "$1" $(automake_counts "$2")
+    if make -C "$2" -s check VERBOSE=1 >"$2/check.out" 2>&1; then
+        count "$1" $(automake_counts "$2")
+    else
+        cat "$2/check.out"
+        # a make check that fails with every test passed (Check missing) fails too
+        set -- "$1" $(automake_counts "$2")
+        count "$1" "$2" $(($3 > 0 ? $3 : 1))
+    fi
+}
+
+# The tarball in $1 holds every file git has but those only a checkout needs,
+# and adds nothing but autotools' output (no objects, logs or caches).
+dist_is_git() {
+    # nothing to compare in a tree unpacked from a tarball
+    [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ] || return 0
+    tar tzf "$1" | sed -e 's|^[^/]*/||' -e '/\/$/d' -e '/^$/d' | sort >_build/dist.files
+    git ls-files | grep -Ev '(^|/)\.gitignore$|^\.ci/|^m4/\.keep$' | sort >_build/git.files
+    missing=$(comm -23 _build/git.files _build/dist.files)
+    extra=$(comm -13 _build/git.files _build/dist.files \
+            | grep -Ev '^(configure|Makefile\.in|aclocal\.m4|config\.h\.in|build-aux/.*|m4/.*)$')
+    [ -z "$missing" ] || echo "distcheck: in git, not in the tarball (EXTRA_DIST):" $missing
+    [ -z "$extra" ] || echo "distcheck: in the tarball, not in git:" $extra
+    [ -z "$missing$extra" ]
 }
 
 pytest_in() {   # stage, build dir, pytest arguments...
@@ -74,6 +97,19 @@ for stage in $STAGES; do
     case $stage in
     unit)
         if build _build; then unit unit _build; else count unit 0 1; fi ;;
+    distcheck)
+        echo "== distcheck: make distcheck in _build, the tarball against git"
+        if ! build _build; then
+            count distcheck 0 1
+        elif ! make -C _build -s -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+                >_build/distcheck.out 2>&1; then
+            tail -40 _build/distcheck.out
+            count distcheck 0 1
+        elif dist_is_git "_build/$(sed -n '/archives ready/{n;p;}' _build/distcheck.out)"; then
+            count distcheck 1 0
+        else
+            count distcheck 0 1
+        fi ;;
     unit-asan)
         if build _build-asan --enable-sanitizers; then unit unit-asan _build-asan
         else count unit-asan 0 1; fi ;;
