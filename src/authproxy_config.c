@@ -486,7 +486,6 @@ static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *ar
                   &((authproxy_dir_conf *)dconf)->unauth_action);
 }
 
-/* Startup runs the configuration twice; say warnings once (or under -t). */
 /* The module record takes this table; the handlers above are its only users. */
 const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_UPSTREAM, cmd_upstream, NULL, RSRC_CONF,
@@ -555,6 +554,7 @@ const command_rec authproxy_cmds[] = {
     { NULL }
 };
 
+/* Startup runs the configuration twice; say warnings once (or under -t). */
 static int should_warn(void)
 {
     return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL
