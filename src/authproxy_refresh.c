@@ -61,8 +61,8 @@ static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
         }
     }
     return sent->nelts
-           && !authjs_cookie_find(r->pool, apr_array_pstrcat(r->pool, sent, ';'), cookie->name,
-                                  renewed);
+           && authjs_cookie_find(r->pool, apr_array_pstrcat(r->pool, sent, ';'), cookie->name,
+                                 renewed) == AUTHJS_COOKIE_FOUND;
 }
 
 /* The renewed cookie's session: decoded here when there is a secret, else
@@ -76,18 +76,19 @@ static const authjs_session_t *renewed_session(request_rec *r,
                                                                       : conf->keyring;
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     json_t *claims;
-    const char *why;
+    authjs_token_status_e status;
 
     if (!ring) {
         authproxy_cache_key(r, renewed, AUTHPROXY_KEY_SESSION, key);
         authproxy_cache_put(r, key, answer);
         return answer;
     }
-    why = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
-                              apr_time_sec(apr_time_now()), r->pool, &claims);
-    if (why) {
+    status = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
+                                 apr_time_sec(apr_time_now()), r->pool, &claims);
+    if (status != AUTHJS_TOKEN_VALID) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
-                      "new cookie is refused here (%s): the current session is kept", why);
+                      "new cookie is refused here (%s): the current session is kept",
+                      authjs_token_status_text(status));
         return NULL;
     }
     return authjs_session_from_claims(r->pool, claims);

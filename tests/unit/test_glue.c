@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 #include <mod_auth.h>
 
+#include "authproxy_metrics.h"
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
@@ -913,6 +914,38 @@ START_TEST(nothing_secret_is_logged)
 }
 END_TEST
 
+/* Why a visitor is anonymous (the metrics' reasons), told apart by what the
+ * cookie and its token were found to be. */
+START_TEST(why_anonymous)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    static const struct {
+        const char *cookie;
+        authproxy_anonymous_e reason;
+    } cases[] = {
+        { NULL, AUTHPROXY_ANONYMOUS_NO_COOKIE },
+        { "a=1; __Secure-authjs.session-token=x", AUTHPROXY_ANONYMOUS_NO_COOKIE },
+        { "authjs.session-token=", AUTHPROXY_ANONYMOUS_BAD_COOKIE },
+        { "authjs.session-token.0=a; authjs.session-token.2=c", AUTHPROXY_ANONYMOUS_BAD_COOKIE },
+        { "authjs.session-token=forged.token.value", AUTHPROXY_ANONYMOUS_INVALID_TOKEN },
+    };
+    server_rec *s = started(secret);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        request_rec *r = fake_request(pool, s, NULL, "GET", "/app");
+
+        if (cases[i].cookie) {
+            apr_table_setn(r->headers_in, "Cookie", cases[i].cookie);
+        }
+        ck_assert_ptr_null(authproxy_session_get(r));
+        ck_assert_msg(authproxy_request(r)->anonymous == (int)cases[i].reason,
+                      "case %d: reason %d, want %d", i, authproxy_request(r)->anonymous,
+                      cases[i].reason);
+    }
+}
+END_TEST
+
 /* ---- Require authjs-claim and authjs-session ------------------------------------- */
 
 static const authz_provider *provider(const char *name)
@@ -1715,6 +1748,7 @@ int main(void)
     tcase_add_test(authn, signed_in_user);
     tcase_add_test(authn, refused_by_require);
     tcase_add_test(authn, nothing_secret_is_logged);
+    tcase_add_test(authn, why_anonymous);
     suite_add_tcase(suite, authn);
     tcase_add_checked_fixture(authz, setup, teardown);
     tcase_add_test(authz, claim_lines);
