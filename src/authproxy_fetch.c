@@ -222,7 +222,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
 
     if (body.too_large) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered with more than "
-                      "64 KiB: no session", conf->session_url);
+                      "%d KiB: no session", conf->session_url, AUTHJS_SESSION_MAX_ANSWER / 1024);
         return APR_EGENERAL;
     }
     if (rc != CURLE_OK) {
