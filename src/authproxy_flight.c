@@ -27,16 +27,30 @@ static struct {
 static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_allocator_t *allocator;
+    apr_status_t rv;
 
-    /* flights come and go under inflight.mutex, on an allocator of their own */
-    apr_allocator_create(&allocator);
+    /* flights come and go under inflight.mutex, on an allocator of their own;
+     * their pools, under p, end the child when memory runs out, as httpd's
+     * do. Without the allocator or the mutex each miss asks the upstream. */
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the single flight: "
+                     "concurrent misses each ask the upstream");
+        return;
+    }
     apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
     apr_allocator_owner_set(allocator, inflight.pool);
-    apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool);
+    if ((rv = apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool))
+        != APR_SUCCESS) {
+        inflight.mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the single flight: "
+                     "concurrent misses each ask the upstream");
+        return;
+    }
     inflight.flights = apr_hash_make(inflight.pool);
 }
 
-/* The flight for `key`, under inflight.mutex; NULL after starting one. */
+/* The flight for `key`, under inflight.mutex; NULL after starting one (or
+ * failing to: the caller goes alone, and lands nothing). */
 static flight_t *flight_of(const unsigned char *key)
 {
     flight_t *flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
@@ -47,7 +61,10 @@ static flight_t *flight_of(const unsigned char *key)
         flight = apr_pcalloc(pool, sizeof(*flight));
         flight->pool = pool;
         memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
-        apr_thread_cond_create(&flight->cond, pool);
+        if (apr_thread_cond_create(&flight->cond, pool) != APR_SUCCESS) {
+            apr_pool_destroy(pool);
+            return NULL;
+        }
         apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
         return NULL;
     }

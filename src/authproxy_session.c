@@ -178,6 +178,14 @@ static void remember_anonymous(request_rec *r, const authproxy_server_conf *conf
     }
 }
 
+/* The upstream's answer, without the cache. */
+static void fetch_alone(request_rec *r, authproxy_request_t *req)
+{
+    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
+        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+    }
+}
+
 /* The upstream's answer, through the cache where there is one: concurrent
  * misses for one cookie wait for a single fetch. */
 static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
@@ -189,9 +197,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     req->source = AUTHPROXY_SOURCE_UPSTREAM;
     req->anonymous = AUTHPROXY_ANONYMOUS_NO_SESSION;
     if (!conf->cache) {
-        if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
-            req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
-        }
+        fetch_alone(r, req);
         return;
     }
     look.conf = conf;
@@ -206,8 +212,9 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     if (look.known) {
         memcpy(look.key, look.known->key, AUTHPROXY_CACHE_KEY_LEN);
     }
-    else {
-        authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key);
+    else if (!authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key)) {
+        fetch_alone(r, req);
+        return;
     }
     if (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look)) {
         return;

@@ -1713,6 +1713,84 @@ START_TEST(cache_settings_checked_as_startup_uses_them)
 }
 END_TEST
 
+/* ---- the /session fetch ---------------------------------------------------------- */
+
+/* Longer than libcurl takes for any string option (CURL_MAX_INPUT_LENGTH). */
+static const char *too_long_for_libcurl(void)
+{
+    apr_size_t len = 8000001;
+    char *text = apr_palloc(pool, len + 1);
+
+    memset(text, 'a', len);
+    text[len] = '\0';
+    return text;
+}
+
+/* A connection waiting on the listener: a request went out. */
+static int connected(apr_socket_t *listener)
+{
+    apr_socket_t *accepted;
+
+    return apr_socket_accept(&accepted, listener, pool) == APR_SUCCESS;
+}
+
+/* An option that libcurl refuses fails the fetch with one error line naming
+ * the first such option, and no request goes out: the upstream, a socket
+ * that listens and never answers, hears of none. */
+START_TEST(fetch_never_goes_out_incomplete)
+{
+    authjs_cookie_t cookie = { AUTHPROXY_DEFAULT_COOKIE, "tok", AUTHPROXY_DEFAULT_COOKIE "=tok",
+                               0 };
+    const authjs_session_t *session = NULL;
+    const char *lines[] = { NULL, AUTHPROXY_DIR_TIMEOUT " 1", NULL };
+    apr_socket_t *listener;
+    apr_sockaddr_t *addr;
+    authproxy_server_conf *conf;
+    request_rec *r;
+    server_rec *s;
+
+    ck_assert_int_eq(apr_sockaddr_info_get(&addr, "127.0.0.1", APR_INET, 0, 0, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_create(&listener, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_bind(listener, addr), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_listen(listener, 4), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_opt_set(listener, APR_SO_NONBLOCK, 1), APR_SUCCESS);
+    apr_socket_addr_get(&addr, APR_LOCAL, listener);
+    lines[0] = apr_psprintf(pool, "%s http://127.0.0.1:%u", AUTHPROXY_DIR_UPSTREAM,
+                            (unsigned)addr->port);
+    s = started(lines);
+    conf = authproxy_sconf(s);
+
+    /* the control: a whole request goes out, and is never answered */
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert(fake_log_has(" failed: "));
+    ck_assert(connected(listener));
+
+    fake_httpd_reset();
+    conf->ca_file = too_long_for_libcurl();
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert_ptr_null(session);
+    ck_assert_str_eq(fake_log_last(), apr_psprintf(pool, "error: upstream %s: cannot set "
+                                                   "CURLOPT_CAINFO (A libcurl function was "
+                                                   "given a bad argument): no session",
+                                                   conf->session_url));
+    ck_assert(!fake_log_has(" failed: "));
+    ck_assert(!connected(listener));
+
+    /* the first option refused is the one named */
+    fake_httpd_reset();
+    conf->session_url = too_long_for_libcurl();
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert(fake_log_has(": cannot set CURLOPT_URL ("));
+    ck_assert(!fake_log_has("CURLOPT_CAINFO"));
+    ck_assert(!connected(listener));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -1721,6 +1799,7 @@ int main(void)
     TCase *authz = tcase_create("authz");
     TCase *publish = tcase_create("publish");
     TCase *startup = tcase_create("startup");
+    TCase *fetch = tcase_create("fetch");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -1770,6 +1849,9 @@ int main(void)
     tcase_add_test(startup, what_is_not_inherited_is_said);
     tcase_add_test(startup, cache_settings_checked_as_startup_uses_them);
     suite_add_tcase(suite, startup);
+    tcase_add_checked_fixture(fetch, setup, teardown);
+    tcase_add_test(fetch, fetch_never_goes_out_incomplete);
+    suite_add_tcase(suite, fetch);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
