@@ -14,6 +14,7 @@ typedef struct {
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     apr_thread_cond_t *cond;
     apr_pool_t *pool;
+    apr_time_t started;
     int done;
     int waiters;
 } flight_t;
@@ -60,6 +61,7 @@ static flight_t *flight_of(const unsigned char *key)
         apr_pool_create(&pool, inflight.pool);
         flight = apr_pcalloc(pool, sizeof(*flight));
         flight->pool = pool;
+        flight->started = apr_time_now();
         memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
         if (apr_thread_cond_create(&flight->cond, pool) != APR_SUCCESS) {
             apr_pool_destroy(pool);
@@ -74,7 +76,8 @@ static flight_t *flight_of(const unsigned char *key)
 int authproxy_flight_join(request_rec *r, const unsigned char *key)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
+    apr_interval_time_t left;
+    apr_time_t until;
     flight_t *flight;
 
     if (!inflight.mutex) {
@@ -86,9 +89,11 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key)
         return 1;
     }
     flight->waiters++;
-    /* bounded: a fetch never takes longer than the timeout */
-    while (!flight->done
-           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, patience) == APR_SUCCESS) {
+    /* no longer than the fetch waited for can take: AuthProxyTimeout from its
+     * start (libcurl's timeout is a total one), wakeups or not */
+    until = flight->started + apr_time_from_sec(authproxy_timeout(conf));
+    while (!flight->done && (left = until - apr_time_now()) > 0
+           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, left) == APR_SUCCESS) {
     }
     flight->waiters--;
     if (flight->done && flight->waiters == 0) {
