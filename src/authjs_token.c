@@ -366,8 +366,7 @@ static int known_header(const authjs_keyring_t *ring, jwe_t *jwe)
     return 0;
 }
 
-static authjs_token_status_e split(apr_pool_t *p, const char *token, apr_size_t len,
-                                   jwe_t *jwe)
+static authjs_token_status_e split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t *jwe)
 {
     const char *part[5], *end = token + len;
     apr_size_t plen[5];

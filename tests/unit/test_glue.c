@@ -1742,7 +1742,7 @@ START_TEST(fetch_never_goes_out_incomplete)
     authjs_cookie_t cookie = { AUTHPROXY_DEFAULT_COOKIE, "tok", AUTHPROXY_DEFAULT_COOKIE "=tok",
                                0 };
     const authjs_session_t *session = NULL;
-    const char *lines[] = { NULL, AUTHPROXY_DIR_TIMEOUT " 1", NULL };
+    const char *lines[] = { NULL, AUTHPROXY_DIR_TIMEOUT " 1", NULL }, *want;
     apr_socket_t *listener;
     apr_sockaddr_t *addr;
     authproxy_server_conf *conf;
@@ -1773,10 +1773,11 @@ START_TEST(fetch_never_goes_out_incomplete)
     r = fake_request(pool, s, NULL, "GET", "/app");
     ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
     ck_assert_ptr_null(session);
-    ck_assert_str_eq(fake_log_last(), apr_psprintf(pool, "error: upstream %s: cannot set "
-                                                   "CURLOPT_CAINFO (A libcurl function was "
-                                                   "given a bad argument): no session",
-                                                   conf->session_url));
+    want = apr_psprintf(pool, "error: upstream %s: cannot set CURLOPT_CAINFO (",
+                        conf->session_url);
+    ck_assert_msg(!strncmp(fake_log_last(), want, strlen(want))
+                  && !strcmp(fake_log_last() + strlen(fake_log_last()) - 13, "): no session"),
+                  "%s", fake_log_last());
     ck_assert(!fake_log_has(" failed: "));
     ck_assert(!connected(listener));
 
