@@ -34,50 +34,53 @@ static const char *token;
 static apr_size_t token_len;
 
 /* noinline so that callgrind's --toggle-collect finds each by name. */
-__attribute__((noinline)) static const char *decode(apr_pool_t *p, json_t **claims)
+__attribute__((noinline)) static authjs_token_status_e decode(apr_pool_t *p, json_t **claims)
 {
     return authjs_token_decode(ring, token, token_len, apr_time_sec(apr_time_now()), p, claims);
 }
 
-__attribute__((noinline)) const char *bench_cold_decode(apr_pool_t *p, json_t **claims);
-__attribute__((noinline)) const char *bench_one_decode(apr_pool_t *p, json_t **claims);
-__attribute__((noinline)) const char *bench_one_session(apr_pool_t *p, apr_table_t **vars);
+__attribute__((noinline)) authjs_token_status_e bench_cold_decode(apr_pool_t *p, json_t **claims);
+__attribute__((noinline)) authjs_token_status_e bench_one_decode(apr_pool_t *p, json_t **claims);
+__attribute__((noinline)) authjs_token_status_e bench_one_session(apr_pool_t *p,
+                                                                  apr_table_t **vars);
 
-const char *bench_cold_decode(apr_pool_t *p, json_t **claims)
+authjs_token_status_e bench_cold_decode(apr_pool_t *p, json_t **claims)
 {
     return decode(p, claims);
 }
 
-const char *bench_one_decode(apr_pool_t *p, json_t **claims)
+authjs_token_status_e bench_one_decode(apr_pool_t *p, json_t **claims)
 {
     return decode(p, claims);
 }
 
 /* A decode and the session's variables, as the module builds them. */
-__attribute__((noinline)) static const char *session(apr_pool_t *p, apr_table_t **vars)
+__attribute__((noinline)) static authjs_token_status_e session(apr_pool_t *p,
+                                                               apr_table_t **vars)
 {
     json_t *claims;
-    const char *why = decode(p, &claims);
+    authjs_token_status_e status = decode(p, &claims);
     authjs_session_t *s;
 
-    if (why) {
-        return why;
+    if (status != AUTHJS_TOKEN_VALID) {
+        return status;
     }
     s = authjs_session_from_claims(p, claims);
     *vars = apr_table_make(p, 16);
     authjs_session_vars(p, s, *vars);
-    return NULL;
+    return AUTHJS_TOKEN_VALID;
 }
 
-const char *bench_one_session(apr_pool_t *p, apr_table_t **vars)
+authjs_token_status_e bench_one_session(apr_pool_t *p, apr_table_t **vars)
 {
     return session(p, vars);
 }
 
-static void check(const char *what, const char *why)
+static void check(const char *what, authjs_token_status_e status)
 {
-    if (why) {
-        fprintf(stderr, "decode_driver: %s decode failed: %s\n", what, why);
+    if (status != AUTHJS_TOKEN_VALID) {
+        fprintf(stderr, "decode_driver: %s decode failed: %s\n", what,
+                authjs_token_status_text(status));
         exit(1);
     }
 }

@@ -6,7 +6,18 @@
 
 #include "authjs_cookie.h"
 
-const char authjs_cookie_none[] = "no session cookie";
+const char *authjs_cookie_status_text(authjs_cookie_status_e status)
+{
+    static const char *const texts[AUTHJS_COOKIE_STATUSES] = {
+        [AUTHJS_COOKIE_FOUND] = "session cookie found",
+        [AUTHJS_COOKIE_NONE] = "no session cookie",
+        [AUTHJS_COOKIE_EMPTY] = "session cookie is empty",
+        [AUTHJS_COOKIE_CHUNK_EMPTY] = "a session cookie chunk is empty",
+        [AUTHJS_COOKIE_CHUNKS_MISSING] = "session cookie chunks are incomplete",
+    };
+
+    return texts[status];
+}
 
 #define SECURE_PREFIX AUTHJS_COOKIE_SECURE_PREFIX
 #define SECURE_PREFIX_LEN (sizeof(SECURE_PREFIX) - 1)
@@ -92,8 +103,8 @@ static int is_session_pair(const pair_t *pair, const char *name, apr_size_t name
     return chunk_of(&bare, name, name_len, &chunk);
 }
 
-const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
-                               authjs_cookie_t *out)
+authjs_cookie_status_e authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
+                                          authjs_cookie_t *out)
 {
     /* [0] whole, [1 + i] chunk i */
     const pair_t *found[AUTHJS_COOKIE_MAX_CHUNKS + 1];
@@ -117,21 +128,21 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
     out->name = name;
     if (found[0]) {
         if (found[0]->value_len == 0) {
-            return "session cookie is empty";
+            return AUTHJS_COOKIE_EMPTY;
         }
         out->value = apr_pstrmemdup(p, found[0]->value, found[0]->value_len);
         out->pairs = apr_pstrcat(p, out->name, "=", out->value, NULL);
         out->chunks = 0;
-        return NULL;
+        return AUTHJS_COOKIE_FOUND;
     }
     if (!found[1]) {
-        return authjs_cookie_none;
+        return AUTHJS_COOKIE_NONE;
     }
     for (count = 0; count < AUTHJS_COOKIE_MAX_CHUNKS && found[count + 1]; count++) {
         const pair_t *c = found[count + 1];
 
         if (c->value_len == 0) {
-            return "a session cookie chunk is empty";
+            return AUTHJS_COOKIE_CHUNK_EMPTY;
         }
         value[count].iov_base = (void *)c->value;
         value[count].iov_len = c->value_len;
@@ -142,13 +153,13 @@ const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *na
     }
     for (i = count + 1; i <= AUTHJS_COOKIE_MAX_CHUNKS; i++) {
         if (found[i]) {
-            return "session cookie chunks are incomplete";
+            return AUTHJS_COOKIE_CHUNKS_MISSING;
         }
     }
     out->value = apr_pstrcatv(p, value, count, NULL);
     out->pairs = apr_pstrcatv(p, sent, count, NULL);
     out->chunks = count;
-    return NULL;
+    return AUTHJS_COOKIE_FOUND;
 }
 
 const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *name)

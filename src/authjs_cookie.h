@@ -19,19 +19,29 @@ typedef struct {
     int chunks;           /* 0 when whole */
 } authjs_cookie_t;
 
-/* The refusal of authjs_cookie_find when there is no session cookie at all,
- * to tell it from a broken one. */
-extern const char authjs_cookie_none[];
+/* What authjs_cookie_find made of a Cookie header: the session cookie, or
+ * why there is none (no cookie at all is told from a broken one). */
+typedef enum {
+    AUTHJS_COOKIE_FOUND = 0,
+    AUTHJS_COOKIE_NONE,
+    AUTHJS_COOKIE_EMPTY,
+    AUTHJS_COOKIE_CHUNK_EMPTY,
+    AUTHJS_COOKIE_CHUNKS_MISSING,
+    AUTHJS_COOKIE_STATUSES
+} authjs_cookie_status_e;
+
+/* A status as a sentence for the log. */
+const char *authjs_cookie_status_text(authjs_cookie_status_e status);
 
 /* Finds the session cookie `name`, exactly as named (the caller adds the
  * __Secure- prefix where Auth.js would read it), in a Cookie header (pairs
  * separated by ';', or ',' where a client or proxy folded several headers).
  * Cookies of other names, a __Secure- one among them, never count: Auth.js
  * reads one name per origin, and so does this. A whole cookie wins over
- * chunks. Returns NULL and fills *out, or says why there is no session: no
- * cookie, empty, chunks missing. */
-const char *authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
-                               authjs_cookie_t *out);
+ * chunks. AUTHJS_COOKIE_FOUND with *out filled, or why there is no session:
+ * no cookie, empty, a chunk empty or missing. */
+authjs_cookie_status_e authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
+                                          authjs_cookie_t *out);
 
 /* The Cookie header without the session cookie(s) (NAME, __Secure-NAME and
  * their chunks); NULL when nothing else is left. */

@@ -191,7 +191,7 @@ const char *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size
 
     *out = NULL;
     if (len > AUTHJS_SESSION_MAX_ANSWER) {
-        return "answer larger than 64 KiB";
+        return apr_psprintf(p, "answer larger than %d KiB", AUTHJS_SESSION_MAX_ANSWER / 1024);
     }
     answer = json_loadb(body, len, JSON_DECODE_ANY, NULL);
     if (!answer) {

@@ -12,7 +12,40 @@
 
 #include "authjs_token.h"
 
-const char authjs_token_expired[] = "expired";
+/* A number constant as a string, for a message. */
+#define STR(n) STR_(n)
+#define STR_(n) #n
+
+const char *authjs_token_status_text(authjs_token_status_e status)
+{
+    static const char *const texts[AUTHJS_TOKEN_STATUSES] = {
+        [AUTHJS_TOKEN_VALID] = "valid",
+        [AUTHJS_TOKEN_EXPIRED] = "expired",
+        [AUTHJS_TOKEN_NOT_YET_VALID] = "not valid yet (nbf)",
+        [AUTHJS_TOKEN_EMPTY] = "empty token",
+        [AUTHJS_TOKEN_TOO_LARGE] = "token larger than " STR(AUTHJS_TOKEN_MAX_KIB) " KiB",
+        [AUTHJS_TOKEN_NOT_FIVE_PARTS] = "not five dot-separated parts",
+        [AUTHJS_TOKEN_ENCRYPTED_KEY] = "encrypted key is not empty, as alg \"dir\" wants",
+        [AUTHJS_TOKEN_PART_NOT_BASE64URL] = "a part is not base64url",
+        [AUTHJS_TOKEN_HEADER_NOT_BASE64URL] = "header is not base64url",
+        [AUTHJS_TOKEN_HEADER_NOT_OBJECT] = "header is not a JSON object",
+        [AUTHJS_TOKEN_ALG_NOT_DIR] = "alg is not \"dir\"",
+        [AUTHJS_TOKEN_ENC_MISSING] = "enc is missing",
+        [AUTHJS_TOKEN_ENC_UNKNOWN] = "enc is neither A256CBC-HS512 nor A256GCM",
+        [AUTHJS_TOKEN_EXTENSIONS] = "header asks for zip or crit extensions",
+        [AUTHJS_TOKEN_KID_NOT_STRING] = "kid is not a string",
+        [AUTHJS_TOKEN_NO_CONTEXT] = "OpenSSL could not make a context",
+        [AUTHJS_TOKEN_KID_KEY_FAILS] = "no key matches or the kid's key does not decrypt it",
+        [AUTHJS_TOKEN_NO_KEY] = "no key decrypts it",
+        [AUTHJS_TOKEN_PAYLOAD_NOT_OBJECT] = "payload is not a JSON object",
+        [AUTHJS_TOKEN_NAMED_CLAIM_TYPE] = "sub, name, email or picture is neither a string nor "
+                                          "null",
+        [AUTHJS_TOKEN_EXP_NOT_NUMBER] = "exp is not a number",
+        [AUTHJS_TOKEN_NBF_NOT_NUMBER] = "nbf is not a number",
+    };
+
+    return texts[status];
+}
 
 typedef enum { ENC_CBC = 1, ENC_GCM } enc_e;
 #define CBC_KEY_LEN 64
@@ -268,27 +301,27 @@ typedef struct {
     const char *kid;
 } jwe_t;
 
-static const char *parse_header(apr_pool_t *p, jwe_t *jwe)
+static authjs_token_status_e parse_header(apr_pool_t *p, jwe_t *jwe)
 {
     apr_size_t len;
     unsigned char *raw = authjs_b64url_decode(p, jwe->protected_b64, jwe->protected_len, &len);
     json_t *header, *value;
-    const char *why = NULL;
+    authjs_token_status_e why = AUTHJS_TOKEN_VALID;
 
     if (!raw) {
-        return "header is not base64url";
+        return AUTHJS_TOKEN_HEADER_NOT_BASE64URL;
     }
     header = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(header)) {
         json_decref(header);
-        return "header is not a JSON object";
+        return AUTHJS_TOKEN_HEADER_NOT_OBJECT;
     }
     value = json_object_get(header, "alg");
     if (!json_is_string(value) || strcmp(json_string_value(value), "dir") != 0) {
-        why = "alg is not \"dir\"";
+        why = AUTHJS_TOKEN_ALG_NOT_DIR;
     }
     else if (!json_is_string(value = json_object_get(header, "enc"))) {
-        why = "enc is missing";
+        why = AUTHJS_TOKEN_ENC_MISSING;
     }
     else if (!strcmp(json_string_value(value), "A256CBC-HS512")) {
         jwe->enc = ENC_CBC;
@@ -297,17 +330,17 @@ static const char *parse_header(apr_pool_t *p, jwe_t *jwe)
         jwe->enc = ENC_GCM;
     }
     else {
-        why = "enc is neither A256CBC-HS512 nor A256GCM";
+        why = AUTHJS_TOKEN_ENC_UNKNOWN;
     }
     if (!why && (json_object_get(header, "zip") || json_object_get(header, "crit"))) {
-        why = "header asks for zip or crit extensions";
+        why = AUTHJS_TOKEN_EXTENSIONS;
     }
     if (!why && (value = json_object_get(header, "kid"))) {
         if (json_is_string(value)) {
             jwe->kid = apr_pstrdup(p, json_string_value(value));
         }
         else {
-            why = "kid is not a string";
+            why = AUTHJS_TOKEN_KID_NOT_STRING;
         }
     }
     json_decref(header);
@@ -333,7 +366,7 @@ static int known_header(const authjs_keyring_t *ring, jwe_t *jwe)
     return 0;
 }
 
-static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t *jwe)
+static authjs_token_status_e split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t *jwe)
 {
     const char *part[5], *end = token + len;
     apr_size_t plen[5];
@@ -343,7 +376,7 @@ static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t
         const char *dot = memchr(token, '.', end - token);
 
         if ((i < 4) != (dot != NULL)) {
-            return "not five dot-separated parts";
+            return AUTHJS_TOKEN_NOT_FIVE_PARTS;
         }
         part[i] = token;
         plen[i] = (dot ? dot : end) - token;
@@ -352,14 +385,14 @@ static const char *split(apr_pool_t *p, const char *token, apr_size_t len, jwe_t
     jwe->protected_b64 = part[0];
     jwe->protected_len = plen[0];
     if (plen[1] != 0) {
-        return "encrypted key is not empty, as alg \"dir\" wants";
+        return AUTHJS_TOKEN_ENCRYPTED_KEY;
     }
     if (!(jwe->iv = authjs_b64url_decode(p, part[2], plen[2], &jwe->iv_len))
         || !(jwe->ciphertext = authjs_b64url_decode(p, part[3], plen[3], &jwe->ciphertext_len))
         || !(jwe->tag = authjs_b64url_decode(p, part[4], plen[4], &jwe->tag_len))) {
-        return "a part is not base64url";
+        return AUTHJS_TOKEN_PART_NOT_BASE64URL;
     }
-    return NULL;
+    return AUTHJS_TOKEN_VALID;
 }
 
 /* The thread's cipher context, ready to decrypt with this key and iv. */
@@ -450,7 +483,7 @@ static int gcm_decrypt(const authjs_keyring_t *ring, const authjs_key_t *key, th
 /* The claims a session is named by: strings (or null) where present. */
 static const char *const string_claims[] = { "sub", "name", "email", "picture", NULL };
 
-static const char *check_claims(json_t *claims, apr_int64_t now)
+static authjs_token_status_e check_claims(json_t *claims, apr_int64_t now)
 {
     json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
     const char *const *key;
@@ -459,31 +492,31 @@ static const char *check_claims(json_t *claims, apr_int64_t now)
         json_t *v = json_object_get(claims, *key);
 
         if (v && !json_is_string(v) && !json_is_null(v)) {
-            return "sub, name, email or picture is neither a string nor null";
+            return AUTHJS_TOKEN_NAMED_CLAIM_TYPE;
         }
     }
 
     if (exp && !json_is_number(exp)) {
-        return "exp is not a number";
+        return AUTHJS_TOKEN_EXP_NOT_NUMBER;
     }
     if (nbf && !json_is_number(nbf)) {
-        return "nbf is not a number";
+        return AUTHJS_TOKEN_NBF_NOT_NUMBER;
     }
     if (exp && (double)now > json_number_value(exp) + AUTHJS_CLOCK_TOLERANCE) {
-        return authjs_token_expired;
+        return AUTHJS_TOKEN_EXPIRED;
     }
     if (nbf && (double)now < json_number_value(nbf) - AUTHJS_CLOCK_TOLERANCE) {
-        return "not valid yet (nbf)";
+        return AUTHJS_TOKEN_NOT_YET_VALID;
     }
-    return NULL;
+    return AUTHJS_TOKEN_VALID;
 }
 
-const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
-                                apr_size_t len, apr_int64_t now, apr_pool_t *p,
-                                json_t **claims)
+authjs_token_status_e authjs_token_decode(const authjs_keyring_t *ring, const char *token,
+                                          apr_size_t len, apr_int64_t now, apr_pool_t *p,
+                                          json_t **claims)
 {
     jwe_t jwe;
-    const char *why;
+    authjs_token_status_e why;
     unsigned char *plain;
     apr_size_t plain_len = 0;
     int i, decrypted = 0;
@@ -492,10 +525,10 @@ const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
 
     *claims = NULL;
     if (len == 0) {
-        return "empty token";
+        return AUTHJS_TOKEN_EMPTY;
     }
     if (len > AUTHJS_TOKEN_MAX_LEN) {
-        return "token larger than 16 KiB";
+        return AUTHJS_TOKEN_TOO_LARGE;
     }
     memset(&jwe, 0, sizeof(jwe));
     if ((why = split(p, token, len, &jwe))
@@ -503,7 +536,7 @@ const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
         return why;
     }
     if (!(t = thread_ctx())) {
-        return "OpenSSL could not make a context";
+        return AUTHJS_TOKEN_NO_CONTEXT;
     }
     /* CBC padding and the GCM tag make room for at most one block more */
     plain = apr_palloc(p, jwe.ciphertext_len + 32);
@@ -517,8 +550,7 @@ const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
                                        : gcm_decrypt(ring, key, t, &jwe, plain, &plain_len);
     }
     if (!decrypted) {
-        return jwe.kid ? "no key matches or the kid's key does not decrypt it"
-                       : "no key decrypts it";
+        return jwe.kid ? AUTHJS_TOKEN_KID_KEY_FAILS : AUTHJS_TOKEN_NO_KEY;
     }
     /* authenticated: only the secret's holder wrote it. A repeated member
      * keeps its last value, as JSON.parse() in Auth.js does. */
@@ -526,12 +558,12 @@ const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
     explicit_bzero(plain, plain_len);
     if (!json_is_object(payload)) {
         json_decref(payload);
-        return "payload is not a JSON object";
+        return AUTHJS_TOKEN_PAYLOAD_NOT_OBJECT;
     }
     if ((why = check_claims(payload, now))) {
         json_decref(payload);
         return why;
     }
     *claims = payload;
-    return NULL;
+    return AUTHJS_TOKEN_VALID;
 }

@@ -9,7 +9,8 @@
 #include <jansson.h>
 
 /* Larger tokens are refused before any work. */
-#define AUTHJS_TOKEN_MAX_LEN (16 * 1024)
+#define AUTHJS_TOKEN_MAX_KIB 16
+#define AUTHJS_TOKEN_MAX_LEN (AUTHJS_TOKEN_MAX_KIB * 1024)
 /* Seconds of clock skew allowed on exp and nbf, as Auth.js's decode() allows. */
 #define AUTHJS_CLOCK_TOLERANCE 15
 
@@ -25,17 +26,44 @@ typedef struct authjs_keyring authjs_keyring_t;
 const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
                                   const char *salt, authjs_keyring_t **out);
 
-/* The refusal of authjs_token_decode for a token past its exp, to tell it
- * from an invalid one. */
-extern const char authjs_token_expired[];
+/* What authjs_token_decode made of a token: its claims, or why it is
+ * refused (a token past its exp is told from an invalid one). */
+typedef enum {
+    AUTHJS_TOKEN_VALID = 0,
+    AUTHJS_TOKEN_EXPIRED,
+    AUTHJS_TOKEN_NOT_YET_VALID,
+    AUTHJS_TOKEN_EMPTY,
+    AUTHJS_TOKEN_TOO_LARGE,
+    AUTHJS_TOKEN_NOT_FIVE_PARTS,
+    AUTHJS_TOKEN_ENCRYPTED_KEY,
+    AUTHJS_TOKEN_PART_NOT_BASE64URL,
+    AUTHJS_TOKEN_HEADER_NOT_BASE64URL,
+    AUTHJS_TOKEN_HEADER_NOT_OBJECT,
+    AUTHJS_TOKEN_ALG_NOT_DIR,
+    AUTHJS_TOKEN_ENC_MISSING,
+    AUTHJS_TOKEN_ENC_UNKNOWN,
+    AUTHJS_TOKEN_EXTENSIONS,
+    AUTHJS_TOKEN_KID_NOT_STRING,
+    AUTHJS_TOKEN_NO_CONTEXT,
+    AUTHJS_TOKEN_KID_KEY_FAILS,
+    AUTHJS_TOKEN_NO_KEY,
+    AUTHJS_TOKEN_PAYLOAD_NOT_OBJECT,
+    AUTHJS_TOKEN_NAMED_CLAIM_TYPE,
+    AUTHJS_TOKEN_EXP_NOT_NUMBER,
+    AUTHJS_TOKEN_NBF_NOT_NUMBER,
+    AUTHJS_TOKEN_STATUSES
+} authjs_token_status_e;
+
+/* A status as a sentence for the log. */
+const char *authjs_token_status_text(authjs_token_status_e status);
 
 /* Decrypts a compact JWE (alg "dir") with the keyring and checks exp and nbf
- * against `now` (Unix seconds). On success returns NULL and sets *claims to
- * the payload object (the caller owns the reference); otherwise returns why
- * the token is refused. Never reads past `len`. */
-const char *authjs_token_decode(const authjs_keyring_t *ring, const char *token,
-                                apr_size_t len, apr_int64_t now, apr_pool_t *p,
-                                json_t **claims);
+ * against `now` (Unix seconds). AUTHJS_TOKEN_VALID with *claims set to the
+ * payload object (the caller owns the reference), or why the token is
+ * refused, *claims NULL. Never reads past `len`. */
+authjs_token_status_e authjs_token_decode(const authjs_keyring_t *ring, const char *token,
+                                          apr_size_t len, apr_int64_t now, apr_pool_t *p,
+                                          json_t **claims);
 
 /* base64url without padding, strictly: only the canonical encoding of the
  * bytes decodes (no '=', '+', '/', or stray low bits). NULL when invalid. */

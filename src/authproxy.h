@@ -289,8 +289,10 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
  * record. */
 #define AUTHPROXY_KEY_SESSION "session"
 #define AUTHPROXY_KEY_RENEWAL "renewal"
-void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
-                         unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
+/* The cookie's key for `purpose`; 0 when OpenSSL fails (logged): the request
+ * then goes without the cache, as if it had none. */
+int authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
+                        unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
 /* 1 on a hit, with a session's JSON in *answer and *len; 0 on a miss or a
  * failing cache (one error line: the caller asks the upstream). */
 int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,

@@ -27,7 +27,8 @@ struct authproxy_cache {
     const char *spec;                 /* as configured, for messages */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex;        /* only for providers that need one */
+    apr_global_mutex_t *mutex;        /* only for providers that need one, */
+    apr_status_t mutex_rv;            /* and its child_init's failure: no cache in this child */
     apr_uint32_t *evictions;          /* sign-outs so far, in memory all children share */
 };
 
@@ -284,42 +285,55 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
     for (hi = caches ? apr_hash_first(p, caches) : NULL; hi; hi = apr_hash_next(hi)) {
         authproxy_cache_t *cache = apr_hash_this_val(hi);
 
-        if (cache->mutex) {
-            apr_global_mutex_child_init(&cache->mutex, apr_global_mutex_lockfile(cache->mutex),
-                                        p);
+        if (!cache->mutex) {
+            continue;
+        }
+        cache->mutex_rv = apr_global_mutex_child_init(&cache->mutex,
+                                                      apr_global_mutex_lockfile(cache->mutex), p);
+        if (cache->mutex_rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, cache->mutex_rv, s, "%s %s: its mutex does not "
+                         "open in this child: every lookup and store fails here",
+                         AUTHPROXY_DIR_CACHE, cache->spec);
         }
     }
 }
 
-void authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
-                         unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
+int authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
+                        unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     const char *origin = authproxy_public_origin(r)->origin;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int len = AUTHPROXY_CACHE_KEY_LEN;
-
-    /* the NULs keep the parts from running into each other (none holds one) */
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, purpose, strlen(purpose) + 1);
-    EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1);
-    /* a /session answer depends on the origin it is asked for; a cookie's
+    /* The NULs keep the parts from running into each other (none holds one).
+     * A /session answer depends on the origin it is asked for; a cookie's
      * renewal and sign-out do not: the same cookie under another of the
-     * server's names is the same session */
-    if (strcmp(purpose, AUTHPROXY_KEY_RENEWAL) != 0) {
-        EVP_DigestUpdate(md, origin, strlen(origin) + 1);
-    }
-    EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1);
-    EVP_DigestUpdate(md, cookie->value, strlen(cookie->value));
-    EVP_DigestFinal_ex(md, key, &len);
+     * server's names is the same session. */
+    int made = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
+               && EVP_DigestUpdate(md, purpose, strlen(purpose) + 1)
+               && EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1)
+               && (!strcmp(purpose, AUTHPROXY_KEY_RENEWAL)
+                   || EVP_DigestUpdate(md, origin, strlen(origin) + 1))
+               && EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1)
+               && EVP_DigestUpdate(md, cookie->value, strlen(cookie->value))
+               && EVP_DigestFinal_ex(md, key, &len);
+
     EVP_MD_CTX_free(md);
+    if (!made) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
+                      "this request goes without the cache");
+    }
+    return made;
 }
 
-static void lock(const authproxy_cache_t *cache)
+/* A provider that needs the mutex is never used without it: a failure to
+ * lock is the cache's. */
+static apr_status_t lock(const authproxy_cache_t *cache)
 {
-    if (cache->mutex) {
-        apr_global_mutex_lock(cache->mutex);
+    if (!cache->mutex) {
+        return APR_SUCCESS;
     }
+    return cache->mutex_rv != APR_SUCCESS ? cache->mutex_rv : apr_global_mutex_lock(cache->mutex);
 }
 
 static void unlock(const authproxy_cache_t *cache)
@@ -343,10 +357,11 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
 
     *len = capacity;
     *value = apr_palloc(r->pool, capacity);
-    lock(cache);
-    rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                   *value, len, r->pool);
-    unlock(cache);
+    if ((rv = lock(cache)) == APR_SUCCESS) {
+        rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                       *value, len, r->pool);
+        unlock(cache);
+    }
     if (APR_STATUS_IS_ENOMEM(rv)) {
         /* what a provider says of an entry larger than the buffer */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds an entry larger "
@@ -374,11 +389,12 @@ static apr_status_t store(request_rec *r, const unsigned char *key, apr_time_t e
         expiry = latest;
     }
 
-    lock(cache);
-    rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                expiry, (unsigned char *)value, (unsigned int)strlen(value),
-                                r->pool);
-    unlock(cache);
+    if ((rv = lock(cache)) == APR_SUCCESS) {
+        rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                    expiry, (unsigned char *)value, (unsigned int)strlen(value),
+                                    r->pool);
+        unlock(cache);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
                       cache->spec);
@@ -445,11 +461,14 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     apr_status_t rv;
 
-    authproxy_cache_key(r, cookie, AUTHPROXY_KEY_SESSION, key);
-    lock(cache);
-    rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                 r->pool);
-    unlock(cache);
+    if (!authproxy_cache_key(r, cookie, AUTHPROXY_KEY_SESSION, key)) {
+        return;
+    }
+    if ((rv = lock(cache)) == APR_SUCCESS) {
+        rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+                                     r->pool);
+        unlock(cache);
+    }
     apr_atomic_inc32(cache->evictions);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot remove the "

@@ -335,12 +335,15 @@ static const char *cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* A secret file holds the secret alone: larger ones are refused. */
+#define SECRET_FILE_MAX 4096
+
 /* The secret in a file, without its trailing line end: never echoed back. */
 static const char *read_secret_file(cmd_parms *cmd, const char *path, const char **secret)
 {
     const char *full = ap_server_root_relative(cmd->pool, path);
     apr_file_t *file;
-    char buf[4097];
+    char buf[SECRET_FILE_MAX + 1];
     apr_size_t len = 0;
     apr_status_t rv;
 
@@ -358,8 +361,8 @@ static const char *read_secret_file(cmd_parms *cmd, const char *path, const char
                             cmd->cmd->name, full, &rv);
     }
     if (len == sizeof(buf) - 1) {
-        return apr_psprintf(cmd->pool, "%s: file:%s is larger than 4 KiB; it should hold "
-                            "only the secret", cmd->cmd->name, full);
+        return apr_psprintf(cmd->pool, "%s: file:%s is larger than %d KiB; it should hold "
+                            "only the secret", cmd->cmd->name, full, SECRET_FILE_MAX / 1024);
     }
     while (len > 0 && apr_isspace(buf[len - 1])) {
         len--;
@@ -486,7 +489,6 @@ static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *ar
                   &((authproxy_dir_conf *)dconf)->unauth_action);
 }
 
-/* Startup runs the configuration twice; say warnings once (or under -t). */
 /* The module record takes this table; the handlers above are its only users. */
 const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_UPSTREAM, cmd_upstream, NULL, RSRC_CONF,
@@ -555,6 +557,7 @@ const command_rec authproxy_cmds[] = {
     { NULL }
 };
 
+/* Startup runs the configuration twice; say warnings once (or under -t). */
 static int should_warn(void)
 {
     return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL

@@ -64,22 +64,44 @@ static apr_status_t memo_gone(void *unused)
     return APR_SUCCESS;
 }
 
+/* The memo's pools have no parent to take httpd's answer to running out of
+ * memory from: they end the child, as httpd's own pools do. */
+static int abort_on_oom(int retcode)
+{
+    ap_abort_on_oom();
+}
+
 static void authproxy_decoded_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_allocator_t *allocator;
     apr_thread_mutex_t *allocator_mutex;
+    apr_status_t rv;
     int threads = 1;
 
-    /* entries are built outside memo.mutex, on an allocator of their own */
-    apr_allocator_create(&allocator);
+    /* entries are built outside memo.mutex, on an allocator of their own;
+     * without it, or the mutexes, the child shares no decoded token (memo.mutex
+     * stays NULL) */
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the decoded tokens: "
+                     "this child shares none between its connections");
+        return;
+    }
     /* an evicted entry's memory goes back to the system beyond this */
     apr_allocator_max_free_set(allocator, 256 * 1024);
-    apr_pool_create_unmanaged_ex(&memo.pool, NULL, allocator);
+    apr_pool_create_unmanaged_ex(&memo.pool, abort_on_oom, allocator);
     apr_allocator_owner_set(allocator, memo.pool);
     apr_pool_cleanup_register(p, NULL, memo_gone, apr_pool_cleanup_null);
-    apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, memo.pool);
+    rv = apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, memo.pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&memo.mutex, APR_THREAD_MUTEX_DEFAULT, memo.pool);
+    }
+    if (rv != APR_SUCCESS) {
+        memo.mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the decoded tokens: "
+                     "this child shares none between its connections");
+        return;
+    }
     apr_allocator_mutex_set(allocator, allocator_mutex);
-    apr_thread_mutex_create(&memo.mutex, APR_THREAD_MUTEX_DEFAULT, memo.pool);
     memo.index = apr_hash_make_custom(memo.pool, hash_tail);
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     memo.limit = threads * ENTRIES_PER_THREAD;

@@ -43,11 +43,19 @@ static apr_status_t release_handles(void *unused)
 
 static void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s)
 {
+    apr_status_t rv;
+
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "libcurl did not initialise: "
                      "upstream /session fetches will fail");
     }
-    apr_thread_mutex_create(&handles.mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if ((rv = apr_thread_mutex_create(&handles.mutex, APR_THREAD_MUTEX_DEFAULT, p))
+        != APR_SUCCESS) {
+        /* no pool then: each fetch makes a handle of its own, and frees it */
+        handles.mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "no mutex for the child's libcurl "
+                     "handles: /session fetches keep no connection alive");
+    }
     handles.idle = apr_array_make(p, 16, sizeof(CURL *));
     apr_pool_cleanup_register(p, NULL, release_handles, apr_pool_cleanup_null);
 }
@@ -145,17 +153,41 @@ static size_t collect_set_cookie(char *line, size_t size, size_t n, void *userda
     return len;
 }
 
+/* The request a fetch sends, and the first part of it that could not be
+ * set: it goes out whole or not at all, never without, say, its timeout, its
+ * TLS verification or an AuthProxyHeader. */
 typedef struct {
-    struct curl_slist *list;
+    CURL *h;
+    struct curl_slist *headers;
     apr_pool_t *pool;
-} header_list_t;
+    CURLcode rc;
+    const char *failed;            /* the option or header that failed */
+} outgoing_t;
 
-static void list_add(void *ctx, const char *name, const char *value)
+static void outgoing_result(outgoing_t *out, CURLcode rc, const char *part)
 {
-    header_list_t *headers = ctx;
+    if (rc != CURLE_OK && out->rc == CURLE_OK) {
+        out->rc = rc;
+        out->failed = part;
+    }
+}
 
-    headers->list = curl_slist_append(headers->list,
-                                      apr_pstrcat(headers->pool, name, ": ", value, NULL));
+#define SET_OPTION(out, option, value) \
+    outgoing_result(out, curl_easy_setopt((out)->h, option, value), #option)
+
+static void header_add(void *ctx, const char *name, const char *value)
+{
+    outgoing_t *out = ctx;
+    struct curl_slist *list = curl_slist_append(out->headers,
+                                                apr_pstrcat(out->pool, name, ": ", value, NULL));
+
+    /* a failed append leaves the list as it was */
+    if (list) {
+        out->headers = list;
+    }
+    else {
+        outgoing_result(out, CURLE_OUT_OF_MEMORY, name);
+    }
 }
 
 apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
@@ -165,64 +197,76 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     authjs_session_t *found;
     set_cookies_t kept = { set_cookies, 0 };
-    header_list_t headers = { NULL, r->pool };
+    outgoing_t out = { take_handle(), NULL, r->pool, CURLE_OK, NULL };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
     const char *why = NULL;
     long timeout_ms = authproxy_timeout(conf) * 1000L, status = 0;
     CURLcode rc;
     apr_time_t started;
-    CURL *h = take_handle();
 
     *session = NULL;
-    if (!h) {
+    if (!out.h) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "no libcurl handle for %s",
                       conf->session_url);
         return APR_EGENERAL;
     }
-    list_add(&headers, "Cookie", cookie->pairs);
-    list_add(&headers, "Accept", "application/json");
-    authproxy_upstream_headers(r, list_add, &headers);
+    header_add(&out, "Cookie", cookie->pairs);
+    header_add(&out, "Accept", "application/json");
+    authproxy_upstream_headers(r, header_add, &out);
 
-    curl_easy_setopt(h, CURLOPT_URL, conf->session_url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    SET_OPTION(&out, CURLOPT_URL, conf->session_url);
+    SET_OPTION(&out, CURLOPT_HTTPGET, 1L);
+    SET_OPTION(&out, CURLOPT_HTTPHEADER, out.headers);
+    SET_OPTION(&out, CURLOPT_PROTOCOLS_STR, "http,https");
     /* straight to the upstream, as mod_proxy's routes go: never through a
      * proxy named in httpd's environment (http_proxy, ALL_PROXY), which would
      * see every session cookie and could answer for the upstream */
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    SET_OPTION(&out, CURLOPT_PROXY, "");
+    SET_OPTION(&out, CURLOPT_FOLLOWLOCATION, 0L);
+    SET_OPTION(&out, CURLOPT_NOSIGNAL, 1L);
+    SET_OPTION(&out, CURLOPT_TIMEOUT_MS, timeout_ms);
+    SET_OPTION(&out, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    SET_OPTION(&out, CURLOPT_SSL_VERIFYPEER, 1L);
+    SET_OPTION(&out, CURLOPT_SSL_VERIFYHOST, 2L);
     if (conf->ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
+        SET_OPTION(&out, CURLOPT_CAINFO, conf->ca_file);
     }
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_authproxy");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    SET_OPTION(&out, CURLOPT_USERAGENT, "mod_authproxy");
+    SET_OPTION(&out, CURLOPT_WRITEFUNCTION, collect);
+    SET_OPTION(&out, CURLOPT_WRITEDATA, &body);
     if (set_cookies) {
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_set_cookie);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &kept);
+        SET_OPTION(&out, CURLOPT_HEADERFUNCTION, collect_set_cookie);
+        SET_OPTION(&out, CURLOPT_HEADERDATA, &kept);
     }
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    SET_OPTION(&out, CURLOPT_ERRORBUFFER, errbuf);
 
-    started = apr_time_now();
-    rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    /* a renewal is the fetch that wants the cookies */
-    authproxy_metrics_upstream(r, set_cookies ? AUTHPROXY_KIND_REFRESH : AUTHPROXY_KIND_SESSION,
-                               rc == CURLE_OK ? (int)status : 0, apr_time_now() - started);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers.list);
-    give_back(h);
+    rc = out.rc;
+    if (rc == CURLE_OK) {
+        started = apr_time_now();
+        rc = curl_easy_perform(out.h);
+        if (rc == CURLE_OK) {
+            rc = curl_easy_getinfo(out.h, CURLINFO_RESPONSE_CODE, &status);
+        }
+        /* a renewal is the fetch that wants the cookies */
+        authproxy_metrics_upstream(r, set_cookies ? AUTHPROXY_KIND_REFRESH
+                                                  : AUTHPROXY_KIND_SESSION,
+                                   rc == CURLE_OK ? (int)status : 0, apr_time_now() - started);
+    }
+    /* unchecked: should the handle keep pointing at the freed list, the reset
+     * of its next use lets go of it */
+    curl_easy_setopt(out.h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(out.headers);
+    give_back(out.h);
 
+    if (out.rc != CURLE_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s: cannot set %s (%s): "
+                      "no session", conf->session_url, out.failed, curl_easy_strerror(out.rc));
+        return APR_EGENERAL;
+    }
     if (body.too_large) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered with more than "
-                      "64 KiB: no session", conf->session_url);
+                      "%d KiB: no session", conf->session_url, AUTHJS_SESSION_MAX_ANSWER / 1024);
         return APR_EGENERAL;
     }
     if (rc != CURLE_OK) {

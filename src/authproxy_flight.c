@@ -14,6 +14,7 @@ typedef struct {
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     apr_thread_cond_t *cond;
     apr_pool_t *pool;
+    apr_time_t started;
     int done;
     int waiters;
 } flight_t;
@@ -27,16 +28,30 @@ static struct {
 static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_allocator_t *allocator;
+    apr_status_t rv;
 
-    /* flights come and go under inflight.mutex, on an allocator of their own */
-    apr_allocator_create(&allocator);
+    /* flights come and go under inflight.mutex, on an allocator of their own;
+     * their pools, under p, end the child when memory runs out, as httpd's
+     * do. Without the allocator or the mutex each miss asks the upstream. */
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the single flight: "
+                     "concurrent misses each ask the upstream");
+        return;
+    }
     apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
     apr_allocator_owner_set(allocator, inflight.pool);
-    apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool);
+    if ((rv = apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool))
+        != APR_SUCCESS) {
+        inflight.mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the single flight: "
+                     "concurrent misses each ask the upstream");
+        return;
+    }
     inflight.flights = apr_hash_make(inflight.pool);
 }
 
-/* The flight for `key`, under inflight.mutex; NULL after starting one. */
+/* The flight for `key`, under inflight.mutex; NULL after starting one (or
+ * failing to: the caller goes alone, and lands nothing). */
 static flight_t *flight_of(const unsigned char *key)
 {
     flight_t *flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
@@ -46,8 +61,12 @@ static flight_t *flight_of(const unsigned char *key)
         apr_pool_create(&pool, inflight.pool);
         flight = apr_pcalloc(pool, sizeof(*flight));
         flight->pool = pool;
+        flight->started = apr_time_now();
         memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
-        apr_thread_cond_create(&flight->cond, pool);
+        if (apr_thread_cond_create(&flight->cond, pool) != APR_SUCCESS) {
+            apr_pool_destroy(pool);
+            return NULL;
+        }
         apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
         return NULL;
     }
@@ -57,7 +76,8 @@ static flight_t *flight_of(const unsigned char *key)
 int authproxy_flight_join(request_rec *r, const unsigned char *key)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    apr_interval_time_t patience = apr_time_from_sec(authproxy_timeout(conf) + 1);
+    apr_interval_time_t left;
+    apr_time_t until;
     flight_t *flight;
 
     if (!inflight.mutex) {
@@ -69,9 +89,11 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key)
         return 1;
     }
     flight->waiters++;
-    /* bounded: a fetch never takes longer than the timeout */
-    while (!flight->done
-           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, patience) == APR_SUCCESS) {
+    /* no longer than the fetch waited for can take: AuthProxyTimeout from its
+     * start (libcurl's timeout is a total one), wakeups or not */
+    until = flight->started + apr_time_from_sec(authproxy_timeout(conf));
+    while (!flight->done && (left = until - apr_time_now()) > 0
+           && apr_thread_cond_timedwait(flight->cond, inflight.mutex, left) == APR_SUCCESS) {
     }
     flight->waiters--;
     if (flight->done && flight->waiters == 0) {

@@ -140,8 +140,9 @@ static void authproxy_private_insert_filter(request_rec *r)
     req = authproxy_request(authproxy_original(r));
     if (req->personal
         || (!req->resolved
-            && !authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                                   authproxy_origin_cookie_name(r), &cookie))) {
+            && authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                                  authproxy_origin_cookie_name(r), &cookie)
+                   == AUTHJS_COOKIE_FOUND)) {
         authproxy_private_response(r);
     }
     ap_add_output_filter(AUTHPROXY_PRIVATE_FILTER, NULL, r, r->connection);

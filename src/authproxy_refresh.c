@@ -61,8 +61,8 @@ static int pass_cookies(request_rec *r, const authjs_cookie_t *cookie,
         }
     }
     return sent->nelts
-           && !authjs_cookie_find(r->pool, apr_array_pstrcat(r->pool, sent, ';'), cookie->name,
-                                  renewed);
+           && authjs_cookie_find(r->pool, apr_array_pstrcat(r->pool, sent, ';'), cookie->name,
+                                 renewed) == AUTHJS_COOKIE_FOUND;
 }
 
 /* The renewed cookie's session: decoded here when there is a secret, else
@@ -76,18 +76,20 @@ static const authjs_session_t *renewed_session(request_rec *r,
                                                                       : conf->keyring;
     unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
     json_t *claims;
-    const char *why;
+    authjs_token_status_e status;
 
     if (!ring) {
-        authproxy_cache_key(r, renewed, AUTHPROXY_KEY_SESSION, key);
-        authproxy_cache_put(r, key, answer);
+        if (authproxy_cache_key(r, renewed, AUTHPROXY_KEY_SESSION, key)) {
+            authproxy_cache_put(r, key, answer);
+        }
         return answer;
     }
-    why = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
-                              apr_time_sec(apr_time_now()), r->pool, &claims);
-    if (why) {
+    status = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
+                                 apr_time_sec(apr_time_now()), r->pool, &claims);
+    if (status != AUTHJS_TOKEN_VALID) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
-                      "new cookie is refused here (%s): the current session is kept", why);
+                      "new cookie is refused here (%s): the current session is kept",
+                      authjs_token_status_text(status));
         return NULL;
     }
     return authjs_session_from_claims(r->pool, claims);
@@ -127,8 +129,10 @@ static void renew(request_rec *r, authproxy_request_t *req, const unsigned char 
     if (!(session = renewed_session(r, conf, &renewed, answer))) {
         return;
     }
-    authproxy_cache_key(r, &renewed, AUTHPROXY_KEY_RENEWAL, renewed_key);
-    start_clock(r, renewed_key, now, authproxy_session_refresh(conf));
+    /* with no clock stored, the renewed cookie counts from its iat or its first request */
+    if (authproxy_cache_key(r, &renewed, AUTHPROXY_KEY_RENEWAL, renewed_key)) {
+        start_clock(r, renewed_key, now, authproxy_session_refresh(conf));
+    }
     req->cookie = renewed;
     req->session = session;
     req->memo_vars = NULL;
@@ -151,7 +155,9 @@ void authproxy_refresh(request_rec *r, authproxy_request_t *req)
     if (!every || !conf->cache || (started && apr_time_sec(now) - started < every)) {
         return;
     }
-    authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_RENEWAL, key);
+    if (!authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_RENEWAL, key)) {
+        return;
+    }
     rv = authproxy_cache_get_record(r, key, &record);
     /* an unreadable record is not a missing one: it may say "signed out" */
     if ((rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
@@ -190,8 +196,8 @@ void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie,
     if (!authproxy_session_refresh(conf) || !conf->cache) {
         return;
     }
-    authproxy_cache_key(r, cookie, AUTHPROXY_KEY_RENEWAL, key);
-    if (authproxy_cache_put_record(r, key, SIGNED_OUT, until) != APR_SUCCESS) {
+    if (!authproxy_cache_key(r, cookie, AUTHPROXY_KEY_RENEWAL, key)
+        || authproxy_cache_put_record(r, key, SIGNED_OUT, until) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sign-out: the session cache cannot "
                       "keep it: the signed-out cookie could be renewed once the cache is back");
     }

@@ -48,7 +48,7 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     apr_time_t now = apr_time_now();
     apr_pool_t *pool;
     json_t *claims;
-    const char *why;
+    authjs_token_status_e status;
 
     req->source = AUTHPROXY_SOURCE_LOCAL;
     if (known && (!known->session->expires || now < known->session->expires)) {
@@ -59,13 +59,13 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
         use_decoded(r, conf, req, shared);
         return;
     }
-    why = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
-                              r->pool, &claims);
-    if (why) {
+    status = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
+                                 r->pool, &claims);
+    if (status != AUTHJS_TOKEN_VALID) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
-                      cookie->name, why);
-        req->anonymous = why == authjs_token_expired ? AUTHPROXY_ANONYMOUS_EXPIRED
-                                                     : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
+                      cookie->name, authjs_token_status_text(status));
+        req->anonymous = status == AUTHJS_TOKEN_EXPIRED ? AUTHPROXY_ANONYMOUS_EXPIRED
+                                                        : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", cookie->name);
@@ -178,6 +178,14 @@ static void remember_anonymous(request_rec *r, const authproxy_server_conf *conf
     }
 }
 
+/* The upstream's answer, without the cache. */
+static void fetch_alone(request_rec *r, authproxy_request_t *req)
+{
+    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
+        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+    }
+}
+
 /* The upstream's answer, through the cache where there is one: concurrent
  * misses for one cookie wait for a single fetch. */
 static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
@@ -189,9 +197,7 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     req->source = AUTHPROXY_SOURCE_UPSTREAM;
     req->anonymous = AUTHPROXY_ANONYMOUS_NO_SESSION;
     if (!conf->cache) {
-        if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
-            req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
-        }
+        fetch_alone(r, req);
         return;
     }
     look.conf = conf;
@@ -206,8 +212,9 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
     if (look.known) {
         memcpy(look.key, look.known->key, AUTHPROXY_CACHE_KEY_LEN);
     }
-    else {
-        authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key);
+    else if (!authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key)) {
+        fetch_alone(r, req);
+        return;
     }
     if (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look)) {
         return;
@@ -235,14 +242,16 @@ static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
  * no session cookie. */
 static int resolve(request_rec *r, const authproxy_server_conf *conf, authproxy_request_t *req)
 {
-    const char *why = authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                                         authproxy_origin_cookie_name(r), &req->cookie);
+    authjs_cookie_status_e status =
+        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                           authproxy_origin_cookie_name(r), &req->cookie);
 
-    if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s", why);
+    if (status != AUTHJS_COOKIE_FOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s",
+                      authjs_cookie_status_text(status));
         req->cookie.value = NULL;
-        req->anonymous = why == authjs_cookie_none ? AUTHPROXY_ANONYMOUS_NO_COOKIE
-                                                   : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
+        req->anonymous = status == AUTHJS_COOKIE_NONE ? AUTHPROXY_ANONYMOUS_NO_COOKIE
+                                                      : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
         return 0;
     }
     if (conf->keyring) {

@@ -41,12 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
     json_t *claims = NULL;
-    const char *why;
+    authjs_token_status_e status;
 
     apr_pool_create(&p, pool);
     /* now = 0: every seed's exp lies ahead, so valid ones get all the way through */
-    why = authjs_token_decode(ring, (const char *)data, size, 0, p, &claims);
-    if (!why != !!claims) {
+    status = authjs_token_decode(ring, (const char *)data, size, 0, p, &claims);
+    if ((status == AUTHJS_TOKEN_VALID) != (claims != NULL) || !authjs_token_status_text(status)) {
         abort();
     }
     json_decref(claims);

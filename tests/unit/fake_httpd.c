@@ -3,6 +3,7 @@
  * (see fake_httpd.h). */
 #include <regex.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -292,6 +293,11 @@ apr_status_t ap_global_mutex_create(apr_global_mutex_t **mutex, const char **nam
 
 void ap_add_version_component(apr_pool_t *pconf, const char *component)
 {
+}
+
+void ap_abort_on_oom(void)
+{
+    abort();
 }
 
 static const char *provider_key(const char *group, const char *name, const char *version)

@@ -26,7 +26,7 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-static const char *find(const char *header, authjs_cookie_t *c)
+static authjs_cookie_status_e find(const char *header, authjs_cookie_t *c)
 {
     return authjs_cookie_find(pool, header, NAME, c);
 }
@@ -35,18 +35,19 @@ START_TEST(whole_cookie)
 {
     authjs_cookie_t c;
 
-    ck_assert_ptr_null(find("a=1; authjs.session-token=tok; b=2", &c));
+    ck_assert_int_eq(find("a=1; authjs.session-token=tok; b=2", &c), AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.name, NAME);
     ck_assert_str_eq(c.value, "tok");
     ck_assert_str_eq(c.pairs, "authjs.session-token=tok");
     ck_assert_int_eq(c.chunks, 0);
-    ck_assert_ptr_null(find("authjs.session-token = tok ;", &c));
+    ck_assert_int_eq(find("authjs.session-token = tok ;", &c), AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.value, "tok");
     /* folded headers */
-    ck_assert_ptr_null(find("a=1, authjs.session-token=tok", &c));
+    ck_assert_int_eq(find("a=1, authjs.session-token=tok", &c), AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.value, "tok");
     /* the first of two is the more specific path */
-    ck_assert_ptr_null(find("authjs.session-token=first; authjs.session-token=second", &c));
+    ck_assert_int_eq(find("authjs.session-token=first; authjs.session-token=second", &c),
+                     AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.value, "first");
 }
 END_TEST
@@ -57,23 +58,26 @@ START_TEST(one_name_per_origin)
     const char *secure = "__Secure-" NAME;
 
     /* http: the plain name only; a __Secure- cookie, garbage or not, hides nothing */
-    ck_assert_ptr_null(find("__Secure-authjs.session-token=junk; authjs.session-token=plain", &c));
+    ck_assert_int_eq(find("__Secure-authjs.session-token=junk; authjs.session-token=plain", &c),
+                     AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.name, NAME);
     ck_assert_str_eq(c.value, "plain");
-    ck_assert_str_eq(find("__Secure-authjs.session-token=sec", &c), "no session cookie");
+    ck_assert_int_eq(find("__Secure-authjs.session-token=sec", &c), AUTHJS_COOKIE_NONE);
     /* https: the __Secure- name only, whole or in chunks */
-    ck_assert_ptr_null(authjs_cookie_find(pool, "authjs.session-token=junk; "
-                                          "__Secure-authjs.session-token=sec", secure, &c));
+    ck_assert_int_eq(authjs_cookie_find(pool, "authjs.session-token=junk; "
+                                        "__Secure-authjs.session-token=sec", secure, &c),
+                     AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.name, secure);
     ck_assert_str_eq(c.value, "sec");
     ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token=sec");
-    ck_assert_ptr_null(authjs_cookie_find(pool, "__Secure-authjs.session-token.1=b; "
-                                          "authjs.session-token.0=x; "
-                                          "__Secure-authjs.session-token.0=a", secure, &c));
+    ck_assert_int_eq(authjs_cookie_find(pool, "__Secure-authjs.session-token.1=b; "
+                                        "authjs.session-token.0=x; "
+                                        "__Secure-authjs.session-token.0=a", secure, &c),
+                     AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.value, "ab");
     ck_assert_str_eq(c.pairs, "__Secure-authjs.session-token.0=a; __Secure-authjs.session-token.1=b");
-    ck_assert_str_eq(authjs_cookie_find(pool, "authjs.session-token=plain", secure, &c),
-                     "no session cookie");
+    ck_assert_int_eq(authjs_cookie_find(pool, "authjs.session-token=plain", secure, &c),
+                     AUTHJS_COOKIE_NONE);
 }
 END_TEST
 
@@ -90,11 +94,12 @@ START_TEST(chunks_join_in_numeric_order)
     for (i = 0; i <= 11; i++) {
         want = apr_psprintf(pool, "%sv%d", want, i);
     }
-    ck_assert_ptr_null(find(header, &c));
+    ck_assert_int_eq(find(header, &c), AUTHJS_COOKIE_FOUND);
     ck_assert_int_eq(c.chunks, 12);
     ck_assert_str_eq(c.value, want);
     /* a whole cookie wins over chunks */
-    ck_assert_ptr_null(find("authjs.session-token.0=x; authjs.session-token=whole", &c));
+    ck_assert_int_eq(find("authjs.session-token.0=x; authjs.session-token=whole", &c),
+                     AUTHJS_COOKIE_FOUND);
     ck_assert_str_eq(c.value, "whole");
 }
 END_TEST
@@ -103,21 +108,40 @@ START_TEST(no_session_cases)
 {
     authjs_cookie_t c;
 
-    ck_assert_str_eq(find(NULL, &c), "no session cookie");
-    ck_assert_str_eq(find("", &c), "no session cookie");
-    ck_assert_str_eq(find("a=1; authjs.session-tokenx=1; xauthjs.session-token=2", &c),
-                     "no session cookie");
-    ck_assert_str_eq(find("authjs.session-token=", &c), "session cookie is empty");
-    ck_assert_str_eq(find("authjs.session-token.1=a", &c), "no session cookie");
-    ck_assert_str_eq(find("authjs.session-token.0=a; authjs.session-token.2=c", &c),
-                     "session cookie chunks are incomplete");
-    ck_assert_str_eq(find("authjs.session-token.0=a; authjs.session-token.1=", &c),
-                     "a session cookie chunk is empty");
+    ck_assert_int_eq(find(NULL, &c), AUTHJS_COOKIE_NONE);
+    ck_assert_int_eq(find("", &c), AUTHJS_COOKIE_NONE);
+    ck_assert_int_eq(find("a=1; authjs.session-tokenx=1; xauthjs.session-token=2", &c),
+                     AUTHJS_COOKIE_NONE);
+    ck_assert_int_eq(find("authjs.session-token=", &c), AUTHJS_COOKIE_EMPTY);
+    ck_assert_int_eq(find("authjs.session-token.1=a", &c), AUTHJS_COOKIE_NONE);
+    ck_assert_int_eq(find("authjs.session-token.0=a; authjs.session-token.2=c", &c),
+                     AUTHJS_COOKIE_CHUNKS_MISSING);
+    ck_assert_int_eq(find("authjs.session-token.0=a; authjs.session-token.1=", &c),
+                     AUTHJS_COOKIE_CHUNK_EMPTY);
     /* not chunk names */
-    ck_assert_str_eq(find("authjs.session-token.x=a; authjs.session-token.=b; "
+    ck_assert_int_eq(find("authjs.session-token.x=a; authjs.session-token.=b; "
                           "authjs.session-token.99999=c; authjs.session-token.-1=d", &c),
-                     "no session cookie");
-    ck_assert_str_eq(find(";;; ,,, =x; novalue; ", &c), "no session cookie");
+                     AUTHJS_COOKIE_NONE);
+    ck_assert_int_eq(find(";;; ,,, =x; novalue; ", &c), AUTHJS_COOKIE_NONE);
+}
+END_TEST
+
+/* Each status has a sentence of its own for the log. */
+START_TEST(cookie_status_texts)
+{
+    int i, j;
+
+    for (i = 0; i < AUTHJS_COOKIE_STATUSES; i++) {
+        const char *text = authjs_cookie_status_text(i);
+
+        ck_assert_msg(text && *text, "status %d has no text", i);
+        for (j = 0; j < i; j++) {
+            ck_assert_str_ne(text, authjs_cookie_status_text(j));
+        }
+    }
+    ck_assert_str_eq(authjs_cookie_status_text(AUTHJS_COOKIE_NONE), "no session cookie");
+    ck_assert_str_eq(authjs_cookie_status_text(AUTHJS_COOKIE_CHUNKS_MISSING),
+                     "session cookie chunks are incomplete");
 }
 END_TEST
 
@@ -400,6 +424,7 @@ int main(void)
     tcase_add_test(tc, one_name_per_origin);
     tcase_add_test(tc, chunks_join_in_numeric_order);
     tcase_add_test(tc, no_session_cases);
+    tcase_add_test(tc, cookie_status_texts);
     tcase_add_test(tc, strip_session_cookies);
     tcase_add_test(tc, set_cookie_of_the_session);
     tcase_add_test(tc, session_from_token_claims);

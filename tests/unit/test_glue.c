@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 #include <mod_auth.h>
 
+#include "authproxy_metrics.h"
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
@@ -913,6 +914,38 @@ START_TEST(nothing_secret_is_logged)
 }
 END_TEST
 
+/* Why a visitor is anonymous (the metrics' reasons), told apart by what the
+ * cookie and its token were found to be. */
+START_TEST(why_anonymous)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    static const struct {
+        const char *cookie;
+        authproxy_anonymous_e reason;
+    } cases[] = {
+        { NULL, AUTHPROXY_ANONYMOUS_NO_COOKIE },
+        { "a=1; __Secure-authjs.session-token=x", AUTHPROXY_ANONYMOUS_NO_COOKIE },
+        { "authjs.session-token=", AUTHPROXY_ANONYMOUS_BAD_COOKIE },
+        { "authjs.session-token.0=a; authjs.session-token.2=c", AUTHPROXY_ANONYMOUS_BAD_COOKIE },
+        { "authjs.session-token=forged.token.value", AUTHPROXY_ANONYMOUS_INVALID_TOKEN },
+    };
+    server_rec *s = started(secret);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        request_rec *r = fake_request(pool, s, NULL, "GET", "/app");
+
+        if (cases[i].cookie) {
+            apr_table_setn(r->headers_in, "Cookie", cases[i].cookie);
+        }
+        ck_assert_ptr_null(authproxy_session_get(r));
+        ck_assert_msg(authproxy_request(r)->anonymous == (int)cases[i].reason,
+                      "case %d: reason %d, want %d", i, authproxy_request(r)->anonymous,
+                      cases[i].reason);
+    }
+}
+END_TEST
+
 /* ---- Require authjs-claim and authjs-session ------------------------------------- */
 
 static const authz_provider *provider(const char *name)
@@ -1680,6 +1713,85 @@ START_TEST(cache_settings_checked_as_startup_uses_them)
 }
 END_TEST
 
+/* ---- the /session fetch ---------------------------------------------------------- */
+
+/* Longer than libcurl takes for any string option (CURL_MAX_INPUT_LENGTH). */
+static const char *too_long_for_libcurl(void)
+{
+    apr_size_t len = 8000001;
+    char *text = apr_palloc(pool, len + 1);
+
+    memset(text, 'a', len);
+    text[len] = '\0';
+    return text;
+}
+
+/* A connection waiting on the listener: a request went out. */
+static int connected(apr_socket_t *listener)
+{
+    apr_socket_t *accepted;
+
+    return apr_socket_accept(&accepted, listener, pool) == APR_SUCCESS;
+}
+
+/* An option that libcurl refuses fails the fetch with one error line naming
+ * the first such option, and no request goes out: the upstream, a socket
+ * that listens and never answers, hears of none. */
+START_TEST(fetch_never_goes_out_incomplete)
+{
+    authjs_cookie_t cookie = { AUTHPROXY_DEFAULT_COOKIE, "tok", AUTHPROXY_DEFAULT_COOKIE "=tok",
+                               0 };
+    const authjs_session_t *session = NULL;
+    const char *lines[] = { NULL, AUTHPROXY_DIR_TIMEOUT " 1", NULL }, *want;
+    apr_socket_t *listener;
+    apr_sockaddr_t *addr;
+    authproxy_server_conf *conf;
+    request_rec *r;
+    server_rec *s;
+
+    ck_assert_int_eq(apr_sockaddr_info_get(&addr, "127.0.0.1", APR_INET, 0, 0, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_create(&listener, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_bind(listener, addr), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_listen(listener, 4), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_opt_set(listener, APR_SO_NONBLOCK, 1), APR_SUCCESS);
+    apr_socket_addr_get(&addr, APR_LOCAL, listener);
+    lines[0] = apr_psprintf(pool, "%s http://127.0.0.1:%u", AUTHPROXY_DIR_UPSTREAM,
+                            (unsigned)addr->port);
+    s = started(lines);
+    conf = authproxy_sconf(s);
+
+    /* the control: a whole request goes out, and is never answered */
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert(fake_log_has(" failed: "));
+    ck_assert(connected(listener));
+
+    fake_httpd_reset();
+    conf->ca_file = too_long_for_libcurl();
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert_ptr_null(session);
+    want = apr_psprintf(pool, "error: upstream %s: cannot set CURLOPT_CAINFO (",
+                        conf->session_url);
+    ck_assert_msg(!strncmp(fake_log_last(), want, strlen(want))
+                  && !strcmp(fake_log_last() + strlen(fake_log_last()) - 13, "): no session"),
+                  "%s", fake_log_last());
+    ck_assert(!fake_log_has(" failed: "));
+    ck_assert(!connected(listener));
+
+    /* the first option refused is the one named */
+    fake_httpd_reset();
+    conf->session_url = too_long_for_libcurl();
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert(fake_log_has(": cannot set CURLOPT_URL ("));
+    ck_assert(!fake_log_has("CURLOPT_CAINFO"));
+    ck_assert(!connected(listener));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -1688,6 +1800,7 @@ int main(void)
     TCase *authz = tcase_create("authz");
     TCase *publish = tcase_create("publish");
     TCase *startup = tcase_create("startup");
+    TCase *fetch = tcase_create("fetch");
     apr_pool_t *pglobal;
     SRunner *sr;
     int failed;
@@ -1715,6 +1828,7 @@ int main(void)
     tcase_add_test(authn, signed_in_user);
     tcase_add_test(authn, refused_by_require);
     tcase_add_test(authn, nothing_secret_is_logged);
+    tcase_add_test(authn, why_anonymous);
     suite_add_tcase(suite, authn);
     tcase_add_checked_fixture(authz, setup, teardown);
     tcase_add_test(authz, claim_lines);
@@ -1736,6 +1850,9 @@ int main(void)
     tcase_add_test(startup, what_is_not_inherited_is_said);
     tcase_add_test(startup, cache_settings_checked_as_startup_uses_them);
     suite_add_tcase(suite, startup);
+    tcase_add_checked_fixture(fetch, setup, teardown);
+    tcase_add_test(fetch, fetch_never_goes_out_incomplete);
+    suite_add_tcase(suite, fetch);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
