@@ -7,7 +7,9 @@
 #                 (make distcheck, plain build), and holding every file git has
 #   unit-asan     the same with ASan and UBSan (_build-asan)
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
-#                 preloaded) and a real Auth.js upstream (make check-integration)
+#                 preloaded) and a real Auth.js upstream (make check-integration),
+#                 one pytest worker per core (pytest-xdist): each test makes
+#                 its own servers on free ports
 #   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
 #   package       the Debian package built, linted, installed, enabled, purged
 # A failing test's own output is printed where it fails. Exits non-zero when
@@ -116,7 +118,7 @@ for stage in $STAGES; do
     integration)
         echo "== integration: pytest against httpd (ASan, UBSan) and Auth.js"
         if build _build-asan --enable-sanitizers; then
-            pytest_in integration _build-asan -q -rfE
+            pytest_in integration _build-asan -q -rfE -n "$(nproc)"
         else count integration 0 1; fi
         # memory figures mean nothing under ASan: those tests run in the plain build
         echo "== integration-memory: the memory tests in the plain build"

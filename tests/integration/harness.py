@@ -336,6 +336,20 @@ CustomLog "{dir}/logs/access.log" simple
 Listen 127.0.0.1:{port}
 ServerName 127.0.0.1:{port}
 Timeout 30
+# No child started behind a test's back: with httpd's defaults one busy
+# thread (or process) is already below the spare minimum and the parent
+# spawns another, which the stop at the test's end can catch in its first
+# moments, where the event MPM crashes in its own code (TESTING.md). A test
+# that wants more children says so.
+<IfModule mpm_event_module>
+    MinSpareThreads 1
+</IfModule>
+<IfModule mpm_worker_module>
+    MinSpareThreads 1
+</IfModule>
+<IfModule mpm_prefork_module>
+    MinSpareServers 1
+</IfModule>
 {user}
 {core_dumps}
 {modules}
