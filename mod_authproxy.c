@@ -4,8 +4,12 @@
  * hook registration, with startup's order; the logic (and the directive
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
-#include "authproxy_decoded.h"
+#include "authproxy_cache.h"
+#include "authproxy_fetch.h"
+#include "authproxy_flight.h"
 #include "authproxy_metrics.h"
+#include "authproxy_session.h"
+#include "authproxy_store.h"
 #include "mod_authproxy.h"
 
 /* configtest: the servers' settings, then the cache providers they name. */
@@ -41,7 +45,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_cache_register_hooks(p);
     authproxy_fetch_register_hooks(p);
     authproxy_flight_register_hooks(p);
-    authproxy_decoded_register_hooks(p);
+    authproxy_store_register_hooks(p);
     authproxy_route_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);

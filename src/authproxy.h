@@ -52,7 +52,6 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_DEFAULT_CACHE      "shmcb"
 #define AUTHPROXY_DEFAULT_CACHE_TTL  60
 #define AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL 5
-#define AUTHPROXY_CACHE_KEY_LEN      32
 
 #define AUTHPROXY_UNSET (-1)
 
@@ -72,7 +71,15 @@ typedef struct {
     const char *value;
 } authproxy_header_t;
 
-typedef struct authproxy_cache authproxy_cache_t;
+typedef struct authproxy_cache authproxy_cache_t;           /* authproxy_cache.h */
+typedef struct authproxy_identity authproxy_identity_t;     /* authproxy_identity.h */
+
+/* The session cookie as Auth.js names it on an origin of one scheme, and the
+ * keys a token of that name decodes with. */
+typedef struct {
+    const char *name;
+    authjs_keyring_t *keyring;     /* NULL: the upstream resolves it */
+} authproxy_session_cookie_t;
 typedef struct authproxy_metrics authproxy_metrics_t;   /* authproxy_metrics.h */
 
 
@@ -104,12 +111,11 @@ typedef struct {
     int metrics_scope;             /* authproxy_metrics_scope_e */
 
     /* Derived at startup from the merged fields above. */
-    authjs_keyring_t *keyring;         /* for the cookie name as configured */
-    authjs_keyring_t *keyring_secure;  /* for __Secure-<name> */
+    /* on http origins [0] (the name as configured) and https ones [1]
+     * (__Secure-<name>) */
+    authproxy_session_cookie_t session_cookie[2];
     const char *session_url;           /* upstream + target + /session */
     const char *upstream_hostport;     /* its Host: host[:port], no default port */
-    const char *cookie_plain;          /* the session cookie's name on http origins, */
-    const char *cookie_secure;         /* and on https ones (__Secure-) */
     /* Everything of this server's settings that can change what the upstream's
      * /session answers, for the cache key. */
     const char *cache_scope;
@@ -205,11 +211,11 @@ typedef struct {
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
     int personal;                  /* the response is one visitor's: never shared */
+    authproxy_identity_t *identity;    /* the session cookie's, when there was one */
     const authjs_session_t *session;
     authproxy_source_e source;
-    authjs_cookie_t cookie;        /* the session cookie, when there was one */
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
-    const apr_table_t *memo_vars;  /* the connection's memo of them, but the source */
+    const apr_table_t *stored_vars;    /* the child's copy of them, but the source */
 } authproxy_request_t;
 
 /* authproxy_request.c */
@@ -255,83 +261,6 @@ void authproxy_remove_authjs_headers(request_rec *r, int from_client);
 void authproxy_route_register_hooks(apr_pool_t *p);
 int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
-
-/* authproxy_session.c */
-/* The session of this request, resolved at most once per request (subrequests
- * share their main request's); NULL when anonymous. */
-const authjs_session_t *authproxy_session_get(request_rec *r);
-/* The AUTHJS_* variables of this request's session; NULL when anonymous. */
-const apr_table_t *authproxy_session_vars(request_rec *r);
-/* The session cookie's value (chunks joined) when there is a session. */
-const char *authproxy_session_token(request_rec *r);
-/* The upstream's answer to this route clears the session cookie: where the
- * cookie the request carried was a session, its cached answer goes and it
- * is never renewed again. */
-void authproxy_session_signed_out(request_rec *r);
-
-/* authproxy_fetch.c */
-void authproxy_fetch_register_hooks(apr_pool_t *p);
-/* Asks the upstream's /session. APR_SUCCESS: the upstream answered, *session
- * is the session or NULL for none; anything else: it failed (one error line),
- * and there is no session, but no answer worth remembering either. With
- * `set_cookies`, the answer's Set-Cookie values are added to it. */
-apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
-                                     const authjs_session_t **session,
-                                     apr_array_header_t *set_cookies);
-
-/* authproxy_cache.c */
-void authproxy_cache_register_hooks(apr_pool_t *p);
-/* Every server of the chain from s. */
-int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s);
-int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                                server_rec *s);
-/* What a key is for, the first part of it: a /session answer, or a renewal
- * record. */
-#define AUTHPROXY_KEY_SESSION "session"
-#define AUTHPROXY_KEY_RENEWAL "renewal"
-/* The cookie's key for `purpose`; 0 when OpenSSL fails (logged): the request
- * then goes without the cache, as if it had none. */
-int authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
-                        unsigned char key[AUTHPROXY_CACHE_KEY_LEN]);
-/* 1 on a hit, with a session's JSON in *answer and *len; 0 on a miss or a
- * failing cache (one error line: the caller asks the upstream). */
-int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
-                        apr_size_t *len);
-/* Keeps a session (never "no session": see authproxy_cache.c). */
-void authproxy_cache_put(request_rec *r, const unsigned char *key,
-                         const authjs_session_t *session);
-/* A renewal record's text (authproxy_refresh.c): APR_SUCCESS with *text, a
- * not-found status, or the cache's failure (logged), which is no answer. */
-apr_status_t authproxy_cache_get_record(request_rec *r, const unsigned char *key,
-                                        const char **text);
-apr_status_t authproxy_cache_put_record(request_rec *r, const unsigned char *key,
-                                        const char *text, apr_time_t expiry);
-/* Removes the cookie's entry (a sign-out) and counts it in the evictions. */
-void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie);
-/* How many sign-outs through this server have removed entries from the
- * VirtualHost's cache: what a connection remembers of an entry holds only
- * while this count stands still. */
-apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf);
-/* authproxy_flight.c */
-void authproxy_flight_register_hooks(apr_pool_t *p);
-/* Concurrent misses for one key in this process: 1 for the request that is to
- * fetch (it calls authproxy_flight_land after storing), 0 for one that waited
- * for that fetch to land (bounded by the timeout) and looks again. */
-int authproxy_flight_join(request_rec *r, const unsigned char *key);
-/* The same without waiting: 1 for the request that is to go (it lands the
- * flight), 0 while another one is under way. */
-int authproxy_flight_take(const unsigned char *key);
-void authproxy_flight_land(const unsigned char *key);
-
-/* authproxy_refresh.c */
-/* AuthProxySessionRefresh: renews this request's session through the
- * upstream's /session when it is due, passing the renewed cookie to the
- * browser; keeps the current session when renewal fails. */
-void authproxy_refresh(request_rec *r, authproxy_request_t *req);
-/* A sign-out through this server: the cookie of this session is never
- * renewed again. */
-void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie,
-                              const authjs_session_t *session);
 
 /* authproxy_authz.c */
 void authproxy_authz_register_hooks(apr_pool_t *p);

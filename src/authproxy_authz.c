@@ -9,6 +9,7 @@
 #include <mod_auth.h>
 
 #include "authproxy.h"
+#include "authproxy_session.h"
 #include "authproxy_metrics.h"
 
 #define AUTH_TYPE "authjs"

@@ -2,10 +2,11 @@
 /* Answers of the upstream's /session, kept in httpd's shared-object cache
  * (shmcb by default; memcache or redis share them across servers).
  *
- * Keys are SHA-256 of all that an answer depends on (the server's cache scope:
- * upstream, target prefix, strategy, configured headers; the public origin;
- * the cookie name and value): never a raw token. Values are the session JSON.
- * Only real sessions write here ("no session" answers stay in the child that
+ * Keys come from the credential's identity (authproxy_identity.c): a hash of
+ * all that a record depends on, never a raw token. Values are the session
+ * JSON, or a refresh record (authproxy_refresh.c). A failing cache is the
+ * server's trouble, not a request's: it is logged for the server. Only real
+ * sessions write here ("no session" answers stay in the child that
  * heard them): anonymous traffic cannot evict what sessions need. Servers
  * with the same cache setting share one instance. */
 #include <apr_atomic.h>
@@ -18,8 +19,7 @@
 #include <openssl/evp.h>
 #include <util_mutex.h>
 
-#include "authproxy.h"
-#include "authproxy_metrics.h"
+#include "authproxy_cache.h"
 
 #define MUTEX_TYPE "authproxy-cache"
 
@@ -59,11 +59,11 @@ static const ap_socache_provider_t *provider_of(apr_pool_t *p, const char *spec,
     return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, *name, AP_SOCACHE_PROVIDER_VERSION);
 }
 
-/* What a provider is told of the entries: keys of AUTHPROXY_CACHE_KEY_LEN
+/* What a provider is told of the entries: keys of AUTHPROXY_KEY_LEN
  * bytes, answers of about 512, kept for the server's TTL. */
 static struct ap_socache_hints hints_for(const authproxy_server_conf *conf)
 {
-    struct ap_socache_hints hints = { AUTHPROXY_CACHE_KEY_LEN, 512, 0 };
+    struct ap_socache_hints hints = { AUTHPROXY_KEY_LEN, 512, 0 };
 
     hints.expiry_interval = apr_time_from_sec(authproxy_cache_ttl(conf));
     return hints;
@@ -268,7 +268,7 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         authproxy_server_conf *conf = authproxy_sconf(s);
         int rc;
 
-        if (!conf->upstream || (conf->keyring && !authproxy_session_refresh(conf))) {
+        if (!conf->upstream || (conf->session_cookie[0].keyring && !authproxy_session_refresh(conf))) {
             continue;
         }
         if ((rc = cache_for(pconf, ptemp, s, &conf->cache)) != OK) {
@@ -298,34 +298,6 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-int authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const char *purpose,
-                        unsigned char key[AUTHPROXY_CACHE_KEY_LEN])
-{
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    const char *origin = authproxy_public_origin(r)->origin;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int len = AUTHPROXY_CACHE_KEY_LEN;
-    /* The NULs keep the parts from running into each other (none holds one).
-     * A /session answer depends on the origin it is asked for; a cookie's
-     * renewal and sign-out do not: the same cookie under another of the
-     * server's names is the same session. */
-    int made = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
-               && EVP_DigestUpdate(md, purpose, strlen(purpose) + 1)
-               && EVP_DigestUpdate(md, conf->cache_scope, strlen(conf->cache_scope) + 1)
-               && (!strcmp(purpose, AUTHPROXY_KEY_RENEWAL)
-                   || EVP_DigestUpdate(md, origin, strlen(origin) + 1))
-               && EVP_DigestUpdate(md, cookie->name, strlen(cookie->name) + 1)
-               && EVP_DigestUpdate(md, cookie->value, strlen(cookie->value))
-               && EVP_DigestFinal_ex(md, key, &len);
-
-    EVP_MD_CTX_free(md);
-    if (!made) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
-                      "this request goes without the cache");
-    }
-    return made;
-}
-
 /* A provider that needs the mutex is never used without it: a failure to
  * lock is the cache's. */
 static apr_status_t lock(const authproxy_cache_t *cache)
@@ -343,33 +315,44 @@ static void unlock(const authproxy_cache_t *cache)
     }
 }
 
-/* Renewal records are a time or "out". */
-#define RECORD_MAX 32
+/* What a record may hold, and what a request does when it cannot be read. */
+static const struct {
+    unsigned int capacity;
+    const char *instead;
+} records[AUTHPROXY_RECORDS] = {
+    { AUTHJS_SESSION_MAX_ANSWER, "asking the upstream" },
+    /* a time or "out" */
+    { 32, "no refresh now" },
+};
 
-/* The entry under `key`, of at most `capacity` bytes, in r->pool: APR_SUCCESS,
- * a not-found status, or a failure (logged, with what the caller does
- * instead). */
-static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned int capacity,
-                             unsigned char **value, unsigned int *len, const char *instead)
+apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char **value, apr_size_t *len)
 {
-    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
-    apr_status_t rv;
+    const authproxy_cache_t *cache = id->conf->cache;
+    const unsigned char *key = authproxy_identity_key(id, record);
+    unsigned int capacity = records[record].capacity, got = capacity;
+    unsigned char *buf = apr_palloc(id->pool, capacity + 1);
+    apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
-    *len = capacity;
-    *value = apr_palloc(r->pool, capacity);
-    if ((rv = lock(cache)) == APR_SUCCESS) {
-        rv = cache->provider->retrieve(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                       *value, len, r->pool);
+    *value = NULL;
+    if (rv == APR_SUCCESS) {
+        rv = cache->provider->retrieve(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
+                                       buf, &got, id->pool);
         unlock(cache);
     }
-    if (APR_STATUS_IS_ENOMEM(rv)) {
-        /* what a provider says of an entry larger than the buffer */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds an entry larger "
-                      "than %u bytes: %s", cache->spec, capacity, instead);
+    if (rv == APR_SUCCESS) {
+        buf[got] = '\0';
+        *value = (const char *)buf;
+        *len = got;
     }
-    else if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: %s", cache->spec,
-                      instead);
+    else if (key && APR_STATUS_IS_ENOMEM(rv)) {
+        /* what a provider says of an entry larger than the buffer */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, "session cache %s holds an entry "
+                     "larger than %u bytes: %s", cache->spec, capacity, records[record].instead);
+    }
+    else if (!APR_STATUS_IS_NOTFOUND(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s failed: %s",
+                     cache->spec, records[record].instead);
     }
     return rv;
 }
@@ -378,105 +361,63 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
  * the entry would be gone as it is stored, and the store said to succeed. */
 #define MAX_LIFETIME apr_time_from_sec(30 * 86400)
 
-static apr_status_t store(request_rec *r, const unsigned char *key, apr_time_t expiry,
-                          const char *value)
+apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char *value, apr_time_t expiry)
 {
-    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
+    const authproxy_cache_t *cache = id->conf->cache;
+    const unsigned char *key = authproxy_identity_key(id, record);
     apr_time_t latest = apr_time_now() + MAX_LIFETIME;
-    apr_status_t rv;
+    apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
     if (expiry > latest) {
         expiry = latest;
     }
-
-    if ((rv = lock(cache)) == APR_SUCCESS) {
-        rv = cache->provider->store(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
+    if (rv == APR_SUCCESS) {
+        rv = cache->provider->store(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
                                     expiry, (unsigned char *)value, (unsigned int)strlen(value),
-                                    r->pool);
+                                    id->pool);
         unlock(cache);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
-                      cache->spec);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s: cannot store",
+                     cache->spec);
     }
     return rv;
 }
 
-int authproxy_cache_get(request_rec *r, const unsigned char *key, const char **answer,
-                        apr_size_t *len)
+apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
+                                         const authjs_session_t *session)
 {
-    unsigned char *buf;
-    unsigned int got;
-
-    apr_status_t rv = retrieve(r, key, AUTHJS_SESSION_MAX_ANSWER, &buf, &got,
-                               "asking the upstream");
-
-    authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
-                                : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
-                                : AUTHPROXY_LOOKUP_ERROR);
-    if (rv != APR_SUCCESS) {
-        return 0;
-    }
-    *answer = (const char *)buf;
-    *len = got;
-    return 1;
-}
-
-void authproxy_cache_put(request_rec *r, const unsigned char *key,
-                         const authjs_session_t *session)
-{
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_time_t now = apr_time_now();
-    apr_time_t expiry = now + apr_time_from_sec(authproxy_cache_ttl(conf));
+    apr_time_t expiry = now + apr_time_from_sec(authproxy_cache_ttl(id->conf));
 
     /* never past the session's own end */
     if (session->expires && session->expires < expiry) {
         expiry = session->expires;
     }
-    if (expiry > now) {
-        store(r, key, expiry, session->json);
-    }
+    /* a session at its end is none */
+    return expiry > now ? authproxy_cache_put(id, AUTHPROXY_RECORD_SESSION, session->json, expiry)
+                        : APR_EGENERAL;
 }
 
-apr_status_t authproxy_cache_get_record(request_rec *r, const unsigned char *key,
-                                        const char **text)
+apr_status_t authproxy_cache_forget(authproxy_identity_t *id)
 {
-    unsigned char *buf;
-    unsigned int got;
-    apr_status_t rv = retrieve(r, key, RECORD_MAX, &buf, &got, "no renewal now");
+    const authproxy_cache_t *cache = id->conf->cache;
+    const unsigned char *key = authproxy_identity_key(id, AUTHPROXY_RECORD_SESSION);
+    apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
-    *text = rv == APR_SUCCESS ? apr_pstrmemdup(r->pool, (const char *)buf, got) : NULL;
-    return rv;
-}
-
-apr_status_t authproxy_cache_put_record(request_rec *r, const unsigned char *key,
-                                        const char *text, apr_time_t expiry)
-{
-    return store(r, key, expiry, text);
-}
-
-void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
-{
-    const authproxy_cache_t *cache = authproxy_sconf(r->server)->cache;
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    apr_status_t rv;
-
-    if (!authproxy_cache_key(r, cookie, AUTHPROXY_KEY_SESSION, key)) {
-        return;
-    }
-    if ((rv = lock(cache)) == APR_SUCCESS) {
-        rv = cache->provider->remove(cache->instance, r->server, key, AUTHPROXY_CACHE_KEY_LEN,
-                                     r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = cache->provider->remove(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
+                                     id->pool);
         unlock(cache);
     }
     apr_atomic_inc32(cache->evictions);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot remove the "
-                      "signed-out session", cache->spec);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s: cannot remove "
+                     "a signed-out session", cache->spec);
+        return rv;
     }
-    else {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
-    }
+    return APR_SUCCESS;
 }
 
 apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf)

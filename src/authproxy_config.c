@@ -758,20 +758,20 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
         apr_uri_parse(ptemp, conf->upstream, &uri);
         conf->upstream_hostport =
             authproxy_origin_make(pconf, uri.scheme, uri.hostname, uri.port)->hostport;
-        conf->cookie_plain = name;
-        conf->cookie_secure = secure_cookie_name(pconf, name);
+        conf->session_cookie[0].name = name;
+        conf->session_cookie[1].name = secure_cookie_name(pconf, name);
         conf->cache_scope = cache_scope_of(pconf, conf);
         if (!conf->secrets || authproxy_strategy(conf) != AUTHPROXY_STRATEGY_JWT) {
             continue;
         }
         /* the key's salt is the cookie's name */
-        err = authjs_keyring_create(pconf, conf->secrets, name, &conf->keyring);
-        if (!err && conf->cookie_secure == name) {
-            conf->keyring_secure = conf->keyring;
+        err = authjs_keyring_create(pconf, conf->secrets, name, &conf->session_cookie[0].keyring);
+        if (!err && conf->session_cookie[1].name == name) {
+            conf->session_cookie[1].keyring = conf->session_cookie[0].keyring;
         }
         else if (!err) {
-            err = authjs_keyring_create(pconf, conf->secrets, conf->cookie_secure,
-                                        &conf->keyring_secure);
+            err = authjs_keyring_create(pconf, conf->secrets, conf->session_cookie[1].name,
+                                        &conf->session_cookie[1].keyring);
         }
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s", AUTHPROXY_DIR_SECRET, err);

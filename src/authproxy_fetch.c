@@ -12,7 +12,8 @@
 #include <curl/curl.h>
 #include <http_protocol.h>
 
-#include "authproxy.h"
+#include "authproxy_fetch.h"
+#include "authproxy_identity.h"
 #include "authproxy_metrics.h"
 
 typedef struct {
@@ -190,11 +191,11 @@ static void header_add(void *ctx, const char *name, const char *value)
     }
 }
 
-apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cookie,
+apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t *id,
                                      const authjs_session_t **session,
                                      apr_array_header_t *set_cookies)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    const authproxy_server_conf *conf = id->conf;
     authjs_session_t *found;
     set_cookies_t kept = { set_cookies, 0 };
     outgoing_t out = { take_handle(), NULL, r->pool, CURLE_OK, NULL };
@@ -211,7 +212,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authjs_cookie_t *cook
                       conf->session_url);
         return APR_EGENERAL;
     }
-    header_add(&out, "Cookie", cookie->pairs);
+    header_add(&out, "Cookie", id->cookie.pairs);
     header_add(&out, "Accept", "application/json");
     authproxy_upstream_headers(r, header_add, &out);
 

@@ -7,11 +7,11 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 
-#include "authproxy.h"
+#include "authproxy_flight.h"
 
 /* A fetch under way in this process, keyed by its cache key. */
 typedef struct {
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
+    unsigned char key[AUTHPROXY_KEY_LEN];
     apr_thread_cond_t *cond;
     apr_pool_t *pool;
     apr_time_t started;
@@ -54,7 +54,7 @@ static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
  * failing to: the caller goes alone, and lands nothing). */
 static flight_t *flight_of(const unsigned char *key)
 {
-    flight_t *flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    flight_t *flight = apr_hash_get(inflight.flights, key, AUTHPROXY_KEY_LEN);
     apr_pool_t *pool;
 
     if (!flight) {
@@ -62,20 +62,19 @@ static flight_t *flight_of(const unsigned char *key)
         flight = apr_pcalloc(pool, sizeof(*flight));
         flight->pool = pool;
         flight->started = apr_time_now();
-        memcpy(flight->key, key, AUTHPROXY_CACHE_KEY_LEN);
+        memcpy(flight->key, key, AUTHPROXY_KEY_LEN);
         if (apr_thread_cond_create(&flight->cond, pool) != APR_SUCCESS) {
             apr_pool_destroy(pool);
             return NULL;
         }
-        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, flight);
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_KEY_LEN, flight);
         return NULL;
     }
     return flight;
 }
 
-int authproxy_flight_join(request_rec *r, const unsigned char *key)
+int authproxy_flight_join(const unsigned char *key, apr_interval_time_t timeout)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
     apr_interval_time_t left;
     apr_time_t until;
     flight_t *flight;
@@ -89,9 +88,9 @@ int authproxy_flight_join(request_rec *r, const unsigned char *key)
         return 1;
     }
     flight->waiters++;
-    /* no longer than the fetch waited for can take: AuthProxyTimeout from its
+    /* no longer than the fetch waited for can take: its timeout from its
      * start (libcurl's timeout is a total one), wakeups or not */
-    until = flight->started + apr_time_from_sec(authproxy_timeout(conf));
+    until = flight->started + timeout;
     while (!flight->done && (left = until - apr_time_now()) > 0
            && apr_thread_cond_timedwait(flight->cond, inflight.mutex, left) == APR_SUCCESS) {
     }
@@ -124,9 +123,9 @@ void authproxy_flight_land(const unsigned char *key)
         return;
     }
     apr_thread_mutex_lock(inflight.mutex);
-    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_CACHE_KEY_LEN);
+    flight = apr_hash_get(inflight.flights, key, AUTHPROXY_KEY_LEN);
     if (flight) {
-        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_CACHE_KEY_LEN, NULL);
+        apr_hash_set(inflight.flights, flight->key, AUTHPROXY_KEY_LEN, NULL);
         flight->done = 1;
         apr_thread_cond_broadcast(flight->cond);
         if (flight->waiters == 0) {

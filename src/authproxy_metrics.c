@@ -13,6 +13,7 @@
 #include <mod_status.h>
 
 #include "authproxy.h"
+#include "authproxy_session.h"
 #include "authproxy_metrics.h"
 
 #define HANDLER "authproxy-metrics"

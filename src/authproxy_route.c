@@ -16,6 +16,7 @@
 #include <mod_proxy.h>
 
 #include "authproxy.h"
+#include "authproxy_session.h"
 #include "authproxy_metrics.h"
 
 typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,

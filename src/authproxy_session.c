@@ -1,266 +1,293 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* authproxy_session_get(r): cookie -> local decode or upstream fetch, at most
- * once per request, whichever hook asks first, and once per cookie on a
- * kept-alive connection. */
+/* authproxy_session_get(r): the request's session cookie, its identity worked
+ * out once, resolved through the child's store, local decoding, the shared
+ * cache or the upstream's /session, at most once per request, whichever hook
+ * asks first; and a sign-out, which only a real session's writes down. */
 #include <string.h>
 
 #include <apr_strings.h>
 
-#include "authproxy.h"
-#include "authproxy_decoded.h"
-#include "authproxy_memo.h"
+#include "authproxy_cache.h"
+#include "authproxy_fetch.h"
+#include "authproxy_flight.h"
 #include "authproxy_metrics.h"
+#include "authproxy_refresh.h"
+#include "authproxy_session.h"
+#include "authproxy_store.h"
 
 const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
 
-static void use_entry(authproxy_request_t *req, const authproxy_memo_entry_t *e)
+/* A stored answer of the shared cache is taken as it is for RECHECK, unless a
+ * sign-out through this server has evicted any entry since: the shared cache
+ * (and its lock) is asked about once a second per cookie and child instead of
+ * on every request. */
+#define RECHECK apr_time_from_sec(1)
+
+/* A session's AUTHJS_* variables but the source, built once with it. */
+static apr_table_t *vars_of(apr_pool_t *pool, const authjs_session_t *session)
 {
-    req->session = e->session;
-    req->memo_vars = e->vars;
+    apr_table_t *vars = apr_table_make(pool, 16);
+
+    authjs_session_vars(pool, session, vars);
+    return vars;
 }
 
-/* A session the child decoded, for this request and, while it has room,
- * for the rest of the connection. */
-static void use_decoded(request_rec *r, const authproxy_server_conf *conf,
-                        authproxy_request_t *req, const authproxy_decoded_t *d)
+static void use(authproxy_request_t *req, const authproxy_stored_t *stored)
 {
-    authproxy_memo_entry_t *e;
-    apr_pool_t *pool;
+    req->session = stored->session;
+    req->stored_vars = stored->vars;
+}
 
-    req->session = d->session;
-    req->memo_vars = d->vars;
-    if ((e = authproxy_memo_add(r, conf, &req->cookie, &pool))) {
-        e->session = d->session;
-        e->vars = d->vars;
-        authproxy_decoded_hold(d, pool);
+/* The request's credential, all that its session depends on: 0 when there is
+ * no session cookie (req->anonymous says why). */
+static int identify(request_rec *r, const authproxy_server_conf *conf,
+                    authproxy_request_t *req)
+{
+    const authproxy_origin_t *origin = authproxy_public_origin(r);
+    authjs_cookie_t cookie;
+    authjs_cookie_status_e status =
+        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                           conf->session_cookie[origin->https].name, &cookie);
+
+    if (status != AUTHJS_COOKIE_FOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s",
+                      authjs_cookie_status_text(status));
+        req->anonymous = status == AUTHJS_COOKIE_NONE ? AUTHPROXY_ANONYMOUS_NO_COOKIE
+                                                      : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
+        return 0;
     }
+    req->identity = authproxy_identity_make(r->pool, r->server, conf, origin, &cookie);
+    return 1;
 }
 
-static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
-                           authproxy_request_t *req)
+static void decode_locally(request_rec *r, authproxy_request_t *req)
 {
-    const authjs_cookie_t *cookie = &req->cookie;
-    const authjs_keyring_t *ring = authproxy_public_origin(r)->https ? conf->keyring_secure
-                                                                      : conf->keyring;
-    const authproxy_memo_entry_t *known = authproxy_memo_find(r, conf, cookie);
-    const authproxy_decoded_t *shared;
-    authproxy_decoded_t *d;
+    authproxy_identity_t *id = req->identity;
     apr_time_t now = apr_time_now();
+    const authproxy_stored_t *stored = authproxy_store_find(id, now, NULL);
+    authproxy_stored_t *decoded;
     apr_pool_t *pool;
     json_t *claims;
     authjs_token_status_e status;
 
     req->source = AUTHPROXY_SOURCE_LOCAL;
-    if (known && (!known->session->expires || now < known->session->expires)) {
-        use_entry(req, known);
+    if (stored) {
+        use(req, stored);
         return;
     }
-    if (!known && (shared = authproxy_decoded_find(r, conf, cookie, now, r->pool))) {
-        use_decoded(r, conf, req, shared);
-        return;
-    }
-    status = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
-                                 r->pool, &claims);
+    status = authjs_token_decode(id->keyring, id->cookie.value, strlen(id->cookie.value),
+                                 apr_time_sec(now), r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
-                      cookie->name, authjs_token_status_text(status));
+                      id->cookie.name, authjs_token_status_text(status));
         req->anonymous = status == AUTHJS_TOKEN_EXPIRED ? AUTHPROXY_ANONYMOUS_EXPIRED
                                                         : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", cookie->name);
-    /* an entry past its exp still decodes within the clock-skew leeway */
-    if (known) {
-        req->session = authjs_session_from_claims(r->pool, claims);
-        return;
-    }
-    d = authproxy_decoded_new(r, conf, cookie, &pool);
-    d->session = authjs_session_from_claims(pool, claims);
-    d->vars = authproxy_memo_vars(pool, d->session);
-    authproxy_decoded_share(d);
-    use_decoded(r, conf, req, d);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", id->cookie.name);
+    decoded = authproxy_store_new(id, &pool);
+    decoded->session = authjs_session_from_claims(pool, claims);
+    decoded->vars = vars_of(pool, decoded->session);
+    authproxy_store_share(decoded, NULL);
+    use(req, decoded);
 }
 
-/* One look for a cookie's session in the cache. */
-typedef struct {
-    const authproxy_server_conf *conf;
-    unsigned char key[AUTHPROXY_CACHE_KEY_LEN];
-    authproxy_memo_entry_t *known; /* what the connection remembers of the cookie */
-    apr_uint32_t evictions;        /* the cache's sign-out count before the look */
-    apr_time_t now;
-} lookup_t;
-
-/* A remembered cache entry is taken as it is for MEMO_RECHECK, unless a
- * sign-out through this server has evicted any entry since: a busy
- * connection then asks the shared cache (and takes its lock) about once a
- * second instead of on every request. */
-#define MEMO_RECHECK apr_time_from_sec(1)
-
-static int still_fresh(const lookup_t *look)
+/* The shared cache's session for the credential: 1 when it had one. The child
+ * keeps what it parsed, and takes bytes it has parsed before as they are. */
+static int from_cache(request_rec *r, authproxy_request_t *req,
+                      const authproxy_stored_t *stored)
 {
-    const authproxy_memo_entry_t *e = look->known;
-
-    return e && e->answer && look->now - e->checked < MEMO_RECHECK
-           && e->evictions == look->evictions
-           && (!e->session->expires || look->now < e->session->expires);
-}
-
-/* A cache entry's session: the memo's when it was parsed from these bytes. */
-static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *look,
-                           const char *answer, apr_size_t len)
-{
-    authproxy_memo_entry_t *e = look->known;
-    authjs_session_t *session, *remembered;
-    const char *why = NULL;
-    apr_pool_t *pool;
-
-    if (e && e->answer_len == len && !memcmp(e->answer, answer, len)) {
-        e->checked = look->now;
-        e->evictions = look->evictions;
-        use_entry(req, e);
-        return;
-    }
-    /* parsed in the request first: a bad entry leaves nothing on the connection */
-    why = authjs_session_from_answer(r->pool, answer, len, look->now, &session);
-    if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", authproxy_cache_spec(look->conf), why);
-        return;
-    }
-    if (!(e = authproxy_memo_add(r, look->conf, &req->cookie, &pool))) {
-        req->session = session;
-        return;
-    }
-    memcpy(e->key, look->key, AUTHPROXY_CACHE_KEY_LEN);
-    e->answer = apr_pmemdup(pool, answer, len);
-    e->answer_len = len;
-    e->checked = look->now;
-    e->evictions = look->evictions;
-    authjs_session_from_answer(pool, answer, len, look->now, &remembered);
-    e->session = remembered;
-    e->vars = authproxy_memo_vars(pool, e->session);
-    use_entry(req, e);
-}
-
-/* The cache's session for the cookie: 1 when it had one (req->session). */
-static int from_cache(request_rec *r, authproxy_request_t *req, lookup_t *look)
-{
-    const char *answer;
+    authproxy_identity_t *id = req->identity;
+    /* the sign-out count before the look: one that overlaps it rechecks */
+    authproxy_stored_check_t check = { apr_time_now(), authproxy_cache_evictions(id->conf) };
+    authproxy_stored_t *parsed;
+    authjs_session_t *session;
+    const char *answer, *why;
     apr_size_t len;
+    apr_pool_t *pool;
+    apr_status_t rv = authproxy_cache_get(id, AUTHPROXY_RECORD_SESSION, &answer, &len);
 
-    if (!authproxy_cache_get(r, look->key, &answer, &len)) {
+    authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
+                                : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
+                                : AUTHPROXY_LOOKUP_ERROR);
+    if (rv != APR_SUCCESS) {
         return 0;
     }
+    if (stored && stored->answer && stored->answer_len == len
+        && !memcmp(stored->answer, answer, len)) {
+        authproxy_store_checked(stored, &check);
+        req->source = AUTHPROXY_SOURCE_CACHE;
+        use(req, stored);
+        return 1;
+    }
+    /* a bad entry is never shared: its pool goes with the request */
+    parsed = authproxy_store_new(id, &pool);
+    why = authjs_session_from_answer(pool, answer, len, check.checked, &session);
+    if (why || !session) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
+                      "asking the upstream", authproxy_cache_spec(id->conf),
+                      why ? why : "no session");
+        return 0;
+    }
+    parsed->answer = apr_pmemdup(pool, answer, len);
+    parsed->answer_len = len;
+    parsed->session = session;
+    parsed->vars = vars_of(pool, session);
+    authproxy_store_share(parsed, &check);
     req->source = AUTHPROXY_SOURCE_CACHE;
-    cached_session(r, req, look, answer, len);
-    return req->session != NULL;
+    use(req, parsed);
+    return 1;
 }
 
-/* A "no session" answer this child keeps for the cookie: anonymous traffic
- * writes nothing to the shared cache. */
-static int known_anonymous(request_rec *r, const authproxy_server_conf *conf,
-                           const authjs_cookie_t *cookie)
+/* A "no session" answer this child keeps for the credential: anonymous
+ * traffic writes nothing to the shared cache. */
+static void remember_anonymous(authproxy_identity_t *id)
 {
-    return authproxy_decoded_find(r, conf, cookie, apr_time_now(), r->pool) != NULL;
-}
-
-static void remember_anonymous(request_rec *r, const authproxy_server_conf *conf,
-                               const authjs_cookie_t *cookie)
-{
-    int ttl = authproxy_cache_negative_ttl(conf);
-    authproxy_decoded_t *d;
+    int ttl = authproxy_cache_negative_ttl(id->conf);
+    authproxy_stored_t *none;
     apr_pool_t *pool;
 
     if (ttl > 0) {
-        d = authproxy_decoded_new(r, conf, cookie, &pool);
-        d->until = apr_time_now() + apr_time_from_sec(ttl);
-        authproxy_decoded_share(d);
+        none = authproxy_store_new(id, &pool);
+        none->until = apr_time_now() + apr_time_from_sec(ttl);
+        authproxy_store_share(none, NULL);
     }
 }
 
-/* The upstream's answer, without the cache. */
-static void fetch_alone(request_rec *r, authproxy_request_t *req)
+/* A session the upstream answered: to the shared cache, and to the child as
+ * the bytes it stored, which later requests take as they are for RECHECK. */
+static void keep(authproxy_identity_t *id, const authjs_session_t *session)
 {
-    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
-        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+    authproxy_stored_check_t check = { apr_time_now(), authproxy_cache_evictions(id->conf) };
+    apr_size_t len = strlen(session->json);
+    authproxy_stored_t *kept;
+    authjs_session_t *copy;
+    apr_pool_t *pool;
+
+    if (authproxy_cache_put_session(id, session) != APR_SUCCESS) {
+        return;
     }
+    kept = authproxy_store_new(id, &pool);
+    kept->answer = apr_pmemdup(pool, session->json, len);
+    kept->answer_len = len;
+    if (!authjs_session_from_answer(pool, kept->answer, len, check.checked, &copy) && copy) {
+        kept->session = copy;
+        kept->vars = vars_of(pool, copy);
+        authproxy_store_share(kept, &check);
+    }
+}
+
+/* The upstream's answer; with `keep_it`, a session is kept and "no session"
+ * stays in the child. */
+static void fetch(request_rec *r, authproxy_request_t *req, int keep_it)
+{
+    const authjs_session_t *session;
+
+    req->source = AUTHPROXY_SOURCE_UPSTREAM;
+    if (authproxy_fetch_session(r, req->identity, &session, NULL) != APR_SUCCESS) {
+        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
+        return;
+    }
+    req->session = session;
+    if (keep_it && session) {
+        keep(req->identity, session);
+    }
+    else if (keep_it) {
+        remember_anonymous(req->identity);
+    }
+}
+
+/* What the child keeps of the credential settles it: 1 when it did; else
+ * *stale is a session whose bytes the shared cache may still hold. */
+static int settled_in_child(authproxy_request_t *req, const authproxy_stored_t **stale)
+{
+    authproxy_identity_t *id = req->identity;
+    authproxy_stored_check_t last;
+    apr_time_t now = apr_time_now();
+    const authproxy_stored_t *stored = authproxy_store_find(id, now, &last);
+
+    *stale = NULL;
+    if (!stored) {
+        return 0;
+    }
+    if (stored->session && (now - last.checked >= RECHECK
+                            || last.evictions != authproxy_cache_evictions(id->conf))) {
+        *stale = stored;
+        return 0;
+    }
+    req->source = AUTHPROXY_SOURCE_CACHE;
+    use(req, stored);
+    return 1;
 }
 
 /* The upstream's answer, through the cache where there is one: concurrent
  * misses for one cookie wait for a single fetch. */
-static void ask_upstream(request_rec *r, const authproxy_server_conf *conf,
-                         authproxy_request_t *req)
+static void ask_upstream(request_rec *r, authproxy_request_t *req)
 {
-    lookup_t look;
+    authproxy_identity_t *id = req->identity;
+    const authproxy_stored_t *stale;
+    const unsigned char *key;
     int leader;
 
-    req->source = AUTHPROXY_SOURCE_UPSTREAM;
     req->anonymous = AUTHPROXY_ANONYMOUS_NO_SESSION;
-    if (!conf->cache) {
-        fetch_alone(r, req);
+    if (!id->conf->cache) {
+        fetch(r, req, 0);
         return;
     }
-    look.conf = conf;
-    look.known = authproxy_memo_find(r, conf, &req->cookie);
-    look.evictions = authproxy_cache_evictions(conf);
-    look.now = apr_time_now();
-    if (still_fresh(&look)) {
-        req->source = AUTHPROXY_SOURCE_CACHE;
-        use_entry(req, look.known);
+    if (!(key = authproxy_identity_key(id, AUTHPROXY_RECORD_SESSION))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
+                      "this request goes without the cache");
+        fetch(r, req, 0);
         return;
     }
-    if (look.known) {
-        memcpy(look.key, look.known->key, AUTHPROXY_CACHE_KEY_LEN);
-    }
-    else if (!authproxy_cache_key(r, &req->cookie, AUTHPROXY_KEY_SESSION, look.key)) {
-        fetch_alone(r, req);
+    if (settled_in_child(req, &stale) || from_cache(r, req, stale)) {
         return;
     }
-    if (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look)) {
+    leader = authproxy_flight_join(key, apr_time_from_sec(authproxy_timeout(id->conf)));
+    if (!leader && (settled_in_child(req, &stale) || from_cache(r, req, stale))) {
         return;
     }
-    leader = authproxy_flight_join(r, look.key);
-    if (!leader && (known_anonymous(r, conf, &req->cookie) || from_cache(r, req, &look))) {
-        return;
-    }
-    req->source = AUTHPROXY_SOURCE_UPSTREAM;
-    if (authproxy_fetch_session(r, &req->cookie, &req->session, NULL) != APR_SUCCESS) {
-        req->anonymous = AUTHPROXY_ANONYMOUS_UPSTREAM_ERROR;
-    }
-    else if (req->session) {
-        authproxy_cache_put(r, look.key, req->session);
-    }
-    else {
-        remember_anonymous(r, conf, &req->cookie);
-    }
+    fetch(r, req, 1);
     if (leader) {
-        authproxy_flight_land(look.key);
+        authproxy_flight_land(key);
     }
 }
 
 /* The request's session cookie resolved, as for any page; 0 when there is
  * no session cookie. */
-static int resolve(request_rec *r, const authproxy_server_conf *conf, authproxy_request_t *req)
+static int resolve(request_rec *r, const authproxy_server_conf *conf,
+                   authproxy_request_t *req)
 {
-    authjs_cookie_status_e status =
-        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                           authproxy_origin_cookie_name(r), &req->cookie);
-
-    if (status != AUTHJS_COOKIE_FOUND) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s",
-                      authjs_cookie_status_text(status));
-        req->cookie.value = NULL;
-        req->anonymous = status == AUTHJS_COOKIE_NONE ? AUTHPROXY_ANONYMOUS_NO_COOKIE
-                                                      : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
+    if (!identify(r, conf, req)) {
         return 0;
     }
-    if (conf->keyring) {
-        decode_locally(r, conf, req);
+    if (req->identity->keyring) {
+        decode_locally(r, req);
     }
     else {
-        ask_upstream(r, conf, req);
+        ask_upstream(r, req);
     }
     return 1;
+}
+
+/* AuthProxySessionRefresh: the refreshed cookie's session becomes the
+ * request's. */
+static void refresh(request_rec *r, authproxy_request_t *req)
+{
+    const authjs_session_t *session = req->session;
+    authproxy_identity_t *refreshed = authproxy_refresh(r, req->identity, &session);
+
+    if (refreshed) {
+        /* a session the upstream resolves is kept under the refreshed cookie */
+        if (!refreshed->keyring) {
+            keep(refreshed, session);
+        }
+        req->identity = refreshed;
+        req->session = session;
+        req->stored_vars = NULL;
+        req->vars = NULL;
+        req->source = AUTHPROXY_SOURCE_UPSTREAM;
+    }
 }
 
 const authjs_session_t *authproxy_session_get(request_rec *r)
@@ -287,9 +314,9 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     }
     authproxy_private_response(r);
     /* a subrequest's response headers never reach the browser, nor do its
-     * main request's once they have left: renewal waits for a request of its own */
+     * main request's once they have left: a refresh waits for a request of its own */
     if (!r->main) {
-        authproxy_refresh(orig, req);
+        refresh(orig, req);
     }
     authproxy_metrics_session(orig, req->source);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
@@ -301,42 +328,36 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
 
 void authproxy_session_signed_out(request_rec *r)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
     authproxy_request_t *req = authproxy_request(r);
     const authjs_session_t *session;
 
     /* only a real session's sign-out is written down: an anonymous client
      * cannot fill the shared cache with records */
-    if (!resolve(r, conf, req) || !(session = req->session)) {
+    if (!resolve(r, authproxy_sconf(r->server), req) || !(session = req->session)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out of a cookie that is no "
                       "session: nothing to forget");
         return;
     }
     req->session = NULL;
-    if (conf->cache) {
-        authproxy_cache_forget(r, &req->cookie);
-        authproxy_refresh_forget(r, &req->cookie, session);
+    if (req->identity->conf->cache) {
+        if (authproxy_cache_forget(req->identity) == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
+        }
+        authproxy_refresh_forget(req->identity, session);
     }
 }
 
 const apr_table_t *authproxy_session_vars(request_rec *r)
 {
-    const authjs_session_t *session = authproxy_session_get(r);
-    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+    request_rec *orig = authproxy_original(r);
+    authproxy_request_t *req = authproxy_request(orig);
 
-    if (!session) {
+    if (!authproxy_session_get(r)) {
         return NULL;
     }
     if (!req->vars) {
-        apr_pool_t *pool = authproxy_original(r)->pool;
-
-        if (req->memo_vars) {
-            req->vars = apr_table_copy(pool, req->memo_vars);
-        }
-        else {
-            req->vars = apr_table_make(pool, 16);
-            authjs_session_vars(pool, session, req->vars);
-        }
+        req->vars = req->stored_vars ? apr_table_copy(orig->pool, req->stored_vars)
+                                     : vars_of(orig->pool, req->session);
         apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", authproxy_source_names[req->source]);
     }
     return req->vars;
@@ -344,5 +365,8 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
 
 const char *authproxy_session_token(request_rec *r)
 {
-    return authproxy_session_get(r) ? authproxy_request(authproxy_original(r))->cookie.value : NULL;
+    if (!authproxy_session_get(r)) {
+        return NULL;
+    }
+    return authproxy_request(authproxy_original(r))->identity->cookie.value;
 }

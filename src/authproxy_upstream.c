@@ -81,7 +81,7 @@ const char *authproxy_origin_cookie_name(request_rec *r)
 {
     const authproxy_server_conf *conf = authproxy_sconf(authproxy_original(r)->server);
 
-    return authproxy_public_origin(r)->https ? conf->cookie_secure : conf->cookie_plain;
+    return conf->session_cookie[authproxy_public_origin(r)->https].name;
 }
 
 void authproxy_upstream_headers(request_rec *r,

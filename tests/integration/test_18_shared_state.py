@@ -276,7 +276,7 @@ def test_an_unreadable_cache_renews_nothing(httpd_factory, upstream, memcached):
     # a memcached that is gone answers lookups "not found": the clock that
     # cannot be stored is what stops the renewal
     h.expect_log(r"session cache memcache:127\.0\.0\.1:%d(: cannot store| failed: no "
-                 r"renewal now)$" % memcached.port)
+                 r"refresh now)$" % memcached.port)
     h.expect_log(r"", tag="[socache_memcache:crit]")
     memcached.stop()
     token = old_token()

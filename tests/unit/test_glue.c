@@ -15,7 +15,10 @@
 #include <ap_socache.h>
 #include <mod_auth.h>
 
+#include "authproxy_fetch.h"
+#include "authproxy_identity.h"
 #include "authproxy_metrics.h"
+#include "authproxy_session.h"
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
@@ -115,8 +118,9 @@ static void signed_in(request_rec *r, const authjs_session_t *session,
     req->resolved = 1;
     req->session = session;
     req->source = source;
-    req->cookie.name = AUTHPROXY_DEFAULT_COOKIE;
-    req->cookie.value = "the-raw-token";
+    req->identity = apr_pcalloc(r->pool, sizeof(*req->identity));
+    req->identity->cookie.name = AUTHPROXY_DEFAULT_COOKIE;
+    req->identity->cookie.value = "the-raw-token";
 }
 
 #define ALICE "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
@@ -632,8 +636,8 @@ START_TEST(accessors_apply_defaults)
     /* startup derives the /session URL and the cookie names */
     ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
     ck_assert_str_eq(conf->session_url, "http://127.0.0.1:3000/up/session");
-    ck_assert_str_eq(conf->cookie_plain, "my.session");
-    ck_assert_str_eq(conf->cookie_secure, "__Secure-my.session");
+    ck_assert_str_eq(conf->session_cookie[0].name, "my.session");
+    ck_assert_str_eq(conf->session_cookie[1].name, "__Secure-my.session");
     r = fake_request(pool, s, dconf, "GET", "/");
     ck_assert_int_eq(authproxy_pass_headers(authproxy_dconf(r)), 1);
 }
@@ -905,7 +909,7 @@ START_TEST(nothing_secret_is_logged)
     server_rec *s = started(secret);
     request_rec *r = page_load(s, NULL, "/app");
 
-    ck_assert_ptr_nonnull(authproxy_sconf(s)->keyring);
+    ck_assert_ptr_nonnull(authproxy_sconf(s)->session_cookie[0].keyring);
     apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=forged.token.value");
     ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
     ck_assert(fake_log_has("debug: session cookie authjs.session-token refused: "));
@@ -1737,6 +1741,13 @@ static int connected(apr_socket_t *listener)
 /* An option that libcurl refuses fails the fetch with one error line naming
  * the first such option, and no request goes out: the upstream, a socket
  * that listens and never answers, hears of none. */
+/* The credential of `cookie` in request r. */
+static const authproxy_identity_t *identity_of(request_rec *r, const authjs_cookie_t *cookie)
+{
+    return authproxy_identity_make(r->pool, r->server, authproxy_sconf(r->server),
+                                   authproxy_public_origin(r), cookie);
+}
+
 START_TEST(fetch_never_goes_out_incomplete)
 {
     authjs_cookie_t cookie = { AUTHPROXY_DEFAULT_COOKIE, "tok", AUTHPROXY_DEFAULT_COOKIE "=tok",
@@ -1764,14 +1775,16 @@ START_TEST(fetch_never_goes_out_incomplete)
 
     /* the control: a whole request goes out, and is never answered */
     r = fake_request(pool, s, NULL, "GET", "/app");
-    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert_int_eq(authproxy_fetch_session(r, identity_of(r, &cookie), &session, NULL),
+                     APR_EGENERAL);
     ck_assert(fake_log_has(" failed: "));
     ck_assert(connected(listener));
 
     fake_httpd_reset();
     conf->ca_file = too_long_for_libcurl();
     r = fake_request(pool, s, NULL, "GET", "/app");
-    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert_int_eq(authproxy_fetch_session(r, identity_of(r, &cookie), &session, NULL),
+                     APR_EGENERAL);
     ck_assert_ptr_null(session);
     want = apr_psprintf(pool, "error: upstream %s: cannot set CURLOPT_CAINFO (",
                         conf->session_url);
@@ -1785,7 +1798,8 @@ START_TEST(fetch_never_goes_out_incomplete)
     fake_httpd_reset();
     conf->session_url = too_long_for_libcurl();
     r = fake_request(pool, s, NULL, "GET", "/app");
-    ck_assert_int_eq(authproxy_fetch_session(r, &cookie, &session, NULL), APR_EGENERAL);
+    ck_assert_int_eq(authproxy_fetch_session(r, identity_of(r, &cookie), &session, NULL),
+                     APR_EGENERAL);
     ck_assert(fake_log_has(": cannot set CURLOPT_URL ("));
     ck_assert(!fake_log_has("CURLOPT_CAINFO"));
     ck_assert(!connected(listener));

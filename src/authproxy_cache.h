@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The shared session cache: httpd's socache providers (authproxy_cache.c). */
+#ifndef AUTHPROXY_CACHE_H
+#define AUTHPROXY_CACHE_H
+
+#include "authproxy_identity.h"
+
+void authproxy_cache_register_hooks(apr_pool_t *p);
+/* Every server of the chain from s. */
+int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s);
+int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s);
+
+/* The credential's record: APR_SUCCESS with its bytes (NUL-terminated) in
+ * *value and *len, a not-found status, or the cache's failure (logged, with
+ * what a request does instead), which is no answer. */
+apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char **value, apr_size_t *len);
+/* Keeps the record until `expiry` (at most 30 days); a failure is logged. */
+apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char *value, apr_time_t expiry);
+/* Keeps a session, for the server's TTL or until the session ends (one at its
+ * end is not kept). Never "no session": see authproxy_cache.c. */
+apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
+                                         const authjs_session_t *session);
+/* Removes the credential's session (a sign-out) and counts it in the
+ * evictions; a failure is logged. */
+apr_status_t authproxy_cache_forget(authproxy_identity_t *id);
+/* How many sign-outs through this server have removed entries from the
+ * VirtualHost's cache: what a child keeps of an entry holds only while this
+ * count stands still. */
+apr_uint32_t authproxy_cache_evictions(const authproxy_server_conf *conf);
+
+#endif

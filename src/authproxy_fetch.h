@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET <upstream>/session with libcurl (authproxy_fetch.c). */
+#ifndef AUTHPROXY_FETCH_H
+#define AUTHPROXY_FETCH_H
+
+#include "authproxy.h"
+
+void authproxy_fetch_register_hooks(apr_pool_t *p);
+/* Asks the upstream's /session for the credential. APR_SUCCESS: the upstream answered, *session
+ * is the session or NULL for none; anything else: it failed (one error line),
+ * and there is no session, but no answer worth remembering either. With
+ * `set_cookies`, the answer's Set-Cookie values are added to it. */
+apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t *id,
+                                     const authjs_session_t **session,
+                                     apr_array_header_t *set_cookies);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One request's session credential and all that its session depends on,
+ * worked out once (authproxy_session.c); every key of every store is derived
+ * from it here, never rebuilt from the request by the store that needs it. */
+#ifndef AUTHPROXY_IDENTITY_H
+#define AUTHPROXY_IDENTITY_H
+
+#include "authproxy.h"
+
+/* SHA-256: what the shared cache and the single flight are keyed by. */
+#define AUTHPROXY_KEY_LEN 32
+
+/* What a shared-cache record is: the upstream's /session answer for the
+ * credential, or its refresh record (when its refresh clock started, or that
+ * it was signed out). */
+typedef enum {
+    AUTHPROXY_RECORD_SESSION, AUTHPROXY_RECORD_REFRESH, AUTHPROXY_RECORDS
+} authproxy_record_e;
+
+struct authproxy_identity {
+    const authproxy_server_conf *conf;  /* the scope: the settings it resolves with */
+    server_rec *server;                 /* whose settings they are */
+    apr_pool_t *pool;                   /* the request's */
+    const authproxy_origin_t *origin;   /* the public origin it was sent to */
+    const authjs_keyring_t *keyring;    /* that origin's keys; NULL: the upstream resolves it */
+    authjs_cookie_t cookie;             /* its name on that origin, its value */
+    /* The in-process store's key: the settings (their address: one server's
+     * keyrings and upstream), the origin, the cookie's name and value. */
+    const char *store_key;
+    apr_size_t store_key_len;
+    /* the shared cache's keys, each made on first use */
+    unsigned char keys[AUTHPROXY_RECORDS][AUTHPROXY_KEY_LEN];
+    int key_made[AUTHPROXY_RECORDS];
+};
+
+/* The identity of `cookie`, sent to `origin` of the server `s` (whose
+ * settings are `conf`) in a request whose pool is `p`. */
+authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
+                                              const authproxy_server_conf *conf,
+                                              const authproxy_origin_t *origin,
+                                              const authjs_cookie_t *cookie);
+
+/* The same credential with another cookie (a refreshed one). */
+authproxy_identity_t *authproxy_identity_with_cookie(const authproxy_identity_t *id,
+                                                     const authjs_cookie_t *cookie);
+
+/* The shared cache's key of `record`, a hash (never a raw token); NULL when
+ * OpenSSL fails. A /session answer depends on the origin it is asked for; a
+ * cookie's refresh and sign-out do not: the same cookie under another of the
+ * server's names is the same session. */
+const unsigned char *authproxy_identity_key(authproxy_identity_t *id, authproxy_record_e record);
+
+#endif

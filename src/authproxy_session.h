@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The session of a request (authproxy_session.c). */
+#ifndef AUTHPROXY_SESSION_H
+#define AUTHPROXY_SESSION_H
+
+#include "authproxy.h"
+
+/* The session of this request, resolved at most once per request (subrequests
+ * share their main request's); NULL when anonymous. */
+const authjs_session_t *authproxy_session_get(request_rec *r);
+/* The AUTHJS_* variables of this request's session; NULL when anonymous. */
+const apr_table_t *authproxy_session_vars(request_rec *r);
+/* The session cookie's value (chunks joined) when there is a session. */
+const char *authproxy_session_token(request_rec *r);
+/* The upstream's answer to this route clears the session cookie: where the
+ * cookie the request carried was a session, its cached answer goes and it
+ * is never refreshed again. */
+void authproxy_session_signed_out(request_rec *r);
+
+#endif

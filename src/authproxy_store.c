@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sessions a child resolved, shared by its threads and connections: a
+ * token decoded, a shared-cache entry parsed, or the upstream's "no session"
+ * for a cookie (which stays in the child, never in the shared cache, where
+ * anonymous traffic would evict real sessions). A browser sends its cookie
+ * with every request, over several connections, and a front proxy may open
+ * one for every request: each is decoded or parsed once per child. An entry
+ * lives in a pool of its own and is counted: the store holds it while it is
+ * listed, and every request that uses it holds it until it is done, so an
+ * entry evicted in between is freed by its last holder. At most `limit` are
+ * listed, the least recently used going first. The store outlives every pool
+ * of the child that may hold an entry: prefork destroys a child's pools from
+ * its SIGTERM handler, in the middle of a request. */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <ap_mpm.h>
+
+#include "authproxy_store.h"
+
+/* About 32 recent users for each of a child's threads, within bounds. */
+#define ENTRIES_PER_THREAD 32
+#define ENTRIES_MIN 64
+#define ENTRIES_MAX 4096
+
+typedef struct entry entry_t;
+struct entry {
+    authproxy_stored_t stored;     /* first: what the callers see */
+    apr_pool_t *pool;
+    const char *key;               /* the identity's store key */
+    apr_size_t key_len;
+    authproxy_stored_check_t check;    /* under store.mutex, */
+    int refs;                          /* as this */
+    entry_t *newer, *older;
+};
+
+static struct {
+    apr_thread_mutex_t *mutex;
+    apr_pool_t *pool;      /* the entries' pools come from its own allocator */
+    apr_hash_t *index;
+    entry_t *newest, *oldest;
+    int count, limit;
+} store;
+
+/* The index hashes a key's last bytes, the token's authentication tag,
+ * which tells tokens apart, instead of all of its half kilobyte or more. */
+static unsigned int hash_tail(const char *key, apr_ssize_t *len)
+{
+    apr_ssize_t tail = *len < 48 ? *len : 48;
+
+    return apr_hashfunc_default(key + *len - tail, &tail) ^ (unsigned int)*len;
+}
+
+/* After the child's pools (and their holds): entries not yet released go
+ * with the store's pool. */
+static apr_status_t store_gone(void *unused)
+{
+    apr_pool_t *pool = store.pool;
+
+    store.mutex = NULL;
+    store.pool = NULL;
+    apr_pool_destroy(pool);
+    return APR_SUCCESS;
+}
+
+/* The store's pools have no parent to take httpd's answer to running out of
+ * memory from: they end the child, as httpd's own pools do. */
+static int abort_on_oom(int retcode)
+{
+    ap_abort_on_oom();
+}
+
+static void authproxy_store_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_allocator_t *allocator;
+    apr_thread_mutex_t *allocator_mutex;
+    apr_status_t rv;
+    int threads = 1;
+
+    /* entries are built outside store.mutex, on an allocator of their own;
+     * without it, or the mutexes, the child shares no session (store.mutex
+     * stays NULL) */
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the session store: "
+                     "this child resolves each request's session anew");
+        return;
+    }
+    /* an evicted entry's memory goes back to the system beyond this */
+    apr_allocator_max_free_set(allocator, 256 * 1024);
+    apr_pool_create_unmanaged_ex(&store.pool, abort_on_oom, allocator);
+    apr_allocator_owner_set(allocator, store.pool);
+    apr_pool_cleanup_register(p, NULL, store_gone, apr_pool_cleanup_null);
+    rv = apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, store.pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&store.mutex, APR_THREAD_MUTEX_DEFAULT, store.pool);
+    }
+    if (rv != APR_SUCCESS) {
+        store.mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the session store: "
+                     "this child resolves each request's session anew");
+        return;
+    }
+    apr_allocator_mutex_set(allocator, allocator_mutex);
+    store.index = apr_hash_make_custom(store.pool, hash_tail);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    store.limit = threads * ENTRIES_PER_THREAD;
+    store.limit = store.limit < ENTRIES_MIN ? ENTRIES_MIN
+               : store.limit > ENTRIES_MAX ? ENTRIES_MAX : store.limit;
+}
+
+/* Under store.mutex. */
+static void drop(entry_t *e)
+{
+    if (--e->refs == 0) {
+        apr_pool_destroy(e->pool);
+    }
+}
+
+static apr_status_t release(void *data)
+{
+    if (!store.mutex) {      /* the child is gone, and its store with it */
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(store.mutex);
+    drop(data);
+    apr_thread_mutex_unlock(store.mutex);
+    return APR_SUCCESS;
+}
+
+/* Under store.mutex. */
+static void hold(entry_t *e, apr_pool_t *holder)
+{
+    e->refs++;
+    apr_pool_cleanup_register(holder, e, release, apr_pool_cleanup_null);
+}
+
+/* Under store.mutex. */
+static void unlist(entry_t *e)
+{
+    apr_hash_set(store.index, e->key, e->key_len, NULL);
+    *(e->newer ? &e->newer->older : &store.newest) = e->older;
+    *(e->older ? &e->older->newer : &store.oldest) = e->newer;
+    store.count--;
+    drop(e);
+}
+
+/* Under store.mutex. */
+static void list_first(entry_t *e)
+{
+    e->newer = NULL;
+    e->older = store.newest;
+    *(store.newest ? &store.newest->newer : &store.oldest) = e;
+    store.newest = e;
+}
+
+/* When an entry stops counting; 0 for never. */
+static apr_time_t ends(const authproxy_stored_t *stored)
+{
+    return stored->until ? stored->until
+           : stored->session ? stored->session->expires : 0;
+}
+
+const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_time_t now,
+                                               authproxy_stored_check_t *check)
+{
+    entry_t *e;
+
+    if (!store.mutex) {
+        return NULL;
+    }
+    apr_thread_mutex_lock(store.mutex);
+    e = apr_hash_get(store.index, id->store_key, id->store_key_len);
+    if (e && ends(&e->stored) && now >= ends(&e->stored)) {
+        e = NULL;   /* resolved anew: a token within the clock-skew leeway or not at all */
+    }
+    if (e) {
+        if (e != store.newest) {
+            *(e->older ? &e->older->newer : &store.oldest) = e->newer;
+            e->newer->older = e->older;
+            list_first(e);
+        }
+        hold(e, id->pool);
+        if (check) {
+            *check = e->check;
+        }
+    }
+    apr_thread_mutex_unlock(store.mutex);
+    return e ? &e->stored : NULL;
+}
+
+authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **pool)
+{
+    entry_t *e;
+
+    if (!store.mutex) {     /* no child (a unit test): the request's alone */
+        *pool = id->pool;
+        return apr_pcalloc(id->pool, sizeof(authproxy_stored_t));
+    }
+    apr_thread_mutex_lock(store.mutex);
+    apr_pool_create(pool, store.pool);
+    e = apr_pcalloc(*pool, sizeof(*e));
+    e->pool = *pool;
+    hold(e, id->pool);
+    apr_thread_mutex_unlock(store.mutex);
+    e->key = apr_pmemdup(*pool, id->store_key, id->store_key_len);
+    e->key_len = id->store_key_len;
+    return &e->stored;
+}
+
+void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_check_t *check)
+{
+    entry_t *e = (entry_t *)stored, *old;
+
+    if (!store.mutex) {
+        return;
+    }
+    apr_thread_mutex_lock(store.mutex);
+    if (check) {
+        e->check = *check;
+    }
+    if ((old = apr_hash_get(store.index, e->key, e->key_len))) {
+        unlist(old);
+    }
+    if (store.count == store.limit) {
+        unlist(store.oldest);
+    }
+    e->refs++;
+    store.count++;
+    apr_hash_set(store.index, e->key, e->key_len, e);
+    list_first(e);
+    apr_thread_mutex_unlock(store.mutex);
+}
+
+void authproxy_store_checked(const authproxy_stored_t *stored,
+                             const authproxy_stored_check_t *check)
+{
+    if (store.mutex) {
+        apr_thread_mutex_lock(store.mutex);
+        ((entry_t *)stored)->check = *check;
+        apr_thread_mutex_unlock(store.mutex);
+    }
+}
+
+void authproxy_store_register_hooks(apr_pool_t *p)
+{
+    ap_hook_child_init(authproxy_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}

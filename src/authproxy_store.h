@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sessions a child resolved, shared by its threads and connections
+ * (authproxy_store.c). */
+#ifndef AUTHPROXY_STORE_H
+#define AUTHPROXY_STORE_H
+
+#include "authproxy_identity.h"
+
+typedef struct {
+    const authjs_session_t *session;   /* NULL: the upstream said "no session" */
+    const apr_table_t *vars;           /* its AUTHJS_* but the source */
+    apr_time_t until;                  /* 0: as long as the session */
+    const char *answer;                /* the shared cache's entry it was parsed */
+    apr_size_t answer_len;             /* from; NULL for a decoded token */
+} authproxy_stored_t;
+
+/* When the shared cache last held a stored answer's bytes, and its count of
+ * sign-outs then. */
+typedef struct {
+    apr_time_t checked;
+    apr_uint32_t evictions;
+} authproxy_stored_check_t;
+
+/* The credential's entry, unless it has ended by `now`, with its last check
+ * in *check; held until the request's pool is cleared. NULL when there is
+ * none. */
+const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_time_t now,
+                                               authproxy_stored_check_t *check);
+
+/* A new entry for the credential, whose session and vars the caller builds in
+ * *pool; held until the request's pool is cleared. */
+authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **pool);
+
+/* Gives the built entry to the child's other requests: it replaces an older
+ * one of the credential, and the least recently used one goes when the child
+ * holds its share. An entry leaves no memory behind once the last request
+ * that holds it is done. */
+void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_check_t *check);
+
+/* The shared cache still held the entry's bytes. */
+void authproxy_store_checked(const authproxy_stored_t *stored,
+                             const authproxy_stored_check_t *check);
+
+void authproxy_store_register_hooks(apr_pool_t *p);
+
+#endif
