@@ -46,6 +46,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_fetch_register_hooks(p);
     authproxy_flight_register_hooks(p);
     authproxy_store_register_hooks(p);
+    authproxy_session_register_hooks(p);
     authproxy_route_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);

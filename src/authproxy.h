@@ -211,6 +211,7 @@ typedef struct {
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
     int personal;                  /* the response is one visitor's: never shared */
+    int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     authproxy_identity_t *identity;    /* the session cookie's, when there was one */
     const authjs_session_t *session;
     authproxy_source_e source;

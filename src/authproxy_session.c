@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <http_request.h>
 
 #include "authproxy_cache.h"
 #include "authproxy_fetch.h"
@@ -270,12 +271,28 @@ static int resolve(request_rec *r, const authproxy_server_conf *conf,
     return 1;
 }
 
-/* AuthProxySessionRefresh: the refreshed cookie's session becomes the
- * request's. */
-static void refresh(request_rec *r, authproxy_request_t *req)
+/* AuthProxySessionRefresh, once for each request whose session is resolved
+ * before its handler (under AuthType authjs, or to be published), and before
+ * it is published: the refreshed cookie's session becomes the request's. A
+ * subrequest's response headers never reach the browser, nor do its main
+ * request's once they have left: a session first resolved by a subrequest is
+ * refreshed by a later request of its own. */
+static int authproxy_session_fixups(request_rec *r)
 {
-    const authjs_session_t *session = req->session;
-    authproxy_identity_t *refreshed = authproxy_refresh(r, req->identity, &session);
+    request_rec *orig = authproxy_original(r);
+    authproxy_request_t *req = authproxy_request(orig);
+    const authjs_session_t *session;
+    authproxy_identity_t *refreshed;
+
+    if (r->main || req->refresh_considered) {
+        return DECLINED;
+    }
+    req->refresh_considered = 1;
+    if ((!req->resolved && !authproxy_session_enabled(r)) || !authproxy_session_get(r)) {
+        return DECLINED;
+    }
+    session = req->session;
+    refreshed = authproxy_refresh(orig, req->identity, &session);
 
     if (refreshed) {
         /* a session the upstream resolves is kept under the refreshed cookie */
@@ -288,6 +305,7 @@ static void refresh(request_rec *r, authproxy_request_t *req)
         req->vars = NULL;
         req->source = AUTHPROXY_SOURCE_UPSTREAM;
     }
+    return DECLINED;
 }
 
 const authjs_session_t *authproxy_session_get(request_rec *r)
@@ -313,11 +331,6 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         return NULL;
     }
     authproxy_private_response(r);
-    /* a subrequest's response headers never reach the browser, nor do its
-     * main request's once they have left: a refresh waits for a request of its own */
-    if (!r->main) {
-        refresh(orig, req);
-    }
     authproxy_metrics_session(orig, req->source);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
                   req->session->email ? req->session->email
@@ -369,4 +382,13 @@ const char *authproxy_session_token(request_rec *r)
         return NULL;
     }
     return authproxy_request(authproxy_original(r))->identity->cookie.value;
+}
+
+void authproxy_session_register_hooks(apr_pool_t *p)
+{
+    /* before the session is published (authproxy_publish.c) and mod_rewrite
+     * may test it */
+    static const char *const before_rewrite[] = { "mod_rewrite.c", NULL };
+
+    ap_hook_fixups(authproxy_session_fixups, NULL, before_rewrite, APR_HOOK_FIRST - 1);
 }

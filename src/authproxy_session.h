@@ -5,6 +5,7 @@
 
 #include "authproxy.h"
 
+void authproxy_session_register_hooks(apr_pool_t *p);
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);
