@@ -93,21 +93,53 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
     use(req, decoded);
 }
 
-/* The shared cache's session for the credential: 1 when it had one. The child
- * keeps what it parsed, and takes bytes it has parsed before as they are. */
-static int from_cache(request_rec *r, authproxy_request_t *req,
-                      const authproxy_stored_t *stored)
+/* One look for a credential's session through the child's store and the
+ * shared cache. */
+typedef struct {
+    authproxy_request_t *req;
+    /* when the cache was read, and its sign-out count before: a sign-out that
+     * overlaps the look makes the next request look again */
+    authproxy_stored_check_t check;
+    const authproxy_stored_t *stale;    /* a stored session the cache may still hold */
+} look_t;
+
+/* A session's answer as the shared cache holds it, parsed into the child's
+ * store; NULL and *why for a bad one, which is never shared (its pool goes
+ * with the request). */
+static const authproxy_stored_t *store_answer(authproxy_identity_t *id, const char *answer,
+                                              apr_size_t len,
+                                              const authproxy_stored_check_t *check,
+                                              const char **why)
 {
-    authproxy_identity_t *id = req->identity;
-    /* the sign-out count before the look: one that overlaps it rechecks */
-    authproxy_stored_check_t check = { apr_time_now(), authproxy_cache_evictions(id->conf) };
-    authproxy_stored_t *parsed;
+    apr_pool_t *pool;
+    authproxy_stored_t *stored = authproxy_store_new(id, &pool);
     authjs_session_t *session;
+
+    *why = authjs_session_from_answer(pool, answer, len, check->checked, &session);
+    if (*why || !session) {
+        *why = *why ? *why : "no session";
+        return NULL;
+    }
+    stored->answer = apr_pmemdup(pool, answer, len);
+    stored->answer_len = len;
+    stored->session = session;
+    stored->vars = vars_of(pool, session);
+    authproxy_store_share(stored, check);
+    return stored;
+}
+
+/* The shared cache's session for the credential: 1 when it had one. The child
+ * takes bytes it has parsed before as they are. */
+static int from_cache(request_rec *r, look_t *look)
+{
+    authproxy_identity_t *id = look->req->identity;
+    const authproxy_stored_t *stored = look->stale;
     const char *answer, *why;
     apr_size_t len;
-    apr_pool_t *pool;
-    apr_status_t rv = authproxy_cache_get(id, AUTHPROXY_RECORD_SESSION, &answer, &len);
+    apr_status_t rv;
 
+    look->check.checked = apr_time_now();
+    rv = authproxy_cache_get(id, AUTHPROXY_RECORD_SESSION, &answer, &len);
     authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
                                 : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
                                 : AUTHPROXY_LOOKUP_ERROR);
@@ -116,27 +148,15 @@ static int from_cache(request_rec *r, authproxy_request_t *req,
     }
     if (stored && stored->answer && stored->answer_len == len
         && !memcmp(stored->answer, answer, len)) {
-        authproxy_store_checked(stored, &check);
-        req->source = AUTHPROXY_SOURCE_CACHE;
-        use(req, stored);
-        return 1;
+        authproxy_store_checked(stored, &look->check);
     }
-    /* a bad entry is never shared: its pool goes with the request */
-    parsed = authproxy_store_new(id, &pool);
-    why = authjs_session_from_answer(pool, answer, len, check.checked, &session);
-    if (why || !session) {
+    else if (!(stored = store_answer(id, answer, len, &look->check, &why))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", authproxy_cache_spec(id->conf),
-                      why ? why : "no session");
+                      "asking the upstream", authproxy_cache_spec(id->conf), why);
         return 0;
     }
-    parsed->answer = apr_pmemdup(pool, answer, len);
-    parsed->answer_len = len;
-    parsed->session = session;
-    parsed->vars = vars_of(pool, session);
-    authproxy_store_share(parsed, &check);
-    req->source = AUTHPROXY_SOURCE_CACHE;
-    use(req, parsed);
+    look->req->source = AUTHPROXY_SOURCE_CACHE;
+    use(look->req, stored);
     return 1;
 }
 
@@ -157,30 +177,20 @@ static void remember_anonymous(authproxy_identity_t *id)
 
 /* A session the upstream answered: to the shared cache, and to the child as
  * the bytes it stored, which later requests take as they are for RECHECK. */
-static void keep(authproxy_identity_t *id, const authjs_session_t *session)
+static void keep(authproxy_identity_t *id, const authjs_session_t *session,
+                 authproxy_stored_check_t check)
 {
-    authproxy_stored_check_t check = { apr_time_now(), authproxy_cache_evictions(id->conf) };
-    apr_size_t len = strlen(session->json);
-    authproxy_stored_t *kept;
-    authjs_session_t *copy;
-    apr_pool_t *pool;
+    const char *why;
 
-    if (authproxy_cache_put_session(id, session) != APR_SUCCESS) {
-        return;
-    }
-    kept = authproxy_store_new(id, &pool);
-    kept->answer = apr_pmemdup(pool, session->json, len);
-    kept->answer_len = len;
-    if (!authjs_session_from_answer(pool, kept->answer, len, check.checked, &copy) && copy) {
-        kept->session = copy;
-        kept->vars = vars_of(pool, copy);
-        authproxy_store_share(kept, &check);
+    check.checked = apr_time_now();
+    if (authproxy_cache_put_session(id, session) == APR_SUCCESS) {
+        store_answer(id, session->json, strlen(session->json), &check, &why);
     }
 }
 
-/* The upstream's answer; with `keep_it`, a session is kept and "no session"
+/* The upstream's answer; after a look, a session is kept and "no session"
  * stays in the child. */
-static void fetch(request_rec *r, authproxy_request_t *req, int keep_it)
+static void fetch(request_rec *r, authproxy_request_t *req, const look_t *look)
 {
     const authjs_session_t *session;
 
@@ -190,34 +200,33 @@ static void fetch(request_rec *r, authproxy_request_t *req, int keep_it)
         return;
     }
     req->session = session;
-    if (keep_it && session) {
-        keep(req->identity, session);
+    if (look && session) {
+        keep(req->identity, session, look->check);
     }
-    else if (keep_it) {
+    else if (look) {
         remember_anonymous(req->identity);
     }
 }
 
 /* What the child keeps of the credential settles it: 1 when it did; else
- * *stale is a session whose bytes the shared cache may still hold. */
-static int settled_in_child(authproxy_request_t *req, const authproxy_stored_t **stale)
+ * look->stale is a session whose bytes the shared cache may still hold. */
+static int settled_in_child(look_t *look)
 {
-    authproxy_identity_t *id = req->identity;
     authproxy_stored_check_t last;
     apr_time_t now = apr_time_now();
-    const authproxy_stored_t *stored = authproxy_store_find(id, now, &last);
+    const authproxy_stored_t *stored = authproxy_store_find(look->req->identity, now, &last);
 
-    *stale = NULL;
+    look->stale = NULL;
     if (!stored) {
         return 0;
     }
-    if (stored->session && (now - last.checked >= RECHECK
-                            || last.evictions != authproxy_cache_evictions(id->conf))) {
-        *stale = stored;
+    if (stored->session
+        && (now - last.checked >= RECHECK || last.evictions != look->check.evictions)) {
+        look->stale = stored;
         return 0;
     }
-    req->source = AUTHPROXY_SOURCE_CACHE;
-    use(req, stored);
+    look->req->source = AUTHPROXY_SOURCE_CACHE;
+    use(look->req, stored);
     return 1;
 }
 
@@ -226,29 +235,30 @@ static int settled_in_child(authproxy_request_t *req, const authproxy_stored_t *
 static void ask_upstream(request_rec *r, authproxy_request_t *req)
 {
     authproxy_identity_t *id = req->identity;
-    const authproxy_stored_t *stale;
+    look_t look = { req, { 0, 0 }, NULL };
     const unsigned char *key;
     int leader;
 
     req->anonymous = AUTHPROXY_ANONYMOUS_NO_SESSION;
     if (!id->conf->cache) {
-        fetch(r, req, 0);
+        fetch(r, req, NULL);
         return;
     }
     if (!(key = authproxy_identity_key(id, AUTHPROXY_RECORD_SESSION))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
                       "this request goes without the cache");
-        fetch(r, req, 0);
+        fetch(r, req, NULL);
         return;
     }
-    if (settled_in_child(req, &stale) || from_cache(r, req, stale)) {
+    look.check.evictions = authproxy_cache_evictions(id->conf);
+    if (settled_in_child(&look) || from_cache(r, &look)) {
         return;
     }
     leader = authproxy_flight_join(key, apr_time_from_sec(authproxy_timeout(id->conf)));
-    if (!leader && (settled_in_child(req, &stale) || from_cache(r, req, stale))) {
+    if (!leader && (settled_in_child(&look) || from_cache(r, &look))) {
         return;
     }
-    fetch(r, req, 1);
+    fetch(r, req, &look);
     if (leader) {
         authproxy_flight_land(key);
     }
@@ -297,7 +307,9 @@ static int authproxy_session_fixups(request_rec *r)
     if (refreshed) {
         /* a session the upstream resolves is kept under the refreshed cookie */
         if (!refreshed->keyring) {
-            keep(refreshed, session);
+            authproxy_stored_check_t check = { 0, authproxy_cache_evictions(refreshed->conf) };
+
+            keep(refreshed, session, check);
         }
         req->identity = refreshed;
         req->session = session;
