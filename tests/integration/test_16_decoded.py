@@ -1,15 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The tokens a child has decoded, shared by its threads and connections: a
-cookie is decrypted once per child, never answers for another server's
-settings or after its expiry, the least recently used goes when the child
-holds its share, and under load every request still gets its own cookie's
-session."""
+"""The sessions a child keeps, shared by its threads and connections: a
+cookie is decrypted (or its cached answer parsed) once per child, never
+answers for another server's settings or after its expiry, the least recently
+used goes when the child holds its share, and under load every request still
+gets its own cookie's session."""
 import http.client
 import threading
 import time
 
 from harness import UPSTREAM_SECRET
 from session_helpers import COOKIE, session_cookie, token_for, tokens_for
+from test_15_metrics import scrape, value
 
 ONE_EVENT_CHILD = """
 StartServers 1
@@ -189,3 +190,37 @@ def test_many_cookies_at_once_each_get_their_own(httpd_factory, upstream):
         i = int(request.split()[1].rsplit("-", 1)[1])
         assert email == emails[i], line
     assert decodes(h) > len(tokens)   # they did come and go
+
+
+def test_an_upstream_answer_is_taken_by_the_child_for_a_second(httpd_factory, upstream):
+    """Without a secret: what the upstream answered (and the shared cache now
+    holds), the child takes as it is on any connection for a second, then
+    asks the shared cache again."""
+    h = httpd_factory(ONE_EVENT_CHILD + """
+        AuthProxyUpstream %s
+        <Location /metrics>
+            SetHandler authproxy-metrics
+            AuthProxySession Off
+        </Location>
+    """ % upstream.origin)
+    h.write("htdocs/tiny.txt", "tiny\n")
+    vhost = "127.0.0.1:%d" % h.port
+    alice, = tokens_for("alice@example.com")
+    calls = upstream.session_calls()
+    started = time.monotonic()
+    for _ in range(6):
+        assert h.request("GET", "/tiny.txt", headers={"Cookie": session_cookie(alice)})[0] == 200
+    took = time.monotonic() - started
+    s = scrape(h)
+    assert upstream.session_calls() == calls + 1
+    assert value(s, "authproxy_sessions_total", vhost, source="upstream") == 1
+    assert value(s, "authproxy_sessions_total", vhost, source="cache") == 5
+    assert value(s, "authproxy_cache_lookups_total", vhost, result="miss") == 1
+    # at most one look in the shared cache per second
+    hits = value(s, "authproxy_cache_lookups_total", vhost, result="hit")
+    assert hits <= int(took) + 1
+    time.sleep(1.1)
+    assert h.request("GET", "/tiny.txt", headers={"Cookie": session_cookie(alice)})[0] == 200
+    s = scrape(h)
+    assert value(s, "authproxy_cache_lookups_total", vhost, result="hit") == hits + 1
+    assert upstream.session_calls() == calls + 1
