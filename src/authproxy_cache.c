@@ -20,6 +20,7 @@
 
 #include "authproxy.h"
 #include "authproxy_metrics.h"
+#include "authproxy_origin.h"
 
 #define MUTEX_TYPE "authproxy-cache"
 

@@ -19,6 +19,7 @@
 
 #include "authproxy.h"
 #include "authproxy_decoded.h"
+#include "authproxy_origin.h"
 
 /* About 32 recent users for each of a child's threads, within bounds. */
 #define ENTRIES_PER_THREAD 32

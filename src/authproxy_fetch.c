@@ -13,6 +13,7 @@
 #include <http_protocol.h>
 
 #include "authproxy.h"
+#include "authproxy_headers.h"
 #include "authproxy_metrics.h"
 
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include "authproxy.h"
 #include "authproxy_memo.h"
+#include "authproxy_origin.h"
 
 #define MEMO_ENTRIES 4
 

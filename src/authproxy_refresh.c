@@ -15,6 +15,8 @@
 #include <apr_strings.h>
 
 #include "authproxy.h"
+#include "authproxy_headers.h"
+#include "authproxy_origin.h"
 
 #define SIGNED_OUT "out"
 

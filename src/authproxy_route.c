@@ -16,7 +16,9 @@
 #include <mod_proxy.h>
 
 #include "authproxy.h"
+#include "authproxy_headers.h"
 #include "authproxy_metrics.h"
+#include "authproxy_origin.h"
 
 typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,

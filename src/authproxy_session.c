@@ -10,6 +10,7 @@
 #include "authproxy_decoded.h"
 #include "authproxy_memo.h"
 #include "authproxy_metrics.h"
+#include "authproxy_origin.h"
 
 const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
 

@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 #include <mod_auth.h>
 
+#include "authproxy_headers.h"
 #include "authproxy_metrics.h"
 #include "fake_httpd.h"
 
