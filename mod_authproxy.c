@@ -5,7 +5,9 @@
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
 #include "authproxy_decoded.h"
+#include "authproxy_guard.h"
 #include "authproxy_metrics.h"
+#include "authproxy_route.h"
 #include "mod_authproxy.h"
 
 /* configtest: the servers' settings, then the cache providers they name. */
@@ -43,6 +45,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_flight_register_hooks(p);
     authproxy_decoded_register_hooks(p);
     authproxy_route_register_hooks(p);
+    authproxy_guard_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);
     authproxy_private_register_hooks(p);

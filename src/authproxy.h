@@ -60,10 +60,6 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)
 #define AUTHPROXY_STR_(n) #n
 
-/* Output filter that rewrites Location and cookie paths of route answers. */
-#define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
-/* Input filter on the upstream connection: bounds a route's answer. */
-#define AUTHPROXY_GUARD_FILTER "AUTHPROXY_GUARD"
 /* Output filter that keeps a personal response out of shared caches. */
 #define AUTHPROXY_PRIVATE_FILTER "AUTHPROXY_PRIVATE"
 
@@ -219,11 +215,6 @@ authproxy_request_t *authproxy_request(request_rec *r);
 request_rec *authproxy_original(request_rec *r);
 /* Forwarded to the upstream (under the local prefix). */
 int authproxy_is_route(const request_rec *r);
-
-/* authproxy_route.c */
-void authproxy_route_register_hooks(apr_pool_t *p);
-int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                                server_rec *s);
 
 /* authproxy_session.c */
 /* The session of this request, resolved at most once per request (subrequests
