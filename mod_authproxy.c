@@ -7,7 +7,9 @@
 #include "authproxy_cache.h"
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
+#include "authproxy_guard.h"
 #include "authproxy_metrics.h"
+#include "authproxy_route.h"
 #include "authproxy_session.h"
 #include "authproxy_store.h"
 #include "mod_authproxy.h"
@@ -48,6 +50,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_store_register_hooks(p);
     authproxy_session_register_hooks(p);
     authproxy_route_register_hooks(p);
+    authproxy_guard_register_hooks(p);
     authproxy_authz_register_hooks(p);
     authproxy_publish_register_hooks(p);
     authproxy_private_register_hooks(p);

@@ -59,10 +59,6 @@ APLOG_USE_MODULE(authproxy);
 #define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)
 #define AUTHPROXY_STR_(n) #n
 
-/* Output filter that rewrites Location and cookie paths of route answers. */
-#define AUTHPROXY_ROUTE_FILTER "AUTHPROXY_ROUTE"
-/* Input filter on the upstream connection: bounds a route's answer. */
-#define AUTHPROXY_GUARD_FILTER "AUTHPROXY_GUARD"
 /* Output filter that keeps a personal response out of shared caches. */
 #define AUTHPROXY_PRIVATE_FILTER "AUTHPROXY_PRIVATE"
 
@@ -227,41 +223,6 @@ request_rec *authproxy_original(request_rec *r);
 /* Forwarded to the upstream (under the local prefix). */
 int authproxy_is_route(const request_rec *r);
 
-/* authproxy_upstream.c: what the upstream is told, routes and fetches alike */
-/* The app's public origin, never a client's choice: AuthProxyPublicOrigin;
- * else the server's canonical name under UseCanonicalName On; else the
- * request's host where it names this server (ServerName, ServerAlias), any
- * other name the ServerName; the port the server is named with or listens on. */
-const authproxy_origin_t *authproxy_public_origin(request_rec *r);
-/* The host is the server's ServerName or one of its ServerAlias names. */
-int authproxy_server_named(const server_rec *s, const char *host);
-/* The session cookie's name as Auth.js reads it on the public origin. */
-const char *authproxy_origin_cookie_name(request_rec *r);
-/* The headers every upstream request carries (forwarded origin; Host, the
- * upstream's own or with AuthProxyPreserveHost the public origin's;
- * AuthProxyHeader); `set` is called for each. */
-void authproxy_upstream_headers(request_rec *r,
-                                void (*set)(void *ctx, const char *name, const char *value),
-                                void *ctx);
-/* An upstream's Set-Cookie as the browser gets it: a Path of the target
- * prefix becomes the local prefix (routes and renewals alike). */
-const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_cookie);
-/* Sets a header in `headers`, after removing every spelling of its name
- * that a receiving stack could take for it. */
-void authproxy_header_replace(void *headers, const char *name, const char *value);
-/* Removes the other headers that claim an origin or a path (Forwarded,
- * X-Forwarded-Port, X-Forwarded-Prefix, X-Original-URL, ...), in every
- * spelling; the client's (from_client) also lose X-Forwarded-Server, which
- * mod_proxy sets later. */
-void authproxy_remove_origin_claims(apr_table_t *headers, int from_client);
-/* Removes every X-Authjs-* from the request's headers, however spelled: the
- * client's (each logged at info), or this module's own. */
-void authproxy_remove_authjs_headers(request_rec *r, int from_client);
-
-/* authproxy_route.c */
-void authproxy_route_register_hooks(apr_pool_t *p);
-int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                                server_rec *s);
 
 /* authproxy_authz.c */
 void authproxy_authz_register_hooks(apr_pool_t *p);

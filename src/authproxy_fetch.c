@@ -13,6 +13,7 @@
 #include <http_protocol.h>
 
 #include "authproxy_fetch.h"
+#include "authproxy_headers.h"
 #include "authproxy_identity.h"
 #include "authproxy_metrics.h"
 

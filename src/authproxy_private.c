@@ -13,6 +13,7 @@
 #include <http_request.h>
 
 #include "authproxy.h"
+#include "authproxy_origin.h"
 
 /* Last before the HTTP header filter: after mod_headers and mod_expires have
  * said their word on Cache-Control. */

@@ -9,6 +9,7 @@
 #include <http_request.h>
 
 #include "authproxy.h"
+#include "authproxy_headers.h"
 #include "authproxy_session.h"
 
 #define VAR_PREFIX "AUTHJS_"

@@ -16,6 +16,7 @@
 #include "authproxy_cache.h"
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
+#include "authproxy_headers.h"
 #include "authproxy_refresh.h"
 
 #define SIGNED_OUT "out"
