@@ -2,8 +2,8 @@
 /* Answers of the upstream's /session, kept in httpd's shared-object cache
  * (shmcb by default; memcache or redis share them across servers).
  *
- * Keys come from the credential's identity (authproxy_identity.c): a hash of
- * all that a record depends on, never a raw token. Values are the session
+ * Keys are made from the credential's identity (authproxy_identity.h): a hash
+ * of all that a record depends on, never a raw token. Values are the session
  * JSON, or a refresh record (authproxy_refresh.c). A failing cache is the
  * server's trouble, not a request's: it is logged for the server. Only real
  * sessions write here ("no session" answers stay in the child that
@@ -71,7 +71,7 @@ static struct ap_socache_hints hints_for(const authproxy_server_conf *conf)
 
 /* Whether startup gives the server a cache (authproxy_cache_post_config
  * tells by its keys, which are not made yet at configtest): it asks the
- * upstream, or renews sessions. */
+ * upstream, or refreshes sessions. */
 static int uses_cache(const authproxy_server_conf *conf)
 {
     int decodes = conf->secrets && authproxy_strategy(conf) == AUTHPROXY_STRATEGY_JWT;
@@ -258,8 +258,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     return OK;
 }
 
-/* Servers that ask the upstream keep its answers; servers that renew sessions
- * keep their renewal records. Local decoding alone needs no cache. */
+/* Servers that ask the upstream keep its answers; servers that refresh sessions
+ * keep their refresh records. Local decoding alone needs no cache. */
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
 {
@@ -298,6 +298,34 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* The records' key prefixes: the kind of record comes first. */
+static const char *const record_names[AUTHPROXY_RECORDS] = { "session", "refresh" };
+
+const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_record_e record)
+{
+    const char *purpose = record_names[record], *origin = id->origin->origin;
+    const char *scope = id->conf->cache_scope;
+    EVP_MD_CTX *md;
+    unsigned int len = AUTHPROXY_KEY_LEN;
+
+    if (id->key_made[record]) {
+        return id->keys[record];
+    }
+    md = EVP_MD_CTX_new();
+    /* The NULs keep the parts from running into each other (none holds one). */
+    id->key_made[record] =
+        md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
+        && EVP_DigestUpdate(md, purpose, strlen(purpose) + 1)
+        && EVP_DigestUpdate(md, scope, strlen(scope) + 1)
+        && (record == AUTHPROXY_RECORD_REFRESH
+            || EVP_DigestUpdate(md, origin, strlen(origin) + 1))
+        && EVP_DigestUpdate(md, id->cookie.name, strlen(id->cookie.name) + 1)
+        && EVP_DigestUpdate(md, id->cookie.value, strlen(id->cookie.value))
+        && EVP_DigestFinal_ex(md, id->keys[record], &len);
+    EVP_MD_CTX_free(md);
+    return id->key_made[record] ? id->keys[record] : NULL;
+}
+
 /* A provider that needs the mutex is never used without it: a failure to
  * lock is the cache's. */
 static apr_status_t lock(const authproxy_cache_t *cache)
@@ -329,7 +357,7 @@ apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e re
                                  const char **value, apr_size_t *len)
 {
     const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_identity_key(id, record);
+    const unsigned char *key = authproxy_cache_key(id, record);
     unsigned int capacity = records[record].capacity, got = capacity;
     unsigned char *buf = apr_palloc(id->pool, capacity + 1);
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
@@ -365,7 +393,7 @@ apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e re
                                  const char *value, apr_time_t expiry)
 {
     const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_identity_key(id, record);
+    const unsigned char *key = authproxy_cache_key(id, record);
     apr_time_t latest = apr_time_now() + MAX_LIFETIME;
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
@@ -403,7 +431,7 @@ apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
 apr_status_t authproxy_cache_forget(authproxy_identity_t *id)
 {
     const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_identity_key(id, AUTHPROXY_RECORD_SESSION);
+    const unsigned char *key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION);
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
     if (rv == APR_SUCCESS) {

@@ -11,6 +11,12 @@ int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s);
 int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
 
+/* The shared cache's key of the credential's `record`, a hash (never a raw
+ * token), also the single flight's; NULL when OpenSSL fails. A /session
+ * answer depends on the origin it is asked for; a cookie's refresh and
+ * sign-out do not: the same cookie under another of the server's names is
+ * the same session. */
+const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_record_e record);
 /* The credential's record: APR_SUCCESS with its bytes (NUL-terminated) in
  * *value and *len, a not-found status, or the cache's failure (logged, with
  * what a request does instead), which is no answer. */

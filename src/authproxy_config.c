@@ -541,7 +541,7 @@ const command_rec authproxy_cmds[] = {
                   RSRC_CONF, "Seconds a 'no session' answer is kept (default "
                   AUTHPROXY_STR(AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL) ")"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_REFRESH, cmd_session_refresh, NULL, RSRC_CONF,
-                  "Off, or the age in seconds at which a session is renewed through the "
+                  "Off, or the age in seconds at which a session is refreshed through the "
                   "upstream's /session (default Off)"),
     /* server config only: a tenant's .htaccess may set the handler, never widen it */
     AP_INIT_TAKE1(AUTHPROXY_DIR_METRICS_SCOPE, cmd_metrics_scope, NULL, RSRC_CONF,

@@ -215,7 +215,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     }
     header_add(&out, "Cookie", id->cookie.pairs);
     header_add(&out, "Accept", "application/json");
-    authproxy_upstream_headers(r, header_add, &out);
+    authproxy_upstream_headers(conf, id->origin, header_add, &out);
 
     SET_OPTION(&out, CURLOPT_URL, conf->session_url);
     SET_OPTION(&out, CURLOPT_HTTPGET, 1L);
@@ -250,8 +250,8 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
         if (rc == CURLE_OK) {
             rc = curl_easy_getinfo(out.h, CURLINFO_RESPONSE_CODE, &status);
         }
-        /* a renewal is the fetch that wants the cookies */
-        authproxy_metrics_upstream(r, set_cookies ? AUTHPROXY_KIND_REFRESH
+        /* a refresh is the fetch that wants the cookies */
+        authproxy_metrics_upstream(conf, set_cookies ? AUTHPROXY_KIND_REFRESH
                                                   : AUTHPROXY_KIND_SESSION,
                                    rc == CURLE_OK ? (int)status : 0, apr_time_now() - started);
     }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One upstream fetch per cache key at a time in a process: concurrent misses
  * for one cookie wait for the first request's fetch to land in the cache,
- * instead of asking the upstream again each; a renewal under way is not
+ * instead of asking the upstream again each; a refresh under way is not
  * waited for (authproxy_flight_take). */
 #include <apr_hash.h>
 #include <apr_thread_cond.h>

@@ -8,14 +8,12 @@
  * a backend. */
 #include "authproxy.h"
 #include "authproxy_headers.h"
-#include "authproxy_origin.h"
 
-void authproxy_upstream_headers(request_rec *r,
+void authproxy_upstream_headers(const authproxy_server_conf *conf,
+                                const authproxy_origin_t *origin,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx)
 {
-    const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    const authproxy_origin_t *origin = authproxy_public_origin(r);
     int i;
 
     /* set rather than appended to: a client's own X-Forwarded-Host would

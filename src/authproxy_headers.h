@@ -6,10 +6,12 @@
 
 #include "authproxy.h"
 
-/* The headers every upstream request carries (forwarded origin; Host, the
- * upstream's own or with AuthProxyPreserveHost the public origin's;
- * AuthProxyHeader); `set` is called for each. */
-void authproxy_upstream_headers(request_rec *r,
+/* The headers every upstream request of a server with `conf` for the public
+ * `origin` carries (forwarded origin; Host, the upstream's own or with
+ * AuthProxyPreserveHost the public origin's; AuthProxyHeader); `set` is
+ * called for each. */
+void authproxy_upstream_headers(const authproxy_server_conf *conf,
+                                const authproxy_origin_t *origin,
                                 void (*set)(void *ctx, const char *name, const char *value),
                                 void *ctx);
 /* Sets a header in `headers`, after removing every spelling of its name
@@ -24,7 +26,7 @@ void authproxy_remove_origin_claims(apr_table_t *headers, int from_client);
  * client's (each logged at info), or this module's own. */
 void authproxy_remove_authjs_headers(request_rec *r, int from_client);
 /* An upstream's Set-Cookie as the browser gets it: a Path of the target
- * prefix becomes the local prefix (routes and renewals alike). */
+ * prefix becomes the local prefix (routes and refreshes alike). */
 const char *authproxy_set_cookie_for_browser(request_rec *r, const char *set_cookie);
 
 #endif

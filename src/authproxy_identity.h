@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One request's session credential and all that its session depends on,
- * worked out once (authproxy_session.c); every key of every store is derived
- * from it here, never rebuilt from the request by the store that needs it. */
+ * worked out once (authproxy_session.c): every key of every store is derived
+ * from it (the in-process store's here, the shared cache's and the single
+ * flight's in authproxy_cache.c), never rebuilt from the request by the store
+ * that needs it. */
 #ifndef AUTHPROXY_IDENTITY_H
 #define AUTHPROXY_IDENTITY_H
 
@@ -28,7 +30,7 @@ struct authproxy_identity {
      * keyrings and upstream), the origin, the cookie's name and value. */
     const char *store_key;
     apr_size_t store_key_len;
-    /* the shared cache's keys, each made on first use */
+    /* the shared cache's keys, each made on first use (authproxy_cache_key) */
     unsigned char keys[AUTHPROXY_RECORDS][AUTHPROXY_KEY_LEN];
     int key_made[AUTHPROXY_RECORDS];
 };
@@ -43,11 +45,5 @@ authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
 /* The same credential with another cookie (a refreshed one). */
 authproxy_identity_t *authproxy_identity_with_cookie(const authproxy_identity_t *id,
                                                      const authjs_cookie_t *cookie);
-
-/* The shared cache's key of `record`, a hash (never a raw token); NULL when
- * OpenSSL fails. A /session answer depends on the origin it is asked for; a
- * cookie's refresh and sign-out do not: the same cookie under another of the
- * server's names is the same session. */
-const unsigned char *authproxy_identity_key(authproxy_identity_t *id, authproxy_record_e record);
 
 #endif

@@ -147,11 +147,6 @@ int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
     return OK;
 }
 
-static authproxy_metrics_t *slot_of(const request_rec *r)
-{
-    return authproxy_sconf(r->server)->metrics;
-}
-
 /* A request sees its own VirtualHost's series (those of every server of its
  * name), all of them where its server says AuthProxyMetricsScope all: a
  * handler set in one tenant's .htaccess shows no other tenant's. */
@@ -162,28 +157,28 @@ static int shown(const request_rec *r, const vhost_t *vh)
     return authproxy_metrics_scope(conf) == AUTHPROXY_METRICS_ALL || vh->slot == conf->metrics;
 }
 
-void authproxy_metrics_session(request_rec *r, authproxy_source_e source)
+void authproxy_metrics_session(const authproxy_server_conf *conf, authproxy_source_e source)
 {
-    authproxy_metrics_t *m = slot_of(r);
+    authproxy_metrics_t *m = conf->metrics;
 
     if (m) {
         apr_atomic_inc64(&m->sessions[source]);
     }
 }
 
-void authproxy_metrics_anonymous(request_rec *r, authproxy_anonymous_e reason)
+void authproxy_metrics_anonymous(const authproxy_server_conf *conf, authproxy_anonymous_e reason)
 {
-    authproxy_metrics_t *m = slot_of(r);
+    authproxy_metrics_t *m = conf->metrics;
 
     if (m) {
         apr_atomic_inc64(&m->anonymous[reason]);
     }
 }
 
-void authproxy_metrics_upstream(request_rec *r, authproxy_kind_e kind, int status,
-                                apr_interval_time_t took)
+void authproxy_metrics_upstream(const authproxy_server_conf *conf, authproxy_kind_e kind,
+                                int status, apr_interval_time_t took)
 {
-    authproxy_metrics_t *m = slot_of(r);
+    authproxy_metrics_t *m = conf->metrics;
     unsigned code = status >= 200 && status < 600 ? (unsigned)(status / 100 - 2) : CODES - 1;
     apr_size_t b;
 
@@ -200,9 +195,9 @@ void authproxy_metrics_upstream(request_rec *r, authproxy_kind_e kind, int statu
     apr_atomic_add64(&m->micros[kind], (apr_uint64_t)took);
 }
 
-void authproxy_metrics_lookup(request_rec *r, authproxy_lookup_e result)
+void authproxy_metrics_lookup(const authproxy_server_conf *conf, authproxy_lookup_e result)
 {
-    authproxy_metrics_t *m = slot_of(r);
+    authproxy_metrics_t *m = conf->metrics;
 
     if (m) {
         apr_atomic_inc64(&m->lookups[result]);
@@ -212,7 +207,7 @@ void authproxy_metrics_lookup(request_rec *r, authproxy_lookup_e result)
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision)
 {
     authproxy_request_t *req = authproxy_request(authproxy_original(r));
-    authproxy_metrics_t *m = slot_of(r);
+    authproxy_metrics_t *m = authproxy_sconf(r->server)->metrics;
 
     /* once per request, however many subrequests and redirects ask */
     if (m && !req->decided) {

@@ -25,12 +25,14 @@ typedef enum {
 void authproxy_metrics_register_hooks(apr_pool_t *p);
 int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                   server_rec *s);
-void authproxy_metrics_session(request_rec *r, authproxy_source_e source);
-void authproxy_metrics_anonymous(request_rec *r, authproxy_anonymous_e reason);
+/* Counted for the server with these settings. */
+void authproxy_metrics_session(const authproxy_server_conf *conf, authproxy_source_e source);
+void authproxy_metrics_anonymous(const authproxy_server_conf *conf,
+                                 authproxy_anonymous_e reason);
 /* An upstream answer's status (0: no answer) and how long it took (-1: not timed). */
-void authproxy_metrics_upstream(request_rec *r, authproxy_kind_e kind, int status,
-                                apr_interval_time_t took);
-void authproxy_metrics_lookup(request_rec *r, authproxy_lookup_e result);
+void authproxy_metrics_upstream(const authproxy_server_conf *conf, authproxy_kind_e kind,
+                                int status, apr_interval_time_t took);
+void authproxy_metrics_lookup(const authproxy_server_conf *conf, authproxy_lookup_e result);
 /* Counted once per request, the first decision. */
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A response that carries or depends on one visitor's session (a renewed
+/* A response that carries or depends on one visitor's session (a refreshed
  * session cookie, a page with a session published to it, anything under
  * AuthType authjs) is that visitor's alone: httpd's cache never stores it
  * (r->no_cache, which mod_cache honours even with CacheStorePrivate), and its

@@ -167,7 +167,7 @@ authproxy_identity_t *authproxy_refresh(request_rec *r, authproxy_identity_t *id
         start_clock(id, now, every);
         return NULL;
     }
-    key = authproxy_identity_key(id, AUTHPROXY_RECORD_REFRESH);
+    key = authproxy_cache_key(id, AUTHPROXY_RECORD_REFRESH);
     if (apr_time_sec(now) - started < every || !key || !authproxy_flight_take(key)) {
         return NULL;
     }

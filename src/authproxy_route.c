@@ -113,7 +113,8 @@ static int authproxy_route_proxy_fixups(request_rec *r)
      * negotiation the client did not ask of us. */
     apr_table_unset(r->headers_in, "Accept-Encoding");
     authproxy_remove_origin_claims(r->headers_in, 0);
-    authproxy_upstream_headers(r, authproxy_header_replace, r->headers_in);
+    authproxy_upstream_headers(authproxy_sconf(r->server), authproxy_public_origin(r),
+                               authproxy_header_replace, r->headers_in);
     return OK;
 }
 
@@ -122,17 +123,16 @@ static int authproxy_route_proxy_fixups(request_rec *r)
  * and 504, which say what happened at the gateway. */
 static int authproxy_route_request_status(int *status, request_rec *r)
 {
-    const authproxy_server_conf *conf;
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
 
     if (!authproxy_is_route(r)) {
         return DECLINED;
     }
-    authproxy_metrics_upstream(r, AUTHPROXY_KIND_ROUTE,
+    authproxy_metrics_upstream(conf, AUTHPROXY_KIND_ROUTE,
                                *status == OK || *status == DONE ? r->status : 0, -1);
     if (*status == OK || *status == DONE) {
         return DECLINED;
     }
-    conf = authproxy_sconf(r->server);
     if (apr_table_get(r->notes, "proxy_timedout") || authproxy_request(r)->upstream_timed_out) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s did not answer %s within "
                       "%d s (%s): 504", conf->upstream, r->uri, authproxy_timeout(conf),

@@ -141,9 +141,9 @@ static int from_cache(request_rec *r, look_t *look)
 
     look->check.checked = apr_time_now();
     rv = authproxy_cache_get(id, AUTHPROXY_RECORD_SESSION, &answer, &len);
-    authproxy_metrics_lookup(r, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
-                                : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
-                                : AUTHPROXY_LOOKUP_ERROR);
+    authproxy_metrics_lookup(id->conf, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
+                                       : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
+                                       : AUTHPROXY_LOOKUP_ERROR);
     if (rv != APR_SUCCESS) {
         return 0;
     }
@@ -245,7 +245,7 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         fetch(r, req, NULL);
         return;
     }
-    if (!(key = authproxy_identity_key(id, AUTHPROXY_RECORD_SESSION))) {
+    if (!(key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
                       "this request goes without the cache");
         fetch(r, req, NULL);
@@ -340,11 +340,11 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     }
     resolve(orig, conf, req);
     if (!req->session) {
-        authproxy_metrics_anonymous(orig, req->anonymous);
+        authproxy_metrics_anonymous(conf, req->anonymous);
         return NULL;
     }
     authproxy_private_response(r);
-    authproxy_metrics_session(orig, req->source);
+    authproxy_metrics_session(conf, req->source);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
                   req->session->email ? req->session->email
                   : req->session->id ? req->session->id : "a user without id",

@@ -158,7 +158,7 @@ def test_configtest_accepts_a_good_cache_setting_without_its_server(setting):
 
 
 def test_a_cache_setting_is_checked_only_where_startup_uses_it():
-    """Local decoding needs no cache, unless it renews sessions."""
+    """Local decoding needs no cache, unless it refreshes sessions."""
     decodes = GOOD + "AuthProxySecret s-0123456789abcdef0123456789\nAuthProxySessionCache memcache:\n"
     rc, out = configtest(CACHE_MODULES + decodes)
     assert rc == 0, out

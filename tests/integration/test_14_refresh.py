@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""AuthProxySessionRefresh: an active user's session renewed through the real
+"""AuthProxySessionRefresh: an active user's session refreshed through the real
 Auth.js upstream's /session, its new cookie passed to the browser."""
 import concurrent.futures
 import email.utils
@@ -12,8 +12,8 @@ import faulty
 from harness import UPSTREAM_SECRET, Upstream, free_port, header_all, mint
 from session_helpers import ALICE, COOKIE, SECURE_COOKIE, parse_env, sign_out, token_request
 
-# the renewal's one line where the upstream fails it
-RENEWAL_FAILED = r"upstream \S+/session (failed|answered)"
+# the refresh's one line where the upstream fails it
+REFRESH_FAILED = r"upstream \S+/session (failed|answered)"
 
 
 def conf(upstream_origin, refresh, extra=""):
@@ -61,7 +61,7 @@ def iso_seconds(text):
     return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
 
 
-def test_an_old_token_is_renewed_and_the_renewed_cookie_is_a_session(httpd_factory, upstream):
+def test_an_old_token_is_refreshed_and_the_refreshed_cookie_is_a_session(httpd_factory, upstream):
     h = httpd_factory(conf(upstream.origin, 60))
     old = token(age=120)
     calls = upstream.session_calls()
@@ -69,25 +69,25 @@ def test_an_old_token_is_renewed_and_the_renewed_cookie_is_a_session(httpd_facto
     env, cookies = visit(h, old)
     assert upstream.session_calls() == calls + 1
     assert len(cookies) == 1 and "HttpOnly" in cookies[0]
-    renewed = value_of(cookies[0])
-    assert renewed != old
-    claims = authjs_decode(renewed)
+    refreshed = value_of(cookies[0])
+    assert refreshed != old
+    claims = authjs_decode(refreshed)
     assert claims["email"] == "alice@example.com"
     assert abs(claims["iat"] - time.time()) < 30
-    # the cookie lives as long as the upstream's renewed session, which this page sees
+    # the cookie lives as long as the upstream's refreshed session, which this page sees
     assert abs(expires_of(cookies[0]) - claims["exp"]) <= 1
     assert abs(iso_seconds(env["AUTHJS_EXPIRES"]) - claims["exp"]) <= 1
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
     assert env["AUTHJS_SESSION_SOURCE"] == "upstream"
 
-    # the renewed cookie is young; the old one was renewed a moment ago
-    for value in (renewed, old):
+    # the refreshed cookie is young; the old one was refreshed a moment ago
+    for value in (refreshed, old):
         env, cookies = visit(h, value)
         assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
     assert upstream.session_calls() == calls + 1
 
 
-def test_a_chunked_token_is_renewed_in_chunks(httpd_factory, upstream):
+def test_a_chunked_token_is_refreshed_in_chunks(httpd_factory, upstream):
     h = httpd_factory(conf(upstream.origin, 60, "LimitRequestFieldSize 32768"))
     big = dict(ALICE, blob="b" * 6000)
     old = token(age=120, payload=big)
@@ -98,25 +98,25 @@ def test_a_chunked_token_is_renewed_in_chunks(httpd_factory, upstream):
     assert len(chunks) > 1
     assert [c.split("=", 1)[0] for c in chunks] == \
         ["%s.%d" % (COOKIE, i) for i in range(len(chunks))]
-    renewed = "".join(c.split("=", 1)[1] for c in chunks)
-    assert authjs_decode(renewed)["blob"] == big["blob"]
+    refreshed = "".join(c.split("=", 1)[1] for c in chunks)
+    assert authjs_decode(refreshed)["blob"] == big["blob"]
     assert env["AUTHJS_CLAIM_BLOB"] == big["blob"]
     env, cookies = visit(h, "; ".join(chunks))
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and not cookies
 
 
-def test_an_https_origin_renews_the_secure_cookie(httpd_factory, upstream):
+def test_an_https_origin_refreshes_the_secure_cookie(httpd_factory, upstream):
     secure = SECURE_COOKIE
     h = httpd_factory(conf(upstream.origin, 60, "AuthProxyPublicOrigin https://app.test"))
     env, cookies = visit(h, token(age=120, cookie=secure), cookie=secure)
     assert len(cookies) == 1 and "Secure" in cookies[0]
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
-    renewed = value_of(cookies[0])
-    assert json.loads(mint({"op": "decode", "token": renewed, "secret": UPSTREAM_SECRET,
+    refreshed = value_of(cookies[0])
+    assert json.loads(mint({"op": "decode", "token": refreshed, "secret": UPSTREAM_SECRET,
                             "salt": secure})[0])["email"] == "alice@example.com"
 
 
-def test_a_young_token_is_not_renewed(httpd_factory, upstream):
+def test_a_young_token_is_not_refreshed(httpd_factory, upstream):
     h = httpd_factory(conf(upstream.origin, 60))
     calls = upstream.session_calls()
     env, cookies = visit(h, token(age=30))
@@ -135,7 +135,7 @@ def test_off_by_default_never_asks_the_upstream(httpd_factory, upstream):
 
 def test_upstream_down_keeps_the_session_and_sends_no_cookie(httpd_factory):
     h = httpd_factory(conf("http://127.0.0.1:%d" % free_port(), 60, "AuthProxyTimeout 2"))
-    h.expect_log(RENEWAL_FAILED)
+    h.expect_log(REFRESH_FAILED)
     started = time.monotonic()
     env, cookies = visit(h, token(age=120))
     assert time.monotonic() - started < 5
@@ -147,7 +147,7 @@ def test_upstream_down_keeps_the_session_and_sends_no_cookie(httpd_factory):
 def test_a_silent_upstream_holds_the_page_no_longer_than_the_timeout(httpd_factory,
                                                                     silent_upstream):
     h = httpd_factory(conf(silent_upstream.origin, 60, "AuthProxyTimeout 1"))
-    h.expect_log(RENEWAL_FAILED)
+    h.expect_log(REFRESH_FAILED)
     started = time.monotonic()
     env, cookies = visit(h, token(age=120))
     assert time.monotonic() - started < 4
@@ -156,12 +156,12 @@ def test_a_silent_upstream_holds_the_page_no_longer_than_the_timeout(httpd_facto
 
 @pytest.mark.parametrize("mode", faulty.MODES)
 def test_a_broken_upstream_never_costs_the_session(httpd_factory, mode):
-    """Whatever the upstream does to the renewal, the page comes within
+    """Whatever the upstream does to the refresh, the page comes within
     AuthProxyTimeout plus a margin, with the session it had and no cookie."""
     upstream = faulty.FaultyUpstream(mode)
     try:
         h = httpd_factory(conf(upstream.origin, 60, "AuthProxyTimeout 2"))
-        h.expect_log(RENEWAL_FAILED)
+        h.expect_log(REFRESH_FAILED)
         started = time.monotonic()
         env, cookies = visit(h, token(age=120))
         assert time.monotonic() - started < 2 + 3
@@ -170,7 +170,7 @@ def test_a_broken_upstream_never_costs_the_session(httpd_factory, mode):
         upstream.stop()
 
 
-def test_a_cookie_signed_out_here_is_never_renewed(httpd_factory, upstream):
+def test_a_cookie_signed_out_here_is_never_refreshed(httpd_factory, upstream):
     h = httpd_factory(conf(upstream.origin, 60))
     old = token(age=120)
     sign_out(h, old)
@@ -182,13 +182,13 @@ def test_a_cookie_signed_out_here_is_never_renewed(httpd_factory, upstream):
 
 @pytest.fixture(scope="module")
 def slow_upstream():
-    """Each /session answer takes half a second: renewals overlap."""
+    """Each /session answer takes half a second: refreshes overlap."""
     up = Upstream("core", "/api/auth", ["--session-delay", "500"]).start()
     yield up
     up.stop()
 
 
-def test_concurrent_requests_with_one_old_cookie_renew_it_once(httpd_factory, slow_upstream):
+def test_concurrent_requests_with_one_old_cookie_refresh_it_once(httpd_factory, slow_upstream):
     h = httpd_factory(conf(slow_upstream.origin, 60, "StartServers 1\nServerLimit 1\n"
                            "ThreadsPerChild 16\nMaxRequestWorkers 16"))
     old = token(age=120)
@@ -214,7 +214,7 @@ def sliding_db_upstream():
 
 def test_a_database_session_is_extended(httpd_factory, sliding_db_upstream):
     up = sliding_db_upstream
-    # long enough that the visit after the renewal comes within the period
+    # long enough that the visit after the refresh comes within the period
     period = 3
     h = httpd_factory("""
         AuthProxyUpstream %s
@@ -230,7 +230,7 @@ def test_a_database_session_is_extended(httpd_factory, sliding_db_upstream):
     month = 30 * 86400
     assert abs(expires_of(cookies[0]) - (time.time() + month)) < 60
     assert abs(iso_seconds(env["AUTHJS_EXPIRES"]) - (time.time() + month)) < 60
-    # renewed a moment ago, and the cache holds the renewed answer
+    # refreshed a moment ago, and the cache holds the refreshed answer
     calls = up.session_calls()
     env, cookies = visit(h, made["sessionToken"])
     assert not cookies and up.session_calls() == calls

@@ -3,8 +3,8 @@
 carries or depends on one visitor's session never reaches another through
 httpd's cache; sign-out state is written only for real sessions, by the
 upstream's word, whatever spelling reached it; anonymous traffic writes
-nothing to the shared cache; unreadable state renews nothing; the routes stand
-outside every Require; a subrequest never renews."""
+nothing to the shared cache; unreadable state refreshes nothing; the routes stand
+outside every Require; a subrequest never refreshes."""
 import json
 import os
 import pwd
@@ -17,7 +17,7 @@ from harness import UPSTREAM_SECRET, Browser, header, header_all, mint
 from session_helpers import COOKIE, env_with, parse_env, session_cookie, signed_in, token_request
 from test_06_cache import CacheServer
 
-# the renewal's age: tokens older than this are renewed
+# the refresh's age: tokens older than this are refreshed
 PERIOD = 60
 OLD = 120
 
@@ -115,7 +115,7 @@ def from_cache(headers):
 
 
 @pytest.mark.parametrize("quick", ["On", "Off"])
-def test_a_renewed_cookie_is_never_stored_nor_shared(httpd_factory, upstream, quick):
+def test_a_refreshed_cookie_is_never_stored_nor_shared(httpd_factory, upstream, quick):
     h = cached_httpd(httpd_factory, upstream, quick)
     status, headers, _ = get(h, "/app.css", old_token())
     assert status == 200 and len(session_set_cookies(headers)) == 1
@@ -223,7 +223,7 @@ def visit(h, token):
 
 @pytest.mark.parametrize("path", ["/api/auth/signout", "/api/auth/signout/",
                                   "/api/auth//signout"])
-def test_a_sign_out_by_any_spelling_stops_renewal(httpd_factory, upstream, memcached, path):
+def test_a_sign_out_by_any_spelling_stops_refresh(httpd_factory, upstream, memcached, path):
     h = refreshing(httpd_factory, upstream, memcached)
     token = old_token()
     headers = sign_out_at(h, token, path)
@@ -269,12 +269,12 @@ def test_a_route_that_does_not_clear_the_cookie_signs_nothing_out(httpd_factory,
     assert env["AUTHJS_USER_EMAIL"] == "alice@example.com" and len(cookies) == 1
 
 
-# ---- 4. unknown state renews nothing ---------------------------------------------------
+# ---- 4. unknown state refreshes nothing ---------------------------------------------------
 
-def test_an_unreadable_cache_renews_nothing(httpd_factory, upstream, memcached):
+def test_an_unreadable_cache_refreshes_nothing(httpd_factory, upstream, memcached):
     h = refreshing(httpd_factory, upstream, memcached)
     # a memcached that is gone answers lookups "not found": the clock that
-    # cannot be stored is what stops the renewal
+    # cannot be stored is what stops the refresh
     h.expect_log(r"session cache memcache:127\.0\.0\.1:%d(: cannot store| failed: no "
                  r"refresh now)$" % memcached.port)
     h.expect_log(r"", tag="[socache_memcache:crit]")
@@ -287,7 +287,7 @@ def test_an_unreadable_cache_renews_nothing(httpd_factory, upstream, memcached):
     assert upstream.session_calls() == calls
 
 
-# ---- 6. the routes stand outside every Require; a subrequest never renews --------------
+# ---- 6. the routes stand outside every Require; a subrequest never refreshes --------------
 
 def test_require_not_never_closes_the_routes(httpd_factory, upstream):
     h = httpd_factory("""
@@ -311,7 +311,7 @@ def test_require_not_never_closes_the_routes(httpd_factory, upstream):
     assert h.request("GET", "/cgi-bin/env.cgi")[0] == 401
 
 
-def test_a_subrequest_never_renews(httpd_factory, upstream, memcached):
+def test_a_subrequest_never_refreshes(httpd_factory, upstream, memcached):
     h = httpd_factory("""
         LoadModule include_module @MODULES@/mod_include.so
         LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
@@ -332,7 +332,7 @@ def test_a_subrequest_never_renews(httpd_factory, upstream, memcached):
     status, headers, body = get(h, "/page.shtml", token)
     assert status == 200 and b"AUTHJS_USER_EMAIL=alice@example.com" in body
     assert not session_set_cookies(headers) and upstream.session_calls() == calls
-    # the next page of its own renews at once: nothing was claimed meanwhile
+    # the next page of its own refreshes at once: nothing was claimed meanwhile
     env, cookies = visit(h, token)
     assert len(cookies) == 1 and upstream.session_calls() == calls + 1
 
@@ -462,7 +462,7 @@ def test_a_sign_out_mark_outlives_a_fresh_30_day_token_in_memcached(httpd_factor
         AuthProxySessionRefresh 2
         AuthProxySessionCache memcache:127.0.0.1:%d
     """ % (upstream.origin, UPSTREAM_SECRET, memcached.port))
-    # due for renewal, and its exp plus the leeway more than 30 days away
+    # due for refresh, and its exp plus the leeway more than 30 days away
     fresh = mint(token_request({"email": "alice@example.com", "sub": "a"}, maxAge=2592000,
                                now=int(time.time()) - 5))[0]
     sign_out_at(h, fresh, "/api/auth/signout")
