@@ -295,11 +295,14 @@ static int authproxy_session_fixups(request_rec *r)
     const authjs_session_t *session;
     authproxy_identity_t *refreshed;
 
-    if (r->main || req->refresh_considered) {
+    /* a pass that neither resolved nor publishes the session leaves it to
+     * the internal redirect (ErrorDocument, RewriteRule) that may */
+    if (r->main || req->refresh_considered
+        || (!req->resolved && !authproxy_session_enabled(r))) {
         return DECLINED;
     }
     req->refresh_considered = 1;
-    if ((!req->resolved && !authproxy_session_enabled(r)) || !authproxy_session_get(r)) {
+    if (!authproxy_session_get(r)) {
         return DECLINED;
     }
     session = req->session;

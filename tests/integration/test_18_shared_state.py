@@ -492,3 +492,34 @@ def test_a_sign_out_holds_under_every_name_of_the_server(httpd_factory, upstream
                                           headers={"Cookie": session_cookie(token)})
         assert parse_env(body)["AUTHJS_USER_EMAIL"] == "alice@example.com"
         assert not session_set_cookies(headers), host
+
+
+# ---- what the attacker's pass on the child's store and the refresh step found ----------
+
+@pytest.mark.parametrize("via", ["ErrorDocument", "rewrite"])
+def test_an_internal_redirect_to_a_published_page_refreshes(httpd_factory, upstream,
+                                                            memcached, via):
+    """A first pass where the session is Off is no reason to skip the refresh
+    of the page an internal redirect (an ErrorDocument, a per-directory
+    RewriteRule) publishes the session to."""
+    h = httpd_factory("""
+        LoadModule rewrite_module @MODULES@/mod_rewrite.so
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionRefresh %d
+        AuthProxySessionCache memcache:127.0.0.1:%d
+        ErrorDocument 404 /cgi-bin/env.cgi
+        <Directory "@DIR@/htdocs">
+            AuthProxySession Off
+            RewriteEngine On
+            RewriteRule ^go$ /cgi-bin/env.cgi [PT,L]
+        </Directory>
+    """ % (upstream.origin, UPSTREAM_SECRET, PERIOD, memcached.port))
+    token = old_token()
+    calls = upstream.session_calls()
+    status, headers, body = get(h, "/missing" if via == "ErrorDocument" else "/go", token)
+    env = parse_env(body)
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert len(session_set_cookies(headers)) == 1, headers
+    assert upstream.session_calls() == calls + 1
