@@ -183,6 +183,11 @@ static void keep(authproxy_identity_t *id, const authjs_session_t *session,
 {
     const char *why;
 
+    /* a sign-out through this server while the upstream was asked: the
+     * answer is this request's alone */
+    if (authproxy_cache_evictions(id->conf) != check.evictions) {
+        return;
+    }
     check.checked = apr_time_now();
     if (authproxy_cache_put_session(id, session) == APR_SUCCESS) {
         store_answer(id, session->json, strlen(session->json), &check, &why);
@@ -221,8 +226,9 @@ static int settled_in_child(look_t *look)
     if (!stored) {
         return 0;
     }
-    if (stored->session
-        && (now - last.checked >= RECHECK || last.evictions != look->check.evictions)) {
+    /* a clock stepped back counts as a second gone */
+    if (stored->session && (now - last.checked >= RECHECK || now < last.checked
+                            || last.evictions != look->check.evictions)) {
         look->stale = stored;
         return 0;
     }
@@ -251,6 +257,7 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         fetch(r, req, NULL);
         return;
     }
+    authproxy_identity_store_by_hash(id, key);
     look.check.evictions = authproxy_cache_evictions(id->conf);
     if (settled_in_child(&look) || from_cache(r, &look)) {
         return;
@@ -312,7 +319,11 @@ static int authproxy_session_fixups(request_rec *r)
         /* a session the upstream resolves is kept under the refreshed cookie */
         if (!refreshed->keyring) {
             authproxy_stored_check_t check = { 0, authproxy_cache_evictions(refreshed->conf) };
+            const unsigned char *key = authproxy_cache_key(refreshed, AUTHPROXY_RECORD_SESSION);
 
+            if (key) {
+                authproxy_identity_store_by_hash(refreshed, key);
+            }
             keep(refreshed, session, check);
         }
         req->identity = refreshed;

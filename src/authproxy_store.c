@@ -167,7 +167,7 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_tim
 {
     entry_t *e;
 
-    if (!store.mutex) {
+    if (!store.mutex || !id->store_key) {
         return NULL;
     }
     apr_thread_mutex_lock(store.mutex);
@@ -194,9 +194,10 @@ authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **p
 {
     entry_t *e;
 
-    if (!store.mutex) {     /* no child (a unit test): the request's alone */
+    /* no child (a unit test), or no key: the request's alone, never shared */
+    if (!store.mutex || !id->store_key) {
         *pool = id->pool;
-        return apr_pcalloc(id->pool, sizeof(authproxy_stored_t));
+        return &((entry_t *)apr_pcalloc(id->pool, sizeof(*e)))->stored;
     }
     apr_thread_mutex_lock(store.mutex);
     apr_pool_create(pool, store.pool);
@@ -213,7 +214,7 @@ void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_ch
 {
     entry_t *e = (entry_t *)stored, *old;
 
-    if (!store.mutex) {
+    if (!store.mutex || !e->key) {
         return;
     }
     apr_thread_mutex_lock(store.mutex);
@@ -236,7 +237,7 @@ void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_ch
 void authproxy_store_checked(const authproxy_stored_t *stored,
                              const authproxy_stored_check_t *check)
 {
-    if (store.mutex) {
+    if (store.mutex && ((const entry_t *)stored)->key) {
         apr_thread_mutex_lock(store.mutex);
         ((entry_t *)stored)->check = *check;
         apr_thread_mutex_unlock(store.mutex);

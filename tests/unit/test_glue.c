@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 #include <mod_auth.h>
 
+#include "authproxy_cache.h"
 #include "authproxy_fetch.h"
 #include "authproxy_headers.h"
 #include "authproxy_identity.h"
@@ -1744,11 +1745,62 @@ static int connected(apr_socket_t *listener)
  * the first such option, and no request goes out: the upstream, a socket
  * that listens and never answers, hears of none. */
 /* The credential of `cookie` in request r. */
-static const authproxy_identity_t *identity_of(request_rec *r, const authjs_cookie_t *cookie)
+static authproxy_identity_t *identity_of(request_rec *r, const authjs_cookie_t *cookie)
 {
     return authproxy_identity_make(r->pool, r->server, authproxy_sconf(r->server),
                                    authproxy_public_origin(r), cookie);
 }
+
+/* Every key names all its value depends on, and no more: the store's names
+ * the settings, the origin, the cookie's name and value (for a cookie the
+ * upstream resolves, its cache key); the cache's name the origin for a
+ * session answer, not for a refresh record. */
+START_TEST(identity_keys)
+{
+    const char *decoding[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    authjs_cookie_t cookie = { AUTHPROXY_DEFAULT_COOKIE, "tok", AUTHPROXY_DEFAULT_COOKIE "=tok",
+                               0 };
+    const authproxy_origin_t *other_origin = authproxy_origin_make(pool, "https",
+                                                                   "other.example.com", 443);
+    authjs_cookie_t other_value = cookie;
+    server_rec *local = started(decoding), *fetching = started(NULL);
+    request_rec *r = page_load(local, NULL, "/app");
+    authproxy_identity_t *id = identity_of(r, &cookie), *elsewhere, *renamed;
+    const unsigned char *session_key, *refresh_key;
+
+    /* decoded here: the bytes themselves */
+    ck_assert_ptr_nonnull(id->store_key);
+    ck_assert(!memcmp(id->store_key + id->store_key_len - 3, "tok", 3));
+    ck_assert_ptr_nonnull(id->keyring);
+    elsewhere = authproxy_identity_make(r->pool, r->server, id->conf, other_origin, &cookie);
+    ck_assert(elsewhere->store_key_len != id->store_key_len
+              || memcmp(elsewhere->store_key, id->store_key, id->store_key_len));
+    other_value.value = "tol";
+    renamed = authproxy_identity_with_cookie(id, &other_value);
+    ck_assert(renamed->store_key_len == id->store_key_len
+              && memcmp(renamed->store_key, id->store_key, id->store_key_len));
+
+    /* resolved by the upstream: known by its cache key only */
+    r = page_load(fetching, NULL, "/app");
+    id = identity_of(r, &cookie);
+    ck_assert_ptr_null(id->keyring);
+    ck_assert_ptr_null(id->store_key);
+    session_key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION);
+    refresh_key = authproxy_cache_key(id, AUTHPROXY_RECORD_REFRESH);
+    ck_assert(memcmp(session_key, refresh_key, AUTHPROXY_KEY_LEN));
+    authproxy_identity_store_by_hash(id, session_key);
+    ck_assert_uint_eq(id->store_key_len, sizeof(id->conf) + AUTHPROXY_KEY_LEN);
+    ck_assert(!memcmp(id->store_key + sizeof(id->conf), session_key, AUTHPROXY_KEY_LEN));
+    elsewhere = authproxy_identity_make(r->pool, r->server, id->conf, other_origin, &cookie);
+    ck_assert(memcmp(authproxy_cache_key(elsewhere, AUTHPROXY_RECORD_SESSION), session_key,
+                     AUTHPROXY_KEY_LEN));
+    ck_assert(!memcmp(authproxy_cache_key(elsewhere, AUTHPROXY_RECORD_REFRESH), refresh_key,
+                      AUTHPROXY_KEY_LEN));
+    renamed = authproxy_identity_with_cookie(id, &other_value);
+    ck_assert(memcmp(authproxy_cache_key(renamed, AUTHPROXY_RECORD_REFRESH), refresh_key,
+                     AUTHPROXY_KEY_LEN));
+}
+END_TEST
 
 START_TEST(fetch_never_goes_out_incomplete)
 {
@@ -1868,6 +1920,7 @@ int main(void)
     suite_add_tcase(suite, startup);
     tcase_add_checked_fixture(fetch, setup, teardown);
     tcase_add_test(fetch, fetch_never_goes_out_incomplete);
+    tcase_add_test(fetch, identity_keys);
     suite_add_tcase(suite, fetch);
     sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
