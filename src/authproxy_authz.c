@@ -21,7 +21,8 @@ typedef struct {
     ap_regex_t *regex;          /* a match, compiled at startup */
 } claim_require_t;
 
-static int is_authjs(request_rec *r)
+/* AuthType authjs is in force for this request. */
+static int authtype_is_authjs(request_rec *r)
 {
     const char *type = ap_auth_type(r);
 
@@ -91,7 +92,7 @@ static int authproxy_authz_authenticate(request_rec *r)
 {
     const authjs_session_t *session;
 
-    if (!is_authjs(r)) {
+    if (!authtype_is_authjs(r)) {
         return DECLINED;
     }
     if (!authproxy_sconf(r->server)->upstream) {
@@ -142,7 +143,7 @@ static int authproxy_authz_check(request_rec *r)
 {
     int status;
 
-    if (!is_authjs(r) || apr_table_get(r->notes, NOTE_EVALUATING)) {
+    if (!authtype_is_authjs(r) || apr_table_get(r->notes, NOTE_EVALUATING)) {
         return DECLINED;
     }
     apr_table_setn(r->notes, NOTE_EVALUATING, "1");
@@ -168,7 +169,7 @@ static int authproxy_authz_check(request_rec *r)
  * user; elsewhere the session alone decides. */
 static authz_status without_user(request_rec *r, const authjs_session_t **session)
 {
-    if (!r->user && is_authjs(r)) {
+    if (!r->user && authtype_is_authjs(r)) {
         return AUTHZ_DENIED_NO_USER;
     }
     *session = authproxy_session_get(r);
@@ -251,7 +252,7 @@ static const authz_provider claim_provider = { claim_check, claim_parse };
  * authentication), an answer under AuthType authjs depends on who asks. */
 static int authproxy_authz_fixups(request_rec *r)
 {
-    if (is_authjs(r)) {
+    if (authtype_is_authjs(r)) {
         authproxy_private_response(r);
     }
     return DECLINED;

@@ -98,7 +98,8 @@ void authproxy_remove_origin_claims(apr_table_t *headers, int from_client)
                                 from_client ? "" : NULL);
 }
 
-static int is_authjs(const char *key, const char *unused)
+/* authproxy_header_is_authjs as authproxy_table_unset_where's match. */
+static int is_authjs_header(const char *key, const char *unused)
 {
     return authproxy_header_is_authjs(key);
 }
@@ -106,7 +107,7 @@ static int is_authjs(const char *key, const char *unused)
 void authproxy_remove_authjs_headers(request_rec *r, int from_client)
 {
     apr_array_header_t *spoofed = authproxy_table_unset_where(r->pool, r->headers_in,
-                                                              is_authjs, NULL);
+                                                              is_authjs_header, NULL);
     int i;
 
     for (i = 0; from_client && spoofed && i < spoofed->nelts; i++) {
