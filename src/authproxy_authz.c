@@ -96,8 +96,8 @@ static int authproxy_authz_authenticate(request_rec *r)
         return DECLINED;
     }
     if (!authproxy_sconf(r->server)->upstream) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "AuthType %s needs %s in this server",
-                      AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(001)
+                      "AuthType %s needs %s in this server", AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* whoever the visitor is, the answer here is for them alone */
@@ -111,7 +111,8 @@ static int authproxy_authz_authenticate(request_rec *r)
     case AUTHPROXY_UNAUTH_REDIRECT:
         if (is_navigation(r)) {
             apr_table_setn(r->headers_out, "Location", sign_in_url(r));
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "anonymous: sent to sign in");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(002)
+                          "anonymous: sent to sign in");
             authproxy_metrics_decision(r, AUTHPROXY_DECISION_REDIRECT);
             return HTTP_MOVED_TEMPORARILY;
         }
@@ -151,8 +152,8 @@ static int authproxy_authz_check(request_rec *r)
     apr_table_unset(r->notes, NOTE_EVALUATING);
     if (status == HTTP_UNAUTHORIZED && authproxy_session_get(r)) {
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "user '%s' is signed in but refused "
-                      "by Require: 403", r->user ? r->user : "");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(003)
+                      "user '%s' is signed in but refused by Require: 403", r->user ? r->user : "");
         status = HTTP_FORBIDDEN;
     }
     if (status == OK) {
@@ -206,8 +207,8 @@ static authz_status claim_check(request_rec *r, const char *line, const void *pa
             return AUTHZ_GRANTED;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require authjs-claim %s: no match for '%s'",
-                  line, r->user ? r->user : "");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(004)
+                  "Require authjs-claim %s: no match for '%s'", line, r->user ? r->user : "");
     return AUTHZ_DENIED;
 }
 

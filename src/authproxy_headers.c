@@ -111,7 +111,8 @@ void authproxy_remove_authjs_headers(request_rec *r, int from_client)
     int i;
 
     for (i = 0; from_client && spoofed && i < spoofed->nelts; i++) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
-                      "this server sets X-Authjs-*", APR_ARRAY_IDX(spoofed, i, const char *));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(024)
+                      "removed the client's header %s: only this server sets X-Authjs-*",
+                      APR_ARRAY_IDX(spoofed, i, const char *));
     }
 }

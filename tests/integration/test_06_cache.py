@@ -174,9 +174,9 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
         for h in (a, b):
             # with the cache server gone, each lookup and each store fails, and
             # socache_%s says so too
-            h.expect_log(r"session cache %s:127\.0\.0\.1:%d( failed: asking the upstream|: "
-                         r"cannot store)$" % (kind, mc.port))
-            h.expect_log(r"error setting key 'authproxy-", tag="[socache_%s:crit]" % kind)
+            h.expect_other_log("[authproxy:error]", r"session cache %s:127\.0\.0\.1:%d( failed: "
+                               r"asking the upstream|: cannot store)$" % (kind, mc.port))
+            h.expect_other_log("[socache_%s:crit]" % kind, r"error setting key 'authproxy-")
         token = alice_token()
         before = upstream.session_calls()
         assert env_with(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
@@ -251,8 +251,8 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage,
             AuthProxyUpstream %s
             AuthProxySessionCache memcache:127.0.0.1:%d
         """ % (upstream.origin, mc.port))
-        h.expect_log(r"session cache memcache:127\.0\.0\.1:%d %s: asking the upstream$"
-                     % (mc.port, logged))
+        h.expect_other_log("[authproxy:error]", r"session cache memcache:127\.0\.0\.1:%d %s: "
+                           r"asking the upstream$" % (mc.port, logged))
         token = alice_token()
         assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
         # metadump lists keys URL-encoded
