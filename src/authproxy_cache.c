@@ -136,12 +136,13 @@ static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_serve
     apr_status_t rv;
 
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(031)
+                     "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcasecmp(name, "dbm") && args && *args && !has_directory(ptemp, args)) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: the DBM file's directory does not "
-                     "exist", AUTHPROXY_DIR_CACHE, spec);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(032)
+                     "%s %s: the DBM file's directory does not exist", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!init_is_harmless(name)) {
@@ -150,8 +151,8 @@ static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_serve
     /* memcache's keys begin with the namespace: at most 14 characters */
     rv = provider->init(instance, "authproxy-chk", &hints, s, ptemp);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
-                     AUTHPROXY_DIR_CACHE, spec);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(033)
+                     "%s %s: cannot initialise the cache", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     provider->destroy(instance, s);
@@ -175,9 +176,9 @@ int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s)
         }
         provider = provider_of(ptemp, spec, &name, &args);
         if (!provider && conf->cache_spec) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is "
-                         "loaded: enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE,
-                         spec, name, name);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(034)
+                         "%s %s: no socache provider '%s' is loaded: enable it with 'a2enmod "
+                         "socache_%s'", AUTHPROXY_DIR_CACHE, spec, name, name);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         /* the default missing, startup runs without a cache and says so */
@@ -217,22 +218,23 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     if (!cache->provider) {
         /* only the default can be missing here (check_config refused the rest):
          * run without, and say how to get it */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "no session cache: the socache "
-                     "provider %s is not loaded (a2enmod socache_%s, or %s none)",
-                     name, name, AUTHPROXY_DIR_CACHE);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(035)
+                     "no session cache: the socache provider %s is not loaded (a2enmod "
+                     "socache_%s, or %s none)", name, name, AUTHPROXY_DIR_CACHE);
         return OK;
     }
     rv = apr_shm_create(&shm, sizeof(*cache->evictions), NULL, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: no shared memory for it",
-                     AUTHPROXY_DIR_CACHE, spec);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(036)
+                     "%s %s: no shared memory for it", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     cache->evictions = apr_shm_baseaddr_get(shm);
     apr_atomic_set32(cache->evictions, 0);
     err = cache->provider->create(&cache->instance, args, ptemp, pconf);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(037)
+                     "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
@@ -240,8 +242,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     apr_psprintf(ptemp, "%u", apr_hash_count(caches)),
                                     s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot create its mutex",
-                         AUTHPROXY_DIR_CACHE, spec);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(038)
+                         "%s %s: cannot create its mutex", AUTHPROXY_DIR_CACHE, spec);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -249,8 +251,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                apr_psprintf(pconf, "authproxy-%u", apr_hash_count(caches)),
                                &hints, s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
-                     AUTHPROXY_DIR_CACHE, spec);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(039)
+                     "%s %s: cannot initialise the cache", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, cache, destroy_cache, apr_pool_cleanup_null);
@@ -292,9 +294,9 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
         cache->mutex_rv = apr_global_mutex_child_init(&cache->mutex,
                                                       apr_global_mutex_lockfile(cache->mutex), p);
         if (cache->mutex_rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, cache->mutex_rv, s, "%s %s: its mutex does not "
-                         "open in this child: every lookup and store fails here",
-                         AUTHPROXY_DIR_CACHE, cache->spec);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, cache->mutex_rv, s, AUTHPROXY_LOGNO(040)
+                         "%s %s: its mutex does not open in this child: every lookup and store "
+                         "fails here", AUTHPROXY_DIR_CACHE, cache->spec);
         }
     }
 }
@@ -321,8 +323,9 @@ int authproxy_cache_key(request_rec *r, const authjs_cookie_t *cookie, const cha
 
     EVP_MD_CTX_free(md);
     if (!made) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
-                      "this request goes without the cache");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(041)
+                      "OpenSSL cannot hash a session cache key: this request goes without the "
+                      "cache");
     }
     return made;
 }
@@ -365,12 +368,13 @@ static apr_status_t retrieve(request_rec *r, const unsigned char *key, unsigned 
     }
     if (APR_STATUS_IS_ENOMEM(rv)) {
         /* what a provider says of an entry larger than the buffer */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds an entry larger "
-                      "than %u bytes: %s", cache->spec, capacity, instead);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(042)
+                      "session cache %s holds an entry larger than %u bytes: %s", cache->spec,
+                      capacity, instead);
     }
     else if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s failed: %s", cache->spec,
-                      instead);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AUTHPROXY_LOGNO(043)
+                      "session cache %s failed: %s", cache->spec, instead);
     }
     return rv;
 }
@@ -397,8 +401,8 @@ static apr_status_t store(request_rec *r, const unsigned char *key, apr_time_t e
         unlock(cache);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot store",
-                      cache->spec);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AUTHPROXY_LOGNO(044)
+                      "session cache %s: cannot store", cache->spec);
     }
     return rv;
 }
@@ -472,11 +476,12 @@ void authproxy_cache_forget(request_rec *r, const authjs_cookie_t *cookie)
     }
     apr_atomic_inc32(cache->evictions);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "session cache %s: cannot remove the "
-                      "signed-out session", cache->spec);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AUTHPROXY_LOGNO(045)
+                      "session cache %s: cannot remove the signed-out session", cache->spec);
     }
     else {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(046)
+                      "sign-out: cached session removed");
     }
 }
 

@@ -83,8 +83,9 @@ static void authproxy_decoded_child_init(apr_pool_t *p, server_rec *s)
      * without it, or the mutexes, the child shares no decoded token (memo.mutex
      * stays NULL) */
     if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the decoded tokens: "
-                     "this child shares none between its connections");
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(047)
+                     "no allocator for the decoded tokens: this child shares none between its "
+                     "connections");
         return;
     }
     /* an evicted entry's memory goes back to the system beyond this */
@@ -98,8 +99,9 @@ static void authproxy_decoded_child_init(apr_pool_t *p, server_rec *s)
     }
     if (rv != APR_SUCCESS) {
         memo.mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the decoded tokens: "
-                     "this child shares none between its connections");
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(048)
+                     "no mutex for the decoded tokens: this child shares none between its "
+                     "connections");
         return;
     }
     apr_allocator_mutex_set(allocator, allocator_mutex);

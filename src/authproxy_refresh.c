@@ -89,9 +89,9 @@ static const authjs_session_t *renewed_session(request_rec *r,
     status = authjs_token_decode(ring, renewed->value, strlen(renewed->value),
                                  apr_time_sec(apr_time_now()), r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
-                      "new cookie is refused here (%s): the current session is kept",
-                      authjs_token_status_text(status));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(049)
+                      "session renewal: the upstream's new cookie is refused here (%s): the "
+                      "current session is kept", authjs_token_status_text(status));
         return NULL;
     }
     return authjs_session_from_claims(r->pool, claims);
@@ -112,20 +112,22 @@ static void renew(request_rec *r, authproxy_request_t *req, const unsigned char 
         return;
     }
     if (!answer) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream has "
-                      "no session for this cookie: the current session is kept");
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(050)
+                      "session renewal: the upstream has no session for this cookie: the current "
+                      "session is kept");
         return;
     }
     /* a sign-out while the upstream was asked: its cookie must not come back */
     if (authproxy_cache_get_record(r, key, &record) == APR_SUCCESS
         && !strcmp(record, SIGNED_OUT)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session renewal: signed out meanwhile: "
-                      "the renewed cookie is dropped");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(051)
+                      "session renewal: signed out meanwhile: the renewed cookie is dropped");
         return;
     }
     if (!pass_cookies(r, &req->cookie, set_cookies, &renewed)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session renewal: the upstream's "
-                      "answer sets no session cookie: the current session is kept");
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(052)
+                      "session renewal: the upstream's answer sets no session cookie: the current "
+                      "session is kept");
         return;
     }
     if (!(session = renewed_session(r, conf, &renewed, answer))) {
@@ -140,7 +142,8 @@ static void renew(request_rec *r, authproxy_request_t *req, const unsigned char 
     req->memo_vars = NULL;
     req->vars = NULL;
     req->source = AUTHPROXY_SOURCE_UPSTREAM;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session renewed through the upstream");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(053)
+                  "session renewed through the upstream");
 }
 
 void authproxy_refresh(request_rec *r, authproxy_request_t *req)
@@ -200,7 +203,8 @@ void authproxy_refresh_forget(request_rec *r, const authjs_cookie_t *cookie,
     }
     if (!authproxy_cache_key(r, cookie, AUTHPROXY_KEY_RENEWAL, key)
         || authproxy_cache_put_record(r, key, SIGNED_OUT, until) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sign-out: the session cache cannot "
-                      "keep it: the signed-out cookie could be renewed once the cache is back");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(054)
+                      "sign-out: the session cache cannot keep it: the signed-out cookie could be "
+                      "renewed once the cache is back");
     }
 }

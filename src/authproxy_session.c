@@ -63,8 +63,9 @@ static void decode_locally(request_rec *r, const authproxy_server_conf *conf,
     status = authjs_token_decode(ring, cookie->value, strlen(cookie->value), apr_time_sec(now),
                                  r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
-                      cookie->name, authjs_token_status_text(status));
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(055)
+                      "session cookie %s refused: %s", cookie->name,
+                      authjs_token_status_text(status));
         req->anonymous = status == AUTHJS_TOKEN_EXPIRED ? AUTHPROXY_ANONYMOUS_EXPIRED
                                                         : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
@@ -124,8 +125,9 @@ static void cached_session(request_rec *r, authproxy_request_t *req, lookup_t *l
     /* parsed in the request first: a bad entry leaves nothing on the connection */
     why = authjs_session_from_answer(r->pool, answer, len, look->now, &session);
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
-                      "asking the upstream", authproxy_cache_spec(look->conf), why);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(056)
+                      "session cache %s holds a bad entry (%s): asking the upstream",
+                      authproxy_cache_spec(look->conf), why);
         return;
     }
     if (!(e = authproxy_memo_add(r, look->conf, &req->cookie, &pool))) {
@@ -293,7 +295,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
         authproxy_refresh(orig, req);
     }
     authproxy_metrics_session(orig, req->source);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(057) "session of %s (%s)",
                   req->session->email ? req->session->email
                   : req->session->id ? req->session->id : "a user without id",
                   authproxy_source_names[req->source]);
@@ -309,8 +311,8 @@ void authproxy_session_signed_out(request_rec *r)
     /* only a real session's sign-out is written down: an anonymous client
      * cannot fill the shared cache with records */
     if (!resolve(r, conf, req) || !(session = req->session)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out of a cookie that is no "
-                      "session: nothing to forget");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(058)
+                      "sign-out of a cookie that is no session: nothing to forget");
         return;
     }
     req->session = NULL;

@@ -908,7 +908,7 @@ START_TEST(nothing_secret_is_logged)
     ck_assert_ptr_nonnull(authproxy_sconf(s)->keyring);
     apr_table_setn(r->headers_in, "Cookie", "a=1; authjs.session-token=forged.token.value");
     ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_MOVED_TEMPORARILY);
-    ck_assert(fake_log_has("debug: session cookie authjs.session-token refused: "));
+    ck_assert_int_eq(fake_log_count("debug", "AUTHPROXY055", "authjs.session-token", NULL), 1);
     ck_assert(!fake_log_has("s3cret"));
     ck_assert(!fake_log_has("forged"));
 }
@@ -1477,7 +1477,7 @@ static const struct {
     { "http://auth.example.com", NULL, proxy_http, OK, "warn: AUTHPROXY008",
       "http://auth.example.com (" HOST ":80)" },
     { "http://127.0.0.1:3000", "AuthProxySessionCache memcache:127.0.0.1:11211", proxy_http,
-      HTTP_INTERNAL_SERVER_ERROR, "emerg:", "'a2enmod socache_memcache'" },
+      HTTP_INTERNAL_SERVER_ERROR, "emerg: AUTHPROXY034", "'a2enmod socache_memcache'" },
     { "http://127.0.0.1:3000", "AuthProxySessionCache none", proxy_http, OK, "", NULL },
 };
 
@@ -1694,11 +1694,14 @@ START_TEST(cache_settings_checked_as_startup_uses_them)
     /* refused by create(), or by init(): the directive, the value, and why */
     set(s->next, NULL, S, "AuthProxySessionCache redis:bad");
     ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
-    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:bad: no good");
+    ck_assert_str_eq(fake_log_last_tag(), "emerg: AUTHPROXY031");
+    ck_assert_int_eq(fake_log_count("emerg", "AUTHPROXY031", "AuthProxySessionCache redis:bad",
+                                    "no good", NULL), 1);
     set(s->next, NULL, S, "AuthProxySessionCache redis:unreachable");
     ck_assert_int_eq(fake_httpd.check_config(pool, pool, pool, s), HTTP_INTERNAL_SERVER_ERROR);
-    ck_assert_str_eq(fake_log_last(), "emerg: AuthProxySessionCache redis:unreachable: cannot "
-                     "initialise the cache");
+    ck_assert_str_eq(fake_log_last_tag(), "emerg: AUTHPROXY033");
+    ck_assert_int_eq(fake_log_count("emerg", "AUTHPROXY033",
+                                    "AuthProxySessionCache redis:unreachable", NULL), 1);
     ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "redis", AP_SOCACHE_PROVIDER_VERSION,
                          NULL);
     ap_register_provider(pool, AP_SOCACHE_PROVIDER_GROUP, "dbm", AP_SOCACHE_PROVIDER_VERSION,
