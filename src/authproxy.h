@@ -18,6 +18,14 @@ extern module AP_MODULE_DECLARE_DATA authproxy_module;
 APLOG_USE_MODULE(authproxy);
 #endif
 
+/* A log message's stable tag, as httpd's APLOGNO: the format of every call
+ * above trace level starts with one, AUTHPROXY_LOGNO(012) "..." logging
+ * "AUTHPROXY012: ...". Three digits; a number names one message, is written
+ * once, has its row in README.md's "Log messages", and is never given to
+ * another message once that one is gone (its row says retired). make check
+ * holds all that (tests/log_tags.sh), and names the next free number. */
+#define AUTHPROXY_LOGNO(n) "AUTHPROXY" #n ": "
+
 /* Directive names, written once: the table and every message use these. */
 #define AUTHPROXY_DIR_UPSTREAM      "AuthProxyUpstream"
 #define AUTHPROXY_DIR_LOCAL_PATH    "AuthProxyLocalPath"

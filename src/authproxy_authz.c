@@ -22,7 +22,8 @@ typedef struct {
     ap_regex_t *regex;          /* a match, compiled at startup */
 } claim_require_t;
 
-static int is_authjs(request_rec *r)
+/* AuthType authjs is in force for this request. */
+static int authtype_is_authjs(request_rec *r)
 {
     const char *type = ap_auth_type(r);
 
@@ -92,12 +93,12 @@ static int authproxy_authz_authenticate(request_rec *r)
 {
     const authjs_session_t *session;
 
-    if (!is_authjs(r)) {
+    if (!authtype_is_authjs(r)) {
         return DECLINED;
     }
     if (!authproxy_sconf(r->server)->upstream) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "AuthType %s needs %s in this server",
-                      AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(001)
+                      "AuthType %s needs %s in this server", AUTH_TYPE, AUTHPROXY_DIR_UPSTREAM);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* whoever the visitor is, the answer here is for them alone */
@@ -111,7 +112,8 @@ static int authproxy_authz_authenticate(request_rec *r)
     case AUTHPROXY_UNAUTH_REDIRECT:
         if (is_navigation(r)) {
             apr_table_setn(r->headers_out, "Location", sign_in_url(r));
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "anonymous: sent to sign in");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(002)
+                          "anonymous: sent to sign in");
             authproxy_metrics_decision(r, AUTHPROXY_DECISION_REDIRECT);
             return HTTP_MOVED_TEMPORARILY;
         }
@@ -143,7 +145,7 @@ static int authproxy_authz_check(request_rec *r)
 {
     int status;
 
-    if (!is_authjs(r) || apr_table_get(r->notes, NOTE_EVALUATING)) {
+    if (!authtype_is_authjs(r) || apr_table_get(r->notes, NOTE_EVALUATING)) {
         return DECLINED;
     }
     apr_table_setn(r->notes, NOTE_EVALUATING, "1");
@@ -151,8 +153,8 @@ static int authproxy_authz_check(request_rec *r)
     apr_table_unset(r->notes, NOTE_EVALUATING);
     if (status == HTTP_UNAUTHORIZED && authproxy_session_get(r)) {
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "user '%s' is signed in but refused "
-                      "by Require: 403", r->user ? r->user : "");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(003)
+                      "user '%s' is signed in but refused by Require: 403", r->user ? r->user : "");
         status = HTTP_FORBIDDEN;
     }
     if (status == OK) {
@@ -169,7 +171,7 @@ static int authproxy_authz_check(request_rec *r)
  * user; elsewhere the session alone decides. */
 static authz_status without_user(request_rec *r, const authjs_session_t **session)
 {
-    if (!r->user && is_authjs(r)) {
+    if (!r->user && authtype_is_authjs(r)) {
         return AUTHZ_DENIED_NO_USER;
     }
     *session = authproxy_session_get(r);
@@ -206,8 +208,8 @@ static authz_status claim_check(request_rec *r, const char *line, const void *pa
             return AUTHZ_GRANTED;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require authjs-claim %s: no match for '%s'",
-                  line, r->user ? r->user : "");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(004)
+                  "Require authjs-claim %s: no match for '%s'", line, r->user ? r->user : "");
     return AUTHZ_DENIED;
 }
 
@@ -252,7 +254,7 @@ static const authz_provider claim_provider = { claim_check, claim_parse };
  * authentication), an answer under AuthType authjs depends on who asks. */
 static int authproxy_authz_fixups(request_rec *r)
 {
-    if (is_authjs(r)) {
+    if (authtype_is_authjs(r)) {
         authproxy_private_response(r);
     }
     return DECLINED;

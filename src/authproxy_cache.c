@@ -135,11 +135,13 @@ static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_serve
     apr_status_t rv;
 
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(031)
+                     "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcasecmp(name, "dbm") && args && *args && !has_directory(ptemp, args)) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: the DBM file's directory does not "
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(032)
+                     "%s %s: the DBM file's directory does not "
                      "exist", AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -149,7 +151,8 @@ static int check_setting(apr_pool_t *ptemp, server_rec *s, const authproxy_serve
     /* memcache's keys begin with the namespace: at most 14 characters */
     rv = provider->init(instance, "authproxy-chk", &hints, s, ptemp);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(033)
+                     "%s %s: cannot initialise the cache",
                      AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -174,7 +177,8 @@ int authproxy_cache_check_config(apr_pool_t *ptemp, server_rec *s)
         }
         provider = provider_of(ptemp, spec, &name, &args);
         if (!provider && conf->cache_spec) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: no socache provider '%s' is "
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(034)
+                         "%s %s: no socache provider '%s' is "
                          "loaded: enable it with 'a2enmod socache_%s'", AUTHPROXY_DIR_CACHE,
                          spec, name, name);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -216,14 +220,16 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     if (!cache->provider) {
         /* only the default can be missing here (check_config refused the rest):
          * run without, and say how to get it */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "no session cache: the socache "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(035)
+                     "no session cache: the socache "
                      "provider %s is not loaded (a2enmod socache_%s, or %s none)",
                      name, name, AUTHPROXY_DIR_CACHE);
         return OK;
     }
     rv = apr_shm_create(&shm, sizeof(*cache->evictions), NULL, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: no shared memory for it",
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(036)
+                     "%s %s: no shared memory for it",
                      AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -231,7 +237,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     apr_atomic_set32(cache->evictions, 0);
     err = cache->provider->create(&cache->instance, args, ptemp, pconf);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(037)
+                     "%s %s: %s", AUTHPROXY_DIR_CACHE, spec, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
@@ -239,7 +246,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     apr_psprintf(ptemp, "%u", apr_hash_count(caches)),
                                     s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot create its mutex",
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(038)
+                         "%s %s: cannot create its mutex",
                          AUTHPROXY_DIR_CACHE, spec);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -248,7 +256,8 @@ static int cache_for(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                apr_psprintf(pconf, "authproxy-%u", apr_hash_count(caches)),
                                &hints, s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s %s: cannot initialise the cache",
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(039)
+                     "%s %s: cannot initialise the cache",
                      AUTHPROXY_DIR_CACHE, spec);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -268,7 +277,8 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         authproxy_server_conf *conf = authproxy_sconf(s);
         int rc;
 
-        if (!conf->upstream || (conf->session_cookie[0].keyring && !authproxy_session_refresh(conf))) {
+        if (!conf->upstream
+            || (conf->session_cookie[0].keyring && !authproxy_session_refresh(conf))) {
             continue;
         }
         if ((rc = cache_for(pconf, ptemp, s, &conf->cache)) != OK) {
@@ -291,7 +301,8 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
         cache->mutex_rv = apr_global_mutex_child_init(&cache->mutex,
                                                       apr_global_mutex_lockfile(cache->mutex), p);
         if (cache->mutex_rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, cache->mutex_rv, s, "%s %s: its mutex does not "
+            ap_log_error(APLOG_MARK, APLOG_CRIT, cache->mutex_rv, s, AUTHPROXY_LOGNO(040)
+                         "%s %s: its mutex does not "
                          "open in this child: every lookup and store fails here",
                          AUTHPROXY_DIR_CACHE, cache->spec);
         }
@@ -375,11 +386,13 @@ apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e re
     }
     else if (key && APR_STATUS_IS_ENOMEM(rv)) {
         /* what a provider says of an entry larger than the buffer */
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, "session cache %s holds an entry "
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, AUTHPROXY_LOGNO(042)
+                     "session cache %s holds an entry "
                      "larger than %u bytes: %s", cache->spec, capacity, records[record].instead);
     }
     else if (!APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s failed: %s",
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(043)
+                     "session cache %s failed: %s",
                      cache->spec, records[record].instead);
     }
     return rv;
@@ -407,7 +420,8 @@ apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e re
         unlock(cache);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s: cannot store",
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(044)
+                     "session cache %s: cannot store",
                      cache->spec);
     }
     return rv;
@@ -441,7 +455,8 @@ apr_status_t authproxy_cache_forget(authproxy_identity_t *id)
     }
     apr_atomic_inc32(cache->evictions);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, "session cache %s: cannot remove "
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(045)
+                     "session cache %s: cannot remove "
                      "a signed-out session", cache->spec);
         return rv;
     }

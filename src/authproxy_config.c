@@ -570,11 +570,10 @@ static int require_module(server_rec *s, const char *file, const char *mod, cons
     if (ap_find_linked_module(file)) {
         return OK;
     }
-    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                 "%s %s (%s:%d) %s, but %s is not loaded: enable it with 'a2enmod %s' "
-                 "(or LoadModule %s_module)", AUTHPROXY_DIR_UPSTREAM,
-                 authproxy_sconf(s)->upstream, s->server_hostname, s->port, why,
-                 file, mod, mod);
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(005)
+                 "%s %s (%s:%d) %s, but %s is not loaded: enable it with 'a2enmod %s' (or "
+                 "LoadModule %s_module)", AUTHPROXY_DIR_UPSTREAM, authproxy_sconf(s)->upstream,
+                 s->server_hostname, s->port, why, file, mod, mod);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -622,11 +621,11 @@ static void warn_not_inherited(apr_pool_t *p, server_rec *s, const authproxy_ser
     list = unset_here(p, list, main_conf->public_origin != NULL, conf->public_origin != NULL,
                       AUTHPROXY_DIR_PUBLIC_ORIGIN);
     if (*list) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s names an Auth.js deployment of its "
-                     "own (%s %s, %s %s), so it does not inherit the main server's %s: set "
-                     "those that deployment needs in this VirtualHost",
-                     authproxy_server_name(p, s), AUTHPROXY_DIR_UPSTREAM, conf->upstream,
-                     AUTHPROXY_DIR_TARGET_PATH, authproxy_target_path(conf), list);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(006)
+                     "%s names an Auth.js deployment of its own (%s %s, %s %s), so it does not "
+                     "inherit the main server's %s: set those that deployment needs in this "
+                     "VirtualHost", authproxy_server_name(p, s), AUTHPROXY_DIR_UPSTREAM,
+                     conf->upstream, AUTHPROXY_DIR_TARGET_PATH, authproxy_target_path(conf), list);
     }
 }
 
@@ -644,10 +643,10 @@ static void warn_foreign_origin(apr_pool_t *p, server_rec *s, const authproxy_se
     }
     apr_parse_addr_port(&host, &scope, &port, conf->public_origin->hostport, p);
     if (!host || !authproxy_server_named(s, host)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s inherits the main server's %s %s, "
-                     "whose host is not its ServerName or a ServerAlias: the upstream is told "
-                     "another site's origin; set %s in this VirtualHost",
-                     authproxy_server_name(p, s), AUTHPROXY_DIR_PUBLIC_ORIGIN,
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(007)
+                     "%s inherits the main server's %s %s, whose host is not its ServerName or a "
+                     "ServerAlias: the upstream is told another site's origin; set %s in this "
+                     "VirtualHost", authproxy_server_name(p, s), AUTHPROXY_DIR_PUBLIC_ORIGIN,
                      conf->public_origin->origin, AUTHPROXY_DIR_PUBLIC_ORIGIN);
     }
 }
@@ -673,16 +672,16 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         }
         if (!conf->upstream_is_tls && !authproxy_host_is_loopback(conf->upstream_host)
             && should_warn()) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(008)
                          "%s %s (%s:%d) is plaintext http:// on a host that is not loopback: "
                          "session cookies and tokens cross the network in clear; use https://",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
         }
         if (authproxy_session_refresh(conf) && !strcasecmp(authproxy_cache_spec(conf), "none")) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s needs a session cache to remember "
-                         "renewals and sign-outs, but %s is none (%s:%d)",
-                         AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE, s->server_hostname,
-                         s->port);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(009)
+                         "%s needs a session cache to remember refreshes and sign-outs, but %s is "
+                         "none (%s:%d)", AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE,
+                         s->server_hostname, s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (s != main_server && should_warn()) {
@@ -742,7 +741,8 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     ap_add_version_component(pconf, "mod_authproxy/" AUTHPROXY_VERSION);
     /* once per start, not on the first of the two passes over the configuration */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "mod_authproxy %s", AUTHPROXY_VERSION);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AUTHPROXY_LOGNO(010)
+                     "mod_authproxy %s", AUTHPROXY_VERSION);
     }
     for (; s; s = s->next) {
         authproxy_server_conf *conf = authproxy_sconf(s);
@@ -775,7 +775,8 @@ int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
                                         &conf->session_cookie[1].keyring);
         }
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s", AUTHPROXY_DIR_SECRET, err);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(011)
+                         "%s: %s", AUTHPROXY_DIR_SECRET, err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

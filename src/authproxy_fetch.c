@@ -48,15 +48,16 @@ static void authproxy_fetch_child_init(apr_pool_t *p, server_rec *s)
     apr_status_t rv;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "libcurl did not initialise: "
-                     "upstream /session fetches will fail");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AUTHPROXY_LOGNO(012)
+                     "libcurl did not initialise: upstream /session fetches will fail");
     }
     if ((rv = apr_thread_mutex_create(&handles.mutex, APR_THREAD_MUTEX_DEFAULT, p))
         != APR_SUCCESS) {
         /* no pool then: each fetch makes a handle of its own, and frees it */
         handles.mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "no mutex for the child's libcurl "
-                     "handles: /session fetches keep no connection alive");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, AUTHPROXY_LOGNO(013)
+                     "no mutex for the child's libcurl handles: /session fetches keep no "
+                     "connection alive");
     }
     handles.idle = apr_array_make(p, 16, sizeof(CURL *));
     apr_pool_cleanup_register(p, NULL, release_handles, apr_pool_cleanup_null);
@@ -209,8 +210,8 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
 
     *session = NULL;
     if (!out.h) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "no libcurl handle for %s",
-                      conf->session_url);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(014)
+                      "no libcurl handle for %s", conf->session_url);
         return APR_EGENERAL;
     }
     header_add(&out, "Cookie", id->cookie.pairs);
@@ -262,31 +263,35 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     give_back(out.h);
 
     if (out.rc != CURLE_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s: cannot set %s (%s): "
-                      "no session", conf->session_url, out.failed, curl_easy_strerror(out.rc));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(015)
+                      "upstream %s: cannot set %s (%s): no session", conf->session_url, out.failed,
+                      curl_easy_strerror(out.rc));
         return APR_EGENERAL;
     }
     if (body.too_large) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s answered with more than "
-                      "%d KiB: no session", conf->session_url, AUTHJS_SESSION_MAX_ANSWER / 1024);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(016)
+                      "upstream %s answered with more than %d KiB: no session", conf->session_url,
+                      AUTHJS_SESSION_MAX_ANSWER / 1024);
         return APR_EGENERAL;
     }
     if (rc != CURLE_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s failed: %s: no session",
-                      conf->session_url, *errbuf ? errbuf : curl_easy_strerror(rc));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(017)
+                      "upstream %s failed: %s: no session", conf->session_url,
+                      *errbuf ? errbuf : curl_easy_strerror(rc));
         return APR_EGENERAL;
     }
     if (status != 200) {
         ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_DEBUG, 0, r,
-                      "upstream %s answered %ld: no session", conf->session_url, status);
+                      AUTHPROXY_LOGNO(018) "upstream %s answered %ld: no session",
+                      conf->session_url, status);
         return APR_EGENERAL;
     }
     why = authjs_session_from_answer(r->pool, body.data ? body.data : "", body.len,
                                      apr_time_now(), &found);
     *session = found;
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "upstream %s: %s: no session",
-                      conf->session_url, why);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(019)
+                      "upstream %s: %s: no session", conf->session_url, why);
     }
     return APR_SUCCESS;
 }

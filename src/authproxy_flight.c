@@ -34,8 +34,8 @@ static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
      * their pools, under p, end the child when memory runs out, as httpd's
      * do. Without the allocator or the mutex each miss asks the upstream. */
     if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the single flight: "
-                     "concurrent misses each ask the upstream");
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(020)
+                     "no allocator for the single flight: concurrent misses each ask the upstream");
         return;
     }
     apr_pool_create_ex(&inflight.pool, p, NULL, allocator);
@@ -43,8 +43,8 @@ static void authproxy_flight_child_init(apr_pool_t *p, server_rec *s)
     if ((rv = apr_thread_mutex_create(&inflight.mutex, APR_THREAD_MUTEX_DEFAULT, inflight.pool))
         != APR_SUCCESS) {
         inflight.mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the single flight: "
-                     "concurrent misses each ask the upstream");
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(021)
+                     "no mutex for the single flight: concurrent misses each ask the upstream");
         return;
     }
     inflight.flights = apr_hash_make(inflight.pool);

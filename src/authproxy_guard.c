@@ -54,13 +54,14 @@ static apr_status_t check_head_line(ap_filter_t *f, answer_guard_t *g, apr_bucke
         return APR_SUCCESS;
     }
     if (g->head_bytes == 0 && (got < 7 || memcmp(first, "HTTP/1.", 7) != 0)) {
-        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, "upstream answer is not HTTP/1.x");
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, AUTHPROXY_LOGNO(022)
+                      "upstream answer is not HTTP/1.x");
         return APR_EGENERAL;
     }
     g->head_bytes += len;
     if (g->head_bytes > AUTHPROXY_MAX_ANSWER_HEAD) {
-        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, "upstream answer's head passed %d "
-                      "bytes", AUTHPROXY_MAX_ANSWER_HEAD);
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c, AUTHPROXY_LOGNO(023)
+                      "upstream answer's head passed %d bytes", AUTHPROXY_MAX_ANSWER_HEAD);
         return APR_ENOSPC;
     }
     return APR_SUCCESS;

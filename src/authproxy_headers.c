@@ -96,7 +96,8 @@ void authproxy_remove_origin_claims(apr_table_t *headers, int from_client)
                                 from_client ? "" : NULL);
 }
 
-static int is_authjs(const char *key, const char *unused)
+/* authproxy_header_is_authjs as authproxy_table_unset_where's match. */
+static int is_authjs_header(const char *key, const char *unused)
 {
     return authproxy_header_is_authjs(key);
 }
@@ -104,11 +105,12 @@ static int is_authjs(const char *key, const char *unused)
 void authproxy_remove_authjs_headers(request_rec *r, int from_client)
 {
     apr_array_header_t *spoofed = authproxy_table_unset_where(r->pool, r->headers_in,
-                                                              is_authjs, NULL);
+                                                              is_authjs_header, NULL);
     int i;
 
     for (i = 0; from_client && spoofed && i < spoofed->nelts; i++) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed the client's header %s: only "
-                      "this server sets X-Authjs-*", APR_ARRAY_IDX(spoofed, i, const char *));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(024)
+                      "removed the client's header %s: only this server sets X-Authjs-*",
+                      APR_ARRAY_IDX(spoofed, i, const char *));
     }
 }

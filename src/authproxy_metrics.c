@@ -114,7 +114,8 @@ int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
     }
     rv = apr_shm_create(&shm, slot_size() * n, NULL, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "no shared memory for the metrics");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(025)
+                     "no shared memory for the metrics");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     base = apr_shm_baseaddr_get(shm);

@@ -54,8 +54,8 @@ static int publish_one(void *data, const char *name, const char *value)
             apr_table_addn(r->headers_in, header_name(r->pool, name), value);
         }
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s holds control characters: "
-                          "not sent as a header", name);
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(026)
+                          "%s holds control characters: not sent as a header", name);
         }
     }
     return 1;

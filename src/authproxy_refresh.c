@@ -82,7 +82,8 @@ static const authjs_session_t *refreshed_session(request_rec *r, authproxy_ident
     status = authjs_token_decode(id->keyring, id->cookie.value, strlen(id->cookie.value),
                                  apr_time_sec(apr_time_now()), r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session refresh: the upstream's "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(049)
+                      "session refresh: the upstream's "
                       "new cookie is refused here (%s): the current session is kept",
                       authjs_token_status_text(status));
         return NULL;
@@ -112,18 +113,21 @@ static authproxy_identity_t *refresh_now(request_rec *r, authproxy_identity_t *i
         return NULL;
     }
     if (!answer) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session refresh: the upstream has "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(050)
+                      "session refresh: the upstream has "
                       "no session for this cookie: the current session is kept");
         return NULL;
     }
     /* a sign-out while the upstream was asked: its cookie must not come back */
     if (signed_out(id)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session refresh: signed out meanwhile: "
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(051)
+                      "session refresh: signed out meanwhile: "
                       "the refreshed cookie is dropped");
         return NULL;
     }
     if (!pass_cookies(r, &id->cookie, set_cookies, &cookie)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "session refresh: the upstream's "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AUTHPROXY_LOGNO(052)
+                      "session refresh: the upstream's "
                       "answer sets no session cookie: the current session is kept");
         return NULL;
     }
@@ -134,7 +138,8 @@ static authproxy_identity_t *refresh_now(request_rec *r, authproxy_identity_t *i
     *session = fresh;
     /* with no clock stored, the refreshed cookie counts from its iat or its first request */
     start_clock(refreshed, now, authproxy_session_refresh(id->conf));
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session refreshed through the upstream");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(053)
+                  "session refreshed through the upstream");
     return refreshed;
 }
 
@@ -190,7 +195,8 @@ void authproxy_refresh_forget(authproxy_identity_t *id, const authjs_session_t *
 
     if (authproxy_session_refresh(id->conf)
         && authproxy_cache_put(id, AUTHPROXY_RECORD_REFRESH, SIGNED_OUT, until) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, "sign-out: the session cache cannot "
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, AUTHPROXY_LOGNO(054)
+                     "sign-out: the session cache cannot "
                      "keep it: the signed-out cookie could be refreshed once the cache is back");
     }
 }

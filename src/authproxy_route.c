@@ -134,14 +134,15 @@ static int authproxy_route_request_status(int *status, request_rec *r)
         return DECLINED;
     }
     if (apr_table_get(r->notes, "proxy_timedout") || authproxy_request(r)->upstream_timed_out) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s did not answer %s within "
-                      "%d s (%s): 504", conf->upstream, r->uri, authproxy_timeout(conf),
-                      AUTHPROXY_DIR_TIMEOUT);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(027)
+                      "upstream %s did not answer %s within %d s (%s): 504", conf->upstream,
+                      r->uri, authproxy_timeout(conf), AUTHPROXY_DIR_TIMEOUT);
         *status = HTTP_GATEWAY_TIME_OUT;
     }
     else if (*status == HTTP_SERVICE_UNAVAILABLE || *status == HTTP_BAD_GATEWAY) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "upstream %s refused, dropped or broke "
-                      "the connection for %s: 502", conf->upstream, r->uri);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(028)
+                      "upstream %s refused, dropped or broke the connection for %s: 502",
+                      conf->upstream, r->uri);
         *status = HTTP_BAD_GATEWAY;
     }
     return OK;
@@ -238,9 +239,9 @@ static define_worker_fn find_define_worker(apr_pool_t *ptemp, server_rec *s)
         rv = apr_dso_sym(&sym, self, "ap_proxy_define_worker_ex");
     }
     if (rv != APR_SUCCESS || !sym) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s needs mod_proxy from httpd 2.4.47 "
-                     "or later (ap_proxy_define_worker_ex was not found)",
-                     AUTHPROXY_DIR_UPSTREAM);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AUTHPROXY_LOGNO(029)
+                     "%s needs mod_proxy from httpd 2.4.47 or later (ap_proxy_define_worker_ex "
+                     "was not found)", AUTHPROXY_DIR_UPSTREAM);
         return NULL;
     }
     return (define_worker_fn)sym;
@@ -283,7 +284,8 @@ int authproxy_route_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         err = define_worker(pconf, &worker, NULL, ap_get_module_config(s->module_config, proxy),
                             name, AP_PROXY_WORKER_IS_PREFIX);
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s %s: mod_proxy refused it: %s",
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(030)
+                         "%s %s: mod_proxy refused it: %s",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }

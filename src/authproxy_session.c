@@ -80,7 +80,8 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
     status = authjs_token_decode(id->keyring, id->cookie.value, strlen(id->cookie.value),
                                  apr_time_sec(now), r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session cookie %s refused: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(055)
+                      "session cookie %s refused: %s",
                       id->cookie.name, authjs_token_status_text(status));
         req->anonymous = status == AUTHJS_TOKEN_EXPIRED ? AUTHPROXY_ANONYMOUS_EXPIRED
                                                         : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
@@ -152,7 +153,8 @@ static int from_cache(request_rec *r, look_t *look)
         authproxy_store_checked(stored, &look->check);
     }
     else if (!(stored = store_answer(id, answer, len, &look->check, &why))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "session cache %s holds a bad entry (%s): "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(056)
+                      "session cache %s holds a bad entry (%s): "
                       "asking the upstream", authproxy_cache_spec(id->conf), why);
         return 0;
     }
@@ -252,7 +254,8 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         return;
     }
     if (!(key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OpenSSL cannot hash a session cache key: "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(041)
+                      "OpenSSL cannot hash a session cache key: "
                       "this request goes without the cache");
         fetch(r, req, NULL);
         return;
@@ -359,7 +362,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
     }
     authproxy_private_response(r);
     authproxy_metrics_session(conf, req->source);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "session of %s (%s)",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(057) "session of %s (%s)",
                   req->session->email ? req->session->email
                   : req->session->id ? req->session->id : "a user without id",
                   authproxy_source_names[req->source]);
@@ -374,14 +377,16 @@ void authproxy_session_signed_out(request_rec *r)
     /* only a real session's sign-out is written down: an anonymous client
      * cannot fill the shared cache with records */
     if (!resolve(r, authproxy_sconf(r->server), req) || !(session = req->session)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out of a cookie that is no "
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(058)
+                      "sign-out of a cookie that is no "
                       "session: nothing to forget");
         return;
     }
     req->session = NULL;
     if (req->identity->conf->cache) {
         if (authproxy_cache_forget(req->identity) == APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "sign-out: cached session removed");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(046)
+                          "sign-out: cached session removed");
         }
         authproxy_refresh_forget(req->identity, session);
     }

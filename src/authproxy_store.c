@@ -83,7 +83,8 @@ static void authproxy_store_child_init(apr_pool_t *p, server_rec *s)
      * without it, or the mutexes, the child shares no session (store.mutex
      * stays NULL) */
     if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no allocator for the session store: "
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(047)
+                     "no allocator for the session store: "
                      "this child resolves each request's session anew");
         return;
     }
@@ -98,7 +99,8 @@ static void authproxy_store_child_init(apr_pool_t *p, server_rec *s)
     }
     if (rv != APR_SUCCESS) {
         store.mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "no mutex for the session store: "
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(048)
+                     "no mutex for the session store: "
                      "this child resolves each request's session anew");
         return;
     }

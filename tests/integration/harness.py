@@ -390,6 +390,19 @@ LOG_ALARMS = re.compile(r"Segmentation fault|seg fault|exit signal|AddressSaniti
                         r"|\[[\w.-]+:(?:emerg|alert|crit)\]|\[authproxy:error\]")
 
 
+def tagged(text, tag, *values):
+    """The lines of `text` (an error log, configtest's output) that hold this
+    module's message `tag` (AUTHPROXY028) and, after the tag, each of
+    `values`: the tests match messages by their tags and the values they
+    name, never by their wording."""
+    found = []
+    for line in text.splitlines():
+        at = line.find(tag + ": ")
+        if at >= 0 and all(value in line[at:] for value in values):
+            found.append(line)
+    return found
+
+
 def vhost(name, directives, aliases=""):
     """A <VirtualHost> of the server's address for `name`, and for the
     ServerAlias names `aliases`, with `directives` in it."""
@@ -527,11 +540,23 @@ class Httpd:
     def error_log(self):
         return self.log("error")
 
-    def expect_log(self, pattern, tag="[authproxy:error]"):
-        """Declares expected the error log lines that hold `tag` and, after
-        it, a match of the regular expression `pattern`: the check after the
-        test (unexpected_log_lines) passes them over."""
-        self.expected_log.append(re.compile(re.escape(tag) + " .*" + pattern))
+    def expect_log(self, tag, pattern="", level="error"):
+        """Declares expected the error log lines of this module's message
+        `tag` (README's Log messages: AUTHPROXY028) logged at `level`, with a
+        match of the regular expression `pattern` after the tag: the check
+        after the test (unexpected_log_lines) passes them over."""
+        self.expected_log.append(re.compile(r"\[authproxy:%s\] .*\b%s: .*%s"
+                                            % (level, re.escape(tag), pattern)))
+
+    def expect_other_log(self, source, pattern=""):
+        """The same for another module's lines, which carry no tag of this
+        module's: `source` as the log writes it ("[socache_memcache:crit]")."""
+        self.expected_log.append(re.compile(re.escape(source) + " .*" + pattern))
+
+    def tagged(self, tag, *values):
+        """The error log's lines of this module's message `tag` that hold
+        each of `values` after the tag."""
+        return tagged(self.error_log(), tag, *values)
 
     def core_backtraces(self):
         """The crashed children's cores in this folder, each with its stack

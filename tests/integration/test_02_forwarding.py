@@ -261,13 +261,12 @@ def test_virtual_host_inherits_and_overrides_field_by_field(httpd_factory, upstr
 def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
     port = free_port()
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
-    h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
-                 r"for /api/auth/session: 502$" % port)
+    h.expect_log("AUTHPROXY028", r"http://127\.0\.0\.1:%d .*/api/auth/session" % port)
     status, _, _ = h.request("GET", PREFIX + "/session")
     assert status == 502
     errors = h.error_lines()
     assert len(errors) == 1
-    assert "upstream http://127.0.0.1:%d" % port in errors[0]
+    assert errors == h.tagged("AUTHPROXY028", "http://127.0.0.1:%d" % port, "/api/auth/session")
 
     # the worker is not parked in error: once the upstream listens, the next request passes
     listener = socket.socket()
@@ -294,8 +293,7 @@ def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
 
 def test_silent_upstream_gives_504_within_the_timeout(httpd_factory, silent_upstream):
     h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 2\n" % silent_upstream.origin)
-    h.expect_log(r"upstream %s did not answer /api/auth/session within 2 s \(AuthProxyTimeout\): "
-                 r"504$" % re.escape(silent_upstream.origin))
+    h.expect_log("AUTHPROXY027", r"%s .*/api/auth/session" % re.escape(silent_upstream.origin))
     started = time.monotonic()
     status, _, _ = h.request("GET", PREFIX + "/session", timeout=20)
     assert status == 504
@@ -303,7 +301,8 @@ def test_silent_upstream_gives_504_within_the_timeout(httpd_factory, silent_upst
     assert time.monotonic() - started < 15
     errors = h.error_lines()
     assert len(errors) == 1
-    assert silent_upstream.origin in errors[0] and "504" in errors[0]
+    assert errors == h.tagged("AUTHPROXY027", silent_upstream.origin, "/api/auth/session",
+                              "AuthProxyTimeout")
 
 
 def test_upstream_closing_without_answer_gives_502(httpd_factory):
@@ -326,8 +325,7 @@ def test_upstream_closing_without_answer_gives_502(httpd_factory):
     t.start()
     try:
         h = httpd_factory("AuthProxyUpstream http://127.0.0.1:%d\n" % port)
-        h.expect_log(r"upstream http://127\.0\.0\.1:%d refused, dropped or broke the connection "
-                     r"for /api/auth/session: 502$" % port)
+        h.expect_log("AUTHPROXY028", r"http://127\.0\.0\.1:%d .*/api/auth/session" % port)
         status, _, _ = h.request("GET", PREFIX + "/session")
         assert status == 502
     finally:

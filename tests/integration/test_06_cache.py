@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Upstream, free_port, stop_process, wait_for_port
+from harness import UPSTREAM_SECRET, Upstream, free_port, stop_process, tagged, wait_for_port
 from session_helpers import (Connection, alice_token, authjs_vars, env_with, session_cookie,
                              sign_out)
 
@@ -174,9 +174,9 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
         for h in (a, b):
             # with the cache server gone, each lookup and each store fails, and
             # socache_%s says so too
-            h.expect_log(r"session cache %s:127\.0\.0\.1:%d( failed: asking the upstream|: "
-                         r"cannot store)$" % (kind, mc.port))
-            h.expect_log(r"error setting key 'authproxy-", tag="[socache_%s:crit]" % kind)
+            for tag in ("AUTHPROXY043", "AUTHPROXY044"):   # a lookup, a store
+                h.expect_log(tag, r"%s:127\.0\.0\.1:%d" % (kind, mc.port))
+            h.expect_other_log("[socache_%s:crit]" % kind, r"error setting key 'authproxy-")
         token = alice_token()
         before = upstream.session_calls()
         assert env_with(a, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
@@ -193,7 +193,8 @@ def test_shared_cache_for_two_servers_and_survivable(httpd_factory, upstream, ki
             assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
             assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 5
-        assert "session cache %s:127.0.0.1" % kind in a.error_log()
+        assert a.tagged("AUTHPROXY043", "%s:127.0.0.1" % kind) \
+            + a.tagged("AUTHPROXY044", "%s:127.0.0.1" % kind)
     finally:
         mc.stop()
 
@@ -236,14 +237,15 @@ def memcached_command(port, command):
         return answer.decode()
 
 
-@pytest.mark.parametrize("garbage, logged", [
-    (b"{not json", r"holds a bad entry \(answer is not JSON\)"),
-    (b'{"user": 42}', r"holds a bad entry \(answer holds no user object\)"),
-    # more than the module reads back: socache_memcache fails the lookup (ENOMEM)
-    (b"\xff" * 70000, "holds an entry larger than 65536 bytes"),
-    (b"", r"holds a bad entry \(answer is not JSON\)"),
+@pytest.mark.parametrize("garbage, tag, why", [
+    # a bad entry, and why
+    (b"{not json", "AUTHPROXY056", "answer is not JSON"),
+    (b'{"user": 42}', "AUTHPROXY056", "answer holds no user object"),
+    # more than the module reads back (the size): socache_memcache fails the lookup (ENOMEM)
+    (b"\xff" * 70000, "AUTHPROXY042", "65536"),
+    (b"", "AUTHPROXY056", "answer is not JSON"),
 ], ids=["not-json", "no-user-object", "too-large", "empty"])
-def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage, logged):
+def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage, tag, why):
     if not shutil.which("memcached"):
         pytest.skip("memcached is not installed")
     mc = CacheServer("memcache")
@@ -253,8 +255,7 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage,
             AuthProxyUpstream %s
             AuthProxySessionCache memcache:127.0.0.1:%d
         """ % (upstream.origin, mc.port))
-        h.expect_log(r"session cache memcache:127\.0\.0\.1:%d %s: asking the upstream$"
-                     % (mc.port, logged))
+        h.expect_log(tag, r"memcache:127\.0\.0\.1:%d .*%s" % (mc.port, re.escape(why)))
         token = alice_token()
         assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
         # metadump lists keys URL-encoded
@@ -271,7 +272,7 @@ def test_a_broken_cache_entry_is_fetched_again(httpd_factory, upstream, garbage,
         assert e["AUTHJS_USER_EMAIL"] == "alice@example.com"
         assert e["AUTHJS_SESSION_SOURCE"] == "upstream"
         assert upstream.session_calls() == before + 1
-        assert "session cache memcache:127.0.0.1:%d" % mc.port in h.error_log()
+        assert h.tagged(tag, "memcache:127.0.0.1:%d" % mc.port, why)
     finally:
         mc.stop()
 
@@ -287,8 +288,9 @@ def test_local_decoding_needs_no_cache(httpd_factory, upstream):
 
 
 @pytest.mark.parametrize("conf, message", [
-    ("AuthProxySessionCache nosuch", "AuthProxySessionCache nosuch: no socache provider 'nosuch' "
-                                     "is loaded: enable it with 'a2enmod socache_nosuch'"),
+    # a log line (its tag and what it names), or a directive's refusal
+    ("AuthProxySessionCache nosuch", ("AUTHPROXY034", "AuthProxySessionCache nosuch",
+                                      "'a2enmod socache_nosuch'")),
     ("AuthProxySessionCacheTTL 0", "AuthProxySessionCacheTTL: '0' is not a whole number"),
     ("AuthProxySessionCacheTTL x", "AuthProxySessionCacheTTL: 'x' is not a whole number"),
     ("AuthProxySessionCacheNegativeTTL -1", "AuthProxySessionCacheNegativeTTL: '-1'"),
@@ -297,7 +299,8 @@ def test_local_decoding_needs_no_cache(httpd_factory, upstream):
 def test_bad_cache_config(httpd_factory, conf, message):
     h = httpd_factory("AuthProxyUpstream http://127.0.0.1:9\n" + conf + "\n", start=False)
     rc, out = h.configtest()
-    assert rc != 0 and message in out, out
+    assert rc != 0, out
+    assert tagged(out, *message) if isinstance(message, tuple) else message in out, out
 
 
 def test_default_cache_missing_provider_warns_and_still_serves(httpd_factory, upstream):
@@ -307,7 +310,7 @@ def test_default_cache_missing_provider_warns_and_still_serves(httpd_factory, up
     with open(h.conf_path, "w") as f:
         f.write(text.replace("LoadModule socache_shmcb_module", "#LoadModule socache_shmcb_module"))
     h.start()
-    assert "no session cache: the socache provider shmcb is not loaded" in h.error_log()
+    assert h.tagged("AUTHPROXY035", "shmcb"), h.error_log()
     token = alice_token()
     assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"
     assert env_with(h, token)["AUTHJS_SESSION_SOURCE"] == "upstream"

@@ -209,11 +209,9 @@ def test_routes_answer_within_the_timeout(site):
     origin = re.escape(site.upstream.origin)
     # a route that fails before its status has gone logs one line naming the upstream
     if mode in TIMED_OUT:
-        h.expect_log(r"upstream %s did not answer /api/auth/\w+ within %d s \(AuthProxyTimeout\): "
-                     r"504$" % (origin, TIMEOUT))
+        h.expect_log("AUTHPROXY027", r"%s .*/api/auth/\w+" % origin)
     elif mode not in PASSED_ON and mode not in faulty.STREAMED:
-        h.expect_log(r"upstream %s refused, dropped or broke the connection for /api/auth/\w+: "
-                     r"502$" % origin)
+        h.expect_log("AUTHPROXY028", r"%s .*/api/auth/\w+" % origin)
     with concurrent.futures.ThreadPoolExecutor(len(ROUTES)) as pool:
         answers = list(pool.map(lambda route: exchange(h.port, *route), ROUTES))
     for (method, path, _, _), a in zip(ROUTES, answers):
@@ -256,10 +254,9 @@ def test_pages_are_served_anonymously_within_the_timeout(site):
     mode, h = site.upstream.mode, site.httpd
     # a fetch that fails logs one line each, one that finds no session none
     if mode not in PASSED_ON:
-        why = "answered with more than 64 KiB" if mode in ("endless-chunked", "endless-length") \
-            else "failed: .*"
-        h.expect_log(r"upstream %s/api/auth/session %s: no session$"
-                     % (re.escape(site.upstream.origin), why))
+        # too large an answer, or none
+        tag = "AUTHPROXY016" if mode in ("endless-chunked", "endless-length") else "AUTHPROXY017"
+        h.expect_log(tag, r"%s/api/auth/session" % re.escape(site.upstream.origin))
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda path: page(h, path),
                                 ["/cgi-bin/env.cgi"] * 3 + ["/index.html"]))

@@ -269,7 +269,7 @@ def test_a_tenant_htaccess_shows_its_own_and_cannot_widen_it(httpd_factory, upst
         assert vhosts_in(scrape_on(h, name, "/stats/")) == {on(h, name)}
     # server configuration only: the .htaccess is refused, its request a 500
     h.write("htdocs/all/.htaccess", "SetHandler authproxy-metrics\nAuthProxyMetricsScope all\n")
-    h.expect_log(r"/all/\.htaccess: AuthProxyMetricsScope not allowed here", "[core:alert]")
+    h.expect_other_log("[core:alert]", r"/all/\.htaccess: AuthProxyMetricsScope not allowed here")
     status, _, body = h.request("GET", "/all/", host=on(h, "b.test"))
     assert status == 500 and b"a.test" not in body
     assert "AuthProxyMetricsScope not allowed here" in h.error_log()

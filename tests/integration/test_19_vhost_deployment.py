@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness import UPSTREAM_SECRET, vhost
+from harness import UPSTREAM_SECRET, tagged, vhost
 from session_helpers import env_with, token_for
 
 # the main server's deployment decodes with a secret no upstream here knows,
@@ -81,19 +81,17 @@ def test_configtest_says_what_is_not_inherited(deployments, upstream, upstream_a
     rc, out = deployments.configtest()
     assert rc == 0, out
     port = deployments.port
-    assert ("own.test:%d names an Auth.js deployment of its own (AuthProxyUpstream %s, "
-            "AuthProxyTargetPath /auth), so it does not inherit the main server's "
-            "AuthProxySecret, AuthProxyHeader, AuthProxyPublicOrigin: set those that "
-            "deployment needs in this VirtualHost" % (port, upstream_auth_prefix.origin)) in out
-    assert ("prefix.test:%d names an Auth.js deployment of its own (AuthProxyUpstream %s, "
-            "AuthProxyTargetPath /api/auth), so it does not inherit the main server's "
-            "AuthProxySecret, AuthProxyHeader, AuthProxyPublicOrigin" % (port, upstream.origin)) \
-        in out
-    assert ("same.test:%d inherits the main server's AuthProxyPublicOrigin http://main.test, "
-            "whose host is not its ServerName or a ServerAlias" % port) in out
+    # each names its upstream, its prefix and what it does not inherit
+    not_inherited = "AuthProxySecret, AuthProxyHeader, AuthProxyPublicOrigin"
+    assert tagged(out, "AUTHPROXY006", "own.test:%d" % port, upstream_auth_prefix.origin,
+                  "/auth", not_inherited), out
+    assert tagged(out, "AUTHPROXY006", "prefix.test:%d" % port, upstream.origin, "/api/auth",
+                  not_inherited), out
+    # the one that goes by another name is told whose origin it inherits
+    assert tagged(out, "AUTHPROXY007", "same.test:%d" % port, "http://main.test"), out
     assert "alias.test" not in out and "main.test:" not in out, out
     assert MAIN_SECRET not in out and "main-key" not in out
     # once per start: the first of startup's two passes says nothing
     h = deployments.start()
     log = h.wait_for_log("error", lambda text: "resuming normal operations" in text)
-    assert log.count("own.test:%d names an Auth.js deployment" % port) == 1, log
+    assert len(tagged(log, "AUTHPROXY006", "own.test:%d" % port)) == 1, log

@@ -90,6 +90,51 @@ int fake_log_has(const char *text)
     return 0;
 }
 
+/* Where a line's tag ends: past "LEVEL: AUTHPROXYnnn", or NULL for none. */
+static const char *tag_end(const char *line)
+{
+    const char *tag = strstr(line, ": ");
+
+    if (!tag || strncmp(tag + 2, "AUTHPROXY", 9) != 0
+        || strspn(tag + 11, "0123456789") != 3 || strncmp(tag + 14, ": ", 2) != 0) {
+        return NULL;
+    }
+    return tag + 14;
+}
+
+const char *fake_log_last_tag(void)
+{
+    const char *line = fake_log_last(), *end = tag_end(line);
+
+    if (!*line) {
+        return "";
+    }
+    return apr_pstrndup(log_pool, line, end ? (apr_size_t)(end - line) : strcspn(line, ":") + 1);
+}
+
+int fake_log_count(const char *level, const char *tag, ...)
+{
+    const char *want = apr_pstrcat(log_pool, level, ": ", tag, ": ", NULL);
+    int i, n = 0;
+
+    for (i = 0; i < log_lines->nelts; i++) {
+        const char *line = APR_ARRAY_IDX(log_lines, i, const char *), *text;
+        va_list ap;
+
+        if (strncmp(line, want, strlen(want)) != 0) {
+            continue;
+        }
+        /* a match when every text is found, up to the NULL */
+        va_start(ap, tag);
+        do {
+            text = va_arg(ap, const char *);
+        } while (text && strstr(line + strlen(want), text));
+        va_end(ap);
+        n += !text;
+    }
+    return n;
+}
+
 void ap_log_error_(const char *file, int line, int module_index, int level,
                    apr_status_t status, const server_rec *s, const char *fmt, ...)
 {

@@ -44,9 +44,16 @@ void fake_httpd_start(apr_pool_t *pglobal);
  * linked, ServerRoot /fake-server-root. */
 void fake_httpd_reset(void);
 
-/* The log lines since the reset, each "LEVEL: message" ("info: ..."). */
+/* The log lines since the reset, each "LEVEL: message" ("info: ..."); a
+ * message above trace level starts with its tag ("info: AUTHPROXY024: ..."). */
 const char *fake_log_last(void);
 int fake_log_has(const char *text);
+/* The last line's level and tag, "info: AUTHPROXY024"; its level alone for a
+ * line without a tag ("trace1:"), "" for none. */
+const char *fake_log_last_tag(void);
+/* How many lines were logged at `level` ("info") with `tag` ("AUTHPROXY024")
+ * and, in the message after it, each of the texts that follow, up to NULL. */
+int fake_log_count(const char *level, const char *tag, ...) AP_FN_ATTR_SENTINEL;
 
 /* Where a directive is read, as httpd's cmd_parms.override says it. */
 #define FAKE_IN_SERVER   ((RSRC_CONF | OR_ALL) & ~(OR_AUTHCFG | OR_LIMIT))

@@ -273,14 +273,14 @@ static void *header_table(apr_pool_t *p, int n)
     return t;
 }
 
-static int is_authjs(const char *key, const char *unused)
+static int is_authjs_header(const char *key, const char *unused)
 {
     return authproxy_header_is_authjs(key);
 }
 
 static void unset_authjs(apr_pool_t *p, void *table)
 {
-    const apr_array_header_t *gone = authproxy_table_unset_where(p, table, is_authjs, NULL);
+    const apr_array_header_t *gone = authproxy_table_unset_where(p, table, is_authjs_header, NULL);
     const apr_array_header_t *kept = apr_table_elts(table);
 
     ck_assert_int_eq(gone->nelts, kept->nelts - 2);
