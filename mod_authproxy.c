@@ -4,11 +4,15 @@
  * hook registration, with startup's order; the logic (and the directive
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
+#include "authproxy_authz.h"
 #include "authproxy_cache.h"
+#include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
 #include "authproxy_guard.h"
 #include "authproxy_metrics.h"
+#include "authproxy_private.h"
+#include "authproxy_publish.h"
 #include "authproxy_route.h"
 #include "authproxy_session.h"
 #include "authproxy_store.h"

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared types of the httpd glue (authproxy_*). */
+/* What the httpd glue's files (authproxy_*) share: the server and directory
+ * settings with their accessors, the request state and its accessors, the
+ * log tag. Each part declares what it offers in a header of its own. */
 #ifndef AUTHPROXY_H
 #define AUTHPROXY_H
 
@@ -26,49 +28,7 @@ APLOG_USE_MODULE(authproxy);
  * holds all that (tests/log_tags.sh), and names the next free number. */
 #define AUTHPROXY_LOGNO(n) "AUTHPROXY" #n ": "
 
-/* Directive names, written once: the table and every message use these. */
-#define AUTHPROXY_DIR_UPSTREAM      "AuthProxyUpstream"
-#define AUTHPROXY_DIR_LOCAL_PATH    "AuthProxyLocalPath"
-#define AUTHPROXY_DIR_TARGET_PATH   "AuthProxyTargetPath"
-#define AUTHPROXY_DIR_HEADER        "AuthProxyHeader"
-#define AUTHPROXY_DIR_TIMEOUT       "AuthProxyTimeout"
-#define AUTHPROXY_DIR_PRESERVE_HOST "AuthProxyPreserveHost"
-#define AUTHPROXY_DIR_COOKIE_NAME   "AuthProxyCookieName"
-#define AUTHPROXY_DIR_SECRET        "AuthProxySecret"
-#define AUTHPROXY_DIR_STRATEGY      "AuthProxySessionStrategy"
-#define AUTHPROXY_DIR_CA_FILE       "AuthProxyCACertificateFile"
-#define AUTHPROXY_DIR_SESSION       "AuthProxySession"
-#define AUTHPROXY_DIR_PASS_HEADERS  "AuthProxyPassHeaders"
-#define AUTHPROXY_DIR_PASS_TOKEN    "AuthProxyPassToken"
-#define AUTHPROXY_DIR_STRIP_COOKIE  "AuthProxyStripCookie"
-#define AUTHPROXY_DIR_CACHE         "AuthProxySessionCache"
-#define AUTHPROXY_DIR_CACHE_TTL     "AuthProxySessionCacheTTL"
-#define AUTHPROXY_DIR_CACHE_NEG_TTL "AuthProxySessionCacheNegativeTTL"
-#define AUTHPROXY_DIR_UNAUTH_ACTION "AuthProxyUnauthAction"
-#define AUTHPROXY_DIR_USER_CLAIM    "AuthProxyRemoteUserClaim"
-#define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
-#define AUTHPROXY_DIR_REFRESH       "AuthProxySessionRefresh"
-#define AUTHPROXY_DIR_METRICS_SCOPE "AuthProxyMetricsScope"
-
-#define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
-#define AUTHPROXY_DEFAULT_TIMEOUT    10
-#define AUTHPROXY_MAX_TIMEOUT        3600
-#define AUTHPROXY_MAX_CACHE_TTL      86400
-/* Auth.js's default session maxAge: 30 days. */
-#define AUTHPROXY_MAX_REFRESH        2592000
-#define AUTHPROXY_DEFAULT_COOKIE     "authjs.session-token"
-#define AUTHPROXY_DEFAULT_CACHE      "shmcb"
-#define AUTHPROXY_DEFAULT_CACHE_TTL  60
-#define AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL 5
-
 #define AUTHPROXY_UNSET (-1)
-
-/* A number constant as a string, for the directives' help. */
-#define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)
-#define AUTHPROXY_STR_(n) #n
-
-/* Output filter that keeps a personal response out of shared caches. */
-#define AUTHPROXY_PRIVATE_FILTER "AUTHPROXY_PRIVATE"
 
 typedef struct {
     const char *name;
@@ -85,7 +45,6 @@ typedef struct {
     authjs_keyring_t *keyring;     /* NULL: the upstream resolves it */
 } authproxy_session_cookie_t;
 typedef struct authproxy_metrics authproxy_metrics_t;   /* authproxy_metrics.h */
-
 
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
  * here": merge takes the child's field if set, else the parent's, and the
@@ -185,20 +144,6 @@ int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 
-/* authproxy_config.c */
-extern const command_rec authproxy_cmds[];
-void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s);
-void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
-void *authproxy_create_dir_conf(apr_pool_t *p, char *dir);
-void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
-int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s);
-int authproxy_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                                 server_rec *s);
-/* "ServerName:port" for messages and labels: the port the server is named
- * with, else its first address's, else none (never ":0"). */
-const char *authproxy_server_name(apr_pool_t *p, const server_rec *s);
-
 /* Where a session came from; AUTHJS_SESSION_SOURCE names it. */
 typedef enum {
     AUTHPROXY_SOURCE_LOCAL, AUTHPROXY_SOURCE_CACHE, AUTHPROXY_SOURCE_UPSTREAM, AUTHPROXY_SOURCES
@@ -230,24 +175,5 @@ authproxy_request_t *authproxy_request(request_rec *r);
 request_rec *authproxy_original(request_rec *r);
 /* Forwarded to the upstream (under the local prefix). */
 int authproxy_is_route(const request_rec *r);
-
-
-/* authproxy_authz.c */
-void authproxy_authz_register_hooks(apr_pool_t *p);
-
-/* authproxy_publish.c */
-void authproxy_publish_register_hooks(apr_pool_t *p);
-
-/* authproxy_private.c */
-void authproxy_private_register_hooks(apr_pool_t *p);
-/* This request's response carries or depends on its visitor's session: httpd's
- * cache never stores it, and its Cache-Control says so to every other cache. */
-void authproxy_private_response(request_rec *r);
-/* This anonymous request's response would differ for a signed-in visitor: it
- * says Vary: Cookie, so no cache hands it to one. */
-void authproxy_private_vary_cookie(request_rec *r);
-/* A Cache-Control value that no shared cache may store under: public and
- * s-maxage go, private is added unless a bare private or no-store is there. */
-const char *authproxy_cache_control_private(apr_pool_t *p, const char *value);
 
 #endif

@@ -9,8 +9,11 @@
 #include <mod_auth.h>
 
 #include "authproxy.h"
-#include "authproxy_session.h"
+#include "authproxy_authz.h"
+#include "authproxy_config.h"
 #include "authproxy_metrics.h"
+#include "authproxy_private.h"
+#include "authproxy_session.h"
 
 #define AUTH_TYPE "authjs"
 /* set while the Require evaluation runs inside authproxy_authz_check */

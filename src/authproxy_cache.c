@@ -20,6 +20,7 @@
 #include <util_mutex.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_config.h"
 
 #define MUTEX_TYPE "authproxy-cache"
 

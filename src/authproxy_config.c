@@ -7,6 +7,7 @@
 #include <http_core.h>
 
 #include "authproxy.h"
+#include "authproxy_config.h"
 #include "authproxy_origin.h"
 
 const char *authproxy_local_path(const authproxy_server_conf *conf)

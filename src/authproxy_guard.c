@@ -6,6 +6,7 @@
 #include <mod_proxy.h>
 
 #include "authproxy.h"
+#include "authproxy_config.h"
 #include "authproxy_guard.h"
 
 /* What mod_proxy leaves unbounded in an upstream's answer, bounded for the

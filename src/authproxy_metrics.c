@@ -13,8 +13,9 @@
 #include <mod_status.h>
 
 #include "authproxy.h"
-#include "authproxy_session.h"
+#include "authproxy_config.h"
 #include "authproxy_metrics.h"
+#include "authproxy_session.h"
 
 #define HANDLER "authproxy-metrics"
 

@@ -8,6 +8,7 @@
 #include <http_protocol.h>
 
 #include "authproxy.h"
+#include "authproxy_config.h"
 #include "authproxy_origin.h"
 
 /* The host is the server's ServerName or one of its ServerAlias names,

@@ -14,6 +14,7 @@
 
 #include "authproxy.h"
 #include "authproxy_origin.h"
+#include "authproxy_private.h"
 
 /* Last before the HTTP header filter: after mod_headers and mod_expires have
  * said their word on Cache-Control. */

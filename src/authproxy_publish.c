@@ -10,6 +10,8 @@
 
 #include "authproxy.h"
 #include "authproxy_headers.h"
+#include "authproxy_private.h"
+#include "authproxy_publish.h"
 #include "authproxy_session.h"
 
 #define VAR_PREFIX "AUTHJS_"

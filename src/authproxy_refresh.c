@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
 #include "authproxy_headers.h"

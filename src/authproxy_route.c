@@ -17,11 +17,13 @@
 #include <mod_proxy.h>
 
 #include "authproxy.h"
+#include "authproxy_config.h"
 #include "authproxy_headers.h"
-#include "authproxy_session.h"
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
+#include "authproxy_private.h"
 #include "authproxy_route.h"
+#include "authproxy_session.h"
 
 typedef char *(*define_worker_fn)(apr_pool_t *p, proxy_worker **worker,
                                   proxy_balancer *balancer, proxy_server_conf *conf,

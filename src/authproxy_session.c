@@ -13,6 +13,7 @@
 #include "authproxy_flight.h"
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
+#include "authproxy_private.h"
 #include "authproxy_refresh.h"
 #include "authproxy_session.h"
 #include "authproxy_store.h"

@@ -16,11 +16,12 @@
 #include <mod_auth.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_headers.h"
 #include "authproxy_identity.h"
-#include "authproxy_origin.h"
 #include "authproxy_metrics.h"
+#include "authproxy_origin.h"
 #include "authproxy_session.h"
 #include "fake_httpd.h"
 
