@@ -3,13 +3,13 @@
 # make check: README.md's directive tables describe the directives the code
 # defines, no more and no fewer. The code's are the AP_INIT_* entries of the
 # command table in src/authproxy_config.c, their AUTHPROXY_DIR_* names looked
-# up in src/authproxy.h; the README's are the rows "| `AuthProxy..." of each
+# up in src/authproxy_config.h; the README's are the rows "| `AuthProxy..." of each
 # table whose header starts with "| directive". Says each directive missing
 # on either side; exit 0 when none is, 1 when one is, 99 when a source cannot
 # be read as expected. Runs from any directory: $srcdir (set by make check)
 # or this script's own place names the source tree.
 top=${srcdir:-$(dirname "$0")/..}
-header=$top/src/authproxy.h
+header=$top/src/authproxy_config.h
 table=$top/src/authproxy_config.c
 readme=$top/README.md
 
