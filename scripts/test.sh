@@ -3,6 +3,8 @@
 # Sets up a fresh Debian machine and runs every test, each stage whatever the
 # one before did, and ends with one line over all of them:
 #   unit          the C unit tests and the fuzz corpora replayed (make check), plain build
+#   clang         the same built with clang and -Werror (_build-clang)
+#   analyze       cppcheck over src/ and mod_authproxy.c (make analyze), failing on any finding
 #   distcheck     the release tarball built, checked, installed and uninstalled
 #                 (make distcheck, plain build), and holding every file git has
 #   unit-asan     the same with ASan and UBSan (_build-asan)
@@ -18,7 +20,7 @@ set -u
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh || { echo "test: setup failed: nothing was tested" >&2; exit 1; }
 . scripts/env.sh   # the Node.js that setup may have fetched
-STAGES=${STAGES:-"unit distcheck unit-asan integration fuzz package"}
+STAGES=${STAGES:-"unit clang analyze distcheck unit-asan integration fuzz package"}
 passed=0
 failed=0
 summary=""
@@ -99,6 +101,12 @@ for stage in $STAGES; do
     case $stage in
     unit)
         if build _build; then unit unit _build; else count unit 0 1; fi ;;
+    clang)
+        if build _build-clang CC=clang; then unit clang _build-clang; else count clang 0 1; fi ;;
+    analyze)
+        echo "== analyze: cppcheck over src/ and mod_authproxy.c (make analyze)"
+        if build _build && make -C _build -s analyze; then count analyze 1 0
+        else count analyze 0 1; fi ;;
     distcheck)
         echo "== distcheck: make distcheck in _build, the tarball against git"
         if ! build _build; then
