@@ -126,11 +126,11 @@ for stage in $STAGES; do
     integration)
         echo "== integration: pytest against httpd (ASan, UBSan) and Auth.js"
         if build _build-asan --enable-sanitizers; then
-            pytest_in integration _build-asan -q -rfE -n "$(nproc)"
+            pytest_in integration _build-asan -q -rfEs -n "$(nproc)"
         else count integration 0 1; fi
         # memory figures mean nothing under ASan: those tests run in the plain build
         echo "== integration-memory: the memory tests in the plain build"
-        if build _build; then pytest_in integration-memory _build -q -rfE test_12_memory.py
+        if build _build; then pytest_in integration-memory _build -q -rfEs test_12_memory.py
         else count integration-memory 0 1; fi ;;
     fuzz)
         echo "== fuzz: each target for ${FUZZ_SECONDS:-30} s"
