@@ -3,22 +3,25 @@
 # Sets up a fresh Debian machine and runs every test, each stage whatever the
 # one before did, and ends with one line over all of them:
 #   unit          the C unit tests and the fuzz corpora replayed (make check), plain build
-#   distcheck     the release tarball built, checked, installed and uninstalled
-#                 (make distcheck, plain build), and holding every file git has
-#   unit-asan     the same with ASan and UBSan (_build-asan)
+#   analyze       cppcheck over src/ and mod_authproxy.c (make analyze), failing on any finding
+#   distcheck     the release tarball built with clang and -Werror, checked, installed
+#                 and uninstalled (make distcheck), and holding every file git has
+#   unit-asan     the unit stage's tests with ASan and UBSan (_build-asan)
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
 #                 preloaded) and a real Auth.js upstream (make check-integration),
 #                 one pytest worker per core (pytest-xdist): each test makes
 #                 its own servers on free ports
 #   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
 #   package       the Debian package built, linted, installed, enabled, purged
+# and, when named in STAGES only (distcheck builds with clang already):
+#   clang         the unit stage's tests built with clang and -Werror (_build-clang)
 # A failing test's own output is printed where it fails. Exits non-zero when
 # anything failed. STAGES="unit integration" runs only those.
 set -u
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh || { echo "test: setup failed: nothing was tested" >&2; exit 1; }
 . scripts/env.sh   # the Node.js that setup may have fetched
-STAGES=${STAGES:-"unit distcheck unit-asan integration fuzz package"}
+STAGES=${STAGES:-"unit analyze distcheck unit-asan integration fuzz package"}
 passed=0
 failed=0
 summary=""
@@ -49,6 +52,9 @@ build() {   # dir, configure arguments...
 
 unit() {    # stage, build dir
     echo "== $1: make check in $2"
+    # the test programs built side by side first (make check builds them one
+    # at a time); what fails to build fails again below, with its output
+    make -C "$2" -s -j"$(nproc)" check TESTS= >/dev/null 2>&1
     # VERBOSE: automake prints each failing test's log, not just where it is
     if make -C "$2" -s check VERBOSE=1 >"$2/check.out" 2>&1; then
         count "$1" $(automake_counts "$2")
@@ -99,12 +105,20 @@ for stage in $STAGES; do
     case $stage in
     unit)
         if build _build; then unit unit _build; else count unit 0 1; fi ;;
+    clang)
+        if build _build-clang CC=clang; then unit clang _build-clang; else count clang 0 1; fi ;;
+    analyze)
+        echo "== analyze: cppcheck over src/ and mod_authproxy.c (make analyze)"
+        if build _build && make -C _build -s analyze; then count analyze 1 0
+        else count analyze 0 1; fi ;;
     distcheck)
-        echo "== distcheck: make distcheck in _build, the tarball against git"
+        # the tarball's build is CI's clang build: a clang stage of its own
+        # would cost a third configure and build (some 40 s on 2 cores)
+        echo "== distcheck: make distcheck (clang, -Werror) in _build, the tarball against git"
         if ! build _build; then
             count distcheck 0 1
-        elif ! make -C _build -s -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
-                >_build/distcheck.out 2>&1; then
+        elif ! make -C _build -s -j"$(nproc)" distcheck \
+                DISTCHECK_CONFIGURE_FLAGS="--enable-werror CC=clang" >_build/distcheck.out 2>&1; then
             tail -40 _build/distcheck.out
             count distcheck 0 1
         elif dist_is_git "_build/$(sed -n '/archives ready/{n;p;}' _build/distcheck.out)"; then
@@ -118,11 +132,11 @@ for stage in $STAGES; do
     integration)
         echo "== integration: pytest against httpd (ASan, UBSan) and Auth.js"
         if build _build-asan --enable-sanitizers; then
-            pytest_in integration _build-asan -q -rfE -n "$(nproc)"
+            pytest_in integration _build-asan -q -rfEs -n "$(nproc)"
         else count integration 0 1; fi
         # memory figures mean nothing under ASan: those tests run in the plain build
         echo "== integration-memory: the memory tests in the plain build"
-        if build _build; then pytest_in integration-memory _build -q -rfE test_12_memory.py
+        if build _build; then pytest_in integration-memory _build -q -rfEs test_12_memory.py
         else count integration-memory 0 1; fi ;;
     fuzz)
         echo "== fuzz: each target for ${FUZZ_SECONDS:-30} s"

@@ -38,8 +38,8 @@ const char *authjs_token_status_text(authjs_token_status_e status)
         [AUTHJS_TOKEN_KID_KEY_FAILS] = "no key matches or the kid's key does not decrypt it",
         [AUTHJS_TOKEN_NO_KEY] = "no key decrypts it",
         [AUTHJS_TOKEN_PAYLOAD_NOT_OBJECT] = "payload is not a JSON object",
-        [AUTHJS_TOKEN_NAMED_CLAIM_TYPE] = "sub, name, email or picture is neither a string nor "
-                                          "null",
+        [AUTHJS_TOKEN_NAMED_CLAIM_TYPE] = ("sub, name, email or picture is neither a string "
+                                           "nor null"),
         [AUTHJS_TOKEN_EXP_NOT_NUMBER] = "exp is not a number",
         [AUTHJS_TOKEN_NBF_NOT_NUMBER] = "nbf is not a number",
     };

@@ -556,7 +556,7 @@ const command_rec authproxy_cmds[] = {
                   (void *)APR_OFFSETOF(authproxy_dir_conf, remote_user_claim),
                   OR_AUTHCFG | RSRC_CONF,
                   "Claim that becomes REMOTE_USER (default email, else the id)"),
-    { NULL }
+    { 0 }
 };
 
 /* Startup runs the configuration twice; say warnings once (or under -t). */

@@ -95,7 +95,7 @@ const char *authproxy_cache_control_private(apr_pool_t *p, const char *value)
                              (int)(end - name), name);
     }
     if (!strict) {
-        used += apr_snprintf(out + used, sizeof(", private"), "%sprivate", used ? ", " : "");
+        apr_snprintf(out + used, sizeof(", private"), "%sprivate", used ? ", " : "");
     }
     return out;
 }

@@ -359,6 +359,7 @@ static const char *next_path_equal(const char *from, const char *path, apr_size_
 {
     const char *semi;
 
+    /* cppcheck-suppress ctuuninitvar ; cookie_attr_at() sets *a before the step reads it */
     for (semi = strchr(from, ';'); semi; semi = *a->end ? a->end : NULL) {
         cookie_attr_at(semi, a);
         if (is_path_attr(a) && (apr_size_t)(a->value_end - a->value) == path_len

@@ -5,8 +5,9 @@ import shutil
 import pytest
 
 from faulty import FaultyUpstream
-from harness import (MODULE_SO, SANITIZER_RUNTIMES, Httpd, PhpFpm, Upstream,
-                     apache2ctl_wrapper, public_tempdir, serving, take_sanitizer_reports)
+from harness import (MODULE_SO, PHP_FPM_MISSING, SANITIZER_RUNTIMES, Httpd, PhpFpm, Upstream,
+                     apache2ctl_wrapper, php_fpm_binary, public_tempdir, serving,
+                     take_sanitizer_reports)
 
 
 def pytest_sessionstart(session):
@@ -134,4 +135,9 @@ def upstream_db():
 
 @pytest.fixture(scope="session")
 def php_fpm():
+    """php-fpm as the app behind httpd; where it is not installed (an optional
+    tool, as memcached and redis-server are), the tests that use it are skipped
+    with the reason, not failed."""
+    if not php_fpm_binary():
+        pytest.skip(PHP_FPM_MISSING)
     yield from serving(PhpFpm().start())

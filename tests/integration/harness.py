@@ -291,15 +291,23 @@ def mint(*requests):
     return out
 
 
+def php_fpm_binary():
+    """The newest /usr/sbin/php-fpm* (php-fpm8.2 on Debian 12), None where
+    php-fpm is not installed."""
+    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
+    return found[-1] if found else None
+
+
+PHP_FPM_MISSING = "php-fpm is not installed (apt-get install php-fpm)"
+
+
 class PhpFpm:
     """php-fpm serving FastCGI on a loopback port, as the app behind httpd."""
 
     def __init__(self):
-        import glob
-        found = sorted(glob.glob("/usr/sbin/php-fpm*"))
-        if not found:
-            raise RuntimeError("php-fpm is not installed (apt-get install php-fpm)")
-        self.binary = found[-1]
+        self.binary = php_fpm_binary()
+        if not self.binary:
+            raise RuntimeError(PHP_FPM_MISSING)
         self.dir = public_tempdir("authproxy-fpm-")
         self.port = free_port()
         user = "user = www-data\ngroup = www-data\n" if os.geteuid() == 0 else ""
