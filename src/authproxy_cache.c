@@ -21,6 +21,7 @@
 
 #include "authproxy_cache.h"
 #include "authproxy_config.h"
+#include "authproxy_metrics.h"
 
 #define MUTEX_TYPE "authproxy-cache"
 
@@ -379,6 +380,11 @@ apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e re
         rv = cache->provider->retrieve(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
                                        buf, &got, id->pool);
         unlock(cache);
+    }
+    if (record == AUTHPROXY_RECORD_SESSION) {
+        authproxy_metrics_lookup(id->conf, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
+                                           : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
+                                           : AUTHPROXY_LOOKUP_ERROR);
     }
     if (rv == APR_SUCCESS) {
         buf[got] = '\0';

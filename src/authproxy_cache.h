@@ -19,7 +19,8 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_record_e record);
 /* The credential's record: APR_SUCCESS with its bytes (NUL-terminated) in
  * *value and *len, a not-found status, or the cache's failure (logged, with
- * what a request does instead), which is no answer. */
+ * what a request does instead), which is no answer. A session answer's look
+ * is counted in the metrics. */
 apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e record,
                                  const char **value, apr_size_t *len);
 /* Keeps the record until `expiry` (at most 30 days); a failure is logged. */

@@ -143,9 +143,6 @@ static int from_cache(request_rec *r, look_t *look)
 
     look->check.checked = apr_time_now();
     rv = authproxy_cache_get(id, AUTHPROXY_RECORD_SESSION, &answer, &len);
-    authproxy_metrics_lookup(id->conf, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
-                                       : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
-                                       : AUTHPROXY_LOOKUP_ERROR);
     if (rv != APR_SUCCESS) {
         return 0;
     }
