@@ -8,24 +8,24 @@
 #include "authproxy_identity.h"
 
 /* The settings' address, then each of `parts`, of `lens` bytes. */
-static void store_key(authproxy_identity_t *id, const char *const *parts, const apr_size_t *lens,
-                      int n)
+static const char *store_key(const authproxy_identity_t *id, const char *const *parts,
+                             const apr_size_t *lens, int n, apr_size_t *len)
 {
-    apr_size_t len = sizeof(id->conf);
-    char *at;
+    char *key, *at;
     int i;
 
+    *len = sizeof(id->conf);
     for (i = 0; i < n; i++) {
-        len += lens[i];
+        *len += lens[i];
     }
-    id->store_key = at = apr_palloc(id->pool, len);
-    id->store_key_len = len;
+    key = at = apr_palloc(id->pool, *len);
     memcpy(at, &id->conf, sizeof(id->conf));
     at += sizeof(id->conf);
     for (i = 0; i < n; i++) {
         memcpy(at, parts[i], lens[i]);
         at += lens[i];
     }
+    return key;
 }
 
 authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
@@ -41,25 +41,24 @@ authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
     id->origin = origin;
     id->keyring = conf->session_cookie[origin->https].keyring;
     id->cookie = *cookie;
-    /* only tokens that decode are stored: their last bytes are their
-     * authentication tag */
-    if (id->keyring) {
+    {
         const char *parts[3] = { origin->origin, cookie->name, cookie->value };
         /* the NULs keep the parts from running into each other */
         apr_size_t lens[3] = { strlen(origin->origin) + 1, strlen(cookie->name) + 1,
                                strlen(cookie->value) };
 
-        store_key(id, parts, lens, 3);
+        id->store_key = store_key(id, parts, lens, 3, &id->store_key_len);
     }
     return id;
 }
 
-void authproxy_identity_store_by_hash(authproxy_identity_t *id, const unsigned char *hash)
+void authproxy_identity_none_key(authproxy_identity_t *id, const unsigned char *hash)
 {
-    const char *parts[1] = { (const char *)hash };
-    apr_size_t lens[1] = { AUTHPROXY_KEY_LEN };
+    /* an origin never starts with a NUL: no cookie's session key is this */
+    const char *parts[2] = { "", (const char *)hash };
+    apr_size_t lens[2] = { 1, AUTHPROXY_KEY_LEN };
 
-    store_key(id, parts, lens, 1);
+    id->none_key = store_key(id, parts, lens, 2, &id->none_key_len);
 }
 
 authproxy_identity_t *authproxy_identity_with_cookie(const authproxy_identity_t *id,

@@ -26,12 +26,12 @@ struct authproxy_identity {
     const authproxy_origin_t *origin;   /* the public origin it was sent to */
     const authjs_keyring_t *keyring;    /* that origin's keys; NULL: the upstream resolves it */
     authjs_cookie_t cookie;             /* its name on that origin, its value */
-    /* The in-process store's key: the settings (their address: one server's
-     * keyrings and upstream), then the origin and the cookie's name and value
-     * for a token decoded here, their shared-cache key for a cookie the
-     * upstream resolves; NULL until then. */
-    const char *store_key;
-    apr_size_t store_key_len;
+    /* The in-process store's keys, each after the settings' address (one
+     * server's keyrings and upstream): for the cookie's session, the origin
+     * and the cookie's name and value; for the upstream's "no session", a NUL
+     * and the cookie's shared-cache key (NULL until that is made). */
+    const char *store_key, *none_key;
+    apr_size_t store_key_len, none_key_len;
     /* the shared cache's keys, each made on first use (authproxy_cache_key) */
     unsigned char keys[AUTHPROXY_RECORDS][AUTHPROXY_KEY_LEN];
     int key_made[AUTHPROXY_RECORDS];
@@ -44,11 +44,12 @@ authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
                                               const authproxy_origin_t *origin,
                                               const authjs_cookie_t *cookie);
 
-/* A cookie the upstream resolves is known in the store by its shared-cache
- * key (AUTHPROXY_KEY_LEN bytes): its "no session" answers are kept for any
- * cookie at all, and the store's index hashes a key's last bytes, which a
- * client could make the same for every cookie it makes up. */
-void authproxy_identity_store_by_hash(authproxy_identity_t *id, const unsigned char *hash);
+/* The upstream's "no session" for the cookie is kept in the store under its
+ * shared-cache key (`hash`, AUTHPROXY_KEY_LEN bytes), not under the cookie:
+ * it is kept for any cookie a client makes up, and the store's index hashes
+ * a key's last bytes, which such a client could make the same for them all
+ * (a session's are its token's authentication tag). */
+void authproxy_identity_none_key(authproxy_identity_t *id, const unsigned char *hash);
 
 /* The same credential with another cookie (a refreshed one). */
 authproxy_identity_t *authproxy_identity_with_cookie(const authproxy_identity_t *id,

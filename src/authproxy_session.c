@@ -67,7 +67,7 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
 {
     authproxy_identity_t *id = req->identity;
     apr_time_t now = apr_time_now();
-    const authproxy_stored_t *stored = authproxy_store_find(id, now, NULL);
+    const authproxy_stored_t *stored = authproxy_store_find(id, AUTHPROXY_STORED_SESSION, now, NULL);
     authproxy_stored_t *decoded;
     apr_pool_t *pool;
     json_t *claims;
@@ -89,7 +89,7 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", id->cookie.name);
-    decoded = authproxy_store_new(id, &pool);
+    decoded = authproxy_store_new(id, AUTHPROXY_STORED_SESSION, &pool);
     decoded->session = authjs_session_from_claims(pool, claims);
     decoded->vars = vars_of(pool, decoded->session);
     authproxy_store_share(decoded, NULL);
@@ -115,7 +115,7 @@ static const authproxy_stored_t *store_answer(authproxy_identity_t *id, const ch
                                               const char **why)
 {
     apr_pool_t *pool;
-    authproxy_stored_t *stored = authproxy_store_new(id, &pool);
+    authproxy_stored_t *stored = authproxy_store_new(id, AUTHPROXY_STORED_SESSION, &pool);
     authjs_session_t *session;
 
     *why = authjs_session_from_answer(pool, answer, len, check->checked, &session);
@@ -170,7 +170,7 @@ static void remember_anonymous(authproxy_identity_t *id)
     apr_pool_t *pool;
 
     if (ttl > 0) {
-        none = authproxy_store_new(id, &pool);
+        none = authproxy_store_new(id, AUTHPROXY_STORED_NONE, &pool);
         none->until = apr_time_now() + apr_time_from_sec(ttl);
         authproxy_store_share(none, NULL);
     }
@@ -214,27 +214,35 @@ static void fetch(request_rec *r, authproxy_request_t *req, const look_t *look)
     }
 }
 
-/* What the child keeps of the credential settles it: 1 when it did; else
- * look->stale is a session whose bytes the shared cache may still hold. */
+/* The session the child keeps for the credential settles it: 1 when it did;
+ * else look->stale is one whose bytes the shared cache may still hold. */
 static int settled_in_child(look_t *look)
 {
     authproxy_stored_check_t last;
     apr_time_t now = apr_time_now();
-    const authproxy_stored_t *stored = authproxy_store_find(look->req->identity, now, &last);
+    const authproxy_stored_t *stored =
+        authproxy_store_find(look->req->identity, AUTHPROXY_STORED_SESSION, now, &last);
 
     look->stale = NULL;
     if (!stored) {
         return 0;
     }
     /* a clock stepped back counts as a second gone */
-    if (stored->session && (now - last.checked >= RECHECK || now < last.checked
-                            || last.evictions != look->check.evictions)) {
+    if (now - last.checked >= RECHECK || now < last.checked
+        || last.evictions != look->check.evictions) {
         look->stale = stored;
         return 0;
     }
     look->req->source = AUTHPROXY_SOURCE_CACHE;
     use(look->req, stored);
     return 1;
+}
+
+/* The upstream's "no session" for the credential, kept in the child. */
+static int known_anonymous(look_t *look)
+{
+    return authproxy_store_find(look->req->identity, AUTHPROXY_STORED_NONE, apr_time_now(),
+                                NULL) != NULL;
 }
 
 /* The upstream's answer, through the cache where there is one: concurrent
@@ -251,6 +259,10 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         fetch(r, req, NULL);
         return;
     }
+    look.check.evictions = authproxy_cache_evictions(id->conf);
+    if (settled_in_child(&look)) {
+        return;
+    }
     if (!(key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(041)
                       "OpenSSL cannot hash a session cache key: "
@@ -258,13 +270,12 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         fetch(r, req, NULL);
         return;
     }
-    authproxy_identity_store_by_hash(id, key);
-    look.check.evictions = authproxy_cache_evictions(id->conf);
-    if (settled_in_child(&look) || from_cache(r, &look)) {
+    authproxy_identity_none_key(id, key);
+    if (known_anonymous(&look) || from_cache(r, &look)) {
         return;
     }
     leader = authproxy_flight_join(key, apr_time_from_sec(authproxy_timeout(id->conf)));
-    if (!leader && (settled_in_child(&look) || from_cache(r, &look))) {
+    if (!leader && (settled_in_child(&look) || known_anonymous(&look) || from_cache(r, &look))) {
         return;
     }
     fetch(r, req, &look);
@@ -320,11 +331,7 @@ static int authproxy_session_fixups(request_rec *r)
         /* a session the upstream resolves is kept under the refreshed cookie */
         if (!refreshed->keyring) {
             authproxy_stored_check_t check = { 0, authproxy_cache_evictions(refreshed->conf) };
-            const unsigned char *key = authproxy_cache_key(refreshed, AUTHPROXY_RECORD_SESSION);
 
-            if (key) {
-                authproxy_identity_store_by_hash(refreshed, key);
-            }
             keep(refreshed, session, check);
         }
         req->identity = refreshed;

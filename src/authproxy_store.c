@@ -164,16 +164,26 @@ static apr_time_t ends(const authproxy_stored_t *stored)
            : stored->session ? stored->session->expires : 0;
 }
 
-const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_time_t now,
-                                               authproxy_stored_check_t *check)
+/* The identity's key for that kind of entry; NULL for none. */
+static const char *key_of(const authproxy_identity_t *id, authproxy_stored_e kind,
+                          apr_size_t *len)
 {
+    *len = kind == AUTHPROXY_STORED_NONE ? id->none_key_len : id->store_key_len;
+    return kind == AUTHPROXY_STORED_NONE ? id->none_key : id->store_key;
+}
+
+const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authproxy_stored_e kind,
+                                               apr_time_t now, authproxy_stored_check_t *check)
+{
+    apr_size_t len;
+    const char *key = key_of(id, kind, &len);
     entry_t *e;
 
-    if (!store.mutex || !id->store_key) {
+    if (!store.mutex || !key) {
         return NULL;
     }
     apr_thread_mutex_lock(store.mutex);
-    e = apr_hash_get(store.index, id->store_key, id->store_key_len);
+    e = apr_hash_get(store.index, key, len);
     if (e && ends(&e->stored) && now >= ends(&e->stored)) {
         e = NULL;   /* resolved anew: a token within the clock-skew leeway or not at all */
     }
@@ -192,12 +202,15 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_tim
     return e ? &e->stored : NULL;
 }
 
-authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **pool)
+authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stored_e kind,
+                                        apr_pool_t **pool)
 {
+    apr_size_t len;
+    const char *key = key_of(id, kind, &len);
     entry_t *e;
 
     /* no child (a unit test), or no key: the request's alone, never shared */
-    if (!store.mutex || !id->store_key) {
+    if (!store.mutex || !key) {
         *pool = id->pool;
         return &((entry_t *)apr_pcalloc(id->pool, sizeof(*e)))->stored;
     }
@@ -207,8 +220,8 @@ authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **p
     e->pool = *pool;
     hold(e, id->pool);
     apr_thread_mutex_unlock(store.mutex);
-    e->key = apr_pmemdup(*pool, id->store_key, id->store_key_len);
-    e->key_len = id->store_key_len;
+    e->key = apr_pmemdup(*pool, key, len);
+    e->key_len = len;
     return &e->stored;
 }
 

@@ -21,15 +21,20 @@ typedef struct {
     apr_uint32_t evictions;
 } authproxy_stored_check_t;
 
-/* The credential's entry, unless it has ended by `now`, with its last check
- * in *check; held until the request's pool is cleared. NULL when there is
- * none. */
-const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, apr_time_t now,
-                                               authproxy_stored_check_t *check);
+/* Which of the credential's entries: its session, or the upstream's "no
+ * session" for it (under the identity's none_key). */
+typedef enum { AUTHPROXY_STORED_SESSION, AUTHPROXY_STORED_NONE } authproxy_stored_e;
 
-/* A new entry for the credential, whose session and vars the caller builds in
- * *pool; held until the request's pool is cleared. */
-authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, apr_pool_t **pool);
+/* The credential's entry of that kind, unless it has ended by `now`, with its
+ * last check in *check; held until the request's pool is cleared. NULL when
+ * there is none. */
+const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authproxy_stored_e kind,
+                                               apr_time_t now, authproxy_stored_check_t *check);
+
+/* A new entry of that kind for the credential, whose session and vars the
+ * caller builds in *pool; held until the request's pool is cleared. */
+authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stored_e kind,
+                                        apr_pool_t **pool);
 
 /* Gives the built entry to the child's other requests: it replaces an older
  * one of the credential, and the least recently used one goes when the child

@@ -1748,8 +1748,8 @@ static authproxy_identity_t *identity_of(request_rec *r, const authjs_cookie_t *
 }
 
 /* Every key names all its value depends on, and no more: the store's names
- * the settings, the origin, the cookie's name and value (for a cookie the
- * upstream resolves, its cache key); the cache's name the origin for a
+ * the settings, the origin, the cookie's name and value (for the upstream's
+ * "no session", the cookie's cache key); the cache's name the origin for a
  * session answer, not for a refresh record. */
 START_TEST(identity_keys)
 {
@@ -1776,17 +1776,19 @@ START_TEST(identity_keys)
     ck_assert(renamed->store_key_len == id->store_key_len
               && memcmp(renamed->store_key, id->store_key, id->store_key_len));
 
-    /* resolved by the upstream: known by its cache key only */
+    /* resolved by the upstream: its "no session" known by its cache key */
     r = page_load(fetching, NULL, "/app");
     id = identity_of(r, &cookie);
     ck_assert_ptr_null(id->keyring);
-    ck_assert_ptr_null(id->store_key);
+    ck_assert(!memcmp(id->store_key + id->store_key_len - 3, "tok", 3));
+    ck_assert_ptr_null(id->none_key);
     session_key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION);
     refresh_key = authproxy_cache_key(id, AUTHPROXY_RECORD_REFRESH);
     ck_assert(memcmp(session_key, refresh_key, AUTHPROXY_KEY_LEN));
-    authproxy_identity_store_by_hash(id, session_key);
-    ck_assert_uint_eq(id->store_key_len, sizeof(id->conf) + AUTHPROXY_KEY_LEN);
-    ck_assert(!memcmp(id->store_key + sizeof(id->conf), session_key, AUTHPROXY_KEY_LEN));
+    authproxy_identity_none_key(id, session_key);
+    ck_assert_uint_eq(id->none_key_len, sizeof(id->conf) + 1 + AUTHPROXY_KEY_LEN);
+    ck_assert(!id->none_key[sizeof(id->conf)]);
+    ck_assert(!memcmp(id->none_key + sizeof(id->conf) + 1, session_key, AUTHPROXY_KEY_LEN));
     elsewhere = authproxy_identity_make(r->pool, r->server, id->conf, other_origin, &cookie);
     ck_assert(memcmp(authproxy_cache_key(elsewhere, AUTHPROXY_RECORD_SESSION), session_key,
                      AUTHPROXY_KEY_LEN));
