@@ -168,7 +168,16 @@ typedef struct {
     const apr_table_t *stored_vars;    /* the child's copy of them, but the source */
 } authproxy_request_t;
 
+/* What this module knows of one connection, in c->conn_config: a client's
+ * or, for a route, mod_proxy's to the upstream. */
+typedef struct {
+    struct authproxy_answer_guard *guard;  /* the upstream's (authproxy_guard.c) */
+    struct authproxy_stored_last *last;    /* a client's (authproxy_store.c) */
+} authproxy_connection_t;
+
 /* authproxy_request.c */
+/* This connection's state, created on first use. */
+authproxy_connection_t *authproxy_connection(conn_rec *c);
 /* This request's state, created on first use. */
 authproxy_request_t *authproxy_request(request_rec *r);
 /* The request that this subrequest or internal redirect belongs to. */

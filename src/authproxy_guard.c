@@ -19,7 +19,7 @@
  * status line. The guard sits on the upstream connection and holds for the
  * answer being read; it stands down (deadline 0) for a request that is not a
  * route but shares mod_proxy's worker. */
-typedef struct {
+typedef struct authproxy_answer_guard {
     apr_time_t deadline;
     apr_size_t head_bytes;          /* of the answer's head read so far */
     int head_done;                  /* its empty line has been read */
@@ -200,7 +200,8 @@ static apr_status_t disarm(void *data)
 static int authproxy_guard_proxy_create_req(request_rec *r, request_rec *backend)
 {
     conn_rec *c = backend->connection;
-    answer_guard_t *g = ap_get_module_config(c->conn_config, &authproxy_module);
+    authproxy_connection_t *conn = authproxy_connection(c);
+    answer_guard_t *g = conn->guard;
     armed_t *armed;
 
     if (!authproxy_is_route(r)) {
@@ -213,7 +214,7 @@ static int authproxy_guard_proxy_create_req(request_rec *r, request_rec *backend
     if (!g) {
         g = apr_pcalloc(c->pool, sizeof(*g));
         g->piece = apr_brigade_create(c->pool, c->bucket_alloc);
-        ap_set_module_config(c->conn_config, &authproxy_module, g);
+        conn->guard = g;
         ap_add_input_filter(AUTHPROXY_GUARD_FILTER, g, NULL, c);
         /* the answer is read through the filters as they were when it began */
         backend->input_filters = backend->proto_input_filters = c->input_filters;

@@ -28,28 +28,32 @@ static const char *store_key(const authproxy_identity_t *id, const char *const *
     return key;
 }
 
-authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
-                                              const authproxy_server_conf *conf,
-                                              const authproxy_origin_t *origin,
-                                              const authjs_cookie_t *cookie)
+static authproxy_identity_t *identity(apr_pool_t *p, server_rec *s, conn_rec *c,
+                                      const authproxy_server_conf *conf,
+                                      const authproxy_origin_t *origin,
+                                      const authjs_cookie_t *cookie)
 {
     authproxy_identity_t *id = apr_pcalloc(p, sizeof(*id));
+    const char *parts[3] = { origin->origin, cookie->name, cookie->value };
+    /* the NULs keep the parts from running into each other */
+    apr_size_t lens[3] = { strlen(parts[0]) + 1, strlen(parts[1]) + 1, strlen(parts[2]) };
 
     id->conf = conf;
     id->server = s;
     id->pool = p;
+    id->connection = c;
     id->origin = origin;
     id->keyring = conf->session_cookie[origin->https].keyring;
     id->cookie = *cookie;
-    {
-        const char *parts[3] = { origin->origin, cookie->name, cookie->value };
-        /* the NULs keep the parts from running into each other */
-        apr_size_t lens[3] = { strlen(origin->origin) + 1, strlen(cookie->name) + 1,
-                               strlen(cookie->value) };
-
-        id->store_key = store_key(id, parts, lens, 3, &id->store_key_len);
-    }
+    id->store_key = store_key(id, parts, lens, 3, &id->store_key_len);
     return id;
+}
+
+authproxy_identity_t *authproxy_identity_make(request_rec *r, const authproxy_server_conf *conf,
+                                              const authproxy_origin_t *origin,
+                                              const authjs_cookie_t *cookie)
+{
+    return identity(r->pool, r->server, r->connection, conf, origin, cookie);
 }
 
 void authproxy_identity_none_key(authproxy_identity_t *id, const unsigned char *hash)
@@ -64,5 +68,5 @@ void authproxy_identity_none_key(authproxy_identity_t *id, const unsigned char *
 authproxy_identity_t *authproxy_identity_with_cookie(const authproxy_identity_t *id,
                                                      const authjs_cookie_t *cookie)
 {
-    return authproxy_identity_make(id->pool, id->server, id->conf, id->origin, cookie);
+    return identity(id->pool, id->server, id->connection, id->conf, id->origin, cookie);
 }

@@ -23,6 +23,7 @@ struct authproxy_identity {
     const authproxy_server_conf *conf;  /* the scope: the settings it resolves with */
     server_rec *server;                 /* whose settings they are */
     apr_pool_t *pool;                   /* the request's */
+    conn_rec *connection;               /* it came on: its last store entry */
     const authproxy_origin_t *origin;   /* the public origin it was sent to */
     const authjs_keyring_t *keyring;    /* that origin's keys; NULL: the upstream resolves it */
     authjs_cookie_t cookie;             /* its name on that origin, its value */
@@ -37,10 +38,9 @@ struct authproxy_identity {
     int key_made[AUTHPROXY_RECORDS];
 };
 
-/* The identity of `cookie`, sent to `origin` of the server `s` (whose
- * settings are `conf`) in a request whose pool is `p`. */
-authproxy_identity_t *authproxy_identity_make(apr_pool_t *p, server_rec *s,
-                                              const authproxy_server_conf *conf,
+/* The identity of `cookie`, sent to `origin` in the request `r` (whose
+ * server's settings are `conf`). */
+authproxy_identity_t *authproxy_identity_make(request_rec *r, const authproxy_server_conf *conf,
                                               const authproxy_origin_t *origin,
                                               const authjs_cookie_t *cookie);
 

@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What this module knows of one request, and the request that a subrequest
- * or an internal redirect belongs to. */
+/* What this module knows of one connection and of one request, and the
+ * request that a subrequest or an internal redirect belongs to. */
 #include "authproxy.h"
+
+authproxy_connection_t *authproxy_connection(conn_rec *c)
+{
+    authproxy_connection_t *conn = ap_get_module_config(c->conn_config, &authproxy_module);
+
+    if (!conn) {
+        conn = apr_pcalloc(c->pool, sizeof(*conn));
+        ap_set_module_config(c->conn_config, &authproxy_module, conn);
+    }
+    return conn;
+}
 
 authproxy_request_t *authproxy_request(request_rec *r)
 {

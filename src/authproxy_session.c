@@ -59,7 +59,7 @@ static int identify(request_rec *r, const authproxy_server_conf *conf,
                                                       : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
         return 0;
     }
-    req->identity = authproxy_identity_make(r->pool, r->server, conf, origin, &cookie);
+    req->identity = authproxy_identity_make(r, conf, origin, &cookie);
     return 1;
 }
 
@@ -148,7 +148,7 @@ static int from_cache(request_rec *r, look_t *look)
     }
     if (stored && stored->answer && stored->answer_len == len
         && !memcmp(stored->answer, answer, len)) {
-        authproxy_store_checked(stored, &look->check);
+        authproxy_store_checked(id, stored, &look->check);
     }
     else if (!(stored = store_answer(id, answer, len, &look->check, &why))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(056)

@@ -42,8 +42,9 @@ authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stor
  * that holds it is done. */
 void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_check_t *check);
 
-/* The shared cache still held the entry's bytes. */
-void authproxy_store_checked(const authproxy_stored_t *stored,
+/* The shared cache still held the entry's bytes when the credential's
+ * request looked. */
+void authproxy_store_checked(authproxy_identity_t *id, const authproxy_stored_t *stored,
                              const authproxy_stored_check_t *check);
 
 void authproxy_store_register_hooks(apr_pool_t *p);

@@ -8,6 +8,7 @@ from faulty import FaultyUpstream
 from harness import (MODULE_SO, PHP_FPM_MISSING, SANITIZER_RUNTIMES, Httpd, PhpFpm, Upstream,
                      apache2ctl_wrapper, php_fpm_binary, public_tempdir, serving,
                      take_sanitizer_reports)
+from test_06_cache import CacheServer
 
 
 def pytest_sessionstart(session):
@@ -131,6 +132,16 @@ def httpd_factory():
 def upstream_db():
     """@auth/core server with the database session strategy (in-memory adapter)."""
     yield from serving(Upstream("core", "/api/auth", ["--strategy", "database"]).start())
+
+
+@pytest.fixture
+def memcached():
+    """A memcached of the test's own, for servers that share a cache."""
+    if not shutil.which("memcached"):
+        pytest.skip("memcached is not installed")
+    mc = CacheServer("memcache")
+    yield mc
+    mc.stop()
 
 
 @pytest.fixture(scope="session")

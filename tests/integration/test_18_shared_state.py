@@ -8,14 +8,12 @@ outside every Require; a subrequest never refreshes."""
 import json
 import os
 import pwd
-import shutil
 import socket
 
 import pytest
 
 from harness import UPSTREAM_SECRET, Browser, header, header_all, mint
-from session_helpers import COOKIE, env_with, parse_env, session_cookie, signed_in, token_request
-from test_06_cache import CacheServer
+from session_helpers import COOKIE, parse_env, session_cookie, signed_in, token_request
 
 # the refresh's age: tokens older than this are refreshed
 PERIOD = 60
@@ -50,15 +48,6 @@ def memcached_items(port):
     stats = dict(line.split()[1:3] for line in answer.decode().splitlines()
                  if line.startswith("STAT "))
     return int(stats["curr_items"])
-
-
-@pytest.fixture
-def memcached():
-    if not shutil.which("memcached"):
-        pytest.skip("memcached is not installed")
-    mc = CacheServer("memcache")
-    yield mc
-    mc.stop()
 
 
 # ---- 1. nothing personal is stored by httpd's cache ------------------------------------

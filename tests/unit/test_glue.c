@@ -1743,7 +1743,7 @@ static int connected(apr_socket_t *listener)
 /* The credential of `cookie` in request r. */
 static authproxy_identity_t *identity_of(request_rec *r, const authjs_cookie_t *cookie)
 {
-    return authproxy_identity_make(r->pool, r->server, authproxy_sconf(r->server),
+    return authproxy_identity_make(r, authproxy_sconf(r->server),
                                    authproxy_public_origin(r), cookie);
 }
 
@@ -1768,7 +1768,7 @@ START_TEST(identity_keys)
     ck_assert_ptr_nonnull(id->store_key);
     ck_assert(!memcmp(id->store_key + id->store_key_len - 3, "tok", 3));
     ck_assert_ptr_nonnull(id->keyring);
-    elsewhere = authproxy_identity_make(r->pool, r->server, id->conf, other_origin, &cookie);
+    elsewhere = authproxy_identity_make(r, id->conf, other_origin, &cookie);
     ck_assert(elsewhere->store_key_len != id->store_key_len
               || memcmp(elsewhere->store_key, id->store_key, id->store_key_len));
     other_value.value = "tol";
@@ -1789,7 +1789,7 @@ START_TEST(identity_keys)
     ck_assert_uint_eq(id->none_key_len, sizeof(id->conf) + 1 + AUTHPROXY_KEY_LEN);
     ck_assert(!id->none_key[sizeof(id->conf)]);
     ck_assert(!memcmp(id->none_key + sizeof(id->conf) + 1, session_key, AUTHPROXY_KEY_LEN));
-    elsewhere = authproxy_identity_make(r->pool, r->server, id->conf, other_origin, &cookie);
+    elsewhere = authproxy_identity_make(r, id->conf, other_origin, &cookie);
     ck_assert(memcmp(authproxy_cache_key(elsewhere, AUTHPROXY_RECORD_SESSION), session_key,
                      AUTHPROXY_KEY_LEN));
     ck_assert(!memcmp(authproxy_cache_key(elsewhere, AUTHPROXY_RECORD_REFRESH), refresh_key,
