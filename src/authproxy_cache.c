@@ -336,7 +336,13 @@ const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_rec
         && EVP_DigestUpdate(md, id->cookie.value, strlen(id->cookie.value))
         && EVP_DigestFinal_ex(md, id->keys[record], &len);
     EVP_MD_CTX_free(md);
-    return id->key_made[record] ? id->keys[record] : NULL;
+    if (!id->key_made[record]) {
+        return NULL;
+    }
+    if (record == AUTHPROXY_RECORD_SESSION) {
+        authproxy_identity_none_key(id, id->keys[record]);
+    }
+    return id->keys[record];
 }
 
 /* A provider that needs the mutex is never used without it: a failure to

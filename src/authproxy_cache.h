@@ -15,7 +15,8 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
  * token), also the single flight's; NULL when OpenSSL fails. A /session
  * answer depends on the origin it is asked for; a cookie's refresh and
  * sign-out do not: the same cookie under another of the server's names is
- * the same session. */
+ * the same session. The session's key also names the store's "no session"
+ * for the credential (authproxy_identity_none_key). */
 const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_record_e record);
 /* The credential's record: APR_SUCCESS with its bytes (NUL-terminated) in
  * *value and *len, a not-found status, or the cache's failure (logged, with

@@ -204,7 +204,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
     const char *why = NULL;
-    long timeout_ms = authproxy_timeout(conf) * 1000L, status = 0;
+    long timeout_ms, status = 0;
     CURLcode rc;
     apr_time_t started;
 
@@ -217,6 +217,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     header_add(&out, "Cookie", id->cookie.pairs);
     header_add(&out, "Accept", "application/json");
     authproxy_upstream_headers(conf, id->origin, header_add, &out);
+    timeout_ms = authproxy_timeout(conf) * 1000L;
 
     SET_OPTION(&out, CURLOPT_URL, conf->session_url);
     SET_OPTION(&out, CURLOPT_HTTPGET, 1L);

@@ -42,6 +42,7 @@ static authproxy_identity_t *identity(apr_pool_t *p, server_rec *s, conn_rec *c,
     id->server = s;
     id->pool = p;
     id->connection = c;
+    id->last = &authproxy_connection(c)->last;
     id->origin = origin;
     id->keyring = conf->session_cookie[origin->https].keyring;
     id->cookie = *cookie;

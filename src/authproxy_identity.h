@@ -23,7 +23,8 @@ struct authproxy_identity {
     const authproxy_server_conf *conf;  /* the scope: the settings it resolves with */
     server_rec *server;                 /* whose settings they are */
     apr_pool_t *pool;                   /* the request's */
-    conn_rec *connection;               /* it came on: its last store entry */
+    conn_rec *connection;               /* it came on, */
+    struct authproxy_stored_last **last;    /* which holds its last store entry here */
     const authproxy_origin_t *origin;   /* the public origin it was sent to */
     const authjs_keyring_t *keyring;    /* that origin's keys; NULL: the upstream resolves it */
     authjs_cookie_t cookie;             /* its name on that origin, its value */

@@ -15,7 +15,6 @@
 #include "authproxy.h"
 #include "authproxy_config.h"
 #include "authproxy_metrics.h"
-#include "authproxy_session.h"
 
 #define HANDLER "authproxy-metrics"
 
@@ -159,21 +158,12 @@ static int shown(const request_rec *r, const vhost_t *vh)
     return authproxy_metrics_scope(conf) == AUTHPROXY_METRICS_ALL || vh->slot == conf->metrics;
 }
 
-void authproxy_metrics_session(const authproxy_server_conf *conf, authproxy_source_e source)
+void authproxy_metrics_resolved(const authproxy_server_conf *conf, const authproxy_request_t *req)
 {
     authproxy_metrics_t *m = conf->metrics;
 
     if (m) {
-        apr_atomic_inc64(&m->sessions[source]);
-    }
-}
-
-void authproxy_metrics_anonymous(const authproxy_server_conf *conf, authproxy_anonymous_e reason)
-{
-    authproxy_metrics_t *m = conf->metrics;
-
-    if (m) {
-        apr_atomic_inc64(&m->anonymous[reason]);
+        apr_atomic_inc64(req->session ? &m->sessions[req->source] : &m->anonymous[req->anonymous]);
     }
 }
 

@@ -25,10 +25,9 @@ typedef enum {
 void authproxy_metrics_register_hooks(apr_pool_t *p);
 int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                   server_rec *s);
-/* Counted for the server with these settings. */
-void authproxy_metrics_session(const authproxy_server_conf *conf, authproxy_source_e source);
-void authproxy_metrics_anonymous(const authproxy_server_conf *conf,
-                                 authproxy_anonymous_e reason);
+/* Counted for the server with these settings: the session the request
+ * resolved, by its source, or why there was none. */
+void authproxy_metrics_resolved(const authproxy_server_conf *conf, const authproxy_request_t *req);
 /* An upstream answer's status (0: no answer) and how long it took (-1: not timed). */
 void authproxy_metrics_upstream(const authproxy_server_conf *conf, authproxy_kind_e kind,
                                 int status, apr_interval_time_t took);

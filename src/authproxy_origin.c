@@ -4,11 +4,12 @@
  * Auth.js builds its sign-in page, its callback and redirect URLs and its
  * e-mail links from the origin it is told, so that origin is decided from the
  * server's own names, never taken from the client's Host. */
+#include <apr_lib.h>
+#include <apr_strings.h>
 #include <http_core.h>
 #include <http_protocol.h>
 
 #include "authproxy.h"
-#include "authproxy_config.h"
 #include "authproxy_origin.h"
 
 /* The host is the server's ServerName or one of its ServerAlias names,
@@ -37,6 +38,26 @@ int authproxy_server_named(const server_rec *s, const char *host)
     return 0;
 }
 
+const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
+                                                const char *host, apr_port_t port)
+{
+    authproxy_origin_t *o = apr_pcalloc(p, sizeof(*o));
+    int https = !strcasecmp(scheme, "https");
+    const char *bracketed = (strchr(host, ':') && host[0] != '[')
+                            ? apr_pstrcat(p, "[", host, "]", NULL) : host;
+    char *c;
+
+    o->scheme = https ? "https" : "http";
+    o->https = https;
+    o->hostport = (port == 0 || port == (https ? 443 : 80))
+                  ? apr_pstrdup(p, bracketed) : apr_psprintf(p, "%s:%u", bracketed, port);
+    for (c = (char *)o->hostport; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    o->origin = apr_pstrcat(p, o->scheme, "://", o->hostport, NULL);
+    return o;
+}
+
 /* httpd's port for self-referential URLs where it is one the server is named
  * with, listens on or the scheme's default (a client's Host may name any
  * port at all); for a host that is not this server's, the server's own. */
@@ -59,6 +80,7 @@ const authproxy_origin_t *authproxy_public_origin(request_rec *r)
     const authproxy_server_conf *conf = authproxy_sconf(orig->server);
     const char *host;
     int ours;
+    apr_port_t port;
 
     if (req->origin) {
         return req->origin;
@@ -70,9 +92,9 @@ const authproxy_origin_t *authproxy_public_origin(request_rec *r)
      * (an absolute-form request target's included) */
     host = ap_get_server_name(orig);
     ours = authproxy_server_named(orig->server, host);
+    port = server_port(orig, ours);
     req->origin = authproxy_origin_make(orig->pool, ap_http_scheme(orig),
-                                        ours ? host : orig->server->server_hostname,
-                                        server_port(orig, ours));
+                                        ours ? host : orig->server->server_hostname, port);
     return req->origin;
 }
 

@@ -12,6 +12,11 @@
  * other name the ServerName; the port the server is named with or listens on.
  * Worked out once per request (subrequests share their main request's). */
 const authproxy_origin_t *authproxy_public_origin(request_rec *r);
+/* scheme://host[:port] in lower case, brackets around an IPv6 host, the port
+ * left out where it is the scheme's default (or 0). */
+const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
+                                                const char *host, apr_port_t port);
+
 /* The host is the server's ServerName or one of its ServerAlias names. */
 int authproxy_server_named(const server_rec *s, const char *host);
 /* The session cookie's name as Auth.js reads it on the public origin. */

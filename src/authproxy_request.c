@@ -3,6 +3,8 @@
  * request that a subrequest or an internal redirect belongs to. */
 #include "authproxy.h"
 
+const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
+
 authproxy_connection_t *authproxy_connection(conn_rec *c)
 {
     authproxy_connection_t *conn = ap_get_module_config(c->conn_config, &authproxy_module);

@@ -18,22 +18,11 @@
 #include "authproxy_session.h"
 #include "authproxy_store.h"
 
-const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
-
 /* A stored answer of the shared cache is taken as it is for RECHECK, unless a
  * sign-out through this server has evicted any entry since: the shared cache
  * (and its lock) is asked about once a second per cookie and child instead of
  * on every request. */
 #define RECHECK apr_time_from_sec(1)
-
-/* A session's AUTHJS_* variables but the source, built once with it. */
-static apr_table_t *vars_of(apr_pool_t *pool, const authjs_session_t *session)
-{
-    apr_table_t *vars = apr_table_make(pool, 16);
-
-    authjs_session_vars(pool, session, vars);
-    return vars;
-}
 
 static void use(authproxy_request_t *req, const authproxy_stored_t *stored)
 {
@@ -68,8 +57,6 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
     authproxy_identity_t *id = req->identity;
     apr_time_t now = apr_time_now();
     const authproxy_stored_t *stored = authproxy_store_find(id, AUTHPROXY_STORED_SESSION, now, NULL);
-    authproxy_stored_t *decoded;
-    apr_pool_t *pool;
     json_t *claims;
     authjs_token_status_e status;
 
@@ -89,11 +76,7 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session cookie %s decoded", id->cookie.name);
-    decoded = authproxy_store_new(id, AUTHPROXY_STORED_SESSION, &pool);
-    decoded->session = authjs_session_from_claims(pool, claims);
-    decoded->vars = vars_of(pool, decoded->session);
-    authproxy_store_share(decoded, NULL);
-    use(req, decoded);
+    use(req, authproxy_store_decoded(id, claims));
 }
 
 /* One look for a credential's session through the child's store and the
@@ -105,31 +88,6 @@ typedef struct {
     authproxy_stored_check_t check;
     const authproxy_stored_t *stale;    /* a stored session the cache may still hold */
 } look_t;
-
-/* A session's answer as the shared cache holds it, parsed into the child's
- * store; NULL and *why for a bad one, which is never shared (its pool goes
- * with the request). */
-static const authproxy_stored_t *store_answer(authproxy_identity_t *id, const char *answer,
-                                              apr_size_t len,
-                                              const authproxy_stored_check_t *check,
-                                              const char **why)
-{
-    apr_pool_t *pool;
-    authproxy_stored_t *stored = authproxy_store_new(id, AUTHPROXY_STORED_SESSION, &pool);
-    authjs_session_t *session;
-
-    *why = authjs_session_from_answer(pool, answer, len, check->checked, &session);
-    if (*why || !session) {
-        *why = *why ? *why : "no session";
-        return NULL;
-    }
-    stored->answer = apr_pmemdup(pool, answer, len);
-    stored->answer_len = len;
-    stored->session = session;
-    stored->vars = vars_of(pool, session);
-    authproxy_store_share(stored, check);
-    return stored;
-}
 
 /* The shared cache's session for the credential: 1 when it had one. The child
  * takes bytes it has parsed before as they are. */
@@ -150,7 +108,7 @@ static int from_cache(request_rec *r, look_t *look)
         && !memcmp(stored->answer, answer, len)) {
         authproxy_store_checked(id, stored, &look->check);
     }
-    else if (!(stored = store_answer(id, answer, len, &look->check, &why))) {
+    else if (!(stored = authproxy_store_answer(id, answer, len, &look->check, &why))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(056)
                       "session cache %s holds a bad entry (%s): "
                       "asking the upstream", authproxy_cache_spec(id->conf), why);
@@ -159,21 +117,6 @@ static int from_cache(request_rec *r, look_t *look)
     look->req->source = AUTHPROXY_SOURCE_CACHE;
     use(look->req, stored);
     return 1;
-}
-
-/* A "no session" answer this child keeps for the credential: anonymous
- * traffic writes nothing to the shared cache. */
-static void remember_anonymous(authproxy_identity_t *id)
-{
-    int ttl = authproxy_cache_negative_ttl(id->conf);
-    authproxy_stored_t *none;
-    apr_pool_t *pool;
-
-    if (ttl > 0) {
-        none = authproxy_store_new(id, AUTHPROXY_STORED_NONE, &pool);
-        none->until = apr_time_now() + apr_time_from_sec(ttl);
-        authproxy_store_share(none, NULL);
-    }
 }
 
 /* A session the upstream answered: to the shared cache, and to the child as
@@ -190,7 +133,7 @@ static void keep(authproxy_identity_t *id, const authjs_session_t *session,
     }
     check.checked = apr_time_now();
     if (authproxy_cache_put_session(id, session) == APR_SUCCESS) {
-        store_answer(id, session->json, strlen(session->json), &check, &why);
+        authproxy_store_answer(id, session->json, strlen(session->json), &check, &why);
     }
 }
 
@@ -210,7 +153,8 @@ static void fetch(request_rec *r, authproxy_request_t *req, const look_t *look)
         keep(req->identity, session, look->check);
     }
     else if (look) {
-        remember_anonymous(req->identity);
+        /* anonymous traffic writes nothing to the shared cache */
+        authproxy_store_none(req->identity);
     }
 }
 
@@ -270,7 +214,6 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
         fetch(r, req, NULL);
         return;
     }
-    authproxy_identity_none_key(id, key);
     if (known_anonymous(&look) || from_cache(r, &look)) {
         return;
     }
@@ -343,34 +286,37 @@ static int authproxy_session_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* The page's session, resolved, counted and logged. */
+static void resolve_page(request_rec *r, const authproxy_server_conf *conf,
+                         authproxy_request_t *req)
+{
+    resolve(r, conf, req);
+    authproxy_metrics_resolved(conf, req);
+    if (req->session) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(057) "session of %s (%s)",
+                      req->session->email ? req->session->email
+                      : req->session->id ? req->session->id : "a user without id",
+                      authproxy_source_names[req->source]);
+    }
+}
+
 const authjs_session_t *authproxy_session_get(request_rec *r)
 {
     request_rec *orig = authproxy_original(r);
-    const authproxy_server_conf *conf = authproxy_sconf(orig->server);
     authproxy_request_t *req = authproxy_request(orig);
+    const authproxy_server_conf *conf = authproxy_sconf(orig->server);
 
-    if (req->resolved) {
-        /* a subrequest's answer may become the page's (mod_dir's fast redirect) */
-        if (req->session) {
-            authproxy_private_response(r);
+    if (!req->resolved) {
+        req->resolved = 1;
+        if (conf->upstream && !req->is_route) {
+            resolve_page(orig, conf, req);
         }
-        return req->session;
     }
-    req->resolved = 1;
-    if (!conf->upstream || req->is_route) {
-        return NULL;
+    if (req->session) {
+        /* the request at hand's too: a subrequest's answer may become the
+         * page's (mod_dir's fast redirect) */
+        authproxy_private_response(r);
     }
-    resolve(orig, conf, req);
-    if (!req->session) {
-        authproxy_metrics_anonymous(conf, req->anonymous);
-        return NULL;
-    }
-    authproxy_private_response(r);
-    authproxy_metrics_session(conf, req->source);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(057) "session of %s (%s)",
-                  req->session->email ? req->session->email
-                  : req->session->id ? req->session->id : "a user without id",
-                  authproxy_source_names[req->source]);
     return req->session;
 }
 
@@ -406,8 +352,13 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
         return NULL;
     }
     if (!req->vars) {
-        req->vars = req->stored_vars ? apr_table_copy(orig->pool, req->stored_vars)
-                                     : vars_of(orig->pool, req->session);
+        if (req->stored_vars) {
+            req->vars = apr_table_copy(orig->pool, req->stored_vars);
+        }
+        else {
+            req->vars = apr_table_make(orig->pool, 16);
+            authjs_session_vars(orig->pool, req->session, req->vars);
+        }
         apr_table_setn(req->vars, "AUTHJS_SESSION_SOURCE", authproxy_source_names[req->source]);
     }
     return req->vars;

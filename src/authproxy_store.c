@@ -196,21 +196,23 @@ static entry_t *last_used(struct authproxy_stored_last *last, const char *key, a
            && !(ends(&e->stored) && now >= ends(&e->stored)) ? e : NULL;
 }
 
-/* Under store.mutex: the connection holds `e` instead of its last entry. */
-static void remember(conn_rec *c, entry_t *e)
+/* Under store.mutex: the credential's connection holds `e` instead of its
+ * last entry. */
+static void remember(const authproxy_identity_t *id, entry_t *e)
 {
-    authproxy_connection_t *conn = authproxy_connection(c);
+    apr_pool_t *pool = id->connection->pool;
+    struct authproxy_stored_last *last = *id->last;
 
-    if (!conn->last) {
-        conn->last = apr_pcalloc(c->pool, sizeof(*conn->last));
+    if (!last) {
+        last = *id->last = apr_pcalloc(pool, sizeof(*last));
     }
-    if (conn->last->entry) {
-        apr_pool_cleanup_kill(c->pool, conn->last->entry, release);
-        drop(conn->last->entry);
+    if (last->entry) {
+        apr_pool_cleanup_kill(pool, last->entry, release);
+        drop(last->entry);
     }
-    hold(e, c->pool);
-    conn->last->entry = e;
-    conn->last->check = e->check;
+    hold(e, pool);
+    last->entry = e;
+    last->check = e->check;
 }
 
 const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authproxy_stored_e kind,
@@ -224,7 +226,7 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authpro
     if (!store.mutex || !key) {
         return NULL;
     }
-    last = authproxy_connection(id->connection)->last;
+    last = *id->last;
     if ((e = last_used(last, key, len, now))) {
         hold(e, id->pool);
         if (check) {
@@ -244,7 +246,7 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authpro
             list_first(e);
         }
         hold(e, id->pool);
-        remember(id->connection, e);
+        remember(id, e);
         if (check) {
             *check = e->check;
         }
@@ -253,8 +255,10 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authpro
     return e ? &e->stored : NULL;
 }
 
-authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stored_e kind,
-                                        apr_pool_t **pool)
+/* A new entry of that kind for the credential, whose session and vars the
+ * caller builds in *pool; held until the request's pool is cleared. */
+static authproxy_stored_t *store_new(authproxy_identity_t *id, authproxy_stored_e kind,
+                                     apr_pool_t **pool)
 {
     apr_size_t len;
     const char *key = key_of(id, kind, &len);
@@ -274,7 +278,10 @@ authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stor
     return &e->stored;
 }
 
-void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_check_t *check)
+/* Gives the built entry to the child's other requests: it replaces an older
+ * one of the credential, and the least recently used one goes when the child
+ * holds its share. */
+static void share(authproxy_stored_t *stored, const authproxy_stored_check_t *check)
 {
     entry_t *e = (entry_t *)stored, *old;
 
@@ -298,6 +305,61 @@ void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_ch
     apr_thread_mutex_unlock(store.mutex);
 }
 
+/* A session's AUTHJS_* variables but the source, built once with it. */
+static const apr_table_t *vars_of(apr_pool_t *pool, const authjs_session_t *session)
+{
+    apr_table_t *vars = apr_table_make(pool, 16);
+
+    authjs_session_vars(pool, session, vars);
+    return vars;
+}
+
+const authproxy_stored_t *authproxy_store_decoded(authproxy_identity_t *id, json_t *claims)
+{
+    apr_pool_t *pool;
+    authproxy_stored_t *stored = store_new(id, AUTHPROXY_STORED_SESSION, &pool);
+
+    stored->session = authjs_session_from_claims(pool, claims);
+    stored->vars = vars_of(pool, stored->session);
+    share(stored, NULL);
+    return stored;
+}
+
+const authproxy_stored_t *authproxy_store_answer(authproxy_identity_t *id, const char *answer,
+                                                 apr_size_t len,
+                                                 const authproxy_stored_check_t *check,
+                                                 const char **why)
+{
+    apr_pool_t *pool;
+    authproxy_stored_t *stored = store_new(id, AUTHPROXY_STORED_SESSION, &pool);
+    authjs_session_t *session;
+
+    *why = authjs_session_from_answer(pool, answer, len, check->checked, &session);
+    if (*why || !session) {
+        *why = *why ? *why : "no session";
+        return NULL;
+    }
+    stored->answer = apr_pmemdup(pool, answer, len);
+    stored->answer_len = len;
+    stored->session = session;
+    stored->vars = vars_of(pool, session);
+    share(stored, check);
+    return stored;
+}
+
+void authproxy_store_none(authproxy_identity_t *id)
+{
+    int ttl = authproxy_cache_negative_ttl(id->conf);
+    apr_pool_t *pool;
+    authproxy_stored_t *none;
+
+    if (ttl > 0) {
+        none = store_new(id, AUTHPROXY_STORED_NONE, &pool);
+        none->until = apr_time_now() + apr_time_from_sec(ttl);
+        share(none, NULL);
+    }
+}
+
 void authproxy_store_checked(authproxy_identity_t *id, const authproxy_stored_t *stored,
                              const authproxy_stored_check_t *check)
 {
@@ -308,7 +370,7 @@ void authproxy_store_checked(authproxy_identity_t *id, const authproxy_stored_t 
         apr_thread_mutex_lock(store.mutex);
         e->check = *check;
         apr_thread_mutex_unlock(store.mutex);
-        if ((last = authproxy_connection(id->connection)->last) && last->entry == e) {
+        if ((last = *id->last) && last->entry == e) {
             last->check = *check;
         }
     }

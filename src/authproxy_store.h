@@ -27,20 +27,28 @@ typedef enum { AUTHPROXY_STORED_SESSION, AUTHPROXY_STORED_NONE } authproxy_store
 
 /* The credential's entry of that kind, unless it has ended by `now`, with its
  * last check in *check; held until the request's pool is cleared. NULL when
- * there is none. */
+ * there is none. A new entry replaces an older one of the credential, and
+ * the least recently used one goes when the child holds its share; an entry
+ * leaves no memory behind once the last request that holds it is done. */
 const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authproxy_stored_e kind,
                                                apr_time_t now, authproxy_stored_check_t *check);
 
-/* A new entry of that kind for the credential, whose session and vars the
- * caller builds in *pool; held until the request's pool is cleared. */
-authproxy_stored_t *authproxy_store_new(authproxy_identity_t *id, authproxy_stored_e kind,
-                                        apr_pool_t **pool);
+/* The credential's session decoded from its token's `claims`, for the
+ * child's requests; held until the request's pool is cleared. */
+const authproxy_stored_t *authproxy_store_decoded(authproxy_identity_t *id, json_t *claims);
 
-/* Gives the built entry to the child's other requests: it replaces an older
- * one of the credential, and the least recently used one goes when the child
- * holds its share. An entry leaves no memory behind once the last request
- * that holds it is done. */
-void authproxy_store_share(authproxy_stored_t *stored, const authproxy_stored_check_t *check);
+/* The credential's session from the shared cache's entry `answer` (len
+ * bytes), read as `check` says, for the child's requests; held until the
+ * request's pool is cleared. NULL and *why for a bad entry or one with no
+ * session, which nobody else sees. */
+const authproxy_stored_t *authproxy_store_answer(authproxy_identity_t *id, const char *answer,
+                                                 apr_size_t len,
+                                                 const authproxy_stored_check_t *check,
+                                                 const char **why);
+
+/* The upstream's "no session" for the credential, for the child's requests
+ * for AuthProxySessionCacheNegativeTTL. */
+void authproxy_store_none(authproxy_identity_t *id);
 
 /* The shared cache still held the entry's bytes when the credential's
  * request looked. */

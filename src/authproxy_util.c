@@ -69,26 +69,6 @@ const char *authproxy_path_join(apr_pool_t *p, const char *prefix, const char *r
     return apr_pstrcat(p, prefix, rest, NULL);
 }
 
-const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
-                                                const char *host, apr_port_t port)
-{
-    authproxy_origin_t *o = apr_pcalloc(p, sizeof(*o));
-    int https = !strcasecmp(scheme, "https");
-    const char *bracketed = (strchr(host, ':') && host[0] != '[')
-                            ? apr_pstrcat(p, "[", host, "]", NULL) : host;
-    char *c;
-
-    o->scheme = https ? "https" : "http";
-    o->https = https;
-    o->hostport = (port == 0 || port == (https ? 443 : 80))
-                  ? apr_pstrdup(p, bracketed) : apr_psprintf(p, "%s:%u", bracketed, port);
-    for (c = (char *)o->hostport; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
-    o->origin = apr_pstrcat(p, o->scheme, "://", o->hostport, NULL);
-    return o;
-}
-
 apr_array_header_t *authproxy_table_unset_where(apr_pool_t *p, apr_table_t *table,
                                                 int (*match)(const char *key, const char *arg),
                                                 const char *arg)

@@ -22,18 +22,14 @@ long authproxy_path_match(const char *prefix, const char *path);
 const char *authproxy_path_join(apr_pool_t *p, const char *prefix, const char *rest);
 
 /* An origin as the upstream is told it: "https", "app.example.com:8443" and
- * "https://app.example.com:8443" (no default port). */
+ * "https://app.example.com:8443" (no default port); authproxy_origin.h makes
+ * them. */
 typedef struct {
     const char *scheme;
     const char *hostport;
     const char *origin;
     int https;
 } authproxy_origin_t;
-
-/* scheme://host[:port] in lower case, brackets around an IPv6 host, the port
- * left out where it is the scheme's default (or 0). */
-const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *scheme,
-                                                const char *host, apr_port_t port);
 
 /* Removes the entries of `table` whose key `match` takes (with `arg`), and
  * only those (apr_table_unset would take every case of a key), in time
