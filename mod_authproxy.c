@@ -13,6 +13,7 @@
 #include "authproxy_metrics.h"
 #include "authproxy_private.h"
 #include "authproxy_publish.h"
+#include "authproxy_revocation.h"
 #include "authproxy_route.h"
 #include "authproxy_session.h"
 #include "authproxy_store.h"
@@ -28,13 +29,17 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 
 /* Startup, in the order each step needs: keys and URLs from the settings,
  * then the caches (only servers that ask the upstream need one, which the
- * keys tell), the metrics' shared memory, then mod_proxy's workers. */
+ * keys tell), the revocations' state (where there is a cache), the metrics'
+ * shared memory, then mod_proxy's workers. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int rc = authproxy_config_post_config(pconf, plog, ptemp, s);
 
     if (rc == OK) {
         rc = authproxy_cache_post_config(pconf, plog, ptemp, s);
+    }
+    if (rc == OK) {
+        rc = authproxy_revocation_post_config(pconf, s);
     }
     if (rc == OK) {
         rc = authproxy_metrics_post_config(pconf, plog, ptemp, s);
@@ -59,6 +64,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_publish_register_hooks(p);
     authproxy_private_register_hooks(p);
     authproxy_metrics_register_hooks(p);
+    authproxy_revocation_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }

@@ -45,6 +45,7 @@ typedef struct {
     authjs_keyring_t *keyring;     /* NULL: the upstream resolves it */
 } authproxy_session_cookie_t;
 typedef struct authproxy_metrics authproxy_metrics_t;   /* authproxy_metrics.h */
+typedef struct authproxy_revocations authproxy_revocations_t;  /* authproxy_revocation.c */
 
 /* Server (VirtualHost) configuration. NULL / AUTHPROXY_UNSET mean "not set
  * here": merge takes the child's field if set, else the parent's, and the
@@ -72,6 +73,8 @@ typedef struct {
     const authproxy_origin_t *public_origin;   /* AuthProxyPublicOrigin */
     int refresh;                   /* seconds; 0 = Off */
     int metrics_scope;             /* authproxy_metrics_scope_e */
+    int revocation;                /* On/Off */
+    int revocation_unavailable;    /* authproxy_unavailable_e */
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]
@@ -84,6 +87,7 @@ typedef struct {
     const char *cache_scope;
     authproxy_cache_t *cache;          /* NULL: none, or not needed (local decoding) */
     authproxy_metrics_t *metrics;      /* this server's counters, in shared memory */
+    authproxy_revocations_t *revocations;  /* with AuthProxyRevocation On: each child's own */
 } authproxy_server_conf;
 
 typedef enum {
@@ -97,6 +101,12 @@ typedef enum {
     AUTHPROXY_METRICS_VHOST = 0,   /* its own */
     AUTHPROXY_METRICS_ALL = 1
 } authproxy_metrics_scope_e;
+
+/* What a request gets while revocations cannot be read. */
+typedef enum {
+    AUTHPROXY_UNAVAILABLE_OPEN = 0,    /* served, logged once a minute */
+    AUTHPROXY_UNAVAILABLE_CLOSED = 1   /* 503 */
+} authproxy_unavailable_e;
 
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
@@ -136,6 +146,8 @@ int authproxy_cache_negative_ttl(const authproxy_server_conf *conf);
 /* AuthProxySessionRefresh in seconds; 0 when Off (the default). */
 int authproxy_session_refresh(const authproxy_server_conf *conf);
 int authproxy_metrics_scope(const authproxy_server_conf *conf);
+int authproxy_revocation(const authproxy_server_conf *conf);
+int authproxy_revocation_unavailable(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
@@ -163,6 +175,8 @@ typedef struct {
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     authproxy_identity_t *identity;    /* the session cookie's, when there was one */
     const authjs_session_t *session;
+    const struct authproxy_stored *stored;  /* the child's entry it came from, if any */
+    int refused;                   /* an HTTP status: the session could not be decided */
     authproxy_source_e source;
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
     const apr_table_t *stored_vars;    /* the child's copy of them, but the source */

@@ -95,6 +95,7 @@ static int signed_in_as(request_rec *r, const char *user)
 static int authproxy_authz_authenticate(request_rec *r)
 {
     const authjs_session_t *session;
+    int status;
 
     if (!authtype_is_authjs(r)) {
         return DECLINED;
@@ -108,6 +109,9 @@ static int authproxy_authz_authenticate(request_rec *r)
     authproxy_private_response(r);
     if ((session = authproxy_session_get(r))) {
         return signed_in_as(r, user_name(r, session));
+    }
+    if ((status = authproxy_session_refused(r)) != OK) {
+        return status;
     }
     switch (authproxy_unauth_action(authproxy_dconf(r))) {
     case AUTHPROXY_UNAUTH_PASS:

@@ -71,14 +71,14 @@ static struct ap_socache_hints hints_for(const authproxy_server_conf *conf)
     return hints;
 }
 
-/* Whether startup gives the server a cache (authproxy_cache_post_config
- * tells by its keys, which are not made yet at configtest): it asks the
- * upstream, or refreshes sessions. */
+/* Whether startup gives the server a cache: it asks the upstream, refreshes
+ * sessions or keeps revocations. */
 static int uses_cache(const authproxy_server_conf *conf)
 {
     int decodes = conf->secrets && authproxy_strategy(conf) == AUTHPROXY_STRATEGY_JWT;
 
-    return conf->upstream && (!decodes || authproxy_session_refresh(conf));
+    return conf->upstream
+           && (!decodes || authproxy_session_refresh(conf) || authproxy_revocation(conf));
 }
 
 /* Providers whose init() may run at configtest, beside a running server or
@@ -279,8 +279,7 @@ int authproxy_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         authproxy_server_conf *conf = authproxy_sconf(s);
         int rc;
 
-        if (!conf->upstream
-            || (conf->session_cookie[0].keyring && !authproxy_session_refresh(conf))) {
+        if (!uses_cache(conf)) {
             continue;
         }
         if ((rc = cache_for(pconf, ptemp, s, &conf->cache)) != OK) {
@@ -314,29 +313,38 @@ static void authproxy_cache_child_init(apr_pool_t *p, server_rec *s)
 /* The records' key prefixes: the kind of record comes first. */
 static const char *const record_names[AUTHPROXY_RECORDS] = { "session", "refresh" };
 
+/* SHA-256 of `parts`, each ended by a NUL (none holds one) but the last,
+ * into `key`: 0 when OpenSSL fails. */
+static int digest(const char *const *parts, int n, unsigned char *key)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int len = AUTHPROXY_KEY_LEN;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int i;
+
+    for (i = 0; ok && i < n; i++) {
+        ok = EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + (i < n - 1));
+    }
+    ok = ok && EVP_DigestFinal_ex(md, key, &len);
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
 const unsigned char *authproxy_cache_key(authproxy_identity_t *id, authproxy_record_e record)
 {
-    const char *purpose = record_names[record], *origin = id->origin->origin;
-    const char *scope = id->conf->cache_scope;
-    EVP_MD_CTX *md;
-    unsigned int len = AUTHPROXY_KEY_LEN;
+    /* a refresh and a sign-out hold under every origin of the server */
+    const char *parts[5] = { record_names[record], id->conf->cache_scope, id->origin->origin,
+                             id->cookie.name, id->cookie.value };
+    int skip_origin = record == AUTHPROXY_RECORD_REFRESH;
 
     if (id->key_made[record]) {
         return id->keys[record];
     }
-    md = EVP_MD_CTX_new();
-    /* The NULs keep the parts from running into each other (none holds one). */
-    id->key_made[record] =
-        md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
-        && EVP_DigestUpdate(md, purpose, strlen(purpose) + 1)
-        && EVP_DigestUpdate(md, scope, strlen(scope) + 1)
-        && (record == AUTHPROXY_RECORD_REFRESH
-            || EVP_DigestUpdate(md, origin, strlen(origin) + 1))
-        && EVP_DigestUpdate(md, id->cookie.name, strlen(id->cookie.name) + 1)
-        && EVP_DigestUpdate(md, id->cookie.value, strlen(id->cookie.value))
-        && EVP_DigestFinal_ex(md, id->keys[record], &len);
-    EVP_MD_CTX_free(md);
-    if (!id->key_made[record]) {
+    if (skip_origin) {
+        parts[2] = parts[3];
+        parts[3] = parts[4];
+    }
+    if (!(id->key_made[record] = digest(parts, 5 - skip_origin, id->keys[record]))) {
         return NULL;
     }
     if (record == AUTHPROXY_RECORD_SESSION) {
@@ -372,25 +380,21 @@ static const struct {
     { 32, "no refresh now" },
 };
 
-apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e record,
-                                 const char **value, apr_size_t *len)
+/* The entry under `key`, of at most `capacity` bytes; a failure is logged with
+ * what the request does `instead`. */
+static apr_status_t retrieve(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p,
+                             const unsigned char *key, unsigned int capacity,
+                             const char *instead, const char **value, apr_size_t *len)
 {
-    const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_cache_key(id, record);
-    unsigned int capacity = records[record].capacity, got = capacity;
-    unsigned char *buf = apr_palloc(id->pool, capacity + 1);
+    const authproxy_cache_t *cache = conf->cache;
+    unsigned int got = capacity;
+    unsigned char *buf = apr_palloc(p, capacity + 1);
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
     *value = NULL;
     if (rv == APR_SUCCESS) {
-        rv = cache->provider->retrieve(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
-                                       buf, &got, id->pool);
+        rv = cache->provider->retrieve(cache->instance, s, key, AUTHPROXY_KEY_LEN, buf, &got, p);
         unlock(cache);
-    }
-    if (record == AUTHPROXY_RECORD_SESSION) {
-        authproxy_metrics_lookup(id->conf, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
-                                           : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
-                                           : AUTHPROXY_LOOKUP_ERROR);
     }
     if (rv == APR_SUCCESS) {
         buf[got] = '\0';
@@ -399,14 +403,27 @@ apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e re
     }
     else if (key && APR_STATUS_IS_ENOMEM(rv)) {
         /* what a provider says of an entry larger than the buffer */
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, AUTHPROXY_LOGNO(042)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, AUTHPROXY_LOGNO(042)
                      "session cache %s holds an entry "
-                     "larger than %u bytes: %s", cache->spec, capacity, records[record].instead);
+                     "larger than %u bytes: %s", cache->spec, capacity, instead);
     }
     else if (!APR_STATUS_IS_NOTFOUND(rv)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(043)
-                     "session cache %s failed: %s",
-                     cache->spec, records[record].instead);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(043)
+                     "session cache %s failed: %s", cache->spec, instead);
+    }
+    return rv;
+}
+
+apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char **value, apr_size_t *len)
+{
+    apr_status_t rv = retrieve(id->conf, id->server, id->pool, authproxy_cache_key(id, record),
+                               records[record].capacity, records[record].instead, value, len);
+
+    if (record == AUTHPROXY_RECORD_SESSION) {
+        authproxy_metrics_lookup(id->conf, rv == APR_SUCCESS ? AUTHPROXY_LOOKUP_HIT
+                                           : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_LOOKUP_MISS
+                                           : AUTHPROXY_LOOKUP_ERROR);
     }
     return rv;
 }
@@ -415,11 +432,11 @@ apr_status_t authproxy_cache_get(authproxy_identity_t *id, authproxy_record_e re
  * the entry would be gone as it is stored, and the store said to succeed. */
 #define MAX_LIFETIME apr_time_from_sec(30 * 86400)
 
-apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e record,
-                                 const char *value, apr_time_t expiry)
+/* Keeps `value` under `key` until `expiry`; a failure is logged. */
+static apr_status_t store(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p,
+                          const unsigned char *key, const char *value, apr_time_t expiry)
 {
-    const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_cache_key(id, record);
+    const authproxy_cache_t *cache = conf->cache;
     apr_time_t latest = apr_time_now() + MAX_LIFETIME;
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
@@ -427,17 +444,48 @@ apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e re
         expiry = latest;
     }
     if (rv == APR_SUCCESS) {
-        rv = cache->provider->store(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
-                                    expiry, (unsigned char *)value, (unsigned int)strlen(value),
-                                    id->pool);
+        rv = cache->provider->store(cache->instance, s, key, AUTHPROXY_KEY_LEN, expiry,
+                                    (unsigned char *)value, (unsigned int)strlen(value), p);
         unlock(cache);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(044)
-                     "session cache %s: cannot store",
-                     cache->spec);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(044)
+                     "session cache %s: cannot store", cache->spec);
     }
     return rv;
+}
+
+apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e record,
+                                 const char *value, apr_time_t expiry)
+{
+    return store(id->conf, id->server, id->pool, authproxy_cache_key(id, record), value, expiry);
+}
+
+/* A named record's key: its purpose, the scope and its name. */
+static const unsigned char *named_key(const authproxy_server_conf *conf, apr_pool_t *p,
+                                      const char *purpose, const char *name)
+{
+    const char *parts[3] = { purpose, conf->cache_scope, name };
+    unsigned char *key = apr_palloc(p, AUTHPROXY_KEY_LEN);
+
+    return digest(parts, 3, key) ? key : NULL;
+}
+
+apr_status_t authproxy_cache_get_named(const authproxy_server_conf *conf, server_rec *s,
+                                       apr_pool_t *p, const char *purpose, const char *name,
+                                       const char **value)
+{
+    apr_size_t len;
+
+    return retrieve(conf, s, p, named_key(conf, p, purpose, name), AUTHPROXY_NAMED_CAPACITY,
+                    "revocations unknown", value, &len);
+}
+
+apr_status_t authproxy_cache_put_named(const authproxy_server_conf *conf, server_rec *s,
+                                       apr_pool_t *p, const char *purpose, const char *name,
+                                       const char *value, apr_time_t expiry)
+{
+    return store(conf, s, p, named_key(conf, p, purpose, name), value, expiry);
 }
 
 apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,

@@ -31,6 +31,17 @@ apr_status_t authproxy_cache_put(authproxy_identity_t *id, authproxy_record_e re
  * end is not kept). Never "no session": see authproxy_cache.c. */
 apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
                                          const authjs_session_t *session);
+/* What a named record holds at most: a time, a mark. */
+#define AUTHPROXY_NAMED_CAPACITY 64
+/* A record named by its purpose and a name in the server's scope, not by a
+ * credential: a revoked token, a user's revocation, the revocations'
+ * generation (authproxy_revocation.c). As authproxy_cache_get and _put. */
+apr_status_t authproxy_cache_get_named(const authproxy_server_conf *conf, server_rec *s,
+                                       apr_pool_t *p, const char *purpose, const char *name,
+                                       const char **value);
+apr_status_t authproxy_cache_put_named(const authproxy_server_conf *conf, server_rec *s,
+                                       apr_pool_t *p, const char *purpose, const char *name,
+                                       const char *value, apr_time_t expiry);
 /* Removes the credential's session (a sign-out) and counts it in the
  * evictions; a failure is logged. */
 apr_status_t authproxy_cache_forget(authproxy_identity_t *id);

@@ -60,6 +60,17 @@ int authproxy_metrics_scope(const authproxy_server_conf *conf)
     return conf->metrics_scope != AUTHPROXY_UNSET ? conf->metrics_scope : AUTHPROXY_METRICS_VHOST;
 }
 
+int authproxy_revocation(const authproxy_server_conf *conf)
+{
+    return conf->revocation == 1;
+}
+
+int authproxy_revocation_unavailable(const authproxy_server_conf *conf)
+{
+    return conf->revocation_unavailable != AUTHPROXY_UNSET ? conf->revocation_unavailable
+                                                           : AUTHPROXY_UNAVAILABLE_OPEN;
+}
+
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
@@ -108,6 +119,8 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->cache_negative_ttl = AUTHPROXY_UNSET;
     conf->refresh = AUTHPROXY_UNSET;
     conf->metrics_scope = AUTHPROXY_UNSET;
+    conf->revocation = AUTHPROXY_UNSET;
+    conf->revocation_unavailable = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -174,6 +187,8 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->public_origin = MERGE_PTR_FROM(deployment, public_origin);
     conf->refresh = MERGE_INT(refresh);
     conf->metrics_scope = MERGE_INT(metrics_scope);
+    conf->revocation = MERGE_INT(revocation);
+    conf->revocation_unavailable = MERGE_INT(revocation_unavailable);
     return conf;
 }
 
@@ -482,6 +497,21 @@ static const char *cmd_metrics_scope(cmd_parms *cmd, void *dconf, const char *ar
                   &authproxy_sconf(cmd->server)->metrics_scope);
 }
 
+static const char *cmd_revocation(cmd_parms *cmd, void *dconf, int flag)
+{
+    authproxy_sconf(cmd->server)->revocation = flag;
+    return NULL;
+}
+
+static const char *cmd_revocation_unavailable(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    /* authproxy_unavailable_e */
+    static const char *const words[] = { "open", "closed", NULL };
+
+    return one_of(cmd, arg, words, "neither open nor closed",
+                  &authproxy_sconf(cmd->server)->revocation_unavailable);
+}
+
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     /* authproxy_unauth_e */
@@ -548,6 +578,13 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_METRICS_SCOPE, cmd_metrics_scope, NULL, RSRC_CONF,
                   "vhost: the metrics handler and server-status show this VirtualHost's "
                   "counters; all: every VirtualHost's (default vhost)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_REVOCATION, cmd_revocation, NULL, RSRC_CONF,
+                 "Revoke a token signed out through the routes, and take revocations "
+                 "(SetHandler authproxy-revoke), on every server sharing the session cache "
+                 "(default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_REVOCATION_UNAVAILABLE, cmd_revocation_unavailable, NULL,
+                  RSRC_CONF, "What a signed-in request gets while revocations cannot be read: "
+                  "open (served) or closed (503) (default open)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
@@ -678,10 +715,12 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "session cookies and tokens cross the network in clear; use https://",
                          AUTHPROXY_DIR_UPSTREAM, conf->upstream, s->server_hostname, s->port);
         }
-        if (authproxy_session_refresh(conf) && !strcasecmp(authproxy_cache_spec(conf), "none")) {
+        if ((authproxy_session_refresh(conf) || authproxy_revocation(conf))
+            && !strcasecmp(authproxy_cache_spec(conf), "none")) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(009)
                          "%s needs a session cache to remember refreshes and sign-outs, but %s is "
-                         "none (%s:%d)", AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE,
+                         "none (%s:%d)", authproxy_revocation(conf) ? AUTHPROXY_DIR_REVOCATION
+                         : AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE,
                          s->server_hostname, s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }

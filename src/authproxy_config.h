@@ -30,6 +30,8 @@
 #define AUTHPROXY_DIR_PUBLIC_ORIGIN "AuthProxyPublicOrigin"
 #define AUTHPROXY_DIR_REFRESH       "AuthProxySessionRefresh"
 #define AUTHPROXY_DIR_METRICS_SCOPE "AuthProxyMetricsScope"
+#define AUTHPROXY_DIR_REVOCATION    "AuthProxyRevocation"
+#define AUTHPROXY_DIR_REVOCATION_UNAVAILABLE "AuthProxyRevocationUnavailable"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10

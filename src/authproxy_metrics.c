@@ -19,7 +19,8 @@
 #define HANDLER "authproxy-metrics"
 
 static const char *const anonymous_names[] = {
-    "no_cookie", "bad_cookie", "invalid_token", "expired", "no_session", "upstream_error"
+    "no_cookie", "bad_cookie", "invalid_token", "expired", "no_session", "upstream_error",
+    "revoked", "revocation_unavailable"
 };
 static const char *const kind_names[] = { "route", "session", "refresh" };
 static const char *const code_names[] = { "2xx", "3xx", "4xx", "5xx", "error" };

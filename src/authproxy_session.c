@@ -15,8 +15,8 @@
 #include "authproxy_origin.h"
 #include "authproxy_private.h"
 #include "authproxy_refresh.h"
+#include "authproxy_revocation.h"
 #include "authproxy_session.h"
-#include "authproxy_store.h"
 
 /* A stored answer of the shared cache is taken as it is for RECHECK, unless a
  * sign-out through this server has evicted any entry since: the shared cache
@@ -27,6 +27,7 @@
 static void use(authproxy_request_t *req, const authproxy_stored_t *stored)
 {
     req->session = stored->session;
+    req->stored = stored;
     req->stored_vars = stored->vars;
 }
 
@@ -227,6 +228,34 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
     }
 }
 
+/* A revoked session is none; one whose revocation cannot be read is none
+ * under AuthProxyRevocationUnavailable closed (and the request refused). */
+static void unless_revoked(request_rec *r, authproxy_request_t *req)
+{
+    authproxy_revocation_e revoked =
+        authproxy_revocation_check(req->identity, req->stored, req->session);
+    int closed = authproxy_revocation_unavailable(req->identity->conf)
+                 == AUTHPROXY_UNAVAILABLE_CLOSED;
+
+    if (revoked == AUTHPROXY_REVOCATION_REVOKED
+        || (revoked == AUTHPROXY_REVOCATION_UNAVAILABLE && closed)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(063)
+                      "session cookie %s: %s", req->identity->cookie.name,
+                      revoked == AUTHPROXY_REVOCATION_REVOKED
+                      ? "revoked" : "revocations cannot be read: refused");
+        req->session = NULL;
+        req->stored = NULL;
+        req->stored_vars = NULL;
+        if (revoked == AUTHPROXY_REVOCATION_REVOKED) {
+            req->anonymous = AUTHPROXY_ANONYMOUS_REVOKED;
+        }
+        else {
+            req->anonymous = AUTHPROXY_ANONYMOUS_REVOCATION_UNAVAILABLE;
+            req->refused = HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+}
+
 /* The request's session cookie resolved, as for any page; 0 when there is
  * no session cookie. */
 static int resolve(request_rec *r, const authproxy_server_conf *conf,
@@ -240,6 +269,9 @@ static int resolve(request_rec *r, const authproxy_server_conf *conf,
     }
     else {
         ask_upstream(r, req);
+    }
+    if (req->session && conf->revocations) {
+        unless_revoked(r, req);
     }
     return 1;
 }
@@ -265,7 +297,7 @@ static int authproxy_session_fixups(request_rec *r)
     }
     req->refresh_considered = 1;
     if (!authproxy_session_get(r)) {
-        return DECLINED;
+        return req->refused ? req->refused : DECLINED;
     }
     session = req->session;
     refreshed = authproxy_refresh(orig, req->identity, &session);
@@ -279,6 +311,7 @@ static int authproxy_session_fixups(request_rec *r)
         }
         req->identity = refreshed;
         req->session = session;
+        req->stored = NULL;
         req->stored_vars = NULL;
         req->vars = NULL;
         req->source = AUTHPROXY_SOURCE_UPSTREAM;
@@ -340,7 +373,15 @@ void authproxy_session_signed_out(request_rec *r)
                           "sign-out: cached session removed");
         }
         authproxy_refresh_forget(req->identity, session);
+        authproxy_revocation_signed_out(req->identity, session);
     }
+}
+
+int authproxy_session_refused(request_rec *r)
+{
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+
+    return authproxy_session_get(r) ? OK : req->refused;
 }
 
 const apr_table_t *authproxy_session_vars(request_rec *r)

@@ -9,13 +9,17 @@ void authproxy_session_register_hooks(apr_pool_t *p);
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);
+/* OK, or the HTTP status a request gets whose session could not be decided
+ * (503 while revocations cannot be read, under
+ * AuthProxyRevocationUnavailable closed). */
+int authproxy_session_refused(request_rec *r);
 /* The AUTHJS_* variables of this request's session; NULL when anonymous. */
 const apr_table_t *authproxy_session_vars(request_rec *r);
 /* The session cookie's value (chunks joined) when there is a session. */
 const char *authproxy_session_token(request_rec *r);
 /* The upstream's answer to this route clears the session cookie: where the
- * cookie the request carried was a session, its cached answer goes and it
- * is never refreshed again. */
+ * cookie the request carried was a session, its cached answer goes, it is
+ * never refreshed again and, with AuthProxyRevocation On, it is revoked. */
 void authproxy_session_signed_out(request_rec *r);
 
 #endif

@@ -44,6 +44,7 @@ struct entry {
     authproxy_stored_check_t check;    /* under store.mutex, */
     entry_t *newer, *older;            /* as these */
     apr_uint32_t refs;                 /* atomic */
+    apr_uint64_t revocation;           /* atomic */
 };
 
 /* A connection's last entry, held by it, and the entry's check then. */
@@ -374,6 +375,23 @@ void authproxy_store_checked(authproxy_identity_t *id, const authproxy_stored_t 
             last->check = *check;
         }
     }
+}
+
+apr_uint64_t authproxy_store_revocation(const authproxy_stored_t *stored)
+{
+    return apr_atomic_read64(&((entry_t *)stored)->revocation);
+}
+
+void authproxy_store_set_revocation(const authproxy_stored_t *stored, apr_uint64_t generation)
+{
+    entry_t *e = (entry_t *)stored;
+    apr_uint64_t was;
+
+    /* once revoked, for good */
+    do {
+        was = apr_atomic_read64(&e->revocation);
+    } while (was != AUTHPROXY_STORED_REVOKED
+             && apr_atomic_cas64(&e->revocation, generation, was) != was);
 }
 
 void authproxy_store_register_hooks(apr_pool_t *p)

@@ -6,7 +6,7 @@
 
 #include "authproxy_identity.h"
 
-typedef struct {
+typedef struct authproxy_stored {
     const authjs_session_t *session;   /* NULL: the upstream said "no session" */
     const apr_table_t *vars;           /* its AUTHJS_* but the source */
     apr_time_t until;                  /* 0: as long as the session */
@@ -54,6 +54,12 @@ void authproxy_store_none(authproxy_identity_t *id);
  * request looked. */
 void authproxy_store_checked(authproxy_identity_t *id, const authproxy_stored_t *stored,
                              const authproxy_stored_check_t *check);
+
+/* The revocations' generation the entry was last found standing at
+ * (authproxy_revocation.c); 0 before, AUTHPROXY_STORED_REVOKED once revoked. */
+#define AUTHPROXY_STORED_REVOKED APR_UINT64_MAX
+apr_uint64_t authproxy_store_revocation(const authproxy_stored_t *stored);
+void authproxy_store_set_revocation(const authproxy_stored_t *stored, apr_uint64_t generation);
 
 void authproxy_store_register_hooks(apr_pool_t *p);
 

@@ -241,6 +241,22 @@ int ap_rprintf(request_rec *r, const char *fmt, ...)
     return 0;
 }
 
+/* Requests here have no body. */
+int ap_setup_client_block(request_rec *r, int read_policy)
+{
+    return OK;
+}
+
+long ap_get_client_block(request_rec *r, char *buffer, apr_size_t bufsiz)
+{
+    return 0;
+}
+
+char *ap_escape_logitem(apr_pool_t *p, const char *str)
+{
+    return (char *)apr_pescape_echo(p, str, 1);
+}
+
 char *ap_escape_html2(apr_pool_t *p, const char *s, int toasc)
 {
     return (char *)apr_pescape_entity(p, s, toasc);
