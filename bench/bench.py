@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
 from harness import NODE, UPSTREAM_SECRET, Httpd, Upstream, child_pids, mint, start_node, stop_process  # noqa: E402,E501
+from test_06_cache import CacheServer  # noqa: E402
 
 
 def env_int(name, default):
@@ -377,7 +378,7 @@ def main():
                 path, COOKIE, "".join('  "%s",\n' % t for t in cookies), CYCLE_LUA, DONE_LUA))
         return name
 
-    log("starting the upstream, the Node peer and 8 httpd instances")
+    log("starting the upstream, the Node peer, memcached and 10 httpd instances")
     up = Upstream("core", "/api/auth").start()
     CLEANUPS.append(up.stop)
     for i, t in enumerate(many):
@@ -396,6 +397,13 @@ def main():
     h2c = start_httpd(local)
     h3 = start_httpd(base + "AuthProxySessionCache shmcb\nAuthProxySessionCacheTTL 300\n")
     h4 = start_httpd(base + "AuthProxySessionCache none\n", pinned=False)
+    revoking = local + "AuthProxyRevocation On\n"
+    h2r = start_httpd(revoking + "AuthProxySessionCache shmcb\n")
+    mc = CacheServer("memcache")
+    CLEANUPS.append(mc.stop)
+    h2rm = start_httpd(revoking + "LoadModule socache_memcache_module "
+                       "@MODULES@/mod_socache_memcache.so\n"
+                       "AuthProxySessionCache memcache:127.0.0.1:%d\n" % mc.port)
 
     # What each server makes of the session, before any load.
     def expect(h, token, email, source):
@@ -409,6 +417,8 @@ def main():
     expect(h2u, unseen[-1], "user%d@example.com" % (N_UNSEEN - 1), "local")
     expect(h1c, alice, None, None)
     expect(h2c, alice, "alice@example.com", "local")
+    expect(h2r, alice, "alice@example.com", "local")
+    expect(h2rm, alice, "alice@example.com", "local")
     expect(h3, alice, "alice@example.com", "upstream")
     expect(h3, alice, "alice@example.com", "cache")
     expect(h4, many[3], "user3@example.com", "upstream")
@@ -436,6 +446,12 @@ def main():
                h1c.origin + "/tiny.html", done_lua, closing, h1c, None, 0, pinned=True),
         Target("2c", "local decoding, 1 cookie, Connection: close", h2c.origin + "/tiny.html",
                done_lua, closing, h2c, re.escape(ALICE["email"]), 0, pinned=True),
+        Target("2r", "local decoding, AuthProxyRevocation On (shmcb), 1 cookie",
+               h2r.origin + "/tiny.html", done_lua, one_cookie, h2r, re.escape(ALICE["email"]), 0,
+               pinned=True),
+        Target("2rm", "local decoding, AuthProxyRevocation On (memcached), 1 cookie",
+               h2rm.origin + "/tiny.html", done_lua, one_cookie, h2rm, re.escape(ALICE["email"]),
+               0, pinned=True),
         Target("3", "/session fetch + cache shmcb TTL 300, 1 cookie", h3.origin + "/tiny.html",
                done_lua, one_cookie, h3, re.escape(ALICE["email"]), "few", pinned=True),
         Target("4", "/session fetch, no cache, %d cookies in turn" % N_TOKENS,
@@ -561,6 +577,10 @@ def render(info, targets, ir, rss, elapsed):
                                                  "baseline"),
                                ("2c", "1c", 0.95, "local decoding / baseline, a new connection "
                                                   "each request"),
+                               ("2r", "1", 0.95, "local decoding with revocation (shmcb) / "
+                                                 "baseline"),
+                               ("2rm", "1", 0.90, "local decoding with revocation (memcached) / "
+                                                  "baseline"),
                                ("2u", "1", None, "local decoding, a cookie new to the child each "
                                                  "request / baseline")]:
         v = statistics.median(ra["rps"] / rb["rps"]

@@ -76,39 +76,6 @@ static apr_uint64_t generation_of(const char *value)
     return generation > NONE_YET ? generation : NONE_YET + 1;
 }
 
-/* The scope's generation, read at most once a second by one of the child's
- * threads while the others take the last one read. */
-static apr_uint64_t generation(authproxy_identity_t *id)
-{
-    authproxy_revocations_t *rev = id->conf->revocations;
-    apr_time_t now = apr_time_now();
-    apr_uint64_t read_at = apr_atomic_read64(&rev->read_at);
-    apr_uint64_t generation = apr_atomic_read64(&rev->generation);
-    const char *value;
-    apr_status_t rv;
-
-    /* a clock stepped back counts as a second gone */
-    if (read_at && now >= (apr_time_t)read_at && now - (apr_time_t)read_at < RECHECK) {
-        return generation;
-    }
-    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && read_at) {
-        return generation;
-    }
-    rv = authproxy_cache_get_named(id->conf, id->server, id->pool, GENERATION, "", &value);
-    generation = rv == APR_SUCCESS ? generation_of(value)
-                 : APR_STATUS_IS_NOTFOUND(rv) ? NONE_YET : UNREADABLE;
-    apr_atomic_set64(&rev->generation, generation);
-    return generation;
-}
-
-/* The token's claim `name` as a string; NULL when it has none. */
-static const char *claim_text(const authjs_session_t *session, const char *name)
-{
-    json_t *claim = session->from_token ? json_object_get(session->claims, name) : NULL;
-
-    return json_is_string(claim) && *json_string_value(claim) ? json_string_value(claim) : NULL;
-}
-
 /* A named record's presence: NONE when absent, REVOKED when there. */
 static authproxy_revocation_e recorded(authproxy_identity_t *id, const char *purpose,
                                        const char *name, const char **value)
@@ -119,6 +86,45 @@ static authproxy_revocation_e recorded(authproxy_identity_t *id, const char *pur
     return rv == APR_SUCCESS ? AUTHPROXY_REVOCATION_REVOKED
            : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_REVOCATION_NONE
            : AUTHPROXY_REVOCATION_UNAVAILABLE;
+}
+
+/* The scope's generation, read at most once a second by one of the child's
+ * threads while the others take the last one read. */
+static apr_uint64_t generation(authproxy_identity_t *id)
+{
+    authproxy_revocations_t *rev = id->conf->revocations;
+    apr_time_t now = apr_time_now();
+    apr_uint64_t read_at = apr_atomic_read64(&rev->read_at);
+    apr_uint64_t generation = apr_atomic_read64(&rev->generation);
+    const char *value;
+
+    /* a clock stepped back counts as a second gone */
+    if (read_at && now >= (apr_time_t)read_at && now - (apr_time_t)read_at < RECHECK) {
+        return generation;
+    }
+    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && read_at) {
+        return generation;
+    }
+    switch (recorded(id, GENERATION, "", &value)) {
+    case AUTHPROXY_REVOCATION_REVOKED:    /* it is there */
+        generation = generation_of(value);
+        break;
+    case AUTHPROXY_REVOCATION_NONE:
+        generation = NONE_YET;
+        break;
+    default:
+        generation = UNREADABLE;
+    }
+    apr_atomic_set64(&rev->generation, generation);
+    return generation;
+}
+
+/* The token's claim `name` as a string; NULL when it has none. */
+static const char *claim_text(const authjs_session_t *session, const char *name)
+{
+    json_t *claim = session->from_token ? json_object_get(session->claims, name) : NULL;
+
+    return json_is_string(claim) && *json_string_value(claim) ? json_string_value(claim) : NULL;
 }
 
 /* The records' word on the session: its token's, then its user's. */
@@ -140,8 +146,8 @@ static authproxy_revocation_e look_up(authproxy_identity_t *id, const authjs_ses
     return found;
 }
 
-/* Once a minute per child: a request taken without knowing. */
-static void complain(authproxy_identity_t *id)
+/* Once a minute per child: requests taken, or refused, without knowing. */
+static void complain(authproxy_identity_t *id, int closed)
 {
     authproxy_revocations_t *rev = id->conf->revocations;
     apr_time_t now = apr_time_now();
@@ -152,11 +158,9 @@ static void complain(authproxy_identity_t *id)
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, id->server, AUTHPROXY_LOGNO(059)
-                 "%s: the session cache %s cannot say what is revoked: signed-in requests are %s "
+                 "%s: the session cache cannot say what is revoked: signed-in requests are %s "
                  "(%s); said once a minute", AUTHPROXY_DIR_REVOCATION,
-                 authproxy_cache_spec(id->conf),
-                 authproxy_revocation_unavailable(id->conf) == AUTHPROXY_UNAVAILABLE_CLOSED
-                 ? "refused with 503" : "served", AUTHPROXY_DIR_REVOCATION_UNAVAILABLE);
+                 closed ? "refused with 503" : "served", AUTHPROXY_DIR_REVOCATION_UNAVAILABLE);
 }
 
 authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
@@ -175,9 +179,12 @@ authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
     found = now_generation == UNREADABLE ? AUTHPROXY_REVOCATION_UNAVAILABLE
                                          : look_up(id, session);
     if (found == AUTHPROXY_REVOCATION_UNAVAILABLE) {
-        complain(id);
+        int closed = authproxy_revocation_unavailable(id->conf) == AUTHPROXY_UNAVAILABLE_CLOSED;
+
+        complain(id, closed);
+        return closed ? AUTHPROXY_REVOCATION_UNAVAILABLE : AUTHPROXY_REVOCATION_NONE;
     }
-    else if (stored) {
+    if (stored) {
         authproxy_store_set_revocation(stored, found == AUTHPROXY_REVOCATION_REVOKED
                                                ? AUTHPROXY_STORED_REVOKED : now_generation);
     }

@@ -11,12 +11,14 @@
 typedef enum {
     AUTHPROXY_REVOCATION_NONE,          /* the session stands */
     AUTHPROXY_REVOCATION_REVOKED,
-    AUTHPROXY_REVOCATION_UNAVAILABLE    /* the cache cannot tell */
+    AUTHPROXY_REVOCATION_UNAVAILABLE    /* the cache cannot tell: refused (503) */
 } authproxy_revocation_e;
 
 /* Whether the credential's session (the child's entry `stored`, or NULL for
  * one the request alone holds) was revoked. Looks in the shared cache only
- * when something was revoked since the entry was last looked at. */
+ * when something was revoked since the entry was last looked at. While the
+ * cache cannot tell, AuthProxyRevocationUnavailable says: NONE (open) or
+ * UNAVAILABLE (closed). */
 authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
                                                   const authproxy_stored_t *stored,
                                                   const authjs_session_t *session);

@@ -228,17 +228,14 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
     }
 }
 
-/* A revoked session is none; one whose revocation cannot be read is none
+/* A revoked session is none; so is one whose revocation cannot be read
  * under AuthProxyRevocationUnavailable closed (and the request refused). */
 static void unless_revoked(request_rec *r, authproxy_request_t *req)
 {
     authproxy_revocation_e revoked =
         authproxy_revocation_check(req->identity, req->stored, req->session);
-    int closed = authproxy_revocation_unavailable(req->identity->conf)
-                 == AUTHPROXY_UNAVAILABLE_CLOSED;
 
-    if (revoked == AUTHPROXY_REVOCATION_REVOKED
-        || (revoked == AUTHPROXY_REVOCATION_UNAVAILABLE && closed)) {
+    if (revoked != AUTHPROXY_REVOCATION_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(063)
                       "session cookie %s: %s", req->identity->cookie.name,
                       revoked == AUTHPROXY_REVOCATION_REVOKED
