@@ -45,9 +45,10 @@
 #define REVOKED_USER "revoked-user"
 #define GENERATION "revocations"
 
-/* Generations as read: 0 and 1 are never written. */
-#define UNREADABLE 0
-#define NONE_YET 1
+/* Generations as read: 0 to 2 are never written. */
+#define NEVER_READ 0
+#define UNREADABLE 1
+#define NONE_YET 2
 
 /* A child's view of its server's revocations: allocated before the fork,
  * each child's own. */
@@ -69,10 +70,9 @@ int authproxy_revocation_post_config(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
-static apr_uint64_t generation_of(const char *value)
+/* A generation as written: above those that are never written. */
+static apr_uint64_t written(apr_uint64_t generation)
 {
-    apr_uint64_t generation = strtoull(value, NULL, 16);
-
     return generation > NONE_YET ? generation : NONE_YET + 1;
 }
 
@@ -89,7 +89,7 @@ static authproxy_revocation_e recorded(authproxy_identity_t *id, const char *pur
 }
 
 /* The scope's generation, read at most once a second by one of the child's
- * threads while the others take the last one read. */
+ * threads while the others take the last one read (once there is one). */
 static apr_uint64_t generation(authproxy_identity_t *id)
 {
     authproxy_revocations_t *rev = id->conf->revocations;
@@ -99,15 +99,16 @@ static apr_uint64_t generation(authproxy_identity_t *id)
     const char *value;
 
     /* a clock stepped back counts as a second gone */
-    if (read_at && now >= (apr_time_t)read_at && now - (apr_time_t)read_at < RECHECK) {
+    if (generation != NEVER_READ && now >= (apr_time_t)read_at
+        && now - (apr_time_t)read_at < RECHECK) {
         return generation;
     }
-    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && read_at) {
+    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && generation != NEVER_READ) {
         return generation;
     }
     switch (recorded(id, GENERATION, "", &value)) {
     case AUTHPROXY_REVOCATION_REVOKED:    /* it is there */
-        generation = generation_of(value);
+        generation = written(strtoull(value, NULL, 16));
         break;
     case AUTHPROXY_REVOCATION_NONE:
         generation = NONE_YET;
@@ -127,15 +128,18 @@ static const char *claim_text(const authjs_session_t *session, const char *name)
     return json_is_string(claim) && *json_string_value(claim) ? json_string_value(claim) : NULL;
 }
 
-/* The records' word on the session: its token's, then its user's. */
+/* The records' word on the session: its token's (by its value, which any
+ * server knows, and by its jti), then its user's. */
 static authproxy_revocation_e look_up(authproxy_identity_t *id, const authjs_session_t *session)
 {
     const char *jti = claim_text(session, "jti"), *sub = claim_text(session, "sub");
     json_t *iat = session->from_token ? json_object_get(session->claims, "iat") : NULL;
     const char *before;
-    authproxy_revocation_e found = jti ? recorded(id, REVOKED_JTI, jti, &before)
-                                       : recorded(id, REVOKED_COOKIE, id->cookie.value, &before);
+    authproxy_revocation_e found = recorded(id, REVOKED_COOKIE, id->cookie.value, &before);
 
+    if (found == AUTHPROXY_REVOCATION_NONE && jti) {
+        found = recorded(id, REVOKED_JTI, jti, &before);
+    }
     if (found != AUTHPROXY_REVOCATION_NONE || !sub || !json_is_integer(iat)) {
         return found;
     }
@@ -203,7 +207,7 @@ static apr_status_t announce(const authproxy_server_conf *conf, server_rec *s, a
     for (i = 0; i < 8; i++) {
         generation = generation << 8 | bytes[i];
     }
-    generation = generation > NONE_YET ? generation : NONE_YET + 1;
+    generation = written(generation);
     if (rv == APR_SUCCESS) {
         rv = authproxy_cache_put_named(conf, s, p, GENERATION, "",
                                        apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, generation),
