@@ -244,3 +244,14 @@ def test_a_cache_that_cannot_say_gives_the_policys_answer(httpd_factory, upstrea
     # anonymous requests have nothing to look up
     assert h.request("GET", "/cgi-bin/env.cgi")[0] == 200
     assert h.tagged("AUTHPROXY059", policy == "open" and "served" or "503")
+
+
+def test_a_server_without_the_secret_revokes_for_those_with_it(httpd_factory, upstream,
+                                                                 memcached):
+    decoding = httpd_factory(fleet_conf(upstream, memcached))
+    asking = httpd_factory(fleet_conf(upstream, memcached, secret=False))
+    token, = minted("grace")
+    assert email_of(decoding, token) == email_of(asking, token) == "grace@example.com"
+    assert revoke(asking, {"token": token})[0] == 204
+    for h in (decoding, asking):
+        refused_within_a_second(lambda: email_of(h, token))
