@@ -112,32 +112,6 @@ def test_cached_session_signed_out_on_the_same_connection(httpd_factory, upstrea
     c.close()
 
 
-def test_a_sign_out_through_another_server_reaches_a_kept_alive_connection(
-        httpd_factory, upstream_db, memcached):
-    """A connection takes its last session again without the shared cache
-    for at most a second: then it reads the cache, which the other server's
-    sign-out emptied."""
-    conf = """
-        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
-        AuthProxyUpstream %s
-        AuthProxySessionStrategy database
-        AuthProxyPublicOrigin http://app.fleet.test
-        AuthProxySessionCache memcache:127.0.0.1:%d
-        AuthProxySessionCacheTTL 600
-    """ % (upstream_db.origin, memcached.port)
-    a, b = httpd_factory(conf), httpd_factory(conf)
-    token = upstream_db.db_session("alice@example.com")["sessionToken"]
-    c = Connection(a)
-    assert c.env(token)["AUTHJS_SESSION_SOURCE"] == "upstream"
-    assert c.env(token)["AUTHJS_SESSION_SOURCE"] == "cache"
-    sign_out(b, token)
-    signed_out = time.monotonic()
-    while c.email(token) is not None:
-        assert time.monotonic() - signed_out < 1.5
-        time.sleep(0.05)
-    c.close()
-
-
 def test_cached_sessions_of_many_cookies_on_one_connection(httpd_factory, upstream_db):
     h = httpd_factory("""
         AuthProxyUpstream %s
