@@ -110,6 +110,8 @@ typedef struct {
     int pass_headers;
     int pass_token;
     int strip_cookie;
+    int bearer;                    /* Authorization: Bearer where no cookie comes */
+    int strip_bearer;
     int unauth_action;             /* authproxy_unauth_e */
     const char *remote_user_claim;
 } authproxy_dir_conf;
@@ -141,6 +143,8 @@ const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
 int authproxy_pass_token(const authproxy_dir_conf *dconf);
 int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
+int authproxy_bearer(const authproxy_dir_conf *dconf);
+int authproxy_strip_bearer(const authproxy_dir_conf *dconf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 

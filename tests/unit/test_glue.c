@@ -186,6 +186,10 @@ static const struct {
       "On", "1", "Off", "0" },
     { AUTHPROXY_DIR_STRIP_COOKIE, 1, offsetof(authproxy_dir_conf, strip_cookie), NUMBER,
       "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_BEARER, 1, offsetof(authproxy_dir_conf, bearer), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_STRIP_BEARER, 1, offsetof(authproxy_dir_conf, strip_bearer), NUMBER,
+      "Off", "0", "On", "1" },
     { AUTHPROXY_DIR_UNAUTH_ACTION, 1, offsetof(authproxy_dir_conf, unauth_action), NUMBER,
       "401", "1", "pass", "2" },
     { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
@@ -472,6 +476,11 @@ static const struct {
     { H, "AuthProxyPassToken On", NULL, "1" },
     { H, "AuthProxyStripCookie On", NULL, "1" },
     { L, "AuthProxyStripCookie maybe", "AuthProxyStripCookie must be On or Off", NULL },
+    { H, "AuthProxyBearer On", NULL, "1" },
+    { S, "AuthProxyBearer off", NULL, "0" },
+    { L, "AuthProxyBearer bearer", "AuthProxyBearer must be On or Off", NULL },
+    { H, "AuthProxyStripBearer On", NULL, "1" },
+    { L, "AuthProxyStripBearer", "AuthProxyStripBearer must be On or Off", NULL },
     { H, "AuthProxyUnauthAction Redirect", NULL, "0" },
     { L, "AuthProxyUnauthAction 401", NULL, "1" },
     { S, "AuthProxyUnauthAction PASS", NULL, "2" },
@@ -602,6 +611,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
     ck_assert_int_eq(authproxy_pass_token(dconf), 0);
     ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
+    ck_assert_int_eq(authproxy_bearer(dconf), 0);
+    ck_assert_int_eq(authproxy_strip_bearer(dconf), 0);
     /* off without an upstream, on with one, off where AuthProxySession Off */
     ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
     set(s, NULL, S, UPSTREAM);
@@ -637,6 +648,10 @@ START_TEST(accessors_apply_defaults)
     ck_assert_str_eq(authproxy_remote_user_claim(dconf), "sub");
     set(s, dconf, L, "AuthProxyPassHeaders On");
     ck_assert_int_eq(authproxy_pass_headers(dconf), 1);
+    set(s, dconf, L, "AuthProxyBearer On");
+    ck_assert_int_eq(authproxy_bearer(dconf), 1);
+    set(s, dconf, L, "AuthProxyStripBearer On");
+    ck_assert_int_eq(authproxy_strip_bearer(dconf), 1);
     /* startup derives the /session URL and the cookie names */
     ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
     ck_assert_str_eq(conf->session_url, "http://127.0.0.1:3000/up/session");
