@@ -163,11 +163,12 @@ static int authproxy_authz_authenticate(request_rec *r)
 
 static int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
 {
+    const char *challenge;
+
     if (strcasecmp(auth_type, AUTH_TYPE) != 0) {
         return DECLINED;
     }
-    const char *challenge = bearer_challenge(r);
-
+    challenge = bearer_challenge(r);
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                    apr_psprintf(r->pool, AUTH_TYPE " realm=\"%s\"", realm(r)));
     if (challenge) {

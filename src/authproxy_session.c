@@ -45,16 +45,17 @@ static int identify(request_rec *r, const authproxy_server_conf *conf,
     int bearer_on = !req->is_route && authproxy_bearer(authproxy_dconf(r));
     authjs_cookie_t cookie;
     authjs_cookie_status_e status =
-        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"), name, &cookie),
-        bearer = AUTHJS_COOKIE_NONE;
+        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"), name, &cookie);
 
     if (bearer_on && (status == AUTHJS_COOKIE_NONE || status == AUTHJS_COOKIE_EMPTY)) {
-        bearer = authjs_cookie_bearer(r->pool, apr_table_get(r->headers_in, "Authorization"),
-                                      name, &cookie);
-    }
-    if (bearer != AUTHJS_COOKIE_NONE) {
-        req->bearer = 1;
-        status = bearer;
+        authjs_cookie_status_e bearer =
+            authjs_cookie_bearer(r->pool, apr_table_get(r->headers_in, "Authorization"), name,
+                                 &cookie);
+
+        if (bearer != AUTHJS_COOKIE_NONE) {
+            req->bearer = 1;
+            status = bearer;
+        }
     }
     if (status != AUTHJS_COOKIE_FOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s",
