@@ -14,6 +14,7 @@ const char *authjs_cookie_status_text(authjs_cookie_status_e status)
         [AUTHJS_COOKIE_EMPTY] = "session cookie is empty",
         [AUTHJS_COOKIE_CHUNK_EMPTY] = "a session cookie chunk is empty",
         [AUTHJS_COOKIE_CHUNKS_MISSING] = "session cookie chunks are incomplete",
+        [AUTHJS_COOKIE_BEARER_MALFORMED] = "Bearer token is malformed",
     };
 
     return texts[status];
@@ -159,6 +160,62 @@ authjs_cookie_status_e authjs_cookie_find(apr_pool_t *p, const char *header, con
     out->value = apr_pstrcatv(p, value, count, NULL);
     out->pairs = apr_pstrcatv(p, sent, count, NULL);
     out->chunks = count;
+    return AUTHJS_COOKIE_FOUND;
+}
+
+/* RFC 6265's cookie-octet: what a cookie value may hold. */
+static int is_cookie_octet(unsigned char c)
+{
+    return c == 0x21 || (c >= 0x23 && c <= 0x2B) || (c >= 0x2D && c <= 0x3A)
+           || (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+static unsigned char hex_value(char c)
+{
+    return (unsigned char)(apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10);
+}
+
+authjs_cookie_status_e authjs_cookie_bearer(apr_pool_t *p, const char *authorization,
+                                            const char *name, authjs_cookie_t *out)
+{
+    static const char scheme[] = "Bearer";
+    const char *at, *end;
+    char *token, *to;
+
+    if (!authorization || strncmp(authorization, scheme, sizeof(scheme) - 1)
+        || (authorization[sizeof(scheme) - 1] && authorization[sizeof(scheme) - 1] != ' ')) {
+        return AUTHJS_COOKIE_NONE;
+    }
+    /* "Bearer" alone: getToken() decodes the word "undefined", which is no token */
+    if (!authorization[sizeof(scheme) - 1]) {
+        return AUTHJS_COOKIE_BEARER_MALFORMED;
+    }
+    at = authorization + sizeof(scheme);
+    end = at + strcspn(at, " ");
+    if (at == end) {
+        return AUTHJS_COOKIE_NONE;
+    }
+    token = to = apr_palloc(p, end - at + 1);
+    while (at < end) {
+        unsigned char c = (unsigned char)*at++;
+
+        if (c == '%') {
+            if (end - at < 2 || !apr_isxdigit(at[0]) || !apr_isxdigit(at[1])) {
+                return AUTHJS_COOKIE_BEARER_MALFORMED;
+            }
+            c = (unsigned char)(hex_value(at[0]) << 4 | hex_value(at[1]));
+            at += 2;
+        }
+        if (!is_cookie_octet(c)) {
+            return AUTHJS_COOKIE_BEARER_MALFORMED;
+        }
+        *to++ = (char)c;
+    }
+    *to = '\0';
+    out->name = name;
+    out->value = token;
+    out->pairs = apr_pstrcat(p, name, "=", token, NULL);
+    out->chunks = 0;
     return AUTHJS_COOKIE_FOUND;
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Auth.js session cookie in a Cookie header: NAME (http origins) or
  * __Secure-NAME (https), whole or in chunks NAME.0, NAME.1, ... (Auth.js
- * splits tokens too large for one cookie). Knows Auth.js, not httpd. */
+ * splits tokens too large for one cookie); and a token sent as
+ * `Authorization: Bearer`, which getToken() reads as that cookie. Knows
+ * Auth.js, not httpd. */
 #ifndef AUTHJS_COOKIE_H
 #define AUTHJS_COOKIE_H
 
@@ -27,6 +29,7 @@ typedef enum {
     AUTHJS_COOKIE_EMPTY,
     AUTHJS_COOKIE_CHUNK_EMPTY,
     AUTHJS_COOKIE_CHUNKS_MISSING,
+    AUTHJS_COOKIE_BEARER_MALFORMED,
     AUTHJS_COOKIE_STATUSES
 } authjs_cookie_status_e;
 
@@ -42,6 +45,19 @@ const char *authjs_cookie_status_text(authjs_cookie_status_e status);
  * no cookie, empty, a chunk empty or missing. */
 authjs_cookie_status_e authjs_cookie_find(apr_pool_t *p, const char *header, const char *name,
                                           authjs_cookie_t *out);
+
+/* The token of an Authorization header as getToken() reads it where no
+ * cookie holds one, taken for the session cookie `name`: the header's part
+ * before its first space is exactly "Bearer" (a "bearer" is not), and the
+ * token is the part after it up to the next space, %-decoded. FOUND with
+ * *out filled ("name=token" its pairs, for the /session fetch); NONE where
+ * the header is absent, of another scheme or its token empty (two spaces);
+ * BEARER_MALFORMED where no token follows "Bearer", a %-escape is broken, or
+ * the decoded token holds a byte that no cookie value may (a NUL, a space, a
+ * ';' that would add cookies of its own to the fetch, anything not ASCII):
+ * no Auth.js token or session id holds one. Linear in the header. */
+authjs_cookie_status_e authjs_cookie_bearer(apr_pool_t *p, const char *authorization,
+                                            const char *name, authjs_cookie_t *out);
 
 /* The Cookie header without the session cookie(s) (NAME, __Secure-NAME and
  * their chunks); NULL when nothing else is left. */

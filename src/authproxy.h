@@ -120,6 +120,8 @@ typedef struct {
     int pass_headers;
     int pass_token;
     int strip_cookie;
+    int bearer;                    /* Authorization: Bearer where no cookie comes */
+    int strip_bearer;
     int unauth_action;             /* authproxy_unauth_e */
     const char *remote_user_claim;
 } authproxy_dir_conf;
@@ -153,12 +155,17 @@ const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
 int authproxy_pass_token(const authproxy_dir_conf *dconf);
 int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
+int authproxy_bearer(const authproxy_dir_conf *dconf);
+int authproxy_strip_bearer(const authproxy_dir_conf *dconf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 
-/* Where a session came from; AUTHJS_SESSION_SOURCE names it. */
+/* Where a session came from; AUTHJS_SESSION_SOURCE names it. A Bearer
+ * token's session is resolved as a cookie's (locally, from the cache or the
+ * upstream) and named for the header it came in. */
 typedef enum {
-    AUTHPROXY_SOURCE_LOCAL, AUTHPROXY_SOURCE_CACHE, AUTHPROXY_SOURCE_UPSTREAM, AUTHPROXY_SOURCES
+    AUTHPROXY_SOURCE_LOCAL, AUTHPROXY_SOURCE_CACHE, AUTHPROXY_SOURCE_UPSTREAM,
+    AUTHPROXY_SOURCE_BEARER, AUTHPROXY_SOURCES
 } authproxy_source_e;
 extern const char *const authproxy_source_names[AUTHPROXY_SOURCES];
 
@@ -173,6 +180,9 @@ typedef struct {
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
     int personal;                  /* the response is one visitor's: never shared */
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
+    /* the credential was the Authorization header's Bearer token (taken
+     * for the session cookie), whatever it resolved to */
+    int bearer;
     authproxy_identity_t *identity;    /* the session cookie's, when there was one */
     const authjs_session_t *session;
     const struct authproxy_stored *stored;  /* the child's entry it came from, if any */

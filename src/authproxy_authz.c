@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* AuthType authjs, the Require providers authjs-session and authjs-claim, and
- * what anonymous visitors get (AuthProxyUnauthAction). */
+ * what anonymous visitors get (AuthProxyUnauthAction; with AuthProxyBearer,
+ * RFC 6750's challenge). */
 #include <apr_strings.h>
 #include <ap_provider.h>
 #include <http_core.h>
@@ -85,6 +86,26 @@ static const char *sign_in_url(request_rec *r)
                        NULL);
 }
 
+/* The realm of this module's challenges: AuthName, else the server's name. */
+static const char *realm(request_rec *r)
+{
+    return ap_auth_name(r) ? ap_auth_name(r) : ap_get_server_name(r);
+}
+
+/* Where the original request's directory takes Bearer tokens, RFC 6750's
+ * challenge: a token the module took that resolved to no session is an
+ * invalid one. NULL elsewhere. */
+static const char *bearer_challenge(request_rec *r)
+{
+    request_rec *orig = authproxy_original(r);
+
+    if (!authproxy_bearer(authproxy_dconf(orig))) {
+        return NULL;
+    }
+    return apr_psprintf(r->pool, "Bearer realm=\"%s\"%s", realm(r),
+                        authproxy_request(orig)->bearer ? ", error=\"invalid_token\"" : "");
+}
+
 static int signed_in_as(request_rec *r, const char *user)
 {
     r->user = (char *)user;
@@ -95,7 +116,8 @@ static int signed_in_as(request_rec *r, const char *user)
 static int authproxy_authz_authenticate(request_rec *r)
 {
     const authjs_session_t *session;
-    int status;
+    const char *challenge;
+    int bearer, status;
 
     if (!authtype_is_authjs(r)) {
         return DECLINED;
@@ -113,12 +135,17 @@ static int authproxy_authz_authenticate(request_rec *r)
     if ((status = authproxy_session_refused(r)) != OK) {
         return status;
     }
+    bearer = authproxy_request(authproxy_original(r))->bearer;
     switch (authproxy_unauth_action(authproxy_dconf(r))) {
     case AUTHPROXY_UNAUTH_PASS:
         return signed_in_as(r, "");
     case AUTHPROXY_UNAUTH_REDIRECT:
-        if (is_navigation(r)) {
+        /* a client that sent a token is a script: never sent to sign in */
+        if (is_navigation(r) && !bearer) {
             apr_table_setn(r->headers_out, "Location", sign_in_url(r));
+            if ((challenge = bearer_challenge(r))) {
+                apr_table_setn(r->err_headers_out, "WWW-Authenticate", challenge);
+            }
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(002)
                           "anonymous: sent to sign in");
             authproxy_metrics_decision(r, AUTHPROXY_DECISION_REDIRECT);
@@ -127,6 +154,10 @@ static int authproxy_authz_authenticate(request_rec *r)
         /* scripts and API clients get a status they can act on */
         /* fall through */
     default:
+        if (bearer) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(064)
+                          "Bearer token resolved to no session: 401");
+        }
         ap_note_auth_failure(r);
         authproxy_metrics_decision(r, AUTHPROXY_DECISION_UNAUTHORIZED);
         return HTTP_UNAUTHORIZED;
@@ -135,12 +166,17 @@ static int authproxy_authz_authenticate(request_rec *r)
 
 static int authproxy_authz_note_failure(request_rec *r, const char *auth_type)
 {
+    const char *challenge;
+
     if (strcasecmp(auth_type, AUTH_TYPE) != 0) {
         return DECLINED;
     }
+    challenge = bearer_challenge(r);
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   apr_psprintf(r->pool, AUTH_TYPE " realm=\"%s\"",
-                                ap_auth_name(r) ? ap_auth_name(r) : ap_get_server_name(r)));
+                   apr_psprintf(r->pool, AUTH_TYPE " realm=\"%s\"", realm(r)));
+    if (challenge) {
+        apr_table_addn(r->err_headers_out, "WWW-Authenticate", challenge);
+    }
     return OK;
 }
 

@@ -103,6 +103,16 @@ int authproxy_strip_cookie(const authproxy_dir_conf *dconf)
     return dconf->strip_cookie == 1;
 }
 
+int authproxy_bearer(const authproxy_dir_conf *dconf)
+{
+    return dconf->bearer == 1;
+}
+
+int authproxy_strip_bearer(const authproxy_dir_conf *dconf)
+{
+    return dconf->strip_bearer == 1;
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -132,6 +142,8 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->pass_headers = AUTHPROXY_UNSET;
     conf->pass_token = AUTHPROXY_UNSET;
     conf->strip_cookie = AUTHPROXY_UNSET;
+    conf->bearer = AUTHPROXY_UNSET;
+    conf->strip_bearer = AUTHPROXY_UNSET;
     conf->unauth_action = AUTHPROXY_UNSET;
     return conf;
 }
@@ -201,6 +213,8 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->pass_headers = MERGE_INT(pass_headers);
     conf->pass_token = MERGE_INT(pass_token);
     conf->strip_cookie = MERGE_INT(strip_cookie);
+    conf->bearer = MERGE_INT(bearer);
+    conf->strip_bearer = MERGE_INT(strip_bearer);
     conf->unauth_action = MERGE_INT(unauth_action);
     conf->remote_user_claim = MERGE_PTR(remote_user_claim);
     return conf;
@@ -562,6 +576,14 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_COOKIE, ap_set_flag_slot,
                  (void *)APR_OFFSETOF(authproxy_dir_conf, strip_cookie), OR_AUTHCFG | RSRC_CONF,
                  "Remove the session cookie before the request reaches the backend (default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_BEARER, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, bearer), OR_AUTHCFG | RSRC_CONF,
+                 "Where no session cookie comes, take an Authorization: Bearer token for it "
+                 "(default Off)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_STRIP_BEARER, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, strip_bearer), OR_AUTHCFG | RSRC_CONF,
+                 "Remove the Authorization header before the backend once the session came "
+                 "from it (default Off)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_CACHE, cmd_cache, NULL, RSRC_CONF,
                   "none, or the socache provider[:args] keeping /session answers "
                   "(default " AUTHPROXY_DEFAULT_CACHE ")"),

@@ -22,6 +22,8 @@
 #define AUTHPROXY_DIR_PASS_HEADERS  "AuthProxyPassHeaders"
 #define AUTHPROXY_DIR_PASS_TOKEN    "AuthProxyPassToken"
 #define AUTHPROXY_DIR_STRIP_COOKIE  "AuthProxyStripCookie"
+#define AUTHPROXY_DIR_BEARER        "AuthProxyBearer"
+#define AUTHPROXY_DIR_STRIP_BEARER  "AuthProxyStripBearer"
 #define AUTHPROXY_DIR_CACHE         "AuthProxySessionCache"
 #define AUTHPROXY_DIR_CACHE_TTL     "AuthProxySessionCacheTTL"
 #define AUTHPROXY_DIR_CACHE_NEG_TTL "AuthProxySessionCacheNegativeTTL"

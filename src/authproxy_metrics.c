@@ -22,6 +22,9 @@ static const char *const anonymous_names[] = {
     "no_cookie", "bad_cookie", "invalid_token", "expired", "no_session", "upstream_error",
     "revoked", "revocation_unavailable"
 };
+/* A refused Bearer token's reasons: those a token can have, from invalid_token on. */
+#define BEARER_FIRST AUTHPROXY_ANONYMOUS_INVALID_TOKEN
+#define BEARER_REASONS (AUTHPROXY_ANONYMOUS_REASONS - BEARER_FIRST)
 static const char *const kind_names[] = { "route", "session", "refresh" };
 static const char *const code_names[] = { "2xx", "3xx", "4xx", "5xx", "error" };
 static const char *const lookup_names[] = { "hit", "miss", "error" };
@@ -36,6 +39,7 @@ static const double bucket_bounds[] = {
 struct authproxy_metrics {
     apr_uint64_t sessions[AUTHPROXY_SOURCES];
     apr_uint64_t anonymous[AUTHPROXY_ANONYMOUS_REASONS];
+    apr_uint64_t bearer_refused[BEARER_REASONS];
     apr_uint64_t upstream[AUTHPROXY_KINDS][CODES];
     apr_uint64_t bucket[AUTHPROXY_KINDS][BUCKETS];   /* each bucket alone, summed when read */
     apr_uint64_t micros[AUTHPROXY_KINDS];
@@ -163,8 +167,13 @@ void authproxy_metrics_resolved(const authproxy_server_conf *conf, const authpro
 {
     authproxy_metrics_t *m = conf->metrics;
 
-    if (m) {
-        apr_atomic_inc64(req->session ? &m->sessions[req->source] : &m->anonymous[req->anonymous]);
+    if (!m) {
+        return;
+    }
+    apr_atomic_inc64(req->session ? &m->sessions[req->source] : &m->anonymous[req->anonymous]);
+    /* within the reasons a token has, whatever the resolver's paths become */
+    if (!req->session && req->bearer && req->anonymous >= BEARER_FIRST) {
+        apr_atomic_inc64(&m->bearer_refused[req->anonymous - BEARER_FIRST]);
     }
 }
 
@@ -334,6 +343,9 @@ static int authproxy_metrics_handler(request_rec *r)
            "source", authproxy_source_names, AUTHPROXY_SOURCES, APR_OFFSETOF(authproxy_metrics_t, sessions));
     family(r, "authproxy_anonymous_total", "Requests that resolved to no session, by reason.",
            "reason", anonymous_names, AUTHPROXY_ANONYMOUS_REASONS, APR_OFFSETOF(authproxy_metrics_t, anonymous));
+    family(r, "authproxy_bearer_refused_total", "Bearer tokens that resolved to no session, "
+           "by reason.", "reason", anonymous_names + BEARER_FIRST, BEARER_REASONS,
+           APR_OFFSETOF(authproxy_metrics_t, bearer_refused));
     upstream_family(r);
     latency_family(r);
     family(r, "authproxy_cache_lookups_total", "Lookups of /session answers in the cache.",
@@ -356,6 +368,9 @@ static const char *counts(apr_pool_t *p, const char *const *names, apr_uint64_t 
     return line;
 }
 
+/* The rows of a VirtualHost's counts in server-status. */
+#define STATUS_ROWS 6
+
 static int authproxy_metrics_status(request_rec *r, int flags)
 {
     int v, k, n = 0;
@@ -369,7 +384,7 @@ static int authproxy_metrics_status(request_rec *r, int flags)
     for (v = 0; v < vhosts->nelts; v++) {
         vhost_t *vh = &APR_ARRAY_IDX(vhosts, v, vhost_t);
         authproxy_metrics_t *m = vh->slot;
-        const char *rows[5][2];
+        const char *rows[STATUS_ROWS][2];
         const char *upstream = "";
         int i;
 
@@ -390,16 +405,19 @@ static int authproxy_metrics_status(request_rec *r, int flags)
         rows[0][1] = counts(r->pool, authproxy_source_names, m->sessions, AUTHPROXY_SOURCES);
         rows[1][0] = "Anonymous";
         rows[1][1] = counts(r->pool, anonymous_names, m->anonymous, AUTHPROXY_ANONYMOUS_REASONS);
-        rows[2][0] = "Upstream";
-        rows[2][1] = upstream;
-        rows[3][0] = "CacheLookups";
-        rows[3][1] = counts(r->pool, lookup_names, m->lookups, AUTHPROXY_LOOKUPS);
-        rows[4][0] = "Authz";
-        rows[4][1] = counts(r->pool, decision_names, m->decisions, AUTHPROXY_DECISIONS);
+        rows[2][0] = "BearerRefused";
+        rows[2][1] = counts(r->pool, anonymous_names + BEARER_FIRST, m->bearer_refused,
+                            BEARER_REASONS);
+        rows[3][0] = "Upstream";
+        rows[3][1] = upstream;
+        rows[4][0] = "CacheLookups";
+        rows[4][1] = counts(r->pool, lookup_names, m->lookups, AUTHPROXY_LOOKUPS);
+        rows[5][0] = "Authz";
+        rows[5][1] = counts(r->pool, decision_names, m->decisions, AUTHPROXY_DECISIONS);
         if (flags & AP_STATUS_SHORT) {
             /* numbered among those shown */
             ap_rprintf(r, "AuthProxyVHost%d: %s %s\n", n, vh->vhost, vh->upstream);
-            for (i = 0; i < 5; i++) {
+            for (i = 0; i < STATUS_ROWS; i++) {
                 ap_rprintf(r, "AuthProxyVHost%d%s: %s\n", n, rows[i][0], rows[i][1]);
             }
             n++;
@@ -407,7 +425,7 @@ static int authproxy_metrics_status(request_rec *r, int flags)
         }
         ap_rprintf(r, "<h3>%s &rarr; %s</h3>\n<table border=\"0\">\n",
                    ap_escape_html(r->pool, vh->vhost), ap_escape_html(r->pool, vh->upstream));
-        for (i = 0; i < 5; i++) {
+        for (i = 0; i < STATUS_ROWS; i++) {
             ap_rprintf(r, "<tr><th align=\"left\">%s</th><td>%s</td></tr>\n", rows[i][0],
                        rows[i][1]);
         }

@@ -7,7 +7,8 @@
  * stored can never be served to another visitor, whether mod_cache's quick
  * handler runs before authentication or not. An anonymous answer of a place
  * that publishes sessions would have been another for a signed-in visitor: it
- * says Vary: Cookie, so no cache hands it to one. */
+ * says Vary: Cookie (and Authorization where Bearer tokens count), so no
+ * cache hands it to one. */
 #include <apr_strings.h>
 #include <http_protocol.h>
 #include <http_request.h>
@@ -37,6 +38,9 @@ void authproxy_private_vary_cookie(request_rec *r)
     /* before the handler: mod_cache keys what it stores by the Vary it sees */
     if (!r->main) {
         apr_table_mergen(r->err_headers_out, "Vary", "Cookie");
+        if (authproxy_bearer(authproxy_dconf(authproxy_original(r)))) {
+            apr_table_mergen(r->err_headers_out, "Vary", "Authorization");
+        }
     }
 }
 
@@ -124,6 +128,20 @@ static apr_status_t authproxy_private_filter(ap_filter_t *f, apr_bucket_brigade 
     return ap_pass_brigade(f->next, bb);
 }
 
+/* The session cookie, or a Bearer token where the original request's
+ * directory takes them: what a session not looked for yet would come from. */
+static int carries_credential(request_rec *r)
+{
+    const char *name = authproxy_origin_cookie_name(r);
+    authjs_cookie_t cookie;
+
+    return authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"), name, &cookie)
+               == AUTHJS_COOKIE_FOUND
+           || (authproxy_bearer(authproxy_dconf(authproxy_original(r)))
+               && authjs_cookie_bearer(r->pool, apr_table_get(r->headers_in, "Authorization"),
+                                       name, &cookie) == AUTHJS_COOKIE_FOUND);
+}
+
 /* Right before the handler, on every response of a server where the module
  * is on (subrequests' headers never leave). A session that a subrequest may
  * yet resolve (an SSI include) would come after the headers have left: a
@@ -134,17 +152,12 @@ static apr_status_t authproxy_private_filter(ap_filter_t *f, apr_bucket_brigade 
 static void authproxy_private_insert_filter(request_rec *r)
 {
     const authproxy_request_t *req;
-    authjs_cookie_t cookie;
 
     if (r->main || !authproxy_sconf(r->server)->upstream) {
         return;
     }
     req = authproxy_request(authproxy_original(r));
-    if (req->personal
-        || (!req->resolved
-            && authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                                  authproxy_origin_cookie_name(r), &cookie)
-                   == AUTHJS_COOKIE_FOUND)) {
+    if (req->personal || (!req->resolved && carries_credential(r))) {
         authproxy_private_response(r);
     }
     ap_add_output_filter(AUTHPROXY_PRIVATE_FILTER, NULL, r, r->connection);

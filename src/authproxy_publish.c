@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fixups: the session to CGI/PHP/FastCGI (subprocess_env), to other modules
  * (notes), optionally to a proxied backend (X-Authjs-* headers); client
- * headers that pretend to be ours are removed first. */
+ * headers that pretend to be ours are removed first, and the credential the
+ * session came in where the directory says so. */
 #include <string.h>
 
 #include <apr_lib.h>
@@ -125,6 +126,11 @@ static int authproxy_publish_fixups(request_rec *r)
                 apr_table_unset(r->headers_in, "Cookie");
             }
         }
+    }
+    /* only a token that gave the session: one the module refused may be the
+     * backend's own (an API key) */
+    if (authproxy_strip_bearer(dconf) && req->session && req->bearer) {
+        apr_table_unset(r->headers_in, "Authorization");
     }
     return DECLINED;
 }

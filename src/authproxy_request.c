@@ -3,7 +3,8 @@
  * request that a subrequest or an internal redirect belongs to. */
 #include "authproxy.h"
 
-const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream" };
+const char *const authproxy_source_names[AUTHPROXY_SOURCES] = { "local", "cache", "upstream",
+                                                                 "bearer" };
 
 authproxy_connection_t *authproxy_connection(conn_rec *c)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* authproxy_session_get(r): the request's session cookie, its identity worked
+/* authproxy_session_get(r): the request's session cookie (or, as Auth.js's
+ * getToken() reads it, a Bearer token taken for it), its identity worked
  * out once, resolved through the child's store, local decoding, the shared
  * cache or the upstream's /session, at most once per request, whichever hook
  * asks first; and a sign-out, which only a real session's writes down. */
@@ -32,21 +33,38 @@ static void use(authproxy_request_t *req, const authproxy_stored_t *stored)
 }
 
 /* The request's credential, all that its session depends on: 0 when there is
- * no session cookie (req->anonymous says why). */
+ * none (req->anonymous says why). Where no cookie holds a token and the
+ * original request's directory says AuthProxyBearer On, a Bearer token is
+ * that origin's session cookie (its name the keys' salt, its pair what the
+ * /session fetch sends): every store, key and fetch takes it as one. The
+ * routes' Authorization is the upstream's alone. */
 static int identify(request_rec *r, const authproxy_server_conf *conf,
                     authproxy_request_t *req)
 {
     const authproxy_origin_t *origin = authproxy_public_origin(r);
+    const char *name = conf->session_cookie[origin->https].name;
+    int bearer_on = !req->is_route && authproxy_bearer(authproxy_dconf(r));
     authjs_cookie_t cookie;
     authjs_cookie_status_e status =
-        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                           conf->session_cookie[origin->https].name, &cookie);
+        authjs_cookie_find(r->pool, apr_table_get(r->headers_in, "Cookie"), name, &cookie);
 
+    if (bearer_on && (status == AUTHJS_COOKIE_NONE || status == AUTHJS_COOKIE_EMPTY)) {
+        authjs_cookie_status_e bearer =
+            authjs_cookie_bearer(r->pool, apr_table_get(r->headers_in, "Authorization"), name,
+                                 &cookie);
+
+        if (bearer != AUTHJS_COOKIE_NONE) {
+            req->bearer = 1;
+            status = bearer;
+        }
+    }
     if (status != AUTHJS_COOKIE_FOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "anonymous: %s",
                       authjs_cookie_status_text(status));
+        /* a malformed Bearer token is an invalid one, as getToken() has it */
         req->anonymous = status == AUTHJS_COOKIE_NONE ? AUTHPROXY_ANONYMOUS_NO_COOKIE
-                                                      : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
+                         : req->bearer ? AUTHPROXY_ANONYMOUS_INVALID_TOKEN
+                         : AUTHPROXY_ANONYMOUS_BAD_COOKIE;
         return 0;
     }
     req->identity = authproxy_identity_make(r, conf, origin, &cookie);
@@ -70,8 +88,8 @@ static void decode_locally(request_rec *r, authproxy_request_t *req)
                                  apr_time_sec(now), r->pool, &claims);
     if (status != AUTHJS_TOKEN_VALID) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(055)
-                      "session cookie %s refused: %s",
-                      id->cookie.name, authjs_token_status_text(status));
+                      "%s %s refused: %s", req->bearer ? "Bearer token for the cookie"
+                      : "session cookie", id->cookie.name, authjs_token_status_text(status));
         req->anonymous = status == AUTHJS_TOKEN_EXPIRED ? AUTHPROXY_ANONYMOUS_EXPIRED
                                                         : AUTHPROXY_ANONYMOUS_INVALID_TOKEN;
         return;
@@ -296,6 +314,10 @@ static int authproxy_session_fixups(request_rec *r)
     if (!authproxy_session_get(r)) {
         return req->refused ? req->refused : DECLINED;
     }
+    /* a Bearer client keeps its token: a refreshed cookie would reach no one */
+    if (req->bearer) {
+        return DECLINED;
+    }
     session = req->session;
     refreshed = authproxy_refresh(orig, req->identity, &session);
 
@@ -321,6 +343,9 @@ static void resolve_page(request_rec *r, const authproxy_server_conf *conf,
                          authproxy_request_t *req)
 {
     resolve(r, conf, req);
+    if (req->session && req->bearer) {
+        req->source = AUTHPROXY_SOURCE_BEARER;
+    }
     authproxy_metrics_resolved(conf, req);
     if (req->session) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(057) "session of %s (%s)",

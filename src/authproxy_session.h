@@ -15,7 +15,8 @@ const authjs_session_t *authproxy_session_get(request_rec *r);
 int authproxy_session_refused(request_rec *r);
 /* The AUTHJS_* variables of this request's session; NULL when anonymous. */
 const apr_table_t *authproxy_session_vars(request_rec *r);
-/* The session cookie's value (chunks joined) when there is a session. */
+/* The session cookie's value (chunks joined), or the Bearer token taken for
+ * it, when there is a session. */
 const char *authproxy_session_token(request_rec *r);
 /* The upstream's answer to this route clears the session cookie: where the
  * cookie the request carried was a session, its cached answer goes, it is

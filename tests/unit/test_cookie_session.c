@@ -126,6 +126,66 @@ START_TEST(no_session_cases)
 }
 END_TEST
 
+/* An Authorization header as getToken() reads it: the scheme exactly
+ * "Bearer", the token the next space-separated part, %-decoded; a token
+ * holds nothing a cookie value may not. */
+static const struct {
+    const char *header;
+    authjs_cookie_status_e status;
+    const char *token;
+} bearer_cases[] = {
+    { NULL, AUTHJS_COOKIE_NONE, NULL },
+    { "", AUTHJS_COOKIE_NONE, NULL },
+    { "Basic YWxpY2U6cHc=", AUTHJS_COOKIE_NONE, NULL },
+    { "bearer tok", AUTHJS_COOKIE_NONE, NULL },
+    { "BEARER tok", AUTHJS_COOKIE_NONE, NULL },
+    { "Bearertok", AUTHJS_COOKIE_NONE, NULL },
+    { "Bearer\ttok", AUTHJS_COOKIE_NONE, NULL },
+    /* two spaces: the token is the empty part between them */
+    { "Bearer  tok", AUTHJS_COOKIE_NONE, NULL },
+    { "Bearer ", AUTHJS_COOKIE_NONE, NULL },
+    { "Bearer", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer tok", AUTHJS_COOKIE_FOUND, "tok" },
+    { "Bearer a.b-c_d.e", AUTHJS_COOKIE_FOUND, "a.b-c_d.e" },
+    { "Bearer tok more parts", AUTHJS_COOKIE_FOUND, "tok" },
+    { "Bearer %41%62c", AUTHJS_COOKIE_FOUND, "Abc" },
+    { "Bearer a%2fb%2Fc%25", AUTHJS_COOKIE_FOUND, "a/b/c%" },
+    /* a second Authorization header, which httpd joins with ", " */
+    { "Bearer tok, Bearer other", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer %", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%4", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%zz", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%00b", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%0D%0Ab", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%20b", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%3Bother%3D1", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%22b", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a%5Cb", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer %C3%A9", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+    { "Bearer a\x7f", AUTHJS_COOKIE_BEARER_MALFORMED, NULL },
+};
+
+START_TEST(bearer_as_gettoken_reads_it)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(bearer_cases) / sizeof(bearer_cases[0])); i++) {
+        authjs_cookie_t c;
+        authjs_cookie_status_e status = authjs_cookie_bearer(pool, bearer_cases[i].header,
+                                                             NAME, &c);
+
+        ck_assert_msg(status == bearer_cases[i].status, "case %d: status %d, want %d", i,
+                      status, bearer_cases[i].status);
+        if (status == AUTHJS_COOKIE_FOUND) {
+            ck_assert_str_eq(c.name, NAME);
+            ck_assert_str_eq(c.value, bearer_cases[i].token);
+            ck_assert_str_eq(c.pairs, apr_pstrcat(pool, NAME "=", bearer_cases[i].token, NULL));
+            ck_assert_int_eq(c.chunks, 0);
+        }
+    }
+}
+END_TEST
+
 /* Each status has a sentence of its own for the log. */
 START_TEST(cookie_status_texts)
 {
@@ -424,6 +484,7 @@ int main(void)
     tcase_add_test(tc, one_name_per_origin);
     tcase_add_test(tc, chunks_join_in_numeric_order);
     tcase_add_test(tc, no_session_cases);
+    tcase_add_test(tc, bearer_as_gettoken_reads_it);
     tcase_add_test(tc, cookie_status_texts);
     tcase_add_test(tc, strip_session_cookies);
     tcase_add_test(tc, set_cookie_of_the_session);

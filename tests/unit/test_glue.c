@@ -191,6 +191,10 @@ static const struct {
       "On", "1", "Off", "0" },
     { AUTHPROXY_DIR_STRIP_COOKIE, 1, offsetof(authproxy_dir_conf, strip_cookie), NUMBER,
       "Off", "0", "On", "1" },
+    { AUTHPROXY_DIR_BEARER, 1, offsetof(authproxy_dir_conf, bearer), NUMBER,
+      "On", "1", "Off", "0" },
+    { AUTHPROXY_DIR_STRIP_BEARER, 1, offsetof(authproxy_dir_conf, strip_bearer), NUMBER,
+      "Off", "0", "On", "1" },
     { AUTHPROXY_DIR_UNAUTH_ACTION, 1, offsetof(authproxy_dir_conf, unauth_action), NUMBER,
       "401", "1", "pass", "2" },
     { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
@@ -477,6 +481,11 @@ static const struct {
     { H, "AuthProxyPassToken On", NULL, "1" },
     { H, "AuthProxyStripCookie On", NULL, "1" },
     { L, "AuthProxyStripCookie maybe", "AuthProxyStripCookie must be On or Off", NULL },
+    { H, "AuthProxyBearer On", NULL, "1" },
+    { S, "AuthProxyBearer off", NULL, "0" },
+    { L, "AuthProxyBearer bearer", "AuthProxyBearer must be On or Off", NULL },
+    { H, "AuthProxyStripBearer On", NULL, "1" },
+    { L, "AuthProxyStripBearer", "AuthProxyStripBearer must be On or Off", NULL },
     { H, "AuthProxyUnauthAction Redirect", NULL, "0" },
     { L, "AuthProxyUnauthAction 401", NULL, "1" },
     { S, "AuthProxyUnauthAction PASS", NULL, "2" },
@@ -607,6 +616,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_pass_headers(dconf), 0);
     ck_assert_int_eq(authproxy_pass_token(dconf), 0);
     ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
+    ck_assert_int_eq(authproxy_bearer(dconf), 0);
+    ck_assert_int_eq(authproxy_strip_bearer(dconf), 0);
     /* off without an upstream, on with one, off where AuthProxySession Off */
     ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
     set(s, NULL, S, UPSTREAM);
@@ -642,6 +653,10 @@ START_TEST(accessors_apply_defaults)
     ck_assert_str_eq(authproxy_remote_user_claim(dconf), "sub");
     set(s, dconf, L, "AuthProxyPassHeaders On");
     ck_assert_int_eq(authproxy_pass_headers(dconf), 1);
+    set(s, dconf, L, "AuthProxyBearer On");
+    ck_assert_int_eq(authproxy_bearer(dconf), 1);
+    set(s, dconf, L, "AuthProxyStripBearer On");
+    ck_assert_int_eq(authproxy_strip_bearer(dconf), 1);
     /* startup derives the /session URL and the cookie names */
     ck_assert_int_eq(authproxy_config_post_config(pool, pool, pool, s), OK);
     ck_assert_str_eq(conf->session_url, "http://127.0.0.1:3000/up/session");
@@ -955,6 +970,162 @@ START_TEST(why_anonymous)
                       "case %d: reason %d, want %d", i, authproxy_request(r)->anonymous,
                       cases[i].reason);
     }
+}
+END_TEST
+
+/* A Bearer token is read as getToken() reads it, where the original
+ * request's directory says AuthProxyBearer On and no cookie holds a token;
+ * what it resolves to is told as a cookie's, and that it came (req->bearer). */
+START_TEST(bearer_as_the_cookie)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    const char *on[] = { "AuthProxyBearer On", NULL };
+    static const struct {
+        int on;
+        const char *cookie, *authorization;
+        authproxy_anonymous_e reason;
+        int bearer;
+    } cases[] = {
+        { 1, NULL, NULL, AUTHPROXY_ANONYMOUS_NO_COOKIE, 0 },
+        { 1, NULL, "Bearer forged.token.value", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        { 1, NULL, "Bearer forged%2Etoken", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        /* malformed: an invalid token, never a crash */
+        { 1, NULL, "Bearer a%00b", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        { 1, NULL, "Bearer %zz", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        { 1, NULL, "Bearer", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        { 1, NULL, "Bearer x, Bearer y", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        /* not getToken()'s: no token */
+        { 1, NULL, "bearer forged.token.value", AUTHPROXY_ANONYMOUS_NO_COOKIE, 0 },
+        { 1, NULL, "Basic YWxpY2U6cHc=", AUTHPROXY_ANONYMOUS_NO_COOKIE, 0 },
+        { 1, NULL, "Bearer  forged", AUTHPROXY_ANONYMOUS_NO_COOKIE, 0 },
+        { 0, NULL, "Bearer forged.token.value", AUTHPROXY_ANONYMOUS_NO_COOKIE, 0 },
+        /* the cookie wins where it holds a token, broken or not */
+        { 1, "authjs.session-token=forged.cookie", "Bearer forged.token.value",
+          AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 0 },
+        { 1, "authjs.session-token.0=a; authjs.session-token.2=c", "Bearer forged",
+          AUTHPROXY_ANONYMOUS_BAD_COOKIE, 0 },
+        /* an empty one holds none */
+        { 1, "authjs.session-token=", "Bearer forged", AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+        { 1, "authjs.session-token=", NULL, AUTHPROXY_ANONYMOUS_BAD_COOKIE, 0 },
+        /* the other family's cookie is no cookie here */
+        { 1, "__Secure-authjs.session-token=x", "Bearer forged",
+          AUTHPROXY_ANONYMOUS_INVALID_TOKEN, 1 },
+    };
+    server_rec *s = started(secret);
+    void *bearer = location(s, on);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        request_rec *r = fake_request(pool, s, cases[i].on ? bearer : NULL, "GET", "/app");
+        authproxy_request_t *req = authproxy_request(r);
+
+        if (cases[i].cookie) {
+            apr_table_setn(r->headers_in, "Cookie", cases[i].cookie);
+        }
+        if (cases[i].authorization) {
+            apr_table_setn(r->headers_in, "Authorization", cases[i].authorization);
+        }
+        ck_assert_ptr_null(authproxy_session_get(r));
+        ck_assert_msg(req->anonymous == (int)cases[i].reason && req->bearer == cases[i].bearer,
+                      "case %d: reason %d, bearer %d; want %d, %d", i, req->anonymous,
+                      req->bearer, cases[i].reason, cases[i].bearer);
+    }
+    ck_assert_int_eq(fake_log_count("debug", "AUTHPROXY055", "Bearer token for the cookie "
+                                    "authjs.session-token", NULL), 4);
+    ck_assert(!fake_log_has("forged"));
+}
+END_TEST
+
+/* The original request's directory decides, whatever a subrequest's says. */
+START_TEST(bearer_setting_of_the_original_request)
+{
+    const char *on[] = { "AuthProxyBearer On", NULL };
+    server_rec *s = started(NULL);
+    void *bearer = location(s, on);
+    request_rec *r = fake_request(pool, s, bearer, "GET", "/app");
+    request_rec *sub = fake_subrequest(r, NULL, "/included");
+
+    apr_table_setn(r->headers_in, "Authorization", "Bearer %zz");
+    authproxy_session_get(sub);
+    ck_assert_int_eq(authproxy_request(r)->bearer, 1);
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    sub = fake_subrequest(r, bearer, "/included");
+    apr_table_setn(r->headers_in, "Authorization", "Bearer %zz");
+    authproxy_session_get(sub);
+    ck_assert_int_eq(authproxy_request(r)->bearer, 0);
+    ck_assert_int_eq(authproxy_request(r)->anonymous, AUTHPROXY_ANONYMOUS_NO_COOKIE);
+}
+END_TEST
+
+/* The WWW-Authenticate values of a response, joined with " | ". */
+static const char *challenges(request_rec *r)
+{
+    const apr_array_header_t *h = apr_table_elts(r->err_headers_out);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
+    const char *all = NULL;
+    int i;
+
+    for (i = 0; i < h->nelts; i++) {
+        if (!strcasecmp(e[i].key, "WWW-Authenticate")) {
+            all = all ? apr_pstrcat(pool, all, " | ", e[i].val, NULL) : e[i].val;
+        }
+    }
+    return all;
+}
+
+/* RFC 6750's challenge where the directory takes Bearer tokens: a token that
+ * resolved to no session is an invalid one, and never sent to sign in. */
+START_TEST(bearer_challenges)
+{
+    const char *on[] = { "AuthProxyBearer On", NULL };
+    const char *on_401[] = { "AuthProxyBearer On", "AuthProxyUnauthAction 401", NULL };
+    const char *on_pass[] = { "AuthProxyBearer On", "AuthProxyUnauthAction pass", NULL };
+    static const struct {
+        int where;              /* 0 Bearer Off, 1 On, 2 On and 401, 3 On and pass */
+        int navigation;
+        const char *authorization;
+        int status;
+        const char *challenges;
+    } cases[] = {
+        { 0, 1, "Bearer forged", HTTP_MOVED_TEMPORARILY, NULL },
+        { 0, 0, "Bearer forged", HTTP_UNAUTHORIZED, "authjs realm=\"" HOST "\"" },
+        { 1, 1, NULL, HTTP_MOVED_TEMPORARILY, "Bearer realm=\"" HOST "\"" },
+        { 1, 0, NULL, HTTP_UNAUTHORIZED,
+          "authjs realm=\"" HOST "\" | Bearer realm=\"" HOST "\"" },
+        { 1, 1, "Bearer forged", HTTP_UNAUTHORIZED,
+          "authjs realm=\"" HOST "\" | Bearer realm=\"" HOST "\", error=\"invalid_token\"" },
+        { 1, 0, "Bearer a%00", HTTP_UNAUTHORIZED,
+          "authjs realm=\"" HOST "\" | Bearer realm=\"" HOST "\", error=\"invalid_token\"" },
+        /* not a Bearer token: no credential */
+        { 1, 1, "bearer forged", HTTP_MOVED_TEMPORARILY, "Bearer realm=\"" HOST "\"" },
+        { 2, 1, NULL, HTTP_UNAUTHORIZED,
+          "authjs realm=\"" HOST "\" | Bearer realm=\"" HOST "\"" },
+        { 2, 1, "Bearer forged", HTTP_UNAUTHORIZED,
+          "authjs realm=\"" HOST "\" | Bearer realm=\"" HOST "\", error=\"invalid_token\"" },
+        { 3, 1, "Bearer forged", OK, NULL },
+    };
+    server_rec *s = started(NULL);
+    void *dconfs[] = { NULL, location(s, on), location(s, on_401), location(s, on_pass) };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        request_rec *r = page_load(s, dconfs[cases[i].where], "/app");
+        int status;
+
+        if (!cases[i].navigation) {
+            apr_table_setn(r->headers_in, "Accept", "application/json");
+        }
+        if (cases[i].authorization) {
+            apr_table_setn(r->headers_in, "Authorization", cases[i].authorization);
+        }
+        status = fake_httpd.check_authn(r);
+        ck_assert_msg(status == cases[i].status, "case %d: %d", i, status);
+        expect_str(i, "WWW-Authenticate", challenges(r), cases[i].challenges);
+        expect_str(i, "Location", apr_table_get(r->headers_out, "Location"),
+                   status == HTTP_MOVED_TEMPORARILY ? "/api/auth/signin?callbackUrl=%2fapp"
+                                                    : NULL);
+    }
+    ck_assert_int_eq(fake_log_count("debug", "AUTHPROXY064", NULL), 3);
 }
 END_TEST
 
@@ -1354,6 +1525,47 @@ static int entries(const apr_table_t *t)
     apr_table_do(count_entries, &n, t, NULL);
     return n;
 }
+
+/* AuthProxyStripBearer: Authorization goes once its token gave the session;
+ * a token the module refused (an app's own API key?) and a cookie's session
+ * leave it be. An anonymous answer where tokens count varies by it. */
+START_TEST(bearer_stripped)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    const char *strip[] = { "AuthProxyBearer On", "AuthProxyStripBearer On", NULL };
+    const char *keep[] = { "AuthProxyBearer On", NULL };
+    server_rec *s = started(secret);
+    void *dconf = location(s, strip);
+    request_rec *r = fake_request(pool, s, dconf, "GET", "/app");
+
+    apr_table_setn(r->headers_in, "Authorization", "Bearer tok");
+    signed_in(r, token_session(ALICE), AUTHPROXY_SOURCE_BEARER);
+    authproxy_request(r)->bearer = 1;
+    fake_httpd.fixups(r);
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "Authorization"));
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHJS_SESSION_SOURCE"), "bearer");
+    r = fake_request(pool, s, dconf, "GET", "/app");
+    apr_table_setn(r->headers_in, "Authorization", "Bearer tok");
+    signed_in(r, token_session(ALICE), AUTHPROXY_SOURCE_LOCAL);
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Authorization"), "Bearer tok");
+    r = fake_request(pool, s, dconf, "GET", "/app");
+    apr_table_setn(r->headers_in, "Authorization", "Bearer forged.token.value");
+    fake_httpd.fixups(r);
+    ck_assert_int_eq(authproxy_request(r)->bearer, 1);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Authorization"), "Bearer forged.token.value");
+    ck_assert_str_eq(apr_table_get(r->err_headers_out, "Vary"), "Cookie, Authorization");
+    r = fake_request(pool, s, location(s, keep), "GET", "/app");
+    apr_table_setn(r->headers_in, "Authorization", "Bearer tok");
+    signed_in(r, token_session(ALICE), AUTHPROXY_SOURCE_BEARER);
+    authproxy_request(r)->bearer = 1;
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->headers_in, "Authorization"), "Bearer tok");
+    r = fake_request(pool, s, NULL, "GET", "/app");
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(apr_table_get(r->err_headers_out, "Vary"), "Cookie");
+}
+END_TEST
 
 START_TEST(header_replace_every_spelling)
 {
@@ -1898,6 +2110,9 @@ int main(void)
     tcase_add_test(authn, refused_by_require);
     tcase_add_test(authn, nothing_secret_is_logged);
     tcase_add_test(authn, why_anonymous);
+    tcase_add_test(authn, bearer_as_the_cookie);
+    tcase_add_test(authn, bearer_setting_of_the_original_request);
+    tcase_add_test(authn, bearer_challenges);
     suite_add_tcase(suite, authn);
     tcase_add_checked_fixture(authz, setup, teardown);
     tcase_add_test(authz, claim_lines);
@@ -1910,6 +2125,7 @@ int main(void)
     tcase_add_test(publish, client_claims_are_scrubbed);
     tcase_add_test(publish, headers_across_subrequests_and_redirects);
     tcase_add_test(publish, session_cookie_stripped);
+    tcase_add_test(publish, bearer_stripped);
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
     tcase_add_test(publish, route_host_and_claims);

@@ -206,6 +206,28 @@ static void find_chunks(apr_pool_t *p, void *header)
     ck_assert_int_eq(c.chunks, AUTHJS_COOKIE_MAX_CHUNKS);
 }
 
+/* An Authorization header of `n` bytes: a Bearer token, %-escapes all
+ * along. */
+static void *bearer_header(apr_pool_t *p, int n)
+{
+    char *h = apr_palloc(p, n + 64), *o = h;
+
+    o += sprintf(o, "Bearer ");
+    while (o - h < n - 64) {
+        o += sprintf(o, "%%41b");
+    }
+    *o = '\0';
+    return h;
+}
+
+static void find_bearer(apr_pool_t *p, void *header)
+{
+    authjs_cookie_t c;
+
+    ck_assert_int_eq(authjs_cookie_bearer(p, header, NAME, &c), AUTHJS_COOKIE_FOUND);
+    ck_assert_int_eq(c.value[0], 'A');
+}
+
 /* An upstream's Set-Cookie of `n` bytes: the session cookie, then Path
  * attributes, every other one the target prefix. */
 static void *set_cookie(apr_pool_t *p, int n)
@@ -414,6 +436,7 @@ static const case_t cases[] = {
     { "authjs_cookie_strip, 64 KiB Cookie", cookie_header, strip, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB Cookie", cookie_header, find, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB of chunks", chunked_header, find_chunks, FIELD_BYTES },
+    { "authjs_cookie_bearer, 64 KiB Authorization", bearer_header, find_bearer, FIELD_BYTES },
     { "authproxy_rewrite_cookie_path, 64 KiB Set-Cookie", set_cookie, rewrite_paths,
       FIELD_BYTES },
     { "authjs_set_cookie_pair, 64 KiB Set-Cookie", set_cookie, session_pair, FIELD_BYTES },

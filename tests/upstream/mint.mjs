@@ -57,10 +57,19 @@
 //   "flavor" is "nextauth-v4" (salt then ignored). Answers the payload JSON.
 //   "now" sets the clock as for encode.
 //
+// getToken request (what Auth.js's own getToken() makes of a request's
+// headers, for the Bearer tests):
+//   {"op": "gettoken", "secret": "...", "secureCookie": false,
+//    "headers": [["Authorization", "Bearer ..."], ["Cookie", "..."], ...]}
+//   Each pair is appended to one Headers (a repeated name joined with ", ",
+//   as a server joins repeated fields). Answers the payload JSON, or "null"
+//   where getToken() finds no session (or throws, as some releases do on a
+//   malformed %-escape: no session either).
+//
 // "op" may also be given as "encode" (the default).
 
 import readline from "node:readline";
-import { encode as authjsEncode, decode as authjsDecode } from "@auth/core/jwt";
+import { encode as authjsEncode, decode as authjsDecode, getToken } from "@auth/core/jwt";
 import { encode as gcmEncode } from "auth-core-gcm/jwt";
 import nextAuthJwt from "next-auth/jwt"; // CommonJS: exports on the default
 
@@ -134,6 +143,26 @@ async function decodeReq(req) {
   return JSON.stringify(payload);
 }
 
+async function getTokenReq(req) {
+  if (!Array.isArray(req.headers)) fail('"headers" must be an array of [name, value]');
+  const headers = new Headers();
+  for (const [name, value] of req.headers) headers.append(name, value);
+  // its logger on stderr: stdout is this protocol's
+  const quiet = { debug() {}, warn: console.error, error: console.error };
+  const secret = checkSecret(req, true);
+  try {
+    const payload = await getToken({
+      req: { headers },
+      secret,
+      secureCookie: Boolean(req.secureCookie),
+      logger: quiet,
+    });
+    return JSON.stringify(payload);
+  } catch {
+    return "null";
+  }
+}
+
 // The libraries read the clock through Date.now() and new Date(); a request's
 // "now" stands in for both until it is answered (requests are answered one at
 // a time).
@@ -168,7 +197,8 @@ async function handle(line) {
   const op = req.op ?? "encode";
   if (op === "encode") return await atClock(req.now, () => encodeReq(req));
   if (op === "decode") return await atClock(req.now, () => decodeReq(req));
-  fail(`unknown "op" ${JSON.stringify(op)} (encode | decode)`);
+  if (op === "gettoken") return await getTokenReq(req);
+  fail(`unknown "op" ${JSON.stringify(op)} (encode | decode | gettoken)`);
 }
 
 function errorLine(e) {
