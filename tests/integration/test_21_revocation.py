@@ -255,3 +255,18 @@ def test_a_server_without_the_secret_revokes_for_those_with_it(httpd_factory, up
     assert revoke(asking, {"token": token})[0] == 204
     for h in (decoding, asking):
         refused_within_a_second(lambda: email_of(h, token))
+
+
+def test_a_revoked_token_is_refused_as_a_bearer_token_too(httpd_factory, upstream, memcached):
+    h = httpd_factory(fleet_conf(upstream, memcached, extra="""
+        <Location /cgi-bin/>
+            AuthProxyBearer On
+        </Location>
+    """))
+    token, other = minted("heidi", "heidi")
+    bearer = {"Authorization": "Bearer " + token}
+    assert env_of(h, headers=bearer)["AUTHJS_SESSION_SOURCE"] == "bearer"
+    assert revoke(h, {"token": token})[0] == 204
+    refused_within_a_second(lambda: env_of(h, headers=bearer).get("AUTHJS_USER_EMAIL"))
+    assert env_of(h, headers={"Authorization": "Bearer " + other})["AUTHJS_USER_EMAIL"] \
+        == "heidi@example.com"
