@@ -746,6 +746,15 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          s->server_hostname, s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        if (authproxy_revocation(conf) && !strncasecmp(authproxy_cache_spec(conf), "shmcb", 5)
+            && should_warn()) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AUTHPROXY_LOGNO(065)
+                         "%s On keeps revocations in %s %s, which every restart (a graceful one "
+                         "too: logrotate's) makes anew: a revoked token is taken again after it, "
+                         "until it expires; use memcache or redis (%s:%d)",
+                         AUTHPROXY_DIR_REVOCATION, AUTHPROXY_DIR_CACHE,
+                         authproxy_cache_spec(conf), s->server_hostname, s->port);
+        }
         if (s != main_server && should_warn()) {
             if (conf->own_deployment) {
                 warn_not_inherited(ptemp, s, conf, main_conf);

@@ -45,10 +45,9 @@
 #define REVOKED_USER "revoked-user"
 #define GENERATION "revocations"
 
-/* Generations as read: 0 to 2 are never written. */
+/* Generations as read: 0 and 1 are never written. */
 #define NEVER_READ 0
 #define UNREADABLE 1
-#define NONE_YET 2
 
 /* A child's view of its server's revocations: allocated before the fork,
  * each child's own. */
@@ -73,7 +72,7 @@ int authproxy_revocation_post_config(apr_pool_t *pconf, server_rec *s)
 /* A generation as written: above those that are never written. */
 static apr_uint64_t written(apr_uint64_t generation)
 {
-    return generation > NONE_YET ? generation : NONE_YET + 1;
+    return generation > UNREADABLE ? generation : UNREADABLE + 1;
 }
 
 /* A named record's presence: NONE when absent, REVOKED when there. */
@@ -88,6 +87,26 @@ static authproxy_revocation_e recorded(authproxy_identity_t *id, const char *pur
            : AUTHPROXY_REVOCATION_UNAVAILABLE;
 }
 
+static apr_uint64_t announce(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p);
+
+/* The scope's generation as the cache holds it, written anew where it holds
+ * none (emptied, restarted): memcache's provider answers "not found" where it
+ * finds no live server, so only a write tells an empty cache from a dead
+ * one. UNREADABLE where the cache cannot say. */
+static apr_uint64_t read_generation(authproxy_identity_t *id)
+{
+    const char *value;
+
+    switch (recorded(id, GENERATION, "", &value)) {
+    case AUTHPROXY_REVOCATION_REVOKED:    /* it is there */
+        return written(strtoull(value, NULL, 16));
+    case AUTHPROXY_REVOCATION_NONE:
+        return announce(id->conf, id->server, id->pool);
+    default:
+        return UNREADABLE;
+    }
+}
+
 /* The scope's generation, read at most once a second by one of the child's
  * threads while the others take the last one read (once there is one). */
 static apr_uint64_t generation(authproxy_identity_t *id)
@@ -95,28 +114,19 @@ static apr_uint64_t generation(authproxy_identity_t *id)
     authproxy_revocations_t *rev = id->conf->revocations;
     apr_time_t now = apr_time_now();
     apr_uint64_t read_at = apr_atomic_read64(&rev->read_at);
-    apr_uint64_t generation = apr_atomic_read64(&rev->generation);
-    const char *value;
+    apr_uint64_t seen = apr_atomic_read64(&rev->generation), generation;
 
     /* a clock stepped back counts as a second gone */
-    if (generation != NEVER_READ && now >= (apr_time_t)read_at
+    if (seen != NEVER_READ && now >= (apr_time_t)read_at
         && now - (apr_time_t)read_at < RECHECK) {
-        return generation;
+        return seen;
     }
-    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && generation != NEVER_READ) {
-        return generation;
+    if (apr_atomic_cas64(&rev->read_at, now, read_at) != read_at && seen != NEVER_READ) {
+        return seen;
     }
-    switch (recorded(id, GENERATION, "", &value)) {
-    case AUTHPROXY_REVOCATION_REVOKED:    /* it is there */
-        generation = written(strtoull(value, NULL, 16));
-        break;
-    case AUTHPROXY_REVOCATION_NONE:
-        generation = NONE_YET;
-        break;
-    default:
-        generation = UNREADABLE;
-    }
-    apr_atomic_set64(&rev->generation, generation);
+    generation = read_generation(id);
+    /* a revocation this child announced meanwhile stands */
+    apr_atomic_cas64(&rev->generation, generation, seen);
     return generation;
 }
 
@@ -144,7 +154,9 @@ static authproxy_revocation_e look_up(authproxy_identity_t *id, const authjs_ses
         return found;
     }
     found = recorded(id, REVOKED_USER, sub, &before);
-    if (found == AUTHPROXY_REVOCATION_REVOKED && json_integer_value(iat) >= apr_atoi64(before)) {
+    /* a token of the revocation's own second is revoked: one-second times
+     * cannot tell it from one issued just before */
+    if (found == AUTHPROXY_REVOCATION_REVOKED && json_integer_value(iat) > apr_atoi64(before)) {
         found = AUTHPROXY_REVOCATION_NONE;
     }
     return found;
@@ -169,19 +181,28 @@ static void complain(authproxy_identity_t *id, int closed)
 
 authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
                                                   const authproxy_stored_t *stored,
-                                                  const authjs_session_t *session)
+                                                  const authjs_session_t *session, int at_once)
 {
-    apr_uint64_t now_generation, stamp = stored ? authproxy_store_revocation(stored) : 0;
+    apr_uint64_t now_generation, confirmed, stamp = stored ? authproxy_store_revocation(stored) : 0;
     authproxy_revocation_e found;
 
     if (stamp == AUTHPROXY_STORED_REVOKED) {
         return AUTHPROXY_REVOCATION_REVOKED;
     }
-    if ((now_generation = generation(id)) != UNREADABLE && stamp == now_generation) {
+    now_generation = at_once ? read_generation(id) : generation(id);
+    if (now_generation != UNREADABLE && stamp == now_generation) {
         return AUTHPROXY_REVOCATION_NONE;
     }
     found = now_generation == UNREADABLE ? AUTHPROXY_REVOCATION_UNAVAILABLE
                                          : look_up(id, session);
+    /* "not found" counts once the generation, read again, shows the cache
+     * was there to say it (a provider without a live server says it too) */
+    if (found == AUTHPROXY_REVOCATION_NONE && (confirmed = read_generation(id)) != now_generation) {
+        if (confirmed == UNREADABLE) {
+            found = AUTHPROXY_REVOCATION_UNAVAILABLE;
+        }
+        stored = NULL;      /* nothing to keep: the next request looks again */
+    }
     if (found == AUTHPROXY_REVOCATION_UNAVAILABLE) {
         int closed = authproxy_revocation_unavailable(id->conf) == AUTHPROXY_UNAVAILABLE_CLOSED;
 
@@ -196,8 +217,8 @@ authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
 }
 
 /* A new generation, after the records it announces; this child knows it at
- * once. */
-static apr_status_t announce(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p)
+ * once. UNREADABLE when the cache cannot keep it. */
+static apr_uint64_t announce(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p)
 {
     unsigned char bytes[8];
     apr_uint64_t generation = 0;
@@ -213,11 +234,20 @@ static apr_status_t announce(const authproxy_server_conf *conf, server_rec *s, a
                                        apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, generation),
                                        apr_time_now() + KEPT);
     }
-    if (rv == APR_SUCCESS) {
-        apr_atomic_set64(&conf->revocations->generation, generation);
-        apr_atomic_set64(&conf->revocations->read_at, apr_time_now());
+    if (rv != APR_SUCCESS) {
+        return UNREADABLE;
     }
-    return rv;
+    apr_atomic_set64(&conf->revocations->generation, generation);
+    apr_atomic_set64(&conf->revocations->read_at, apr_time_now());
+    return generation;
+}
+
+/* The revocation's records are kept: now its generation. */
+static apr_status_t announced(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p,
+                              apr_status_t rv)
+{
+    return rv != APR_SUCCESS ? rv : announce(conf, s, p) == UNREADABLE ? APR_EGENERAL
+                                                                        : APR_SUCCESS;
 }
 
 /* One token revoked until `until`: by its jti where it has one, and by its
@@ -233,7 +263,7 @@ static apr_status_t revoke_token(const authproxy_server_conf *conf, server_rec *
     if (rv == APR_SUCCESS && value) {
         rv = authproxy_cache_put_named(conf, s, p, REVOKED_COOKIE, value, "1", until);
     }
-    return rv == APR_SUCCESS ? announce(conf, s, p) : rv;
+    return announced(conf, s, p, rv);
 }
 
 /* As long as the session could be taken (a token within the clock-skew
@@ -259,25 +289,33 @@ void authproxy_revocation_signed_out(authproxy_identity_t *id, const authjs_sess
     }
 }
 
-/* Every token of `sub` issued before `before` revoked; a later "before"
- * already there stays. */
+/* Every token of `sub` issued at or before `before` revoked; a later
+ * "before" already there stays. Read again after writing: of two
+ * revocations at once, the later "before" is kept. */
 static apr_status_t revoke_user(request_rec *r, const authproxy_server_conf *conf,
                                 const char *sub, apr_int64_t before)
 {
     const char *known;
-    apr_status_t rv = authproxy_cache_get_named(conf, r->server, r->pool, REVOKED_USER, sub,
-                                                &known);
+    apr_status_t rv;
+    int wrote = 0;
 
-    if (rv == APR_SUCCESS && apr_atoi64(known) >= before) {
-        return APR_SUCCESS;
+    while (wrote < 3) {
+        rv = authproxy_cache_get_named(conf, r->server, r->pool, REVOKED_USER, sub, &known);
+        if (rv == APR_SUCCESS && apr_atoi64(known) >= before) {
+            break;
+        }
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+            return rv;
+        }
+        rv = authproxy_cache_put_named(conf, r->server, r->pool, REVOKED_USER, sub,
+                                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before),
+                                       apr_time_now() + KEPT);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        wrote++;
     }
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        return rv;
-    }
-    rv = authproxy_cache_put_named(conf, r->server, r->pool, REVOKED_USER, sub,
-                                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before),
-                                   apr_time_now() + KEPT);
-    return rv == APR_SUCCESS ? announce(conf, r->server, r->pool) : rv;
+    return wrote ? announced(conf, r->server, r->pool, APR_SUCCESS) : APR_SUCCESS;
 }
 
 /* A token the handler was given, as the server's keys read it under either
@@ -369,8 +407,10 @@ static const char *carry_out(request_rec *r, const authproxy_server_conf *conf, 
     rv = sub ? revoke_user(r, conf, json_string_value(sub), at)
          : token ? revoke_given_token(r, conf, json_string_value(token))
          : revoke_token(conf, r->server, r->pool, json_string_value(jti), NULL,
-                        exp ? apr_time_from_sec(json_integer_value(exp) + AUTHJS_CLOCK_TOLERANCE)
-                            : apr_time_now() + KEPT);
+                        /* in seconds first: a far "exp" would overflow microseconds */
+                        exp && json_integer_value(exp) < now + apr_time_sec(KEPT)
+                        ? apr_time_from_sec(json_integer_value(exp) + AUTHJS_CLOCK_TOLERANCE)
+                        : apr_time_now() + KEPT);
     *status = rv == APR_SUCCESS ? HTTP_NO_CONTENT : HTTP_SERVICE_UNAVAILABLE;
     return NULL;
 }

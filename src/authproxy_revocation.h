@@ -16,12 +16,13 @@ typedef enum {
 
 /* Whether the credential's session (the child's entry `stored`, or NULL for
  * one the request alone holds) was revoked. Looks in the shared cache only
- * when something was revoked since the entry was last looked at. While the
- * cache cannot tell, AuthProxyRevocationUnavailable says: NONE (open) or
- * UNAVAILABLE (closed). */
+ * when something was revoked since the entry was last looked at, as the
+ * child last read that (at most a second ago), or `at_once` as the cache
+ * says now. While the cache cannot tell, AuthProxyRevocationUnavailable
+ * says: NONE (open) or UNAVAILABLE (closed). */
 authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
                                                   const authproxy_stored_t *stored,
-                                                  const authjs_session_t *session);
+                                                  const authjs_session_t *session, int at_once);
 
 /* The credential's session was signed out through the routes: revoked until
  * it ends, on every server sharing the cache. */

@@ -68,14 +68,15 @@ static int authproxy_route_pre_translate(request_rec *r)
 
 /* Keeps Alias, mod_rewrite and the file system away from a route; and the
  * client's claims of an origin or a path away from the upstream, before
- * mod_proxy merges its own X-Forwarded-Server onto them. */
+ * mod_proxy merges its own X-Forwarded-Server onto them, and a revoked
+ * session's cookie. */
 static int authproxy_route_translate(request_rec *r)
 {
     if (!authproxy_is_route(r)) {
         return DECLINED;
     }
     authproxy_remove_origin_claims(r->headers_in, 1);
-    return OK;
+    return authproxy_session_route(r);
 }
 
 /* Under ProxyPreserveHost On mod_proxy sends the client's host as the TLS

@@ -248,10 +248,10 @@ static void ask_upstream(request_rec *r, authproxy_request_t *req)
 
 /* A revoked session is none; so is one whose revocation cannot be read
  * under AuthProxyRevocationUnavailable closed (and the request refused). */
-static void unless_revoked(request_rec *r, authproxy_request_t *req)
+static void unless_revoked(request_rec *r, authproxy_request_t *req, int at_once)
 {
     authproxy_revocation_e revoked =
-        authproxy_revocation_check(req->identity, req->stored, req->session);
+        authproxy_revocation_check(req->identity, req->stored, req->session, at_once);
 
     if (revoked != AUTHPROXY_REVOCATION_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(063)
@@ -284,9 +284,6 @@ static int resolve(request_rec *r, const authproxy_server_conf *conf,
     }
     else {
         ask_upstream(r, req);
-    }
-    if (req->session && conf->revocations) {
-        unless_revoked(r, req);
     }
     return 1;
 }
@@ -342,7 +339,9 @@ static int authproxy_session_fixups(request_rec *r)
 static void resolve_page(request_rec *r, const authproxy_server_conf *conf,
                          authproxy_request_t *req)
 {
-    resolve(r, conf, req);
+    if (resolve(r, conf, req) && req->session && conf->revocations) {
+        unless_revoked(r, req, 0);
+    }
     if (req->session && req->bearer) {
         req->source = AUTHPROXY_SOURCE_BEARER;
     }
@@ -397,6 +396,34 @@ void authproxy_session_signed_out(request_rec *r)
         authproxy_refresh_forget(req->identity, session);
         authproxy_revocation_signed_out(req->identity, session);
     }
+}
+
+int authproxy_session_route(request_rec *r)
+{
+    const authproxy_server_conf *conf = authproxy_sconf(r->server);
+    authproxy_request_t *req = authproxy_request(r);
+    const char *cookies;
+
+    if (!conf->revocations || !resolve(r, conf, req) || !req->session) {
+        return OK;
+    }
+    /* as the cache says now: a token let through in the second a child
+     * takes its last read as it is would come back as a new one */
+    unless_revoked(r, req, 1);
+    req->session = NULL;
+    if (req->refused || req->anonymous != AUTHPROXY_ANONYMOUS_REVOKED) {
+        return req->refused ? req->refused : OK;
+    }
+    /* the upstream would take it, and its /session issue a new token for it */
+    cookies = authjs_cookie_strip(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                                  authproxy_cookie_name(conf));
+    if (cookies) {
+        apr_table_setn(r->headers_in, "Cookie", cookies);
+    }
+    else {
+        apr_table_unset(r->headers_in, "Cookie");
+    }
+    return OK;
 }
 
 int authproxy_session_refused(request_rec *r)

@@ -9,6 +9,11 @@ void authproxy_session_register_hooks(apr_pool_t *p);
 /* The session of this request, resolved at most once per request (subrequests
  * share their main request's); NULL when anonymous. */
 const authjs_session_t *authproxy_session_get(request_rec *r);
+/* With AuthProxyRevocation On, a route's session cookie, where it is a
+ * revoked session's, never reaches the upstream (whose /session would issue
+ * a new token for it): OK, or the HTTP status the route gets (503 while
+ * revocations cannot be read, under AuthProxyRevocationUnavailable closed). */
+int authproxy_session_route(request_rec *r);
 /* OK, or the HTTP status a request gets whose session could not be decided
  * (503 while revocations cannot be read, under
  * AuthProxyRevocationUnavailable closed). */

@@ -13,8 +13,10 @@
  * its SIGTERM handler, in the middle of a request.
  *
  * A kept-alive connection brings the same cookie with each of its requests:
- * it holds the entry it last used, and takes it again without the store's
- * lock (worth about 15% of a request in bench/run.sh's 2/1 and 3/1). A
+ * it holds the session entry it last used, and takes it again without the
+ * store's lock while the store lists it (worth about 15% of a request in
+ * bench/run.sh's 2/1 and 3/1); so each open connection may keep one entry
+ * beyond the store's share until its next request or its end. A
  * connection serves one request at a time (an HTTP/2 stream has a connection
  * of its own), so that needs no lock; counts are atomic, the rest of an
  * entry does not change once it is listed, and the entry's last check the
@@ -44,6 +46,7 @@ struct entry {
     authproxy_stored_check_t check;    /* under store.mutex, */
     entry_t *newer, *older;            /* as these */
     apr_uint32_t refs;                 /* atomic */
+    apr_uint32_t listed;               /* atomic: taken off, a connection takes it no more */
     apr_uint64_t revocation;           /* atomic */
 };
 
@@ -156,6 +159,7 @@ static void hold(entry_t *e, apr_pool_t *holder)
 /* Under store.mutex. */
 static void unlist(entry_t *e)
 {
+    apr_atomic_set32(&e->listed, 0);
     apr_hash_set(store.index, e->key, e->key_len, NULL);
     *(e->newer ? &e->newer->older : &store.newest) = e->older;
     *(e->older ? &e->older->newer : &store.oldest) = e->newer;
@@ -187,13 +191,14 @@ static const char *key_of(const authproxy_identity_t *id, authproxy_stored_e kin
     return kind == AUTHPROXY_STORED_NONE ? id->none_key : id->store_key;
 }
 
-/* The connection's last entry, when it is the key's and has not ended. */
+/* The connection's last entry, when it is the key's, has not ended and is
+ * still the store's (not replaced by a newer one of the key, nor evicted). */
 static entry_t *last_used(struct authproxy_stored_last *last, const char *key, apr_size_t len,
                           apr_time_t now)
 {
     entry_t *e = last ? last->entry : NULL;
 
-    return e && e->key_len == len && !memcmp(e->key, key, len)
+    return e && apr_atomic_read32(&e->listed) && e->key_len == len && !memcmp(e->key, key, len)
            && !(ends(&e->stored) && now >= ends(&e->stored)) ? e : NULL;
 }
 
@@ -247,7 +252,11 @@ const authproxy_stored_t *authproxy_store_find(authproxy_identity_t *id, authpro
             list_first(e);
         }
         hold(e, id->pool);
-        remember(id, e);
+        /* a session, which the connection's next request brings again; not
+         * a made-up cookie's "no session" */
+        if (kind == AUTHPROXY_STORED_SESSION) {
+            remember(id, e);
+        }
         if (check) {
             *check = e->check;
         }
@@ -300,6 +309,7 @@ static void share(authproxy_stored_t *stored, const authproxy_stored_check_t *ch
         unlist(store.oldest);
     }
     apr_atomic_inc32(&e->refs);
+    apr_atomic_set32(&e->listed, 1);
     store.count++;
     apr_hash_set(store.index, e->key, e->key_len, e);
     list_first(e);

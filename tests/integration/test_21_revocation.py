@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from harness import UPSTREAM_SECRET, header, mint
+from harness import UPSTREAM_SECRET, Browser, header, header_all, mint, tagged
+from test_01_config import configtest
 from session_helpers import (COOKIE, Connection, env_of, session_cookie, signed_in, token_request,
                              tokens)
 from test_15_metrics import scrape, value
@@ -131,7 +132,7 @@ def test_revoking_a_user_refuses_its_older_tokens_on_every_server(httpd_factory,
     assert status == 204, body
     for h in (a, b):
         refused_within_a_second(lambda: email_of(h, carol_1))
-        assert email_of(h, carol_2) is None
+        refused_within_a_second(lambda: email_of(h, carol_2))
         assert email_of(h, dave) == "dave@example.com"
     refused_within_a_second(lambda: kept.email(carol_1))
     kept.close()
@@ -216,6 +217,17 @@ def test_the_handler_without_revocation_is_an_error(httpd_factory, upstream):
     assert revoke(h, {"sub": "x"})[0] == 500
 
 
+def test_startup_warns_that_shmcb_forgets_revocations_at_a_restart(upstream):
+    conf = "AuthProxyUpstream %s\nAuthProxySecret %s\nAuthProxyRevocation On\n" % (
+        upstream.origin, UPSTREAM_SECRET)
+    rc, out = configtest(conf)
+    assert rc == 0 and tagged(out, "AUTHPROXY065", "AuthProxySessionCache shmcb"), out
+    rc, out = configtest(conf + "LoadModule socache_memcache_module "
+                         "@MODULES@/mod_socache_memcache.so\n"
+                         "AuthProxySessionCache memcache:127.0.0.1:11211\n")
+    assert rc == 0 and not tagged(out, "AUTHPROXY065"), out
+
+
 @pytest.mark.parametrize("policy", ["open", "closed"])
 def test_a_cache_that_cannot_say_gives_the_policys_answer(httpd_factory, upstream, memcached,
                                                          policy):
@@ -226,9 +238,9 @@ def test_a_cache_that_cannot_say_gives_the_policys_answer(httpd_factory, upstrea
             Require valid-user
         </Location>
     """ % policy))
-    for tag in ("AUTHPROXY043", "AUTHPROXY059"):
+    for tag in ("AUTHPROXY043", "AUTHPROXY044", "AUTHPROXY059"):
         h.expect_log(tag)
-    h.expect_other_log("[socache_memcache:")
+    h.expect_other_log("[socache_memcache:crit]")
     token, = minted("frank")
     assert email_of(h, token) == "frank@example.com"
     memcached.stop()
@@ -270,3 +282,189 @@ def test_a_revoked_token_is_refused_as_a_bearer_token_too(httpd_factory, upstrea
     refused_within_a_second(lambda: env_of(h, headers=bearer).get("AUTHJS_USER_EMAIL"))
     assert env_of(h, headers={"Authorization": "Bearer " + other})["AUTHJS_USER_EMAIL"] \
         == "heidi@example.com"
+
+
+# ---- what the attacker's pass on revocation found --------------------------------------
+# (the two still marked xfail are limits README.md states: see "Sign-out that holds")
+
+def one_server(httpd_factory, upstream, secret=True, extra=""):
+    return httpd_factory("""
+        AuthProxyUpstream %s
+        %s
+        AuthProxyRevocation On
+        MaxKeepAliveRequests 0
+    """ % (upstream.origin, "AuthProxySecret " + UPSTREAM_SECRET if secret else "")
+        + REVOKE + extra)
+
+
+def fresh_token_through_route(h, token):
+    """GET /api/auth/session through httpd with `token`: the session cookie
+    the upstream sets in its answer, if any."""
+    status, headers, body = h.request("GET", "/api/auth/session",
+                                      headers={"Cookie": session_cookie(token)})
+    assert status == 200, body
+    for set_cookie in header_all(headers, "Set-Cookie"):
+        name, _, val = set_cookie.split(";", 1)[0].partition("=")
+        if name.strip() == COOKIE and val:
+            return val
+    return None
+
+
+@pytest.mark.parametrize("secret", [True, False], ids=["local", "upstream"])
+def test_a_revoked_token_cannot_be_exchanged_for_a_fresh_one(httpd_factory, upstream, secret):
+    h = one_server(httpd_factory, upstream, secret=secret)
+    browser = signed_in(h)
+    stolen = browser.cookies[COOKIE]
+    status, _, _ = browser.sign_out("/api/auth")
+    assert status in (302, 303)
+    refused_within_a_second(lambda: email_of(h, stolen))
+    # the attacker holding the copied cookie asks the forwarded /session route
+    fresh = fresh_token_through_route(h, stolen)
+    assert fresh is None or email_of(h, fresh) is None, \
+        "a signed-out token bought a new session: " + str(email_of(h, fresh))
+
+
+def test_revoking_a_user_cannot_be_escaped_through_the_session_route(httpd_factory, upstream):
+    h = one_server(httpd_factory, upstream)
+    stolen = signed_in(h).cookies[COOKIE]
+    time.sleep(1.1)     # the revocation's "before" is past the token's iat
+    assert revoke(h, {"sub": "u-alice"})[0] == 204
+    refused_within_a_second(lambda: email_of(h, stolen))
+    fresh = fresh_token_through_route(h, stolen)
+    assert fresh is None or email_of(h, fresh) is None
+
+
+def test_revoking_a_user_now_refuses_a_token_issued_this_second(httpd_factory, upstream):
+    h = one_server(httpd_factory, upstream)
+    for attempt in range(5):
+        now = int(time.time())
+        sub = "mallory-%d" % attempt
+        token, = mint(token_request({"email": "mallory@example.com", "sub": sub},
+                                    maxAge=3600, now=now))
+        assert email_of(h, token) == "mallory@example.com"
+        status, _, body = revoke(h, {"sub": sub})    # "before" left out: now
+        if int(time.time()) == now:
+            break
+    else:
+        pytest.skip("could not mint and revoke within one second")
+    assert status == 204, body
+    time.sleep(1.2)
+    assert email_of(h, token) is None, "a token issued in the second of 'sign out everywhere'"
+
+
+@pytest.mark.xfail(strict=True, reason="a limit (README, Sign-out that holds): one account's "
+                   "sign-outs can evict another user's revocation from a small shared cache")
+def test_one_accounts_sign_outs_cannot_evict_a_revocation(httpd_factory, upstream):
+    h = one_server(httpd_factory, upstream,
+                   extra="AuthProxySessionCache shmcb:@DIR@/run/authproxy(8192)\n")
+    victim, witness = mint(*(token_request({"email": e + "@example.com", "sub": e},
+                                           maxAge=3600) for e in ("victim", "witness")))
+    for token in (victim, witness):
+        assert revoke(h, {"token": token})[0] == 204
+    # the revocations hold (the victim's own token is not asked yet: a child
+    # that has found it revoked remembers that in its store)
+    refused_within_a_second(lambda: email_of(h, witness))
+    # the attacker: one ordinary account, tokens from /session, each signed out
+    base = signed_in(h, "bob@example.org", "bob-pw").cookies[COOKIE]
+    rounds = 150
+    for _ in range(rounds):
+        fresh = fresh_token_through_route(h, base)
+        b = Browser(h)
+        b.cookies[COOKIE] = fresh
+        assert b.sign_out("/api/auth")[0] in (302, 303)
+    time.sleep(1.1)
+    assert email_of(h, victim) is None, \
+        "the victim's stolen token is taken again after %d sign-outs of one account" % rounds
+
+
+def lookups(h):
+    samples = scrape(h)
+    vh = "127.0.0.1:%d" % h.port
+    return sum(value(samples, "authproxy_cache_lookups_total", vh, result=r)
+               for r in ("hit", "miss"))
+
+
+def test_a_kept_alive_connection_asks_the_cache_about_once_a_second(httpd_factory, upstream):
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySessionCacheTTL 1
+        MaxKeepAliveRequests 0
+    """ % upstream.origin + REVOKE)
+    browser = signed_in(h)
+    token = browser.cookies[COOKIE]
+    c = Connection(h)
+    assert c.email(token) == "alice@example.com"    # fetched, kept in the cache
+    assert c.email(token) == "alice@example.com"    # the connection remembers the entry
+    time.sleep(1.5)                                 # the cache's answer has ended
+    assert c.email(token) == "alice@example.com"    # fetched again: new bytes (new expires)
+    before = lookups(h)
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < 0.8:
+        assert c.email(token) == "alice@example.com"
+        n += 1
+    asked = lookups(h) - before
+    c.close()
+    assert n >= 10
+    assert asked <= 3, "%d cache lookups for %d requests in 0.8 s on one connection" % (asked, n)
+
+
+def test_memcached_down_never_lets_a_revoked_token_through_when_closed(httpd_factory, upstream,
+                                                                     memcached):
+    h = httpd_factory("""
+        LoadModule socache_memcache_module @MODULES@/mod_socache_memcache.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxySessionCache memcache:127.0.0.1:%d
+        AuthProxyRevocation On
+        AuthProxyRevocationUnavailable closed
+    """ % (upstream.origin, UPSTREAM_SECRET, memcached.port) + REVOKE)
+    for tag in ("AUTHPROXY043", "AUTHPROXY044", "AUTHPROXY059", "AUTHPROXY060"):
+        h.expect_log(tag)
+    h.expect_other_log("[socache_memcache:crit]")
+    revoked, other = mint(*(token_request({"email": e + "@example.com", "sub": e}, maxAge=3600)
+                            for e in ("revoked", "other")))
+    # revoked before this server ever saw it: no store entry holds the answer
+    assert revoke(h, {"token": revoked})[0] == 204
+    assert email_of(h, other) == "other@example.com"
+    memcached.stop()
+    seen = []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        status, _, body = h.request("GET", "/cgi-bin/env.cgi",
+                                    headers={"Cookie": session_cookie(revoked)})
+        seen.append(status)
+        assert b"AUTHJS_USER_EMAIL=revoked@example.com" not in body, \
+            "a revoked token served while the cache is down, under 'closed' (%s)" % seen
+        time.sleep(0.2)
+
+
+@pytest.mark.xfail(strict=True, reason="a limit (README, Sign-out that holds; AUTHPROXY065): "
+                   "shmcb is made anew at every restart, graceful ones included, and forgets "
+                   "every revocation")
+@pytest.mark.parametrize("cache", ["shmcb", "shmcb:@DIR@/run/authproxy(512000)"])
+def test_a_graceful_restart_keeps_revocations(httpd_factory, upstream, cache):
+    import signal
+    h = one_server(httpd_factory, upstream, extra="AuthProxySessionCache %s\n" % cache)
+    browser = signed_in(h)
+    stolen = browser.cookies[COOKIE]
+    assert browser.sign_out("/api/auth")[0] in (302, 303)
+    refused_within_a_second(lambda: email_of(h, stolen))
+    h.signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    assert email_of(h, stolen) is None, "a signed-out token is taken again after a graceful"
+
+
+def test_the_handler_keeps_a_jti_revocation_with_a_far_exp(httpd_factory, upstream):
+    h = one_server(httpd_factory, upstream)
+    token, = mint(token_request({"email": "far@example.com", "sub": "far"}, maxAge=3600))
+    jti = env_of_token(h, token)["AUTHJS_CLAIM_JTI"]
+    status, _, body = revoke(h, {"jti": jti, "exp": 10 ** 13})
+    assert status in (204, 400), body
+    if status == 204:
+        time.sleep(1.1)
+        assert email_of(h, token) is None, "204, and the token is still taken"
+
+
+def env_of_token(h, token):
+    return env_of(h, session_cookie(token))
