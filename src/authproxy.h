@@ -187,6 +187,7 @@ typedef struct {
     const authjs_session_t *session;
     const struct authproxy_stored *stored;  /* the child's entry it came from, if any */
     int refused;                   /* an HTTP status: the session could not be decided */
+    int strip_bearer;              /* the original's AuthProxyStripBearer, for every pass */
     authproxy_source_e source;
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
     const apr_table_t *stored_vars;    /* the child's copy of them, but the source */

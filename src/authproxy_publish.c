@@ -75,6 +75,29 @@ static void scrub(apr_pool_t *p, apr_table_t *table)
     authproxy_table_unset_where(p, table, is_var, VAR_PREFIX);
 }
 
+/* The Bearer token gone from the request, and from the environment where
+ * SetEnvIf or a RewriteRule copied it for PHP and CGI (HTTP_AUTHORIZATION,
+ * REDIRECT_HTTP_AUTHORIZATION). */
+static void strip_bearer(request_rec *r)
+{
+    const char *header = apr_table_get(r->headers_in, "Authorization");
+    const char *token = header ? ap_strchr_c(header, ' ') : NULL;
+    const apr_array_header_t *env = apr_table_elts(r->subprocess_env);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)env->elts;
+    apr_array_header_t *copies = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i;
+
+    apr_table_unset(r->headers_in, "Authorization");
+    for (i = 0; token && token[1] && i < env->nelts; i++) {
+        if (e[i].key && e[i].val && strstr(e[i].val, token + 1)) {
+            APR_ARRAY_PUSH(copies, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; i < copies->nelts; i++) {
+        apr_table_unset(r->subprocess_env, APR_ARRAY_IDX(copies, i, const char *));
+    }
+}
+
 static int authproxy_publish_fixups(request_rec *r)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
@@ -129,8 +152,8 @@ static int authproxy_publish_fixups(request_rec *r)
     }
     /* only a token that gave the session: one the module refused may be the
      * backend's own (an API key) */
-    if (authproxy_strip_bearer(dconf) && req->session && req->bearer) {
-        apr_table_unset(r->headers_in, "Authorization");
+    if ((req->strip_bearer || authproxy_strip_bearer(dconf)) && req->session && req->bearer) {
+        strip_bearer(r);
     }
     return DECLINED;
 }

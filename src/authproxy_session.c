@@ -344,6 +344,9 @@ static void resolve_page(request_rec *r, const authproxy_server_conf *conf,
     }
     if (req->session && req->bearer) {
         req->source = AUTHPROXY_SOURCE_BEARER;
+        /* decided here: a pass refused before its fixups (403 to an
+         * ErrorDocument) strips the token in the pass that follows */
+        req->strip_bearer = authproxy_strip_bearer(authproxy_dconf(r));
     }
     authproxy_metrics_resolved(conf, req);
     if (req->session) {
