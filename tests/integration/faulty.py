@@ -18,7 +18,9 @@ import time
 
 POLL = 0.2
 LIFETIME = 120
-DRIP_INTERVAL = 0.5
+# well inside the shortest AuthProxyTimeout the tests set (1 s): no gap of
+# a drip is ever long enough for a per-read timeout, only a deadline ends it
+DRIP_INTERVAL = 0.25
 ENDLESS = 5 * 1024 ** 3   # the Content-Length of an endless body: 5 GiB
 
 SESSION = {"user": {"name": "Faulty", "email": "faulty@example.com"},

@@ -3,7 +3,7 @@
 the auth routes and behind the module's own GET /session fetch.
 
 httpd runs the prefork MPM with exactly four children (never more, none
-reaped as spare), AuthProxyTimeout 2 and no secret, so that every page with a
+reaped as spare), AuthProxyTimeout 1 and no secret, so that every page with a
 session cookie asks the upstream: the default shmcb cache keeps no failure,
 and with AuthProxySessionCacheNegativeTTL 0 no "no session" either. Besides
 its own answers, each test checks that the fault left httpd whole
@@ -23,7 +23,7 @@ from faulty import FaultyUpstream
 from harness import child_pids, rss_kib
 from session_helpers import authjs_vars, parse_env, session_cookie
 
-TIMEOUT = 2
+TIMEOUT = 1
 BOUND = TIMEOUT + 3        # an answer arrives within AuthProxyTimeout plus a margin
 PATIENCE = BOUND + 5       # how long a client waits before it calls the wait a hang
 CHILDREN = 4
