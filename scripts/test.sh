@@ -140,7 +140,7 @@ for stage in $STAGES; do
         else count integration-memory 0 1; fi ;;
     fuzz)
         echo "== fuzz: each target for ${FUZZ_SECONDS:-30} s"
-        if build _build && make -C _build -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+        if build _build && make -C _build -s -j"$(nproc)" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
                 >_build/fuzz.out 2>&1; then
             count fuzz "$(sed -n 's/^fuzz: \([0-9]*\) passed.*/\1/p' _build/fuzz.out)" 0
         else
