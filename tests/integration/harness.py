@@ -483,6 +483,9 @@ class Httpd:
     # after each test conftest stops the test's, checks them all and removes
     # the test's folders (unless it failed)
     made = []
+    # a module's httpd (conftest.module_httpd_factory) on which a test
+    # failed: its folder stays
+    keep = False
 
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
                  mpm="event"):

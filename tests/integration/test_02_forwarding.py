@@ -16,9 +16,9 @@ from session_helpers import COOKIE
 PREFIX = "/api/auth"
 
 
-@pytest.fixture
-def app(httpd_factory, upstream):
-    return httpd_factory("""
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream):
+    return module_httpd_factory("""
         AuthProxyUpstream %s
         AuthProxyHeader X-Api-Key from-config
         AuthProxyHeader X-Second two

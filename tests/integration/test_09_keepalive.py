@@ -16,9 +16,9 @@ LOG_EMAIL = 'LogFormat "%r %{AUTHJS_USER_EMAIL}n %{AUTHJS_SESSION_SOURCE}n" emai
             'CustomLog "@DIR@/logs/emails.log" emails\n'
 
 
-@pytest.fixture
-def local_app(httpd_factory, upstream):
-    return httpd_factory("""
+@pytest.fixture(scope="module")
+def local_app(module_httpd_factory, upstream):
+    return module_httpd_factory("""
         AuthProxyUpstream %s
         AuthProxySecret %s
         MaxKeepAliveRequests 0

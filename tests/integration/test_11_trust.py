@@ -116,9 +116,9 @@ def test_sign_out_still_evicts_its_own_entry(httpd_factory, tenants):
 APP = vhost("app.test", "", "www.app.test *.wild.test")
 
 
-@pytest.fixture
-def app(httpd_factory, upstream):
-    return httpd_factory(APP.replace("</VirtualHost>", "AuthProxyUpstream %s\n"
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream):
+    return module_httpd_factory(APP.replace("</VirtualHost>", "AuthProxyUpstream %s\n"
                                      "</VirtualHost>" % upstream.origin))
 
 
