@@ -10,7 +10,7 @@
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
 #                 preloaded) and a real Auth.js upstream (make check-integration),
 #                 one pytest worker per core (pytest-xdist): each test makes
-#                 its own servers on free ports
+#                 its own servers on free ports, or shares its module's
 #   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
 #   package       the Debian package built, linted, installed, enabled, purged
 # and, when named in STAGES only (distcheck builds with clang already):
