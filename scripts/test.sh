@@ -10,13 +10,15 @@
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
 #                 preloaded) and a real Auth.js upstream (make check-integration),
 #                 one pytest worker per core (pytest-xdist): each test makes
-#                 its own servers on free ports
+#                 its own servers on free ports, or shares its module's
 #   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
 #   package       the Debian package built, linted, installed, enabled, purged
 # and, when named in STAGES only (distcheck builds with clang already):
 #   clang         the unit stage's tests built with clang and -Werror (_build-clang)
-# A failing test's own output is printed where it fails. Exits non-zero when
-# anything failed. STAGES="unit integration" runs only those.
+# distcheck and fuzz run beside the stage after them, their output printed
+# once that one has ended. A failing test's own output is printed where it
+# fails. Exits non-zero when anything failed. STAGES="unit integration" runs
+# only those.
 set -u
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh || { echo "test: setup failed: nothing was tested" >&2; exit 1; }
@@ -41,10 +43,14 @@ automake_counts() {
     echo "${pass:-0} ${fail:-1}"
 }
 
+autotools() {   # configure made, if it is not yet
+    { [ -x configure ] && [ configure -nt configure.ac ]; } || autoreconf -fi >/dev/null
+}
+
 build() {   # dir, configure arguments...
     dir=$1
     shift
-    { [ -x configure ] && [ configure -nt configure.ac ]; } || autoreconf -fi >/dev/null
+    autotools
     mkdir -p "$dir"
     (cd "$dir" && { [ -f Makefile ] || ../configure -q --enable-werror "$@"; } \
         && make -s -j"$(nproc)" >/dev/null)
@@ -101,8 +107,8 @@ EOF
 )
 }
 
-for stage in $STAGES; do
-    case $stage in
+stage() {   # name
+    case $1 in
     unit)
         if build _build; then unit unit _build; else count unit 0 1; fi ;;
     clang)
@@ -140,7 +146,7 @@ for stage in $STAGES; do
         else count integration-memory 0 1; fi ;;
     fuzz)
         echo "== fuzz: each target for ${FUZZ_SECONDS:-30} s"
-        if build _build && make -C _build -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+        if build _build && make -C _build -s -j"$(nproc)" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
                 >_build/fuzz.out 2>&1; then
             count fuzz "$(sed -n 's/^fuzz: \([0-9]*\) passed.*/\1/p' _build/fuzz.out)" 0
         else
@@ -151,10 +157,44 @@ for stage in $STAGES; do
         echo "== package: the Debian package"
         if scripts/package-check.sh; then count package 1 0; else count package 0 1; fi ;;
     *)
-        echo "test: no stage '$stage'" >&2
-        count "$stage" 0 1 ;;
+        echo "test: no stage '$1'" >&2
+        count "$1" 0 1 ;;
+    esac
+}
+
+# distcheck and fuzz run beside the stage after them (unit-asan, package),
+# their output held until that one has ended: configure, lintian and apt, each
+# on one core, leave the other idle. Neither writes what the other reads.
+held=""
+hold() {    # stage: started in the background
+    held=$1
+    autotools   # here, not in both stages at once
+    rm -f "_build/$held.held" "_build/$held.counts"
+    # their count() only notes what the one below will count
+    (count() { echo "$1 $2 $3" >>"_build/$held.counts"; }; stage "$held") \
+        >"_build/$held.held" 2>&1 &
+    held_pid=$!
+}
+release() { # the held stage waited for, its output printed and counted
+    [ -n "$held" ] || return 0
+    wait "$held_pid"
+    cat "_build/$held.held"
+    if [ -s "_build/$held.counts" ]; then
+        while read -r name p f; do count "$name" "$p" "$f"; done <"_build/$held.counts"
+    else
+        count "$held" 0 1
+    fi
+    held=""
+}
+
+mkdir -p _build
+for s in $STAGES; do
+    case $s in
+    distcheck|fuzz) release; hold "$s" ;;
+    *) stage "$s"; release ;;
     esac
 done
+release
 echo "test: by stage:$summary"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -33,8 +33,10 @@ def apache2ctl_report_dir():
     shutil.rmtree(directory, ignore_errors=True)
 
 
-# where in Httpd.made the running test's instances begin, and its phases' reports
+# where in Httpd.made the running test's instances begin, the modules' httpds
+# it runs beside, and its phases' reports
 FIRST_HTTPD = pytest.StashKey[int]()
+SHARED_HTTPDS = pytest.StashKey[list]()
 REPORTS = pytest.StashKey[dict]()
 
 
@@ -50,11 +52,37 @@ def kept(httpds):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keeps each phase's report for checked_httpds; a failed setup or test
-    names the folders of its httpds, which are kept."""
+    names the folders of its httpds and of the modules' httpds it ran beside
+    (module_httpd_factory), which are kept."""
     report = (yield).get_result()
     item.stash.setdefault(REPORTS, {})[report.when] = report
-    if report.failed and report.when in ("setup", "call") and httpds_of(item):
-        report.sections.append(("httpd", kept(httpds_of(item))))
+    httpds = item.stash.get(SHARED_HTTPDS, []) + httpds_of(item)
+    if report.failed and report.when in ("setup", "call") and httpds:
+        for h in httpds:
+            h.keep = True
+        report.sections.append(("httpd", kept(httpds)))
+
+
+def httpd_problems(httpds, report_dir=None):
+    """The sanitizer reports of these httpds (and those in report_dir) and
+    their unexpected error log lines (harness.LOG_ALARMS, not declared with
+    Httpd.expect_log) since the last look, with the stacks of any cores."""
+    reports = []
+    for h in httpds:
+        h.take_sanitizer_reports()
+        reports += h.sanitizer_reports
+        h.sanitizer_reports = []
+    if report_dir:
+        reports += take_sanitizer_reports(report_dir)
+    if reports:
+        reports.insert(0, "sanitizer reports:")
+    for h in httpds:
+        lines = h.unexpected_log_lines()
+        if lines:
+            reports.append("unexpected lines in %s/logs/error.log:\n%s"
+                           % (h.dir, "\n".join("  " + line for line in lines)))
+            reports += h.core_backtraces()
+    return reports
 
 
 @pytest.fixture(autouse=True)
@@ -64,33 +92,60 @@ def checked_httpds(request, apache2ctl_report_dir):
     when a sanitizer report was written while it ran, by an httpd or by the
     apache2 of an apache2ctl, and when an httpd's error log got a line of
     harness.LOG_ALARMS (a crash, an [authproxy:error]) that the test did not
-    declare with Httpd.expect_log()."""
+    declare with Httpd.expect_log(). A module's httpd (module_httpd_factory) is
+    checked the same way after each of its tests, and what a test declared
+    expected on it ends with the test."""
+    # a module's httpds are made before this, in its first test's setup
+    shared = [h for h in Httpd.made if h.proc]
+    declared = [len(h.expected_log) for h in shared]
+    request.node.stash[SHARED_HTTPDS] = shared
     request.node.stash[FIRST_HTTPD] = len(Httpd.made)
     yield
     mine = httpds_of(request.node)
     for h in mine:
         h.stop()
-    reports = []
-    for h in Httpd.made:
-        h.take_sanitizer_reports()
-        reports += h.sanitizer_reports
-        h.sanitizer_reports = []
-    if apache2ctl_report_dir:
-        reports += take_sanitizer_reports(apache2ctl_report_dir)
-    if reports:
-        reports.insert(0, "sanitizer reports:")
-    for h in Httpd.made:
-        lines = h.unexpected_log_lines()
-        if lines:
-            reports.append("unexpected lines in %s/logs/error.log:\n%s"
-                           % (h.dir, "\n".join("  " + line for line in lines)))
-            reports += h.core_backtraces()
+    reports = httpd_problems(Httpd.made, apache2ctl_report_dir)
+    for h, n in zip(shared, declared):
+        del h.expected_log[n:]
     Httpd.made[:] = [h for h in Httpd.made if h.proc]
     if not reports and not any(r.failed for r in request.node.stash[REPORTS].values()):
         for h in mine:
             shutil.rmtree(h.dir, ignore_errors=True)
     if reports:
-        pytest.fail("\n".join(reports) + ("\n" + kept(mine) if mine else ""), pytrace=False)
+        for h in shared:
+            h.keep = True
+        pytest.fail("\n".join(reports) + ("\n" + kept(shared + mine) if shared + mine else ""),
+                    pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def module_httpd_factory():
+    """Makes httpds for a module-scoped fixture, started unless start=False:
+    one is shared by those of the module's tests that ask for it on this
+    pytest worker, so that they do not pay for an httpd each; none of them
+    may leave anything behind that another would see. checked_httpds checks
+    it after each of them as it checks a test's own; after the module's last
+    test it is stopped and checked once more, and its folder removed unless a
+    test on it failed."""
+    made = []
+
+    def make(conf, start=True, **kwargs):
+        h = Httpd(conf, **kwargs)
+        made.append(h)
+        return h.start() if start else h
+
+    yield make
+    for h in made:
+        h.stop()
+        if h in Httpd.made:
+            Httpd.made.remove(h)
+    reports = httpd_problems(made)
+    if reports:
+        pytest.fail("at the stop of the module's httpds:\n" + "\n".join(reports) + "\n"
+                    + kept(made), pytrace=False)
+    for h in made:
+        if not h.keep:
+            shutil.rmtree(h.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

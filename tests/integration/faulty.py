@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """A misbehaving upstream for the fault tests: a threaded TCP server on
-loopback that reads each request and then answers badly, in one chosen mode,
-whatever the path (the forwarded routes and the module's own GET /session
-fetch alike).
+loopback that reads each request and then answers badly, in one chosen mode
+(switch() picks another for the connections that follow), whatever the path
+(the forwarded routes and the module's own GET /session fetch alike).
 
 Bounded: every loop checks the stop flag at least every POLL seconds and ends
 at the connection's LIFETIME; stop() closes everything and joins the threads.
@@ -18,7 +18,9 @@ import time
 
 POLL = 0.2
 LIFETIME = 120
-DRIP_INTERVAL = 0.5
+# well inside the shortest AuthProxyTimeout the tests set (1 s): no gap of
+# a drip is ever long enough for a per-read timeout, only a deadline ends it
+DRIP_INTERVAL = 0.25
 ENDLESS = 5 * 1024 ** 3   # the Content-Length of an endless body: 5 GiB
 
 SESSION = {"user": {"name": "Faulty", "email": "faulty@example.com"},
@@ -96,20 +98,26 @@ class Stopped(Exception):
 
 class FaultyUpstream:
     def __init__(self, mode):
-        if mode not in MODES:
-            raise ValueError("unknown mode %r (one of %s)" % (mode, ", ".join(MODES)))
-        self.mode = mode
+        self.lock = threading.Lock()
+        self.switch(mode)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.sock.settimeout(POLL)
         self.port = self.sock.getsockname()[1]
         self.stopped = threading.Event()
-        self.lock = threading.Lock()
-        self.connections = []
         self.threads = []
         self.acceptor = threading.Thread(target=self._accept, daemon=True)
         self.acceptor.start()
+
+    def switch(self, mode):
+        """Answers the connections accepted from now on in `mode`, and
+        forgets those before (a test that shares the server sees its own)."""
+        if mode not in MODES:
+            raise ValueError("unknown mode %r (one of %s)" % (mode, ", ".join(MODES)))
+        self.mode = mode
+        with self.lock:
+            self.connections = []
 
     @property
     def origin(self):
@@ -142,18 +150,18 @@ class FaultyUpstream:
             record = Connection()
             with self.lock:
                 self.connections.append(record)
-            t = threading.Thread(target=self._serve, args=(conn, record), daemon=True)
+            t = threading.Thread(target=self._serve, args=(conn, record, self.mode), daemon=True)
             self.threads.append(t)
             t.start()
 
-    def _serve(self, conn, record):
+    def _serve(self, conn, record, mode):
         conn.setblocking(False)
         deadline = record.accepted + LIFETIME
         try:
-            if self.mode != "close-at-once":
+            if mode != "close-at-once":
                 record.request_line = self._read_request(conn, deadline)
             parts = (record.request_line or "").split(" ")
-            self._misbehave(conn, parts[1] if len(parts) > 1 else "/", deadline)
+            self._misbehave(conn, mode, parts[1] if len(parts) > 1 else "/", deadline)
         except (Stopped, OSError):   # OSError: the peer reset the connection
             pass
         finally:
@@ -208,8 +216,7 @@ class FaultyUpstream:
 
     # -- the modes --------------------------------------------------------
 
-    def _misbehave(self, conn, path, deadline):
-        mode = self.mode
+    def _misbehave(self, conn, mode, path, deadline):
         if path == TRAP_PATH:
             self._send(conn, VALID, deadline)
         elif mode == "silent":

@@ -2,6 +2,7 @@
 """Real processes for the integration tests: an Apache httpd with the built
 module and a generated configuration, and the Node Auth.js upstream."""
 
+import atexit
 import glob
 import http.client
 import os
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import textwrap
+import threading
 import time
 import urllib.parse
 
@@ -280,13 +282,66 @@ def make_ca_and_cert(directory, name="localhost"):
 UPSTREAM_SECRET = "test-secret-please-change-0123456789"
 
 
+class Minter:
+    """tests/upstream/mint.mjs kept running and asked line by line (it answers
+    each line as it comes): a Node start, Auth.js's import, costs more than
+    most tests' own work. One per process (each pytest worker), started at
+    the first mint() and again when it has died."""
+
+    def __init__(self):
+        self.proc = None
+        self.lock = threading.Lock()
+        self.pending = b""
+
+    def start(self):
+        self.log = tempfile.TemporaryFile(prefix="authproxy-mint-")
+        self.proc = subprocess.Popen([NODE, os.path.join(UPSTREAM_DIR, "mint.mjs")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log)
+        self.pending = b""
+        atexit.register(self.stop, self.proc)
+
+    @staticmethod
+    def stop(proc):
+        try:
+            proc.stdin.close()   # at its end of input mint.mjs exits
+            proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            stop_process(proc)
+        proc.stdout.close()
+
+    def ask(self, lines, timeout=60):
+        """mint.mjs's answers to `lines` (one for each), as text."""
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
+            self.proc.stdin.write("".join(line + "\n" for line in lines).encode())
+            self.proc.stdin.flush()
+            deadline = time.monotonic() + timeout
+            while self.pending.count(b"\n") < len(lines):
+                ready, _, _ = select.select([self.proc.stdout], [], [],
+                                            max(0.0, deadline - time.monotonic()))
+                chunk = os.read(self.proc.stdout.fileno(), 65536) if ready else b""
+                if not chunk:
+                    proc, self.proc = self.proc, None
+                    self.stop(proc)
+                    self.log.seek(0)
+                    raise RuntimeError("mint.mjs answered %d of %d lines: %s" % (
+                        self.pending.count(b"\n"), len(lines),
+                        self.log.read().decode(errors="replace")))
+                self.pending += chunk
+            out = self.pending.split(b"\n")
+            self.pending = b"\n".join(out[len(lines):])
+            return [o.decode() for o in out[:len(lines)]]
+
+
+MINTER = Minter()
+
+
 def mint(*requests):
     """Tokens minted by Auth.js's own encode() (tests/upstream/mint.mjs)."""
     import json
-    lines = "".join(json.dumps(r) + "\n" for r in requests)
-    res = subprocess.run([NODE, os.path.join(UPSTREAM_DIR, "mint.mjs")], input=lines,
-                         capture_output=True, text=True, timeout=60, check=True)
-    out = res.stdout.splitlines()
+    out = MINTER.ask([json.dumps(r) for r in requests])
     assert len(out) == len(requests) and not any(o.startswith("ERROR") for o in out), out
     return out
 
@@ -428,6 +483,9 @@ class Httpd:
     # after each test conftest stops the test's, checks them all and removes
     # the test's folders (unless it failed)
     made = []
+    # a module's httpd (conftest.module_httpd_factory) on which a test
+    # failed: its folder stays
+    keep = False
 
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
                  mpm="event"):

@@ -16,9 +16,9 @@ from session_helpers import COOKIE
 PREFIX = "/api/auth"
 
 
-@pytest.fixture
-def app(httpd_factory, upstream):
-    return httpd_factory("""
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream):
+    return module_httpd_factory("""
         AuthProxyUpstream %s
         AuthProxyHeader X-Api-Key from-config
         AuthProxyHeader X-Second two
@@ -292,7 +292,7 @@ def test_upstream_down_gives_502_and_recovers_at_once(httpd_factory):
 
 
 def test_silent_upstream_gives_504_within_the_timeout(httpd_factory, silent_upstream):
-    h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 2\n" % silent_upstream.origin)
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxyTimeout 1\n" % silent_upstream.origin)
     h.expect_log("AUTHPROXY027", r"%s .*/api/auth/session" % re.escape(silent_upstream.origin))
     started = time.monotonic()
     status, _, _ = h.request("GET", PREFIX + "/session", timeout=20)
@@ -329,5 +329,7 @@ def test_upstream_closing_without_answer_gives_502(httpd_factory):
         status, _, _ = h.request("GET", PREFIX + "/session")
         assert status == 502
     finally:
+        # wakes the accept() still waiting for a connection that never comes
+        srv.shutdown(socket.SHUT_RDWR)
         srv.close()
         t.join(12)

@@ -12,18 +12,18 @@ from session_helpers import (ALICE, COOKIE, authjs_vars, env_of, env_with, parse
                              signed_in, tampered, token_request, tokens)
 
 
-@pytest.fixture
-def local_app(httpd_factory, upstream):
-    return httpd_factory("""
+@pytest.fixture(scope="module")
+def local_app(module_httpd_factory, upstream):
+    return module_httpd_factory("""
         LimitRequestFieldSize 32768
         AuthProxyUpstream %s
         AuthProxySecret %s
     """ % (upstream.origin, UPSTREAM_SECRET))
 
 
-@pytest.fixture
-def remote_app(httpd_factory, upstream):
-    return httpd_factory("LimitRequestFieldSize 32768\nAuthProxyUpstream %s\n" % upstream.origin)
+@pytest.fixture(scope="module")
+def remote_app(module_httpd_factory, upstream):
+    return module_httpd_factory("LimitRequestFieldSize 32768\nAuthProxyUpstream %s\n" % upstream.origin)
 
 
 def check_alice(env, source):
@@ -199,10 +199,10 @@ def test_php_fpm_sees_the_session(httpd_factory, upstream, php_fpm):
     assert b"email=alice@example.com" in body and b"source=local" in body, body
 
 
-@pytest.fixture
-def backend_app(httpd_factory, upstream):
+@pytest.fixture(scope="module")
+def backend_app(module_httpd_factory, upstream):
     """A proxied backend (the upstream's echo route) behind PassHeaders."""
-    return httpd_factory("""
+    return module_httpd_factory("""
         AuthProxyUpstream %s
         AuthProxySecret %s
         <Location /backend/>

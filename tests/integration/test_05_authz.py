@@ -64,9 +64,9 @@ def app_conf(upstream_origin, extra="", secret=True):
     """ % (upstream_origin, "AuthProxySecret %s" % UPSTREAM_SECRET if secret else "", extra)
 
 
-@pytest.fixture
-def app(httpd_factory, upstream):
-    return httpd_factory(app_conf(upstream.origin))
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream):
+    return module_httpd_factory(app_conf(upstream.origin))
 
 
 def test_anonymous_browser_is_sent_to_sign_in(app):
@@ -140,10 +140,11 @@ def test_signed_in_user_gets_in_with_remote_user(app):
 
 def test_access_log_shows_the_user(app):
     browser = signed_in(app)
-    browser.get("/dashboard")
+    # a query of its own: the other tests on this httpd visit /dashboard too
+    browser.get("/dashboard?log")
     # httpd writes the line after the answer has gone out
-    lines = app.wait_for_log("access", lambda text: "GET /dashboard" in text)
-    lines = [l for l in lines.splitlines() if "GET /dashboard" in l]
+    lines = app.wait_for_log("access", lambda text: "GET /dashboard?log" in text)
+    lines = [l for l in lines.splitlines() if "GET /dashboard?log" in l]
     assert lines and " alice@example.com " in lines[-1]
 
 

@@ -3,13 +3,15 @@
 the auth routes and behind the module's own GET /session fetch.
 
 httpd runs the prefork MPM with exactly four children (never more, none
-reaped as spare), AuthProxyTimeout 2 and no secret, so that every page with a
+reaped as spare), AuthProxyTimeout 1 and no secret, so that every page with a
 session cookie asks the upstream: the default shmcb cache keeps no failure,
-and with AuthProxySessionCacheNegativeTTL 0 no "no session" either. Besides
-its own answers, each test checks that the fault left httpd whole
-(assert_unharmed): the upstream connections let go, every worker idle again,
-the same children alive, none bloated, all of them answering, no crash in
-the error log."""
+and with AuthProxySessionCacheNegativeTTL 0 no "no session" either. One
+httpd and one faulty upstream serve the module's tests (on each pytest
+worker), the upstream switched to each test's mode. Besides its own answers,
+each test checks that the fault left httpd whole (assert_unharmed): the
+upstream connections let go, every worker idle again, the same children
+alive as when the test began, none bloated, all of them answering, no crash
+in the error log."""
 
 import concurrent.futures
 import re
@@ -23,7 +25,7 @@ from faulty import FaultyUpstream
 from harness import child_pids, rss_kib
 from session_helpers import authjs_vars, parse_env, session_cookie
 
-TIMEOUT = 2
+TIMEOUT = 1
 BOUND = TIMEOUT + 3        # an answer arrives within AuthProxyTimeout plus a margin
 PATIENCE = BOUND + 5       # how long a client waits before it calls the wait a hang
 CHILDREN = 4
@@ -79,16 +81,23 @@ class Site:
         self.rss = {pid: rss_kib(pid) for pid in self.pids}
 
 
-@pytest.fixture
-def site(request, httpd_factory):
-    upstream = FaultyUpstream(request.param)
+@pytest.fixture(scope="module")
+def faulty_httpd(module_httpd_factory):
+    """httpd and the faulty upstream behind it: (httpd, upstream)."""
+    upstream = FaultyUpstream("valid")
     try:
-        h = httpd_factory(CONF % {"children": CHILDREN, "origin": upstream.origin,
-                                  "timeout": TIMEOUT}, mpm="prefork")
-        yield Site(h, upstream)
+        yield module_httpd_factory(CONF % {"children": CHILDREN, "origin": upstream.origin,
+                                           "timeout": TIMEOUT}, mpm="prefork"), upstream
     finally:
         # first: a worker still reading from it lets go before httpd stops
         upstream.stop()
+
+
+@pytest.fixture
+def site(request, faulty_httpd):
+    h, upstream = faulty_httpd
+    upstream.switch(request.param)
+    return Site(h, upstream)
 
 
 def busy_workers(h):

@@ -25,12 +25,21 @@ def email_on(h, host, token):
 
 # ---- 1. cached answers never cross VirtualHosts ------------------------------------
 
+TENANTS = ["--tenant", "b=/tenant-b/auth:" + SECRET_B]
+
+
 @pytest.fixture(scope="module")
 def tenants():
     """One origin, two Auth.js deployments: /api/auth (the usual secret) and
     /tenant-b/auth (SECRET_B); X-Tenant: b sends /api/auth to the second."""
-    yield from serving(Upstream("core", "/api/auth", ["--tenant", "b=/tenant-b/auth:" + SECRET_B,
-                                                      "--session-delay", "300"]).start())
+    yield from serving(Upstream("core", "/api/auth", TENANTS).start())
+
+
+@pytest.fixture(scope="module")
+def slow_tenants():
+    """tenants whose /session answers take 300 ms each: concurrent misses
+    overlap (the sequential tests would only wait them out)."""
+    yield from serving(Upstream("core", "/api/auth", TENANTS + ["--session-delay", "300"]).start())
 
 
 def two_tenants(httpd_factory, upstream, a, b, extra=""):
@@ -69,10 +78,11 @@ def test_two_virtual_hosts_that_differ_only_in_a_header(httpd_factory, tenants):
     check_tenants_apart(h)
 
 
-def test_concurrent_misses_of_two_tenants_wait_for_their_own_fetch(httpd_factory, tenants):
+def test_concurrent_misses_of_two_tenants_wait_for_their_own_fetch(httpd_factory,
+                                                                  slow_tenants):
     """One process, one cookie, two tenants at once: the single flight of one
     never lands as the other's answer (each /session takes 300 ms)."""
-    h = two_tenants(httpd_factory, tenants, "", "AuthProxyTargetPath /tenant-b/auth\n", extra="""
+    h = two_tenants(httpd_factory, slow_tenants, "", "AuthProxyTargetPath /tenant-b/auth\n", extra="""
         StartServers 1
         ServerLimit 1
         ThreadsPerChild 16
@@ -106,9 +116,9 @@ def test_sign_out_still_evicts_its_own_entry(httpd_factory, tenants):
 APP = vhost("app.test", "", "www.app.test *.wild.test")
 
 
-@pytest.fixture
-def app(httpd_factory, upstream):
-    return httpd_factory(APP.replace("</VirtualHost>", "AuthProxyUpstream %s\n"
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream):
+    return module_httpd_factory(APP.replace("</VirtualHost>", "AuthProxyUpstream %s\n"
                                      "</VirtualHost>" % upstream.origin))
 
 
