@@ -282,7 +282,7 @@ def test_a_bearer_page_is_never_served_to_another(httpd_factory, upstream, quick
     assert body == b"user=alice@example.com\n" and not hit(hdrs)
 
 
-@pytest.mark.xfail(strict=True, reason="a limit (README, Caches and CDNs): with CacheQuickHandler "
+@pytest.mark.xfail(strict=True, reason="a limit (README, APIs: Bearer tokens): with CacheQuickHandler "
                    "Off mod_cache looks up after the strip: a stripped credential gets the stored "
                    "anonymous page")
 @pytest.mark.parametrize("credential", ["bearer", "cookie"])
