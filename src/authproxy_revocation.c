@@ -221,25 +221,25 @@ authproxy_revocation_e authproxy_revocation_check(authproxy_identity_t *id,
 static apr_uint64_t announce(const authproxy_server_conf *conf, server_rec *s, apr_pool_t *p)
 {
     unsigned char bytes[8];
-    apr_uint64_t generation = 0;
+    apr_uint64_t fresh = 0;
     apr_status_t rv = apr_generate_random_bytes(bytes, sizeof(bytes));
     int i;
 
     for (i = 0; i < 8; i++) {
-        generation = generation << 8 | bytes[i];
+        fresh = fresh << 8 | bytes[i];
     }
-    generation = written(generation);
+    fresh = written(fresh);
     if (rv == APR_SUCCESS) {
         rv = authproxy_cache_put_named(conf, s, p, GENERATION, "",
-                                       apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, generation),
+                                       apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, fresh),
                                        apr_time_now() + KEPT);
     }
     if (rv != APR_SUCCESS) {
         return UNREADABLE;
     }
-    apr_atomic_set64(&conf->revocations->generation, generation);
+    apr_atomic_set64(&conf->revocations->generation, fresh);
     apr_atomic_set64(&conf->revocations->read_at, apr_time_now());
-    return generation;
+    return fresh;
 }
 
 /* The revocation's records are kept: now its generation. */
@@ -372,7 +372,7 @@ static const char *carry_out(request_rec *r, const authproxy_server_conf *conf, 
     json_t *sub = json_object_get(ask, "sub"), *before = json_object_get(ask, "before");
     json_t *token = json_object_get(ask, "token"), *jti = json_object_get(ask, "jti");
     json_t *exp = json_object_get(ask, "exp");
-    apr_int64_t now = apr_time_sec(apr_time_now()), at = now;
+    apr_int64_t now = apr_time_sec(apr_time_now()), at;
     const char *key;
     json_t *value;
     apr_status_t rv;
@@ -398,7 +398,11 @@ static const char *carry_out(request_rec *r, const authproxy_server_conf *conf, 
     if ((before && !json_is_integer(before)) || (exp && !json_is_integer(exp))) {
         return "\"before\" and \"exp\" are whole seconds since 1970";
     }
-    if (before && ((at = json_integer_value(before)) < 0 || at > now + MAX_AHEAD)) {
+    at = before ? json_integer_value(before) : now;
+    if (at < 0) {
+        return "\"before\" is before 1970";
+    }
+    if (at > now + MAX_AHEAD) {
         return "\"before\" is in the future (seconds since 1970, not milliseconds?)";
     }
     if (exp && json_integer_value(exp) < 0) {
