@@ -10,6 +10,7 @@
 #include <http_request.h>
 
 #include "authproxy.h"
+#include "authproxy_claims.h"
 #include "authproxy_headers.h"
 #include "authproxy_private.h"
 #include "authproxy_publish.h"
@@ -118,6 +119,7 @@ static int authproxy_publish_fixups(request_rec *r)
     }
     else {
         authproxy_remove_authjs_headers(r, !req->client_headers_removed);
+        authproxy_claim_headers_remove(r, !req->client_headers_removed);
         req->client_headers_removed = 1;
     }
     if (authproxy_is_route(r)) {
@@ -130,6 +132,9 @@ static int authproxy_publish_fixups(request_rec *r)
             apr_table_do(publish_one, &ctx, vars, NULL);
             if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
+            }
+            if (!r->main) {
+                authproxy_claim_headers_set(r, authproxy_session_get(r));
             }
         }
         else {

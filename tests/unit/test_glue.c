@@ -133,7 +133,8 @@ static void signed_in(request_rec *r, const authjs_session_t *session,
 
 /* ---- directives ----------------------------------------------------------------- */
 
-typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN } kind_e;
+/* RULES and CLAIM_HEADERS: a child's entries come after its parent's. */
+typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN, RULES, CLAIM_HEADERS } kind_e;
 
 /* Every directive: the field it sets, and a value for a parent and one for
  * a child (the line's arguments, and the field as show() gives it). */
@@ -199,6 +200,12 @@ static const struct {
       "401", "1", "pass", "2" },
     { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
       "sub", "sub", "org.login", "org.login" },
+    { AUTHPROXY_DIR_PUBLISH_CLAIMS, 1, offsetof(authproxy_dir_conf, publish_claims), RULES,
+      "-* +role", "-*, +role", "+access*", "+access*" },
+    { AUTHPROXY_DIR_CLAIM_HEADER, 1, offsetof(authproxy_dir_conf, claim_headers), CLAIM_HEADERS,
+      "X-Webauth-User email", "X-Webauth-User: email", "Remote-User sub", "Remote-User: sub" },
+    { AUTHPROXY_DIR_HEADER_ENCODING, 1, offsetof(authproxy_dir_conf, header_encoding), NUMBER,
+      "base64url", "1", "raw", "0" },
 };
 
 #define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
@@ -248,6 +255,24 @@ static const char *show(int d, const void *conf)
     case ORIGIN:
         origin = *(const authproxy_origin_t *const *)field;
         return origin ? origin->origin : "(unset)";
+    case RULES:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_claim_rule_t *r = &APR_ARRAY_IDX(list, i, authproxy_claim_rule_t);
+
+            text = apr_psprintf(pool, "%s%s%c%s", text, i ? ", " : "", r->publish ? '+' : '-',
+                                r->pattern);
+        }
+        return list ? text : "(unset)";
+    case CLAIM_HEADERS:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_claim_header_t *h =
+                &APR_ARRAY_IDX(list, i, authproxy_claim_header_t);
+
+            text = apr_psprintf(pool, "%s%s%s: %s", text, i ? ", " : "", h->name, h->claim);
+        }
+        return list ? text : "(unset)";
     }
     return NULL;
 }
@@ -493,8 +518,40 @@ static const struct {
       "AuthProxyUnauthAction: '403' is not redirect, 401 or pass", NULL },
     { H, "AuthProxyRemoteUserClaim org.login", NULL, "org.login" },
     { L, "AuthProxyRemoteUserClaim",
-      "AuthProxyRemoteUserClaim takes one argument, Claim that becomes REMOTE_USER (default "
-      "email, else the id)", NULL },
+      "AuthProxyRemoteUserClaim takes one or three arguments, Claim that becomes REMOTE_USER "
+      "(default email, else the id), optionally followed by a regular expression and the "
+      "substitution that makes the user name of it", NULL },
+    { H, "AuthProxyRemoteUserClaim email ^([^@]+)@example\\.com$ $1", NULL, "email" },
+    { L, "AuthProxyRemoteUserClaim email ^(",
+      "AuthProxyRemoteUserClaim takes one or three arguments, Claim that becomes REMOTE_USER "
+      "(default email, else the id), optionally followed by a regular expression and the "
+      "substitution that makes the user name of it", NULL },
+    { L, "AuthProxyRemoteUserClaim email ^( $1",
+      "AuthProxyRemoteUserClaim email: '^(' is not a valid regular expression", NULL },
+    { H, "AuthProxyPublishClaims -* +role +org.*", NULL, "-*, +role, +org.*" },
+    { L, "AuthProxyPublishClaims accessToken",
+      "AuthProxyPublishClaims: 'accessToken' is neither +NAME (publish) nor -NAME (withhold); "
+      "NAME may be a shell-style pattern", NULL },
+    { L, "AuthProxyPublishClaims +", "AuthProxyPublishClaims: '+' is neither +NAME (publish) "
+      "nor -NAME (withhold); NAME may be a shell-style pattern", NULL },
+    { H, "AuthProxyClaimHeader X-WEBAUTH-USER email", NULL, "X-WEBAUTH-USER: email" },
+    { L, "AuthProxyClaimHeader X(User email",
+      "AuthProxyClaimHeader: 'X(User' is not a valid header name", NULL },
+    { L, "AuthProxyClaimHeader X-Authjs-User-Email email",
+      "AuthProxyClaimHeader: the header 'X-Authjs-User-Email' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { L, "AuthProxyClaimHeader Content_Length sub",
+      "AuthProxyClaimHeader: the header 'Content_Length' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { L, "AuthProxyClaimHeader cookie sub",
+      "AuthProxyClaimHeader: the header 'cookie' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { H, "AuthProxyHeaderEncoding Base64URL", NULL, "1" },
+    { L, "AuthProxyHeaderEncoding utf-8",
+      "AuthProxyHeaderEncoding: 'utf-8' is neither raw nor base64url", NULL },
 };
 
 START_TEST(directive_lines)
@@ -552,6 +609,12 @@ START_TEST(merge_child_if_set_else_parent)
                 int where = directives[d].per_dir ? L : S;
                 const char *want = set_child ? directives[d].child_shown
                                    : set_parent ? directives[d].parent_shown : "(unset)";
+                int appends = directives[d].kind == RULES || directives[d].kind == CLAIM_HEADERS;
+
+                if (appends && set_parent && set_child) {
+                    want = apr_pstrcat(pool, directives[d].parent_shown, ", ",
+                                       directives[d].child_shown, NULL);
+                }
 
                 if (set_parent) {
                     set(s, parent, where, apr_pstrcat(pool, directives[d].name, " ",
