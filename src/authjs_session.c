@@ -123,7 +123,7 @@ static const char *session_json_of(apr_pool_t *p, json_t *claims, const char *ex
     for (i = 0; i < 4; i++) {
         json_t *v = json_object_get(claims, user[i][1]);
 
-        if (json_is_string(v) && (!publish || publish(ctx, user[i][1]))) {
+        if (json_is_string(v) && (!publish || publish(ctx, user[i][1], 0))) {
             add_part(part, &n, members++ ? ",\"" : "\"");
             add_part(part, &n, user[i][0]);
             add_part(part, &n, "\":");
@@ -284,9 +284,72 @@ int authjs_claim_is_credential(const char *name)
     return 0;
 }
 
-static int default_filter(void *ctx, const char *name)
+static int default_filter(void *ctx, const char *name, int nested)
 {
     return !authjs_claim_is_credential(name);
+}
+
+/* `v` without the members, at any depth, that `publish` withholds as
+ * nested ones: a new reference, `v` itself where none goes. Copies only
+ * the objects and arrays on the way to what goes, each once. */
+static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx)
+{
+    json_t *copy = NULL, *item, *stripped;
+    const char *key;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) {
+            if (!publish(ctx, key, 1)) {
+                if (!copy) {
+                    copy = json_copy(v);
+                }
+                json_object_del(copy, key);
+                continue;
+            }
+            stripped = strip_nested(item, publish, ctx);
+            if (stripped != item) {
+                if (!copy) {
+                    copy = json_copy(v);
+                }
+                json_object_set_new(copy, key, stripped);
+            }
+            else {
+                json_decref(stripped);
+            }
+        }
+    }
+    else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            stripped = strip_nested(item, publish, ctx);
+            if (stripped != item) {
+                if (!copy) {
+                    copy = json_copy(v);
+                }
+                json_array_set_new(copy, i, stripped);
+            }
+            else {
+                json_decref(stripped);
+            }
+        }
+    }
+    return copy ? copy : json_incref(v);
+}
+
+/* A claim's variable value without the nested members withheld. */
+static const char *filtered_value(apr_pool_t *p, json_t *v, authjs_claim_filter_fn *publish,
+                                  void *ctx)
+{
+    json_t *stripped;
+    const char *text;
+
+    if (!json_is_object(v) && !json_is_array(v)) {
+        return claim_value(p, v);
+    }
+    stripped = strip_nested(v, publish, ctx);
+    text = claim_value(p, stripped);
+    json_decref(stripped);
+    return text;
 }
 
 /* A copy of `obj` without the members `publish` withholds (but those named
@@ -300,7 +363,7 @@ static json_t *without_withheld(json_t *obj, authjs_claim_filter_fn *publish, vo
 
     *copy = NULL;
     json_object_foreach(obj, key, value) {
-        if ((!keep || strcmp(key, keep)) && !publish(ctx, key)) {
+        if ((!keep || strcmp(key, keep)) && !publish(ctx, key, 0)) {
             if (!*copy) {
                 *copy = json_copy(obj);
             }
@@ -329,10 +392,13 @@ static const char *answer_json(apr_pool_t *p, const authjs_session_t *s,
             json_object_set_new(answer_copy, "user", user_copy);
         }
     }
-    if (!answer_copy) {
+    answer = strip_nested(answer, publish, ctx);
+    if (answer == s->claims) {
+        json_decref(answer);
         return s->json;
     }
-    json = json_text(p, answer_copy);
+    json = json_text(p, answer);
+    json_decref(answer);
     json_decref(answer_copy);
     return json;
 }
@@ -342,8 +408,8 @@ static const char *answer_json(apr_pool_t *p, const authjs_session_t *s,
 static const char *token_json(apr_pool_t *p, const authjs_session_t *s,
                               authjs_claim_filter_fn *publish, void *ctx)
 {
-    if (publish(ctx, "sub") && publish(ctx, "name") && publish(ctx, "email")
-        && publish(ctx, "picture")) {
+    if (publish(ctx, "sub", 0) && publish(ctx, "name", 0) && publish(ctx, "email", 0)
+        && publish(ctx, "picture", 0)) {
         return s->json;
     }
     return session_json_of(p, s->claims, s->expires_iso, publish, ctx);
@@ -358,8 +424,8 @@ static void user_var(const authjs_session_t *s, apr_table_t *vars, const char *v
     if (!value) {
         return;
     }
-    if (s->from_token ? publish(ctx, claim)
-                      : publish(ctx, "user") && publish(ctx, member)) {
+    if (s->from_token ? publish(ctx, claim, 0)
+                      : publish(ctx, "user", 0) && publish(ctx, member, 0)) {
         apr_table_setn(vars, var, value);
     }
 }
@@ -390,8 +456,8 @@ void authjs_session_vars_filtered(apr_pool_t *p, const authjs_session_t *s,
      * then made unique once (the last of two claims that give one name
      * wins, as setting did). */
     json_object_foreach(s->claims, key, value) {
-        if (!is_named_claim(s, key) && publish(ctx, key)) {
-            apr_table_addn(vars, claim_var_name(p, key), claim_value(p, value));
+        if (!is_named_claim(s, key) && publish(ctx, key, 0)) {
+            apr_table_addn(vars, claim_var_name(p, key), filtered_value(p, value, publish, ctx));
         }
     }
     apr_table_compress(vars, APR_OVERLAP_TABLES_SET);

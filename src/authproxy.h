@@ -202,6 +202,7 @@ typedef struct {
     int anonymous;                 /* why there is none (authproxy_anonymous_e) */
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
+    int claim_headers_removed;     /* and its AuthProxyClaimHeader headers */
     int personal;                  /* the response is one visitor's: never shared */
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     /* the credential was the Authorization header's Bearer token (taken

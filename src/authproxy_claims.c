@@ -12,11 +12,16 @@
 #include "authproxy_claims.h"
 #include "authproxy_config.h"
 
-int authproxy_claim_published(void *rules, const char *name)
+int authproxy_claim_published(void *rules, const char *name, int nested)
 {
     const apr_array_header_t *list = rules;
-    int i, publish = !authjs_claim_is_credential(name);
+    int i, credential = authjs_claim_is_credential(name), publish = !credential;
 
+    /* a nested member: only credentials are withheld there, as at the top,
+     * unless an entry publishes them (`-*` is no reason to empty objects) */
+    if (nested && !credential) {
+        return 1;
+    }
     for (i = 0; list && i < list->nelts; i++) {
         const authproxy_claim_rule_t *rule = &APR_ARRAY_IDX(list, i, authproxy_claim_rule_t);
 

@@ -11,8 +11,9 @@
  * an apr_array_header_t of authproxy_claim_rule_t, may be NULL): the last
  * entry whose pattern matches the name decides; where none does, a
  * credential (authjs_claim_is_credential) is withheld and any other claim
- * published. */
-int authproxy_claim_published(void *rules, const char *name);
+ * published. A nested member is withheld only where it is a credential
+ * that way. */
+int authproxy_claim_published(void *rules, const char *name, int nested);
 
 /* A claim's value as a header value: strings as they are, numbers and
  * booleans as JSON, objects as compact JSON; an array's elements so written,

@@ -107,6 +107,12 @@ static int authproxy_publish_fixups(request_rec *r)
     publish_ctx_t ctx = { r, authproxy_pass_headers(dconf) };
     const apr_table_t *vars;
 
+    /* AuthProxyClaimHeader's names are never the client's, even in a server
+     * where the module is off */
+    if (!r->main) {
+        authproxy_claim_headers_remove(r, !req->claim_headers_removed);
+        req->claim_headers_removed = 1;
+    }
     if (!conf->upstream) {
         return DECLINED;
     }
@@ -119,7 +125,6 @@ static int authproxy_publish_fixups(request_rec *r)
     }
     else {
         authproxy_remove_authjs_headers(r, !req->client_headers_removed);
-        authproxy_claim_headers_remove(r, !req->client_headers_removed);
         req->client_headers_removed = 1;
     }
     if (authproxy_is_route(r)) {

@@ -14,7 +14,8 @@ from session_helpers import authjs_vars, env_of, env_with, session_cookie, token
 ZOE = {"sub": "u-zoe", "email": "zoe@example.com", "name": "Zoë, Jr.",
        "roles": ["admin", "a,b", "100%"], "org": {"id": 7, "name": "Ünïcode"},
        "accessToken": "ya29.provider-access", "refreshToken": "1//provider-refresh",
-       "id_token": "eyJ.provider.id", "role": "editor", "internal_note": "x"}
+       "id_token": "eyJ.provider.id", "role": "editor", "internal_note": "x",
+       "account": {"provider": "github", "access_token": "gho_nested-provider"}}
 
 
 def backend(path, directives, upstream):
@@ -165,8 +166,11 @@ def test_credentials_withheld_by_default(app, zoe):
     text = json.dumps(env)
     assert "provider-access" not in text and "provider-refresh" not in text
     assert "provider.id" not in text
+    # nested in another claim too
+    assert json.loads(env["AUTHJS_CLAIM_ACCOUNT"]) == {"provider": "github"}
     seen = echo(app, "/raw/page", token)
-    assert "provider" not in json.dumps(seen)
+    for secret in ("provider-access", "provider-refresh", "provider.id", "gho_nested"):
+        assert secret not in json.dumps(seen)
     assert json.loads(seen["x-authjs-session"])["user"]["email"] == "zoe@example.com"
 
 

@@ -16,6 +16,7 @@
 #include <mod_auth.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_claims.h"
 #include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_headers.h"
@@ -2136,6 +2137,85 @@ START_TEST(fetch_never_goes_out_incomplete)
 }
 END_TEST
 
+/* AuthProxyClaimHeader's values: every byte of a claim is hostile. */
+START_TEST(claim_header_values)
+{
+    static const struct {
+        const char *json;
+        const char *raw, *b64;      /* NULL: not sent */
+    } cases[] = {
+        { "\"alice@example.com\"", "alice@example.com", "YWxpY2VAZXhhbXBsZS5jb20" },
+        { "\"Zo\u00eb, Jr.\"", "Zo\xc3\xab, Jr.", "Wm_DqywgSnIu" },
+        { "[\"admin\",\"a,b\",\"100%\"]", "admin,a%2Cb,100%25", "YWRtaW4,YSxi,MTAwJQ" },
+        { "[]", "", "" },
+        { "[1,true,{\"a\":\"b,c\"}]", "1,true,{\"a\":\"b%2Cc\"}", "MQ,dHJ1ZQ,eyJhIjoiYixjIn0" },
+        { "7", "7", "Nw" },
+        { "{\"id\":7}", "{\"id\":7}", "eyJpZCI6N30" },
+        { "null", NULL, NULL },
+        { "\"a\\r\\nX-Evil: 1\"", NULL, "YQ0KWC1FdmlsOiAx" },
+        { "\"a\\u0000b\"", NULL, "YQBi" },
+        { "[\"ok\",\"a\\nb\"]", NULL, "b2s,YQpi" },
+        { "\"tab\\there\"", "tab\there", "dGFiCWhlcmU" },
+        { "\"del\\u007f\"", NULL, "ZGVsfw" },
+    };
+    int i, enc;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+        ck_assert_msg(v != NULL, "case %d: bad JSON", i);
+        for (enc = 0; enc < 2; enc++) {
+            const char *want = enc ? cases[i].b64 : cases[i].raw;
+            const char *got = authproxy_claim_header_value(pool, v, enc);
+
+            if (!want) {
+                ck_assert_msg(got == NULL, "case %d/%d: got '%s'", i, enc, got);
+            }
+            else {
+                ck_assert_msg(got && !strcmp(got, want), "case %d/%d: got '%s', want '%s'", i,
+                              enc, got ? got : "(null)", want);
+            }
+        }
+        json_decref(v);
+    }
+    ck_assert_ptr_null(authproxy_claim_header_value(pool, NULL, 0));
+}
+END_TEST
+
+START_TEST(publish_claims_filter)
+{
+    apr_array_header_t *rules = apr_array_make(pool, 4, sizeof(authproxy_claim_rule_t));
+    authproxy_claim_rule_t *r;
+
+    /* the default: credentials withheld, at any depth */
+    ck_assert(!authproxy_claim_published(NULL, "accessToken", 0));
+    ck_assert(!authproxy_claim_published(NULL, "REFRESH_TOKEN", 1));
+    ck_assert(authproxy_claim_published(NULL, "role", 0));
+    r = apr_array_push(rules);
+    r->pattern = "*";
+    r->publish = 0;
+    r = apr_array_push(rules);
+    r->pattern = "role";
+    r->publish = 1;
+    r = apr_array_push(rules);
+    r->pattern = "access*";
+    r->publish = 1;
+    ck_assert(authproxy_claim_published(rules, "role", 0));
+    ck_assert(!authproxy_claim_published(rules, "email", 0));
+    /* nested: -* keeps the objects' members, but for credentials */
+    ck_assert(authproxy_claim_published(rules, "email", 1));
+    ck_assert(authproxy_claim_published(rules, "accessToken", 0));
+    ck_assert(authproxy_claim_published(rules, "access_token", 1));
+    ck_assert(!authproxy_claim_published(rules, "idToken", 1));
+    r = apr_array_push(rules);
+    r->pattern = "accessToken";
+    r->publish = 0;
+    /* the last entry that matches decides */
+    ck_assert(!authproxy_claim_published(rules, "accessToken", 0));
+    ck_assert(authproxy_claim_published(rules, "access_token", 0));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -2192,6 +2272,8 @@ int main(void)
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
     tcase_add_test(publish, route_host_and_claims);
+    tcase_add_test(publish, claim_header_values);
+    tcase_add_test(publish, publish_claims_filter);
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);
