@@ -292,45 +292,54 @@ static int default_filter(void *ctx, const char *name, int nested)
 /* `v` without the members, at any depth, that `publish` withholds as
  * nested ones: a new reference, `v` itself where none goes. Copies only
  * the objects and arrays on the way to what goes, each once. */
+static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx);
+
+/* The copy of `v` that strip_nested changes, made on first need. */
+static json_t *copy_of(json_t *v, json_t **copy)
+{
+    if (!*copy) {
+        *copy = json_copy(v);
+    }
+    return *copy;
+}
+
+/* The stripped `item` (strip_nested) put at `key` or `index` of the copy
+ * where it changed. */
+static void put_stripped(json_t *v, json_t **copy, const char *key, size_t index, json_t *item,
+                         authjs_claim_filter_fn *publish, void *ctx)
+{
+    json_t *stripped = strip_nested(item, publish, ctx);
+
+    if (stripped == item) {
+        json_decref(stripped);
+    }
+    else if (key) {
+        json_object_set_new(copy_of(v, copy), key, stripped);
+    }
+    else {
+        json_array_set_new(copy_of(v, copy), index, stripped);
+    }
+}
+
 static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx)
 {
-    json_t *copy = NULL, *item, *stripped;
+    json_t *copy = NULL, *item;
     const char *key;
     size_t i;
 
     if (json_is_object(v)) {
         json_object_foreach(v, key, item) {
             if (!publish(ctx, key, 1)) {
-                if (!copy) {
-                    copy = json_copy(v);
-                }
-                json_object_del(copy, key);
-                continue;
-            }
-            stripped = strip_nested(item, publish, ctx);
-            if (stripped != item) {
-                if (!copy) {
-                    copy = json_copy(v);
-                }
-                json_object_set_new(copy, key, stripped);
+                json_object_del(copy_of(v, &copy), key);
             }
             else {
-                json_decref(stripped);
+                put_stripped(v, &copy, key, 0, item, publish, ctx);
             }
         }
     }
     else if (json_is_array(v)) {
         json_array_foreach(v, i, item) {
-            stripped = strip_nested(item, publish, ctx);
-            if (stripped != item) {
-                if (!copy) {
-                    copy = json_copy(v);
-                }
-                json_array_set_new(copy, i, stripped);
-            }
-            else {
-                json_decref(stripped);
-            }
+            put_stripped(v, &copy, NULL, i, item, publish, ctx);
         }
     }
     return copy ? copy : json_incref(v);
