@@ -9,7 +9,8 @@ import json
 import pytest
 
 from harness import UPSTREAM_SECRET
-from session_helpers import authjs_vars, env_of, env_with, session_cookie, tokens
+from session_helpers import (authjs_vars, env_of, env_with, parse_env, session_cookie,
+                             signed_in, tokens)
 
 ZOE = {"sub": "u-zoe", "email": "zoe@example.com", "name": "Zoë, Jr.",
        "roles": ["admin", "a,b", "100%"], "org": {"id": 7, "name": "Ünïcode"},
@@ -31,6 +32,7 @@ def app(module_httpd_factory, upstream):
     return module_httpd_factory("""
         AuthProxyUpstream %s
         AuthProxySecret %s
+        AuthProxyClaimHeader X-Server-User email
         %s
         %s
         %s
@@ -205,3 +207,43 @@ def test_remote_user_from_part_of_a_claim(app, zoe):
     status, _, _ = app.request("GET", "/cgi-bin/env.cgi/short")
     assert status == 401
     assert "REMOTE_USER" not in env_of(app)
+
+
+def test_claim_headers_never_reach_the_routes_from_the_client(app, zoe):
+    token, _ = zoe
+    for cookie in (None, session_cookie(token)):
+        headers = dict(spoofs("X-Server-User"))
+        if cookie:
+            headers["Cookie"] = cookie
+        status, _, body = app.request("GET", "/api/auth/__echo/x", headers=headers)
+        assert status == 200
+        seen = json.loads(body)["headers"]
+        assert header_names(seen, "X-Server-User") == [], seen
+    # and a backend below gets the server's header with the directory's own
+    seen = echo(app, "/raw/page", token)
+    assert seen["x-server-user"] == "zoe@example.com"
+
+
+@pytest.fixture(scope="module")
+def remote_app(module_httpd_factory, upstream):
+    """No secret: the session is the upstream's /session answer."""
+    return module_httpd_factory("""
+        AuthProxyUpstream %s
+        <Location /cgi-bin/env.cgi/noemail>
+            AuthProxyPublishClaims -email
+        </Location>
+    """ % upstream.origin)
+
+
+def test_filter_applies_to_a_session_answer(remote_app):
+    browser = signed_in(remote_app)
+    status, _, body = browser.get("/cgi-bin/env.cgi/noemail")
+    assert status == 200
+    env = authjs_vars(parse_env(body))
+    assert env["AUTHJS_SESSION_SOURCE"] in ("upstream", "cache")
+    assert "AUTHJS_USER_EMAIL" not in env and env["AUTHJS_USER_NAME"]
+    session = json.loads(env["AUTHJS_SESSION"])
+    assert "email" not in session["user"] and session["user"]["name"] and session["expires"]
+    status, _, body = browser.get("/cgi-bin/env.cgi")
+    env = authjs_vars(parse_env(body))
+    assert json.loads(env["AUTHJS_SESSION"])["user"]["email"] == "alice@example.com"
