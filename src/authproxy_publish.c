@@ -108,9 +108,10 @@ static int authproxy_publish_fixups(request_rec *r)
     const apr_table_t *vars;
 
     /* AuthProxyClaimHeader's names are never the client's, even in a server
-     * where the module is off */
+     * where the module is off; on every pass, for each directory's own
+     * names (a subrequest has a copy of the headers, and may be proxied) */
+    authproxy_claim_headers_remove(r, !r->main && !req->claim_headers_removed);
     if (!r->main) {
-        authproxy_claim_headers_remove(r, !req->claim_headers_removed);
         req->claim_headers_removed = 1;
     }
     if (!conf->upstream) {
@@ -138,9 +139,7 @@ static int authproxy_publish_fixups(request_rec *r)
             if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
-            if (!r->main) {
-                authproxy_claim_headers_set(r, authproxy_session_get(r));
-            }
+            authproxy_claim_headers_set(r, authproxy_session_get(r));
         }
         else {
             authproxy_private_vary_cookie(r);
