@@ -1555,6 +1555,42 @@ START_TEST(headers_across_subrequests_and_redirects)
 }
 END_TEST
 
+START_TEST(claim_headers_on_every_pass)
+{
+    const char *lines[] = { "AuthProxyClaimHeader X-User email", "AuthProxyClaimHeader "
+                            "X-Groups groups", "AuthProxyClaimHeader X-None nothing", NULL };
+    const char *off[] = { "AuthProxySession Off", "AuthProxyClaimHeader X-User email", NULL };
+    server_rec *s = started(NULL), *bare = fake_server(pool, "bare.example", 80);
+    void *with = location(s, lines), *session_off = location(s, off);
+    void *bare_with = location(bare, lines);
+    int i;
+    request_rec *r = fake_request(pool, s, with, "GET", "/app"), *next;
+
+    apr_table_setn(r->headers_in, "x_user", "mallory");
+    apr_table_setn(r->headers_in, "X-NONE", "mallory");
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(spelt(r->headers_in, "X-User"), "alice@example.com");
+    ck_assert_str_eq(spelt(r->headers_in, "X-Groups"), "a,b");
+    ck_assert_ptr_null(spelt(r->headers_in, "x_user"));
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "X-None"));
+    ck_assert_int_eq(fake_log_count("info", "AUTHPROXY066", NULL), 2);
+    /* a redirect's pass sets them anew, and says nothing more */
+    next = fake_internal_redirect(r, with, "/error");
+    fake_httpd.fixups(next);
+    ck_assert_str_eq(spelt(next->headers_in, "X-User"), "alice@example.com");
+    ck_assert_int_eq(fake_log_count("info", "AUTHPROXY066", NULL), 2);
+    /* anonymous, AuthProxySession Off, or the module off: removed all the same */
+    for (i = 0; i < 3; i++) {
+        r = i == 2 ? fake_request(pool, bare, bare_with, "GET", "/app")
+                   : fake_request(pool, s, i == 1 ? session_off : with, "GET", "/app");
+        apr_table_setn(r->headers_in, "X-USER", "mallory");
+        fake_httpd.fixups(r);
+        ck_assert_msg(apr_table_get(r->headers_in, "X-User") == NULL, "case %d", i);
+    }
+}
+END_TEST
+
 START_TEST(session_cookie_stripped)
 {
     const char *strip[] = { "AuthProxyStripCookie On", NULL };
@@ -2273,6 +2309,7 @@ int main(void)
     tcase_add_test(publish, origin_claims_removed);
     tcase_add_test(publish, route_host_and_claims);
     tcase_add_test(publish, claim_header_values);
+    tcase_add_test(publish, claim_headers_on_every_pass);
     tcase_add_test(publish, publish_claims_filter);
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
