@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -109,7 +110,8 @@ static void add_part(struct iovec *part, int *n, const char *text)
  * {"user":{"name":..,"email":..,"image":..,"id":..},"expires":".."}, each
  * user member there when its claim is a string. Written from the claims'
  * own values, without building a second JSON document. */
-static const char *session_json_of(apr_pool_t *p, json_t *claims, const char *expires_iso)
+static const char *session_json_of(apr_pool_t *p, json_t *claims, const char *expires_iso,
+                                   authjs_claim_filter_fn *publish, void *ctx)
 {
     static const char *const user[][2] = {
         { "name", "name" }, { "email", "email" }, { "image", "picture" }, { "id", "sub" }
@@ -121,7 +123,7 @@ static const char *session_json_of(apr_pool_t *p, json_t *claims, const char *ex
     for (i = 0; i < 4; i++) {
         json_t *v = json_object_get(claims, user[i][1]);
 
-        if (json_is_string(v)) {
+        if (json_is_string(v) && (!publish || publish(ctx, user[i][1], 0))) {
             add_part(part, &n, members++ ? ",\"" : "\"");
             add_part(part, &n, user[i][0]);
             add_part(part, &n, "\":");
@@ -157,7 +159,7 @@ authjs_session_t *authjs_session_from_claims(apr_pool_t *p, json_t *claims)
         s->expires = apr_time_from_sec((apr_time_t)json_number_value(exp));
         s->expires_iso = authjs_iso8601(p, s->expires);
     }
-    s->json = session_json_of(p, claims, s->expires_iso);
+    s->json = session_json_of(p, claims, s->expires_iso, NULL, NULL);
     return s;
 }
 
@@ -266,34 +268,205 @@ static int is_named_claim(const authjs_session_t *s, const char *key)
     return 0;
 }
 
-void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars)
+int authjs_claim_is_credential(const char *name)
+{
+    static const char *const credentials[] = {
+        "accessToken", "refreshToken", "idToken", "access_token", "refresh_token", "id_token",
+        "password", "client_secret", NULL
+    };
+    const char *const *c;
+
+    for (c = credentials; *c; c++) {
+        if (!strcasecmp(name, *c)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int default_filter(void *ctx, const char *name, int nested)
+{
+    return !authjs_claim_is_credential(name);
+}
+
+/* `v` without the members, at any depth, that `publish` withholds as
+ * nested ones: a new reference, `v` itself where none goes. Copies only
+ * the objects and arrays on the way to what goes, each once. */
+static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx);
+
+/* The copy of `v` that strip_nested changes, made on first need. */
+static json_t *copy_of(json_t *v, json_t **copy)
+{
+    if (!*copy) {
+        *copy = json_copy(v);
+    }
+    return *copy;
+}
+
+/* The stripped `item` (strip_nested) put at `key` or `index` of the copy
+ * where it changed. */
+static void put_stripped(json_t *v, json_t **copy, const char *key, size_t index, json_t *item,
+                         authjs_claim_filter_fn *publish, void *ctx)
+{
+    json_t *stripped = strip_nested(item, publish, ctx);
+
+    if (stripped == item) {
+        json_decref(stripped);
+    }
+    else if (key) {
+        json_object_set_new(copy_of(v, copy), key, stripped);
+    }
+    else {
+        json_array_set_new(copy_of(v, copy), index, stripped);
+    }
+}
+
+static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx)
+{
+    json_t *copy = NULL, *item;
+    const char *key;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) {
+            if (!publish(ctx, key, 1)) {
+                json_object_del(copy_of(v, &copy), key);
+            }
+            else {
+                put_stripped(v, &copy, key, 0, item, publish, ctx);
+            }
+        }
+    }
+    else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            put_stripped(v, &copy, NULL, i, item, publish, ctx);
+        }
+    }
+    return copy ? copy : json_incref(v);
+}
+
+/* A claim's variable value without the nested members withheld. */
+static const char *filtered_value(apr_pool_t *p, json_t *v, authjs_claim_filter_fn *publish,
+                                  void *ctx)
+{
+    json_t *stripped;
+    const char *text;
+
+    if (!json_is_object(v) && !json_is_array(v)) {
+        return claim_value(p, v);
+    }
+    stripped = strip_nested(v, publish, ctx);
+    text = claim_value(p, stripped);
+    json_decref(stripped);
+    return text;
+}
+
+/* A copy of `obj` without the members `publish` withholds (but those named
+ * in `keep`), or `obj` itself when it withholds none: one pass to look, one
+ * more only where something goes. */
+static json_t *without_withheld(json_t *obj, authjs_claim_filter_fn *publish, void *ctx,
+                                const char *keep, json_t **copy)
 {
     const char *key;
     json_t *value;
 
-    if (s->id) {
-        apr_table_setn(vars, "AUTHJS_USER_ID", s->id);
+    *copy = NULL;
+    json_object_foreach(obj, key, value) {
+        if ((!keep || strcmp(key, keep)) && !publish(ctx, key, 0)) {
+            if (!*copy) {
+                *copy = json_copy(obj);
+            }
+            json_object_del(*copy, key);
+        }
     }
-    if (s->name) {
-        apr_table_setn(vars, "AUTHJS_USER_NAME", s->name);
+    return *copy ? *copy : obj;
+}
+
+/* A /session answer's JSON without the withheld members, its user's
+ * included; its own text where nothing is withheld. */
+static const char *answer_json(apr_pool_t *p, const authjs_session_t *s,
+                               authjs_claim_filter_fn *publish, void *ctx)
+{
+    json_t *answer_copy, *user_copy, *answer, *user;
+    const char *json;
+
+    answer = without_withheld(s->claims, publish, ctx, "expires", &answer_copy);
+    user = json_object_get(answer, "user");
+    if (json_is_object(user)) {
+        without_withheld(user, publish, ctx, NULL, &user_copy);
+        if (user_copy) {
+            if (!answer_copy) {
+                answer = answer_copy = json_copy(s->claims);
+            }
+            json_object_set_new(answer_copy, "user", user_copy);
+        }
     }
-    if (s->email) {
-        apr_table_setn(vars, "AUTHJS_USER_EMAIL", s->email);
+    answer = strip_nested(answer, publish, ctx);
+    if (answer == s->claims) {
+        json_decref(answer);
+        return s->json;
     }
-    if (s->image) {
-        apr_table_setn(vars, "AUTHJS_USER_IMAGE", s->image);
+    json = json_text(p, answer);
+    json_decref(answer);
+    json_decref(answer_copy);
+    return json;
+}
+
+/* A token's session JSON without the withheld user claims; the one written
+ * with the session where it withholds none. */
+static const char *token_json(apr_pool_t *p, const authjs_session_t *s,
+                              authjs_claim_filter_fn *publish, void *ctx)
+{
+    if (publish(ctx, "sub", 0) && publish(ctx, "name", 0) && publish(ctx, "email", 0)
+        && publish(ctx, "picture", 0)) {
+        return s->json;
     }
+    return session_json_of(p, s->claims, s->expires_iso, publish, ctx);
+}
+
+/* AUTHJS_USER_<var> from the token's claim `claim` or the answer's
+ * user.<member>, where published. */
+static void user_var(const authjs_session_t *s, apr_table_t *vars, const char *var,
+                     const char *value, const char *claim, const char *member,
+                     authjs_claim_filter_fn *publish, void *ctx)
+{
+    if (!value) {
+        return;
+    }
+    if (s->from_token ? publish(ctx, claim, 0)
+                      : publish(ctx, "user", 0) && publish(ctx, member, 0)) {
+        apr_table_setn(vars, var, value);
+    }
+}
+
+void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars)
+{
+    authjs_session_vars_filtered(p, s, default_filter, NULL, vars);
+}
+
+void authjs_session_vars_filtered(apr_pool_t *p, const authjs_session_t *s,
+                                  authjs_claim_filter_fn *publish, void *ctx,
+                                  apr_table_t *vars)
+{
+    const char *key;
+    json_t *value;
+
+    user_var(s, vars, "AUTHJS_USER_ID", s->id, "sub", "id", publish, ctx);
+    user_var(s, vars, "AUTHJS_USER_NAME", s->name, "name", "name", publish, ctx);
+    user_var(s, vars, "AUTHJS_USER_EMAIL", s->email, "email", "email", publish, ctx);
+    user_var(s, vars, "AUTHJS_USER_IMAGE", s->image, "picture", "image", publish, ctx);
     if (s->expires_iso) {
         apr_table_setn(vars, "AUTHJS_EXPIRES", s->expires_iso);
     }
-    apr_table_setn(vars, "AUTHJS_SESSION", s->json);
+    apr_table_setn(vars, "AUTHJS_SESSION",
+                   s->from_token ? token_json(p, s, publish, ctx) : answer_json(p, s, publish, ctx));
     /* Setting searches the table, where APR tells keys apart by their first
      * four bytes, "AUTH" for all of these: k claims would cost k * k. Added,
      * then made unique once (the last of two claims that give one name
      * wins, as setting did). */
     json_object_foreach(s->claims, key, value) {
-        if (!is_named_claim(s, key)) {
-            apr_table_addn(vars, claim_var_name(p, key), claim_value(p, value));
+        if (!is_named_claim(s, key) && publish(ctx, key, 0)) {
+            apr_table_addn(vars, claim_var_name(p, key), filtered_value(p, value, publish, ctx));
         }
     }
     apr_table_compress(vars, APR_OVERLAP_TABLES_SET);

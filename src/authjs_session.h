@@ -41,6 +41,28 @@ const char *authjs_session_from_answer(apr_pool_t *p, const char *body, apr_size
  * strings as they are, arrays joined with ',', objects as compact JSON. */
 void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *vars);
 
+/* Claims that are credentials (the provider's accessToken, refreshToken,
+ * idToken, access_token, refresh_token, id_token; password, client_secret),
+ * compared ignoring case: withheld by default. */
+int authjs_claim_is_credential(const char *name);
+
+/* Whether a claim, by its own top-level name (a token's `sub`, `email`, ...;
+ * a /session answer's members, and the members of its `user` by their own
+ * names), is published; `nested`: a member, at any depth, of a claim's
+ * object (or of an object in its array), kept or dropped from its JSON. */
+typedef int authjs_claim_filter_fn(void *ctx, const char *name, int nested);
+
+/* authjs_session_vars, with only the claims `publish` lets through:
+ * AUTHJS_USER_* of a withheld claim are not set, AUTHJS_SESSION is written
+ * again without the withheld claims (a withheld member goes with everything
+ * nested in it), and the objects of AUTHJS_SESSION and AUTHJS_CLAIM_* lose
+ * the nested members it withholds. AUTHJS_EXPIRES is always set.
+ * authjs_session_vars is this with the default filter (credentials
+ * withheld, at any depth). */
+void authjs_session_vars_filtered(apr_pool_t *p, const authjs_session_t *s,
+                                  authjs_claim_filter_fn *publish, void *ctx,
+                                  apr_table_t *vars);
+
 /* The claim at a dotted path ("email", "org.role", "user.email"): looked up in
  * the token's payload or the /session object, and, so that the same Require
  * line works both ways, "user.X" of a token falls back to X and X of a

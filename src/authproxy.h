@@ -114,6 +114,24 @@ typedef enum {
     AUTHPROXY_UNAUTH_PASS = 2
 } authproxy_unauth_e;
 
+/* An AuthProxyPublishClaims entry: claims whose name matches `pattern`
+ * (apr_fnmatch) are published, or withheld. */
+typedef struct {
+    const char *pattern;
+    int publish;
+} authproxy_claim_rule_t;
+
+/* An AuthProxyClaimHeader: the request header `name` set to the claim. */
+typedef struct {
+    const char *name;
+    const char *claim;             /* dotted path, as Require authjs-claim's */
+} authproxy_claim_header_t;
+
+typedef enum {
+    AUTHPROXY_ENCODING_RAW = 0,
+    AUTHPROXY_ENCODING_BASE64URL = 1
+} authproxy_encoding_e;
+
 /* Per-directory configuration (Location, Directory, .htaccess). */
 typedef struct {
     int session;
@@ -124,6 +142,11 @@ typedef struct {
     int strip_bearer;
     int unauth_action;             /* authproxy_unauth_e */
     const char *remote_user_claim;
+    ap_regex_t *remote_user_regex;     /* with remote_user_subst: the part of the claim */
+    const char *remote_user_subst;
+    apr_array_header_t *publish_claims;    /* of authproxy_claim_rule_t; NULL: the default */
+    apr_array_header_t *claim_headers;     /* of authproxy_claim_header_t */
+    int header_encoding;                   /* authproxy_encoding_e */
 } authproxy_dir_conf;
 
 static APR_INLINE authproxy_server_conf *authproxy_sconf(const server_rec *s)
@@ -152,6 +175,7 @@ int authproxy_revocation(const authproxy_server_conf *conf);
 int authproxy_revocation_unavailable(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
+int authproxy_header_encoding(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
 int authproxy_pass_token(const authproxy_dir_conf *dconf);
 int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
@@ -178,6 +202,7 @@ typedef struct {
     int anonymous;                 /* why there is none (authproxy_anonymous_e) */
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
+    int claim_headers_removed;     /* and its AuthProxyClaimHeader headers */
     int personal;                  /* the response is one visitor's: never shared */
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     /* the credential was the Authorization header's Bearer token (taken

@@ -34,14 +34,33 @@ static int authtype_is_authjs(request_rec *r)
     return type && !strcasecmp(type, AUTH_TYPE);
 }
 
-/* REMOTE_USER: the configured claim, else the email, else the id. */
+/* The longest user name a substitution makes. */
+#define USER_NAME_MAX 1024
+
+/* REMOTE_USER: the configured claim, else the email, else the id. With a
+ * regular expression, the substitution of the claim's own text (one string),
+ * and NULL where there is none: no match, an empty or overlong result, or
+ * no such claim. */
 static const char *user_name(request_rec *r, const authjs_session_t *s)
 {
-    json_t *claim = authjs_session_claim(s, authproxy_remote_user_claim(authproxy_dconf(r)));
+    const authproxy_dir_conf *dconf = authproxy_dconf(r);
+    json_t *claim = authjs_session_claim(s, authproxy_remote_user_claim(dconf));
     apr_array_header_t *texts = claim ? authjs_claim_texts(r->pool, claim) : NULL;
+    const char *text = texts && texts->nelts == 1 ? APR_ARRAY_IDX(texts, 0, const char *) : NULL;
+    ap_regmatch_t match[AP_MAX_REG_MATCH];
+    char *user = NULL;
 
-    if (texts && texts->nelts == 1 && *APR_ARRAY_IDX(texts, 0, const char *)) {
-        return APR_ARRAY_IDX(texts, 0, const char *);
+    if (dconf->remote_user_regex) {
+        if (!text || ap_regexec(dconf->remote_user_regex, text, AP_MAX_REG_MATCH, match, 0)
+            || ap_pregsub_ex(r->pool, &user, dconf->remote_user_subst, text, AP_MAX_REG_MATCH,
+                             match, USER_NAME_MAX) != APR_SUCCESS
+            || !*user) {
+            return NULL;
+        }
+        return user;
+    }
+    if (text && *text) {
+        return text;
     }
     return s->email ? s->email : s->id ? s->id : "";
 }
@@ -130,7 +149,17 @@ static int authproxy_authz_authenticate(request_rec *r)
     /* whoever the visitor is, the answer here is for them alone */
     authproxy_private_response(r);
     if ((session = authproxy_session_get(r))) {
-        return signed_in_as(r, user_name(r, session));
+        const char *user = user_name(r, session);
+
+        if (!user) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(068)
+                          "%s %s: the session's claim gives no user name here (absent, or "
+                          "no match for the regular expression): 403",
+                          AUTHPROXY_DIR_USER_CLAIM, authproxy_remote_user_claim(authproxy_dconf(r)));
+            authproxy_metrics_decision(r, AUTHPROXY_DECISION_DENIED);
+            return HTTP_FORBIDDEN;
+        }
+        return signed_in_as(r, user);
     }
     if ((status = authproxy_session_refused(r)) != OK) {
         return status;

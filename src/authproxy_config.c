@@ -88,6 +88,12 @@ const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
     return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
 }
 
+int authproxy_header_encoding(const authproxy_dir_conf *dconf)
+{
+    return dconf->header_encoding != AUTHPROXY_UNSET ? dconf->header_encoding
+                                                     : AUTHPROXY_ENCODING_RAW;
+}
+
 int authproxy_pass_headers(const authproxy_dir_conf *dconf)
 {
     return dconf->pass_headers == 1;
@@ -145,6 +151,7 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->bearer = AUTHPROXY_UNSET;
     conf->strip_bearer = AUTHPROXY_UNSET;
     conf->unauth_action = AUTHPROXY_UNSET;
+    conf->header_encoding = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -204,6 +211,16 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
+/* The parent's entries, then the child's; either alone as it is. */
+static apr_array_header_t *append(apr_pool_t *p, apr_array_header_t *parent,
+                                  apr_array_header_t *child)
+{
+    if (!parent || !child) {
+        return child ? child : parent;
+    }
+    return apr_array_append(p, parent, child);
+}
+
 void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const authproxy_dir_conf *base = basev, *add = addv;
@@ -216,7 +233,18 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->bearer = MERGE_INT(bearer);
     conf->strip_bearer = MERGE_INT(strip_bearer);
     conf->unauth_action = MERGE_INT(unauth_action);
+    /* the claim and the part taken of it go together */
     conf->remote_user_claim = MERGE_PTR(remote_user_claim);
+    conf->remote_user_regex = add->remote_user_claim ? add->remote_user_regex
+                                                     : base->remote_user_regex;
+    conf->remote_user_subst = add->remote_user_claim ? add->remote_user_subst
+                                                     : base->remote_user_subst;
+    /* a directory's entries come after those it inherits: its own decide
+     * (the last match wins), and an inherited header is never left to the
+     * client */
+    conf->publish_claims = append(p, base->publish_claims, add->publish_claims);
+    conf->claim_headers = append(p, base->claim_headers, add->claim_headers);
+    conf->header_encoding = MERGE_INT(header_encoding);
     return conf;
 }
 
@@ -535,6 +563,89 @@ static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *ar
                   &((authproxy_dir_conf *)dconf)->unauth_action);
 }
 
+static const char *cmd_remote_user_claim(cmd_parms *cmd, void *dconfv, const char *claim,
+                                         const char *regex, const char *subst)
+{
+    authproxy_dir_conf *dconf = dconfv;
+    ap_regex_t *compiled = NULL;
+
+    if (!*claim) {
+        return apr_psprintf(cmd->pool, "%s: the claim's name is empty", cmd->cmd->name);
+    }
+    if (regex && !subst) {
+        return apr_psprintf(cmd->pool, "%s %s %s: give the substitution too (CLAIM REGEX "
+                            "SUBSTITUTION, e.g. $1)", cmd->cmd->name, claim, regex);
+    }
+    if (regex && !(compiled = ap_pregcomp(cmd->pool, regex, AP_REG_EXTENDED))) {
+        return apr_psprintf(cmd->pool, "%s %s: '%s' is not a valid regular expression",
+                            cmd->cmd->name, claim, regex);
+    }
+    dconf->remote_user_claim = claim;
+    dconf->remote_user_regex = compiled;
+    dconf->remote_user_subst = regex ? subst : NULL;
+    return NULL;
+}
+
+static const char *cmd_publish_claims(cmd_parms *cmd, void *dconfv, const char *arg)
+{
+    authproxy_dir_conf *dconf = dconfv;
+    authproxy_claim_rule_t *rule;
+
+    if ((arg[0] != '+' && arg[0] != '-') || !arg[1]) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither +NAME (publish) nor -NAME "
+                            "(withhold); NAME may be a shell-style pattern", cmd->cmd->name, arg);
+    }
+    if (!dconf->publish_claims) {
+        dconf->publish_claims = apr_array_make(cmd->pool, 4, sizeof(authproxy_claim_rule_t));
+    }
+    rule = apr_array_push(dconf->publish_claims);
+    rule->publish = arg[0] == '+';
+    rule->pattern = arg + 1;
+    return NULL;
+}
+
+static const char *cmd_claim_header(cmd_parms *cmd, void *dconfv, const char *name,
+                                    const char *claim)
+{
+    authproxy_dir_conf *dconf = dconfv;
+    authproxy_claim_header_t *h;
+    char *dashed, *c;
+
+    if (!authproxy_header_name_valid(name)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid header name",
+                            cmd->cmd->name, name);
+    }
+    dashed = apr_pstrdup(cmd->temp_pool, name);
+    for (c = dashed; *c; c++) {
+        *c = *c == '_' ? '-' : *c;
+    }
+    if (authproxy_header_is_reserved(dashed) || authproxy_header_is_authjs(name)
+        || authproxy_header_same(name, "Cookie") || authproxy_header_same(name, "Authorization")) {
+        return apr_psprintf(cmd->pool, "%s: the header '%s' cannot be set from a claim (it "
+                            "describes the connection or the message, is this module's "
+                            "X-Authjs-*, or carries credentials)", cmd->cmd->name, name);
+    }
+    if (!*claim) {
+        return apr_psprintf(cmd->pool, "%s %s: the claim's name is empty", cmd->cmd->name, name);
+    }
+    if (!dconf->claim_headers) {
+        dconf->claim_headers = apr_array_make(cmd->pool, 2, sizeof(authproxy_claim_header_t));
+    }
+    h = apr_array_push(dconf->claim_headers);
+    h->name = name;
+    h->claim = claim;
+    return NULL;
+}
+
+static const char *cmd_header_encoding(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    /* authproxy_encoding_e */
+    static const char *const words[] = { "raw", "base64url", NULL };
+
+    return one_of(cmd, arg, words, "neither raw nor base64url",
+                  &((authproxy_dir_conf *)dconf)->header_encoding);
+}
+
 /* The module record takes this table; the handlers above are its only users. */
 const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_UPSTREAM, cmd_upstream, NULL, RSRC_CONF,
@@ -611,10 +722,22 @@ const command_rec authproxy_cmds[] = {
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
                   "to sign in, others 401), 401, or pass (default redirect)"),
-    AP_INIT_TAKE1(AUTHPROXY_DIR_USER_CLAIM, ap_set_string_slot,
-                  (void *)APR_OFFSETOF(authproxy_dir_conf, remote_user_claim),
+    AP_INIT_TAKE13(AUTHPROXY_DIR_USER_CLAIM, cmd_remote_user_claim, NULL,
+                   OR_AUTHCFG | RSRC_CONF,
+                   "Claim that becomes REMOTE_USER (default email, else the id), optionally "
+                   "followed by a regular expression and the substitution that makes the "
+                   "user name of it"),
+    AP_INIT_ITERATE(AUTHPROXY_DIR_PUBLISH_CLAIMS, cmd_publish_claims, NULL,
+                    OR_AUTHCFG | RSRC_CONF,
+                    "+NAME publishes, -NAME withholds the claims NAME (a shell-style pattern) "
+                    "names; the last entry that matches decides (default: credentials such "
+                    "as accessToken withheld, every other claim published)"),
+    AP_INIT_TAKE2(AUTHPROXY_DIR_CLAIM_HEADER, cmd_claim_header, NULL, OR_AUTHCFG | RSRC_CONF,
+                  "Request header set to a claim of the signed-in visitor (the client's "
+                  "copies removed); repeatable"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_HEADER_ENCODING, cmd_header_encoding, NULL,
                   OR_AUTHCFG | RSRC_CONF,
-                  "Claim that becomes REMOTE_USER (default email, else the id)"),
+                  "How AuthProxyClaimHeader values are written: raw or base64url (default raw)"),
     { 0 }
 };
 

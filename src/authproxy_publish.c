@@ -10,6 +10,7 @@
 #include <http_request.h>
 
 #include "authproxy.h"
+#include "authproxy_claims.h"
 #include "authproxy_headers.h"
 #include "authproxy_private.h"
 #include "authproxy_publish.h"
@@ -106,6 +107,13 @@ static int authproxy_publish_fixups(request_rec *r)
     publish_ctx_t ctx = { r, authproxy_pass_headers(dconf) };
     const apr_table_t *vars;
 
+    /* AuthProxyClaimHeader's names are never the client's, even in a server
+     * where the module is off; on every pass, for each directory's own
+     * names (a subrequest has a copy of the headers, and may be proxied) */
+    authproxy_claim_headers_remove(r, !r->main && !req->claim_headers_removed);
+    if (!r->main) {
+        req->claim_headers_removed = 1;
+    }
     if (!conf->upstream) {
         return DECLINED;
     }
@@ -131,6 +139,7 @@ static int authproxy_publish_fixups(request_rec *r)
             if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
+            authproxy_claim_headers_set(r, authproxy_session_get(r));
         }
         else {
             authproxy_private_vary_cookie(r);

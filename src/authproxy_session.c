@@ -10,6 +10,7 @@
 #include <http_request.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_claims.h"
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
 #include "authproxy_metrics.h"
@@ -441,8 +442,20 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
     request_rec *orig = authproxy_original(r);
     authproxy_request_t *req = authproxy_request(orig);
 
+    const apr_array_header_t *rules = authproxy_dconf(r)->publish_claims;
+    apr_table_t *filtered;
+
     if (!authproxy_session_get(r)) {
         return NULL;
+    }
+    if (rules) {
+        /* this directory's AuthProxyPublishClaims: the child's copy holds
+         * the default's, so these are built anew from the claims */
+        filtered = apr_table_make(r->pool, 16);
+        authjs_session_vars_filtered(r->pool, req->session, authproxy_claim_published,
+                                     (void *)rules, filtered);
+        apr_table_setn(filtered, "AUTHJS_SESSION_SOURCE", authproxy_source_names[req->source]);
+        return filtered;
     }
     if (!req->vars) {
         if (req->stored_vars) {

@@ -495,7 +495,7 @@ static const char *arguments_error(apr_pool_t *p, const command_rec *c, const ch
 const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
                            const char *line)
 {
-    const char *name = ap_getword_conf(p, &line), *w, *w2, *err = NULL;
+    const char *name = ap_getword_conf(p, &line), *w, *w2, *w3, *err = NULL;
     const command_rec *c;
     cmd_parms cmd;
 
@@ -528,6 +528,14 @@ const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
         w2 = ap_getword_conf(p, &line);
         return !*w || !*w2 || *line ? arguments_error(p, c, " takes two arguments")
                                     : c->AP_TAKE2(&cmd, dconf, w, w2);
+    case TAKE13:
+        w = ap_getword_conf(p, &line);
+        w2 = ap_getword_conf(p, &line);
+        w3 = ap_getword_conf(p, &line);
+        if (!*w || (*w2 && !*w3) || *line) {
+            return arguments_error(p, c, " takes one or three arguments");
+        }
+        return c->AP_TAKE3(&cmd, dconf, w, *w2 ? w2 : NULL, *w3 ? w3 : NULL);
     case FLAG:
         w = ap_getword_conf(p, &line);
         if (strcasecmp(w, "on") && strcasecmp(w, "off")) {
@@ -832,4 +840,18 @@ int ap_regexec(const ap_regex_t *preg, const char *string, apr_size_t nmatch,
                ap_regmatch_t *pmatch, int eflags)
 {
     return regexec(preg->re_pcre, string, 0, NULL, 0) == 0 ? 0 : AP_REG_NOMATCH;
+}
+
+/* Without captures (ap_regexec above sets none): the substitution as it is,
+ * but for the length limit httpd's applies. */
+apr_status_t ap_pregsub_ex(apr_pool_t *p, char **result, const char *input,
+                           const char *source, apr_size_t nmatch, ap_regmatch_t pmatch[],
+                           apr_size_t maxlen)
+{
+    if (strlen(input) >= maxlen) {
+        *result = NULL;
+        return APR_ENOMEM;
+    }
+    *result = apr_pstrdup(p, input);
+    return APR_SUCCESS;
 }

@@ -419,6 +419,78 @@ START_TEST(session_from_upstream_answer)
 }
 END_TEST
 
+/* A filter that withholds the claims named in ctx (a NULL-ended list). */
+static int withhold_named(void *ctx, const char *name, int nested)
+{
+    const char *const *n;
+
+    for (n = ctx; *n; n++) {
+        if (!strcmp(*n, name)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+START_TEST(credentials_withheld_by_default)
+{
+    const char *body = "{\"user\":{\"email\":\"b@example.org\",\"id\":\"u-bob\","
+                       "\"accessToken\":\"at-user\"},\"expires\":\"2026-12-22T15:06:04.123Z\","
+                       "\"accessToken\":\"at\",\"Refresh_Token\":\"rt\",\"role\":\"ops\","
+                       "\"account\":[{\"provider\":\"gh\",\"id_token\":\"it\"}]}";
+    authjs_session_t *s = NULL;
+    apr_table_t *v;
+
+    ck_assert_ptr_null(authjs_session_from_answer(pool, body, strlen(body), BEFORE, &s));
+    v = vars_of(s);
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_ACCESSTOKEN"));
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_REFRESH_TOKEN"));
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ROLE"), "ops");
+    /* written again without them, the user's own included */
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_SESSION"),
+                     "{\"user\":{\"email\":\"b@example.org\",\"id\":\"u-bob\"},"
+                     "\"expires\":\"2026-12-22T15:06:04.123Z\",\"role\":\"ops\","
+                     "\"account\":[{\"provider\":\"gh\"}]}");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ACCOUNT"), "{\"provider\":\"gh\"}");
+    /* the session itself keeps them */
+    ck_assert_str_eq(s->json, body);
+    ck_assert(authjs_claim_is_credential("ID_TOKEN"));
+    ck_assert(authjs_claim_is_credential("idToken"));
+    ck_assert(!authjs_claim_is_credential("accessTokenExpires"));
+}
+END_TEST
+
+START_TEST(filtered_vars)
+{
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s}}", "sub", "u-1", "name",
+                               "Zoë", "email", "z@example.com", "accessToken", "at", "exp",
+                               1797951964, "role", "ops", "org", "accessToken", "nested");
+    authjs_session_t *s = authjs_session_from_claims(pool, claims);
+    const char *email_role[] = { "email", "role", NULL };
+    const char *none[] = { NULL };
+    apr_table_t *v = apr_table_make(pool, 8);
+
+    authjs_session_vars_filtered(pool, s, withhold_named, email_role, v);
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_USER_EMAIL"));
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_ROLE"));
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_NAME"), "Zoë");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ACCESSTOKEN"), "at");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ORG"), "{\"accessToken\":\"nested\"}");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_EXPIRES"), "2026-12-22T15:06:04.000Z");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_SESSION"),
+                     "{\"user\":{\"name\":\"Zoë\",\"id\":\"u-1\"},"
+                     "\"expires\":\"2026-12-22T15:06:04.000Z\"}");
+    v = apr_table_make(pool, 8);
+    authjs_session_vars_filtered(pool, s, withhold_named, none, v);
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_SESSION"), s->json);
+    /* the default withholds credentials at every depth */
+    v = vars_of(s);
+    ck_assert_ptr_null(apr_table_get(v, "AUTHJS_CLAIM_ACCESSTOKEN"));
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_CLAIM_ORG"), "{}");
+    ck_assert_str_eq(apr_table_get(v, "AUTHJS_USER_EMAIL"), "z@example.com");
+}
+END_TEST
+
 START_TEST(no_session_answers)
 {
     /* not a session, or one that proves more than it says */
@@ -494,6 +566,8 @@ int main(void)
     tcase_add_test(tc, claims_of_one_variable_name);
     tcase_add_test(tc, session_from_upstream_answer);
     tcase_add_test(tc, no_session_answers);
+    tcase_add_test(tc, credentials_withheld_by_default);
+    tcase_add_test(tc, filtered_vars);
     tcase_add_test(tc, iso8601);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -16,6 +16,7 @@
 #include <mod_auth.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_claims.h"
 #include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_headers.h"
@@ -133,7 +134,8 @@ static void signed_in(request_rec *r, const authjs_session_t *session,
 
 /* ---- directives ----------------------------------------------------------------- */
 
-typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN } kind_e;
+/* RULES and CLAIM_HEADERS: a child's entries come after its parent's. */
+typedef enum { TEXT, NUMBER, HEADERS, SECRETS, ORIGIN, RULES, CLAIM_HEADERS } kind_e;
 
 /* Every directive: the field it sets, and a value for a parent and one for
  * a child (the line's arguments, and the field as show() gives it). */
@@ -199,6 +201,12 @@ static const struct {
       "401", "1", "pass", "2" },
     { AUTHPROXY_DIR_USER_CLAIM, 1, offsetof(authproxy_dir_conf, remote_user_claim), TEXT,
       "sub", "sub", "org.login", "org.login" },
+    { AUTHPROXY_DIR_PUBLISH_CLAIMS, 1, offsetof(authproxy_dir_conf, publish_claims), RULES,
+      "-* +role", "-*, +role", "+access*", "+access*" },
+    { AUTHPROXY_DIR_CLAIM_HEADER, 1, offsetof(authproxy_dir_conf, claim_headers), CLAIM_HEADERS,
+      "X-Webauth-User email", "X-Webauth-User: email", "Remote-User sub", "Remote-User: sub" },
+    { AUTHPROXY_DIR_HEADER_ENCODING, 1, offsetof(authproxy_dir_conf, header_encoding), NUMBER,
+      "base64url", "1", "raw", "0" },
 };
 
 #define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
@@ -248,6 +256,24 @@ static const char *show(int d, const void *conf)
     case ORIGIN:
         origin = *(const authproxy_origin_t *const *)field;
         return origin ? origin->origin : "(unset)";
+    case RULES:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_claim_rule_t *r = &APR_ARRAY_IDX(list, i, authproxy_claim_rule_t);
+
+            text = apr_psprintf(pool, "%s%s%c%s", text, i ? ", " : "", r->publish ? '+' : '-',
+                                r->pattern);
+        }
+        return list ? text : "(unset)";
+    case CLAIM_HEADERS:
+        list = *(const apr_array_header_t *const *)field;
+        for (i = 0; list && i < list->nelts; i++) {
+            const authproxy_claim_header_t *h =
+                &APR_ARRAY_IDX(list, i, authproxy_claim_header_t);
+
+            text = apr_psprintf(pool, "%s%s%s: %s", text, i ? ", " : "", h->name, h->claim);
+        }
+        return list ? text : "(unset)";
     }
     return NULL;
 }
@@ -493,8 +519,40 @@ static const struct {
       "AuthProxyUnauthAction: '403' is not redirect, 401 or pass", NULL },
     { H, "AuthProxyRemoteUserClaim org.login", NULL, "org.login" },
     { L, "AuthProxyRemoteUserClaim",
-      "AuthProxyRemoteUserClaim takes one argument, Claim that becomes REMOTE_USER (default "
-      "email, else the id)", NULL },
+      "AuthProxyRemoteUserClaim takes one or three arguments, Claim that becomes REMOTE_USER "
+      "(default email, else the id), optionally followed by a regular expression and the "
+      "substitution that makes the user name of it", NULL },
+    { H, "AuthProxyRemoteUserClaim email ^([^@]+)@example\\.com$ $1", NULL, "email" },
+    { L, "AuthProxyRemoteUserClaim email ^(",
+      "AuthProxyRemoteUserClaim takes one or three arguments, Claim that becomes REMOTE_USER "
+      "(default email, else the id), optionally followed by a regular expression and the "
+      "substitution that makes the user name of it", NULL },
+    { L, "AuthProxyRemoteUserClaim email ^( $1",
+      "AuthProxyRemoteUserClaim email: '^(' is not a valid regular expression", NULL },
+    { H, "AuthProxyPublishClaims -* +role +org.*", NULL, "-*, +role, +org.*" },
+    { L, "AuthProxyPublishClaims accessToken",
+      "AuthProxyPublishClaims: 'accessToken' is neither +NAME (publish) nor -NAME (withhold); "
+      "NAME may be a shell-style pattern", NULL },
+    { L, "AuthProxyPublishClaims +", "AuthProxyPublishClaims: '+' is neither +NAME (publish) "
+      "nor -NAME (withhold); NAME may be a shell-style pattern", NULL },
+    { H, "AuthProxyClaimHeader X-WEBAUTH-USER email", NULL, "X-WEBAUTH-USER: email" },
+    { L, "AuthProxyClaimHeader X(User email",
+      "AuthProxyClaimHeader: 'X(User' is not a valid header name", NULL },
+    { L, "AuthProxyClaimHeader X-Authjs-User-Email email",
+      "AuthProxyClaimHeader: the header 'X-Authjs-User-Email' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { L, "AuthProxyClaimHeader Content_Length sub",
+      "AuthProxyClaimHeader: the header 'Content_Length' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { L, "AuthProxyClaimHeader cookie sub",
+      "AuthProxyClaimHeader: the header 'cookie' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
+    { H, "AuthProxyHeaderEncoding Base64URL", NULL, "1" },
+    { L, "AuthProxyHeaderEncoding utf-8",
+      "AuthProxyHeaderEncoding: 'utf-8' is neither raw nor base64url", NULL },
 };
 
 START_TEST(directive_lines)
@@ -552,6 +610,12 @@ START_TEST(merge_child_if_set_else_parent)
                 int where = directives[d].per_dir ? L : S;
                 const char *want = set_child ? directives[d].child_shown
                                    : set_parent ? directives[d].parent_shown : "(unset)";
+                int appends = directives[d].kind == RULES || directives[d].kind == CLAIM_HEADERS;
+
+                if (appends && set_parent && set_child) {
+                    want = apr_pstrcat(pool, directives[d].parent_shown, ", ",
+                                       directives[d].child_shown, NULL);
+                }
 
                 if (set_parent) {
                     set(s, parent, where, apr_pstrcat(pool, directives[d].name, " ",
@@ -1491,6 +1555,42 @@ START_TEST(headers_across_subrequests_and_redirects)
 }
 END_TEST
 
+START_TEST(claim_headers_on_every_pass)
+{
+    const char *lines[] = { "AuthProxyClaimHeader X-User email", "AuthProxyClaimHeader "
+                            "X-Groups groups", "AuthProxyClaimHeader X-None nothing", NULL };
+    const char *off[] = { "AuthProxySession Off", "AuthProxyClaimHeader X-User email", NULL };
+    server_rec *s = started(NULL), *bare = fake_server(pool, "bare.example", 80);
+    void *with = location(s, lines), *session_off = location(s, off);
+    void *bare_with = location(bare, lines);
+    int i;
+    request_rec *r = fake_request(pool, s, with, "GET", "/app"), *next;
+
+    apr_table_setn(r->headers_in, "x_user", "mallory");
+    apr_table_setn(r->headers_in, "X-NONE", "mallory");
+    signed_in(r, token_session(PUBLISHED), AUTHPROXY_SOURCE_LOCAL);
+    fake_httpd.fixups(r);
+    ck_assert_str_eq(spelt(r->headers_in, "X-User"), "alice@example.com");
+    ck_assert_str_eq(spelt(r->headers_in, "X-Groups"), "a,b");
+    ck_assert_ptr_null(spelt(r->headers_in, "x_user"));
+    ck_assert_ptr_null(apr_table_get(r->headers_in, "X-None"));
+    ck_assert_int_eq(fake_log_count("info", "AUTHPROXY066", NULL), 2);
+    /* a redirect's pass sets them anew, and says nothing more */
+    next = fake_internal_redirect(r, with, "/error");
+    fake_httpd.fixups(next);
+    ck_assert_str_eq(spelt(next->headers_in, "X-User"), "alice@example.com");
+    ck_assert_int_eq(fake_log_count("info", "AUTHPROXY066", NULL), 2);
+    /* anonymous, AuthProxySession Off, or the module off: removed all the same */
+    for (i = 0; i < 3; i++) {
+        r = i == 2 ? fake_request(pool, bare, bare_with, "GET", "/app")
+                   : fake_request(pool, s, i == 1 ? session_off : with, "GET", "/app");
+        apr_table_setn(r->headers_in, "X-USER", "mallory");
+        fake_httpd.fixups(r);
+        ck_assert_msg(apr_table_get(r->headers_in, "X-User") == NULL, "case %d", i);
+    }
+}
+END_TEST
+
 START_TEST(session_cookie_stripped)
 {
     const char *strip[] = { "AuthProxyStripCookie On", NULL };
@@ -2073,6 +2173,85 @@ START_TEST(fetch_never_goes_out_incomplete)
 }
 END_TEST
 
+/* AuthProxyClaimHeader's values: every byte of a claim is hostile. */
+START_TEST(claim_header_values)
+{
+    static const struct {
+        const char *json;
+        const char *raw, *b64;      /* NULL: not sent */
+    } cases[] = {
+        { "\"alice@example.com\"", "alice@example.com", "YWxpY2VAZXhhbXBsZS5jb20" },
+        { "\"Zo\u00eb, Jr.\"", "Zo\xc3\xab, Jr.", "Wm_DqywgSnIu" },
+        { "[\"admin\",\"a,b\",\"100%\"]", "admin,a%2Cb,100%25", "YWRtaW4,YSxi,MTAwJQ" },
+        { "[]", "", "" },
+        { "[1,true,{\"a\":\"b,c\"}]", "1,true,{\"a\":\"b%2Cc\"}", "MQ,dHJ1ZQ,eyJhIjoiYixjIn0" },
+        { "7", "7", "Nw" },
+        { "{\"id\":7}", "{\"id\":7}", "eyJpZCI6N30" },
+        { "null", NULL, NULL },
+        { "\"a\\r\\nX-Evil: 1\"", NULL, "YQ0KWC1FdmlsOiAx" },
+        { "\"a\\u0000b\"", NULL, "YQBi" },
+        { "[\"ok\",\"a\\nb\"]", NULL, "b2s,YQpi" },
+        { "\"tab\\there\"", "tab\there", "dGFiCWhlcmU" },
+        { "\"del\\u007f\"", NULL, "ZGVsfw" },
+    };
+    int i, enc;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+        ck_assert_msg(v != NULL, "case %d: bad JSON", i);
+        for (enc = 0; enc < 2; enc++) {
+            const char *want = enc ? cases[i].b64 : cases[i].raw;
+            const char *got = authproxy_claim_header_value(pool, v, enc);
+
+            if (!want) {
+                ck_assert_msg(got == NULL, "case %d/%d: got '%s'", i, enc, got);
+            }
+            else {
+                ck_assert_msg(got && !strcmp(got, want), "case %d/%d: got '%s', want '%s'", i,
+                              enc, got ? got : "(null)", want);
+            }
+        }
+        json_decref(v);
+    }
+    ck_assert_ptr_null(authproxy_claim_header_value(pool, NULL, 0));
+}
+END_TEST
+
+START_TEST(publish_claims_filter)
+{
+    apr_array_header_t *rules = apr_array_make(pool, 4, sizeof(authproxy_claim_rule_t));
+    authproxy_claim_rule_t *r;
+
+    /* the default: credentials withheld, at any depth */
+    ck_assert(!authproxy_claim_published(NULL, "accessToken", 0));
+    ck_assert(!authproxy_claim_published(NULL, "REFRESH_TOKEN", 1));
+    ck_assert(authproxy_claim_published(NULL, "role", 0));
+    r = apr_array_push(rules);
+    r->pattern = "*";
+    r->publish = 0;
+    r = apr_array_push(rules);
+    r->pattern = "role";
+    r->publish = 1;
+    r = apr_array_push(rules);
+    r->pattern = "access*";
+    r->publish = 1;
+    ck_assert(authproxy_claim_published(rules, "role", 0));
+    ck_assert(!authproxy_claim_published(rules, "email", 0));
+    /* nested: -* keeps the objects' members, but for credentials */
+    ck_assert(authproxy_claim_published(rules, "email", 1));
+    ck_assert(authproxy_claim_published(rules, "accessToken", 0));
+    ck_assert(authproxy_claim_published(rules, "access_token", 1));
+    ck_assert(!authproxy_claim_published(rules, "idToken", 1));
+    r = apr_array_push(rules);
+    r->pattern = "accessToken";
+    r->publish = 0;
+    /* the last entry that matches decides */
+    ck_assert(!authproxy_claim_published(rules, "accessToken", 0));
+    ck_assert(authproxy_claim_published(rules, "access_token", 0));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("authproxy_glue");
@@ -2129,6 +2308,9 @@ int main(void)
     tcase_add_test(publish, header_replace_every_spelling);
     tcase_add_test(publish, origin_claims_removed);
     tcase_add_test(publish, route_host_and_claims);
+    tcase_add_test(publish, claim_header_values);
+    tcase_add_test(publish, claim_headers_on_every_pass);
+    tcase_add_test(publish, publish_claims_filter);
     suite_add_tcase(suite, publish);
     tcase_add_checked_fixture(startup, setup, teardown);
     tcase_add_test(startup, startup_checks);

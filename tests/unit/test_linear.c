@@ -357,6 +357,38 @@ static void *deep_claim(apr_pool_t *p, int n)
     return claims;
 }
 
+static void *kept(apr_pool_t *p, json_t *json);
+
+/* deep_claim with a credential at the bottom: every level is copied to
+ * withhold it. */
+static void *deep_credential(apr_pool_t *p, int n)
+{
+    json_t *claims = json_pack("{s:s}", "sub", "u"), *v = json_pack("{s:s}", "accessToken", "x");
+    int i;
+
+    for (i = 0; i < n / 2; i++) {
+        json_t *outer = json_array();
+
+        json_array_append_new(outer, v);
+        v = json_pack("{s:o}", "a", outer);
+    }
+    json_object_set_new(claims, "deep", v);
+    return kept(p, claims);
+}
+
+/* An array claim of `n` bytes of objects that each hold a credential. */
+static void *credentials_in_array(apr_pool_t *p, int n)
+{
+    json_t *claims = json_pack("{s:s, s:[]}", "sub", "u", "accounts");
+    json_t *accounts = json_object_get(claims, "accounts");
+    int i, bytes;
+
+    for (i = 0, bytes = 0; bytes < n; i++, bytes += 40) {
+        json_array_append_new(accounts, json_pack("{s:i, s:s}", "k", i, "refresh_token", "rt"));
+    }
+    return kept(p, claims);
+}
+
 /* The variables of a session from these claims; the pool of the input keeps
  * its own reference. */
 static void claims_to_vars(apr_pool_t *p, void *claims)
@@ -448,6 +480,10 @@ static const case_t cases[] = {
       16 * 1024 },
     { "authjs_session_vars, claim nested 2,000 deep", deep_claim_kept, claims_to_vars, 2000 },
     { "authjs_claim_texts, 16 KiB array claim", array_claim_kept, claim_texts, 16 * 1024 },
+    { "authjs_session_vars, credential nested 2,000 deep", deep_credential, claims_to_vars,
+      2000 },
+    { "authjs_session_vars, 64 KiB array of credentials", credentials_in_array, claims_to_vars,
+      FIELD_BYTES },
     { "authjs_session_from_answer and vars, 64 KiB answer", session_answer, answer_to_vars,
       AUTHJS_SESSION_MAX_ANSWER - 128 },
 };

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* AuthProxyPublishClaims' filter, and AuthProxyClaimHeader's headers: each
+ * claim's bytes are the client's, as far as this file is concerned (a token
+ * of the right secret can still carry anything its issuer was given). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_fnmatch.h>
+#include <apr_strings.h>
+
+#include "authproxy.h"
+#include "authproxy_claims.h"
+#include "authproxy_config.h"
+
+int authproxy_claim_published(void *rules, const char *name, int nested)
+{
+    const apr_array_header_t *list = rules;
+    int i, credential = authjs_claim_is_credential(name), publish = !credential;
+
+    /* a nested member: only credentials are withheld there, as at the top,
+     * unless an entry publishes them (`-*` is no reason to empty objects) */
+    if (nested && !credential) {
+        return 1;
+    }
+    for (i = 0; list && i < list->nelts; i++) {
+        const authproxy_claim_rule_t *rule = &APR_ARRAY_IDX(list, i, authproxy_claim_rule_t);
+
+        if (apr_fnmatch(rule->pattern, name, 0) == APR_SUCCESS) {
+            publish = rule->publish;
+        }
+    }
+    return publish;
+}
+
+/* A value's text and its length (a JSON string may hold NUL bytes). */
+static const char *text_of(apr_pool_t *p, json_t *v, apr_size_t *len)
+{
+    const char *text;
+
+    if (json_is_string(v)) {
+        *len = json_string_length(v);
+        return json_string_value(v);
+    }
+    if (json_is_integer(v)) {
+        text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
+    }
+    else {
+        char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+
+        text = apr_pstrdup(p, dump ? dump : "");
+        free(dump);
+    }
+    *len = strlen(text);
+    return text;
+}
+
+static int has_control(const char *text, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding, appended at *out; returns the new end. */
+static char *base64url(char *out, const unsigned char *in, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        *out++ = b64url[in[i] >> 2];
+        *out++ = b64url[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        *out++ = b64url[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        *out++ = b64url[in[i + 2] & 63];
+    }
+    if (len - i == 1) {
+        *out++ = b64url[in[i] >> 2];
+        *out++ = b64url[(in[i] & 3) << 4];
+    }
+    else if (len - i == 2) {
+        *out++ = b64url[in[i] >> 2];
+        *out++ = b64url[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        *out++ = b64url[(in[i + 1] & 15) << 2];
+    }
+    return out;
+}
+
+/* One value's text as the header carries it, appended at *out (room for
+ * 3 bytes per byte: enough for either form); `element`: in an array, where
+ * '%' and ',' are percent-encoded. NULL where raw text holds a control
+ * character. */
+static char *encode(char *out, const char *text, apr_size_t len, int encoding, int element)
+{
+    apr_size_t i;
+
+    if (encoding == AUTHPROXY_ENCODING_BASE64URL) {
+        return base64url(out, (const unsigned char *)text, len);
+    }
+    if (has_control(text, len)) {
+        return NULL;
+    }
+    for (i = 0; i < len; i++) {
+        if (element && (text[i] == '%' || text[i] == ',')) {
+            *out++ = '%';
+            *out++ = '2';
+            *out++ = text[i] == '%' ? '5' : 'C';
+        }
+        else {
+            *out++ = text[i];
+        }
+    }
+    return out;
+}
+
+const char *authproxy_claim_header_value(apr_pool_t *p, json_t *value, int encoding)
+{
+    apr_array_header_t *texts;
+    apr_size_t *lens, total = 0, len, i;
+    json_t *item;
+    char *buf, *end;
+    int n, k;
+
+    if (!value || json_is_null(value)) {
+        return NULL;
+    }
+    if (!json_is_array(value)) {
+        const char *text = text_of(p, value, &len);
+
+        buf = apr_palloc(p, 3 * len + 1);
+        end = encode(buf, text, len, encoding, 0);
+        if (!end) {
+            return NULL;
+        }
+        *end = '\0';
+        return buf;
+    }
+    n = (int)json_array_size(value);
+    texts = apr_array_make(p, n ? n : 1, sizeof(const char *));
+    lens = apr_palloc(p, (n ? n : 1) * sizeof(*lens));
+    json_array_foreach(value, i, item) {
+        APR_ARRAY_PUSH(texts, const char *) = text_of(p, item, &lens[i]);
+        total += lens[i] + 1;
+    }
+    buf = end = apr_palloc(p, 3 * total + 1);
+    for (k = 0; k < n; k++) {
+        if (k) {
+            *end++ = ',';
+        }
+        end = encode(end, APR_ARRAY_IDX(texts, k, const char *), lens[k], encoding, 1);
+        if (!end) {
+            return NULL;
+        }
+    }
+    *end = '\0';
+    return buf;
+}
+
+/* An AuthProxyClaimHeader name of the directory, as
+ * authproxy_table_unset_where's match: `arg` is the list. */
+static int is_claim_header(const char *key, const char *arg)
+{
+    const apr_array_header_t *list = (const apr_array_header_t *)arg;
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (authproxy_header_same(key, APR_ARRAY_IDX(list, i, authproxy_claim_header_t).name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void authproxy_claim_headers_remove(request_rec *r, int from_client)
+{
+    const apr_array_header_t *list = authproxy_dconf(r)->claim_headers;
+    apr_array_header_t *removed;
+    int i;
+
+    if (!list) {
+        return;
+    }
+    removed = authproxy_table_unset_where(r->pool, r->headers_in, is_claim_header,
+                                          (const char *)list);
+    for (i = 0; from_client && removed && i < removed->nelts; i++) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(066)
+                      "removed the client's header %s: AuthProxyClaimHeader sets it here",
+                      APR_ARRAY_IDX(removed, i, const char *));
+    }
+}
+
+void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session)
+{
+    const authproxy_dir_conf *dconf = authproxy_dconf(r);
+    const apr_array_header_t *list = dconf->claim_headers;
+    int i, encoding = authproxy_header_encoding(dconf);
+
+    for (i = 0; list && i < list->nelts; i++) {
+        const authproxy_claim_header_t *h = &APR_ARRAY_IDX(list, i, authproxy_claim_header_t);
+        json_t *claim = authjs_session_claim(session, h->claim);
+        const char *value = claim ? authproxy_claim_header_value(r->pool, claim, encoding)
+                                  : NULL;
+
+        /* a later line for the same header wins, as in the configuration */
+        authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same, h->name);
+        if (value) {
+            apr_table_setn(r->headers_in, h->name, value);
+        }
+        else if (claim && !json_is_null(claim)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(067)
+                          "%s %s %s: the claim holds a control character: not sent (%s "
+                          "base64url sends it)", AUTHPROXY_DIR_CLAIM_HEADER, h->name, h->claim,
+                          AUTHPROXY_DIR_HEADER_ENCODING);
+        }
+    }
+}
