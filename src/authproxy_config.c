@@ -113,6 +113,17 @@ int authproxy_strip_bearer(const authproxy_dir_conf *dconf)
     return dconf->strip_bearer == 1;
 }
 
+int authproxy_assertion(const authproxy_dir_conf *dconf)
+{
+    return dconf->assertion == 1;
+}
+
+int authproxy_assertion_lifetime(const authproxy_server_conf *conf)
+{
+    return conf->assertion_lifetime != AUTHPROXY_UNSET ? conf->assertion_lifetime
+                                                       : AUTHPROXY_MAX_ASSERTION_LIFETIME;
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -131,6 +142,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->metrics_scope = AUTHPROXY_UNSET;
     conf->revocation = AUTHPROXY_UNSET;
     conf->revocation_unavailable = AUTHPROXY_UNSET;
+    conf->assertion_lifetime = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -145,6 +157,7 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->bearer = AUTHPROXY_UNSET;
     conf->strip_bearer = AUTHPROXY_UNSET;
     conf->unauth_action = AUTHPROXY_UNSET;
+    conf->assertion = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -201,6 +214,8 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->metrics_scope = MERGE_INT(metrics_scope);
     conf->revocation = MERGE_INT(revocation);
     conf->revocation_unavailable = MERGE_INT(revocation_unavailable);
+    conf->assertion_keys = MERGE_PTR(assertion_keys);
+    conf->assertion_lifetime = MERGE_INT(assertion_lifetime);
     return conf;
 }
 
@@ -217,6 +232,8 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->strip_bearer = MERGE_INT(strip_bearer);
     conf->unauth_action = MERGE_INT(unauth_action);
     conf->remote_user_claim = MERGE_PTR(remote_user_claim);
+    conf->assertion = MERGE_INT(assertion);
+    conf->assertion_audience = MERGE_PTR(assertion_audience);
     return conf;
 }
 
@@ -526,6 +543,38 @@ static const char *cmd_revocation_unavailable(cmd_parms *cmd, void *dconf, const
                   &authproxy_sconf(cmd->server)->revocation_unavailable);
 }
 
+/* Read at startup (authproxy_assertion_post_config), as root: the path only here. */
+static const char *cmd_assertion_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, arg);
+    }
+    if (!conf->assertion_keys) {
+        conf->assertion_keys = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->assertion_keys, const char *) = path;
+    return NULL;
+}
+
+static const char *cmd_assertion_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 1, AUTHPROXY_MAX_ASSERTION_LIFETIME,
+                   &authproxy_sconf(cmd->server)->assertion_lifetime);
+}
+
+static const char *cmd_assertion_audience(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!*arg || !authproxy_header_value_valid(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is empty or holds control characters",
+                            cmd->cmd->name, arg);
+    }
+    ((authproxy_dir_conf *)dconf)->assertion_audience = arg;
+    return NULL;
+}
+
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     /* authproxy_unauth_e */
@@ -615,6 +664,21 @@ const command_rec authproxy_cmds[] = {
                   (void *)APR_OFFSETOF(authproxy_dir_conf, remote_user_claim),
                   OR_AUTHCFG | RSRC_CONF,
                   "Claim that becomes REMOTE_USER (default email, else the id)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_ASSERTION, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, assertion), OR_AUTHCFG | RSRC_CONF,
+                 "Send a proxied backend the session as a signed JWT in X-Authjs-Assertion "
+                 "(default Off)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_ASSERTION_AUDIENCE, cmd_assertion_audience, NULL,
+                  OR_AUTHCFG | RSRC_CONF,
+                  "The assertions' aud (default: the proxied backend's origin)"),
+    /* server config only: a key file is read as root */
+    AP_INIT_ITERATE(AUTHPROXY_DIR_ASSERTION_KEY, cmd_assertion_key, NULL, RSRC_CONF,
+                    "PEM private key (EC P-256 or Ed25519) signing assertions; repeatable, "
+                    "the first signs, all are in the authproxy-jwks key set"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_ASSERTION_LIFETIME, cmd_assertion_lifetime, NULL, RSRC_CONF,
+                  "Seconds from an assertion's iat to its exp (1 to "
+                  AUTHPROXY_STR(AUTHPROXY_MAX_ASSERTION_LIFETIME) ", default "
+                  AUTHPROXY_STR(AUTHPROXY_MAX_ASSERTION_LIFETIME) ")"),
     { 0 }
 };
 

@@ -1,0 +1,290 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Identity a backend can verify: a proxied backend (the upstream's echo
+route) gets the session as a signed JWT in X-Authjs-Assertion, which verifies
+against the authproxy-jwks handler's keys with a stock library (Python's
+cryptography) and fails with one changed byte, a wrong aud, or after exp;
+the client's own copies never arrive; a child signs once per visitor and
+audience while the assertion is well inside its lifetime."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from harness import UPSTREAM_SECRET, Httpd, public_tempdir, tagged
+from session_helpers import ALICE, session_cookie, tokens
+
+ONE_CHILD = """
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 8
+MinSpareThreads 1
+MaxSpareThreads 8
+MaxRequestWorkers 8
+"""
+SPOOFS = {"X-Authjs-Assertion": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJyb290In0.",
+          "x_authjs_assertion": "forged", "XAuthjs-Assertion": "forged"}
+
+
+def b64d(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64e(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def genpkey(directory, name, *args):
+    path = os.path.join(directory, name)
+    subprocess.run(["openssl", "genpkey", *args, "-out", path], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def keys():
+    directory = public_tempdir("authproxy-keys-")
+    made = {
+        "ec": genpkey(directory, "ec.pem", "-algorithm", "EC",
+                      "-pkeyopt", "ec_paramgen_curve:P-256"),
+        "ed": genpkey(directory, "ed.pem", "-algorithm", "Ed25519"),
+        "rsa": genpkey(directory, "rsa.pem", "-algorithm", "RSA",
+                       "-pkeyopt", "rsa_keygen_bits:2048"),
+        "p384": genpkey(directory, "p384.pem", "-algorithm", "EC",
+                        "-pkeyopt", "ec_paramgen_curve:P-384"),
+    }
+    with open(os.path.join(directory, "junk.pem"), "w") as f:
+        f.write("not a key\n")
+    made["junk"] = os.path.join(directory, "junk.pem")
+    made["missing"] = os.path.join(directory, "missing.pem")
+    yield made
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def conf(upstream, key_line):
+    return ONE_CHILD + """
+        AuthProxyUpstream %(up)s
+        AuthProxySecret %(secret)s
+        %(keys)s
+        <Location /backend/>
+            AuthProxyAssertion On
+            ProxyPass %(up)s/api/auth/__echo/
+        </Location>
+        <Location /aud/>
+            AuthProxyAssertion On
+            AuthProxyAssertionAudience https://api.example
+            ProxyPass %(up)s/api/auth/__echo/
+        </Location>
+        <Location /plain/>
+            ProxyPass %(up)s/api/auth/__echo/
+        </Location>
+        <Location /jwks>
+            SetHandler authproxy-jwks
+        </Location>
+    """ % {"up": upstream.origin, "secret": UPSTREAM_SECRET, "keys": key_line}
+
+
+@pytest.fixture(scope="module")
+def app(module_httpd_factory, upstream, keys):
+    """EC P-256 first (signs), Ed25519 second (listed)."""
+    return module_httpd_factory(conf(upstream, "AuthProxyAssertionKey %s %s"
+                                     % (keys["ec"], keys["ed"])),
+                                loglevel="warn authproxy:debug")
+
+
+@pytest.fixture(scope="module")
+def token():
+    token, = tokens(dict(ALICE, role="admin"))
+    return token
+
+
+def jwks(h):
+    status, headers, body = h.request("GET", "/jwks")
+    assert status == 200, body
+    return {k.lower(): v for k, v in headers}, json.loads(body)
+
+
+def arrived(h, path, token=None, extra=None):
+    headers = dict(extra or {})
+    if token:
+        headers["Cookie"] = session_cookie(token)
+    status, _, body = h.request("GET", path, headers=headers)
+    assert status == 200, body
+    return json.loads(body)["headers"]
+
+
+def public_key(jwk):
+    if jwk["kty"] == "EC":
+        assert jwk["crv"] == "P-256"
+        return ec.EllipticCurvePublicNumbers(int.from_bytes(b64d(jwk["x"]), "big"),
+                                             int.from_bytes(b64d(jwk["y"]), "big"),
+                                             ec.SECP256R1()).public_key()
+    assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519"
+    return ed25519.Ed25519PublicKey.from_public_bytes(b64d(jwk["x"]))
+
+
+def verify(jws, key_set, audience, issuer, now=None):
+    """The claims, as a backend's verifier checks them; raises when the
+    signature, aud, iss or exp says no."""
+    header_b64, payload_b64, sig_b64 = jws.split(".")
+    header = json.loads(b64d(header_b64))
+    jwk = next(k for k in key_set["keys"] if k["kid"] == header["kid"])
+    assert header["alg"] == jwk["alg"]
+    signed = (header_b64 + "." + payload_b64).encode()
+    sig = b64d(sig_b64)
+    key = public_key(jwk)
+    if header["alg"] == "ES256":
+        assert len(sig) == 64
+        key.verify(encode_dss_signature(int.from_bytes(sig[:32], "big"),
+                                        int.from_bytes(sig[32:], "big")),
+                   signed, ec.ECDSA(hashes.SHA256()))
+    else:
+        assert header["alg"] == "EdDSA"
+        key.verify(sig, signed)
+    claims = json.loads(b64d(payload_b64))
+    if claims["aud"] != audience:
+        raise ValueError("wrong aud %s" % claims["aud"])
+    if claims["iss"] != issuer:
+        raise ValueError("wrong iss %s" % claims["iss"])
+    if (time.time() if now is None else now) >= claims["exp"]:
+        raise ValueError("expired")
+    return claims
+
+
+def thumbprint(jwk):
+    members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("crv", "kty", "x")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return b64e(hashlib.sha256(canonical.encode()).digest())
+
+
+def test_jwks_lists_both_keys_first_signs(app):
+    headers, key_set = jwks(app)
+    assert headers["content-type"].startswith("application/json")
+    assert "max-age=" in headers["cache-control"]
+    ec_jwk, ed_jwk = key_set["keys"]
+    assert (ec_jwk["kty"], ec_jwk["crv"], ec_jwk["alg"]) == ("EC", "P-256", "ES256")
+    assert len(b64d(ec_jwk["x"])) == 32 and len(b64d(ec_jwk["y"])) == 32
+    assert (ed_jwk["kty"], ed_jwk["crv"], ed_jwk["alg"]) == ("OKP", "Ed25519", "EdDSA")
+    assert "d" not in ec_jwk and "d" not in ed_jwk
+    for jwk in key_set["keys"]:
+        assert jwk["kid"] == thumbprint(jwk) and jwk["use"] == "sig"
+
+
+def test_jwks_is_get_only(app):
+    status, headers, _ = app.request("POST", "/jwks", body=b"x")
+    assert status == 405
+    assert "GET" in {k.lower(): v for k, v in headers}["allow"]
+
+
+def test_backend_gets_an_assertion_that_verifies(app, upstream, token):
+    seen = arrived(app, "/backend/x", token, SPOOFS)
+    assertions = [k for k in seen if k.replace("-", "").replace("_", "").lower()
+                  == "xauthjsassertion"]
+    assert assertions == ["x-authjs-assertion"], seen
+    jws = seen["x-authjs-assertion"]
+    assert "forged" not in jws and jws != SPOOFS["X-Authjs-Assertion"]
+    _, key_set = jwks(app)
+    header = json.loads(b64d(jws.split(".")[0]))
+    assert header == {"alg": "ES256", "kid": key_set["keys"][0]["kid"], "typ": "JWT"}
+    claims = verify(jws, key_set, upstream.origin, app.origin)
+    assert claims["sub"] == ALICE["sub"] and claims["email"] == ALICE["email"]
+    assert claims["name"] == ALICE["name"] and claims["role"] == "admin"
+    assert 0 < claims["exp"] - claims["iat"] <= 60
+    assert abs(claims["iat"] - time.time()) < 60
+
+
+def test_changed_byte_wrong_aud_and_expiry_fail(app, upstream, token):
+    jws = arrived(app, "/backend/x", token)["x-authjs-assertion"]
+    _, key_set = jwks(app)
+    claims = verify(jws, key_set, upstream.origin, app.origin)
+    for part in range(3):
+        pieces = jws.split(".")
+        raw = bytearray(b64d(pieces[part]))
+        raw[len(raw) // 2] ^= 0x01
+        pieces[part] = b64e(bytes(raw))
+        with pytest.raises((InvalidSignature, ValueError, StopIteration, KeyError)):
+            verify(".".join(pieces), key_set, upstream.origin, app.origin)
+    with pytest.raises(ValueError, match="aud"):
+        verify(jws, key_set, "https://other.example", app.origin)
+    with pytest.raises(ValueError, match="expired"):
+        verify(jws, key_set, upstream.origin, app.origin, now=claims["exp"])
+
+
+def test_configured_audience(app, token):
+    jws = arrived(app, "/aud/x", token)["x-authjs-assertion"]
+    _, key_set = jwks(app)
+    assert verify(jws, key_set, "https://api.example", app.origin)["email"] == ALICE["email"]
+
+
+def test_one_signature_per_visitor_and_audience(app, token):
+    first = arrived(app, "/backend/a", token)["x-authjs-assertion"]
+    again = arrived(app, "/backend/b", token)["x-authjs-assertion"]
+    other = arrived(app, "/aud/a", token)["x-authjs-assertion"]
+    assert first == again
+    assert other != first
+    bob, = tokens({"email": "bob@example.com", "sub": "u-bob"})
+    bobs = arrived(app, "/backend/a", bob)["x-authjs-assertion"]
+    assert bobs != first
+    assert len(tagged(app.error_log(), "AUTHPROXY083", "bob@example.com")) == 1
+
+
+def test_no_assertion_anonymous_or_where_off(app, token):
+    seen = arrived(app, "/backend/x", None, SPOOFS)
+    assert not [k for k in seen if "assertion" in k.lower()], seen
+    seen = arrived(app, "/plain/x", token, SPOOFS)
+    assert not [k for k in seen if "assertion" in k.lower()], seen
+
+
+def test_ed25519_signs_when_first(httpd_factory, upstream, keys, token):
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s\nAuthProxyAssertionKey %s"
+                           % (keys["ed"], keys["ec"])))
+    jws = arrived(h, "/backend/x", token)["x-authjs-assertion"]
+    _, key_set = jwks(h)
+    assert [k["kty"] for k in key_set["keys"]] == ["OKP", "EC"]
+    assert json.loads(b64d(jws.split(".")[0]))["alg"] == "EdDSA"
+    assert verify(jws, key_set, upstream.origin, h.origin)["sub"] == ALICE["sub"]
+
+
+def test_lifetime_is_configurable(httpd_factory, upstream, keys, token):
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s\nAuthProxyAssertionLifetime 2"
+                           % keys["ec"]))
+    jws = arrived(h, "/backend/x", token)["x-authjs-assertion"]
+    _, key_set = jwks(h)
+    claims = verify(jws, key_set, upstream.origin, h.origin)
+    assert claims["exp"] - claims["iat"] == 2
+    time.sleep(claims["exp"] - time.time() + 0.2)
+    with pytest.raises(ValueError, match="expired"):
+        verify(jws, key_set, upstream.origin, h.origin)
+    assert arrived(h, "/backend/x", token)["x-authjs-assertion"] != jws
+
+
+@pytest.mark.parametrize("which", ["rsa", "p384", "junk", "missing"])
+def test_bad_key_stops_startup(upstream, keys, which):
+    h = Httpd(conf(upstream, "AuthProxyAssertionKey %s" % keys[which]))
+    rc, out = h.configtest()
+    assert rc != 0
+    assert tagged(out, "AUTHPROXY080", "AuthProxyAssertionKey", keys[which]), out
+    with pytest.raises(RuntimeError) as err:
+        h.start()
+    assert tagged(str(err.value), "AUTHPROXY080", "AuthProxyAssertionKey",
+                  keys[which]), err.value
+
+
+def test_assertion_without_key_is_500(httpd_factory, upstream, token):
+    h = httpd_factory(conf(upstream, ""))
+    h.expect_log("AUTHPROXY082")
+    h.expect_log("AUTHPROXY085")
+    status, _, _ = h.request("GET", "/backend/x", headers={"Cookie": session_cookie(token)})
+    assert status == 500
+    assert h.tagged("AUTHPROXY082", "AuthProxyAssertionKey")
+    status, _, _ = h.request("GET", "/jwks")
+    assert status == 404
