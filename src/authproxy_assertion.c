@@ -40,7 +40,7 @@
 
 typedef struct {
     const char *jws;
-    apr_time_t iat;
+    apr_time_t iat, exp;
 } cached_t;
 
 /* Each child's own copy (made before the fork), under its mutex. */
@@ -186,21 +186,21 @@ static json_t *claims_of(request_rec *r, const authjs_session_t *session, const 
 }
 
 /* The child's assertion for `key`, when more than half its life is left. */
-static const char *cached(request_rec *r, const char *key, apr_time_t now, int lifetime)
+static const char *cached(request_rec *r, const char *key, apr_time_t now)
 {
     const char *jws = NULL;
     const cached_t *entry;
 
     apr_thread_mutex_lock(cache.mutex);
     entry = apr_hash_get(cache.entries, key, APR_HASH_KEY_STRING);
-    if (entry && now >= entry->iat && now - entry->iat < apr_time_from_sec(lifetime) / 2) {
+    if (entry && now >= entry->iat && now - entry->iat < (entry->exp - entry->iat) / 2) {
         jws = apr_pstrdup(r->pool, entry->jws);
     }
     apr_thread_mutex_unlock(cache.mutex);
     return jws;
 }
 
-static void keep(const char *key, const char *jws, apr_time_t iat)
+static void keep(const char *key, const char *jws, apr_time_t iat, apr_time_t exp)
 {
     cached_t *entry;
 
@@ -212,10 +212,14 @@ static void keep(const char *key, const char *jws, apr_time_t iat)
     entry = apr_palloc(cache.pool, sizeof(*entry));
     entry->jws = apr_pstrdup(cache.pool, jws);
     entry->iat = iat;
+    entry->exp = exp;
     apr_hash_set(cache.entries, apr_pstrdup(cache.pool, key), APR_HASH_KEY_STRING, entry);
     apr_thread_mutex_unlock(cache.mutex);
 }
 
+/* The assertion of this session for `aud`: signed, or this child's while
+ * more than half its lifetime is left; "" for a session ending within the
+ * second; NULL when it cannot be made. */
 static const char *assertion(request_rec *r, const authproxy_server_conf *conf,
                              const authjs_session_t *session, const char *aud)
 {
@@ -225,21 +229,31 @@ static const char *assertion(request_rec *r, const authproxy_server_conf *conf,
     apr_time_t now = apr_time_now();
     json_t *claims = claims_of(r, session, aud);
     char *text = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
-    /* the kid names the key, the claims the rest; the lifetime the reuse */
-    const char *key = text ? apr_psprintf(r->pool, "%s %d %s", authjs_jws_key_kid(signer),
-                                          lifetime, text) : NULL;
-    const char *jws = key ? cached(r, key, now, lifetime) : NULL;
+    /* the kid names the key, the claims the rest, the lifetime and the
+     * session's end the exp */
+    const char *key = text ? apr_psprintf(r->pool, "%s %d %" APR_TIME_T_FMT " %s",
+                                          authjs_jws_key_kid(signer), lifetime,
+                                          apr_time_sec(session->expires), text) : NULL;
+    const char *jws = key ? cached(r, key, now) : NULL;
     apr_time_t iat = apr_time_from_sec(apr_time_sec(now));
+    apr_time_t exp = iat + apr_time_from_sec(lifetime);
 
+    /* never valid after the session it speaks for */
+    if (session->expires && apr_time_from_sec(apr_time_sec(session->expires)) < exp) {
+        exp = apr_time_from_sec(apr_time_sec(session->expires));
+    }
     free(text);
     text = NULL;
-    if (key && !jws) {
+    if (key && !jws && exp <= iat) {
+        jws = "";    /* the session ends within this second: none */
+    }
+    else if (key && !jws) {
         json_object_set_new(claims, "iat", json_integer(apr_time_sec(iat)));
-        json_object_set_new(claims, "exp", json_integer(apr_time_sec(iat) + lifetime));
+        json_object_set_new(claims, "exp", json_integer(apr_time_sec(exp)));
         text = json_dumps(claims, JSON_COMPACT);
         jws = text ? authjs_jws_sign(r->pool, signer, text, strlen(text)) : NULL;
         if (jws) {
-            keep(key, jws, iat);
+            keep(key, jws, iat, exp);
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(083)
                           "signed an assertion for %s, aud %s, kid %s",
                           session->email ? session->email : session->id ? session->id : "",
@@ -278,7 +292,9 @@ static int authproxy_assertion_fixups(request_rec *r)
                       "(set " AUTHPROXY_DIR_ASSERTION_AUDIENCE ")");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_table_setn(r->headers_in, AUTHPROXY_ASSERTION_HEADER, jws);
+    if (*jws) {
+        apr_table_setn(r->headers_in, AUTHPROXY_ASSERTION_HEADER, jws);
+    }
     return DECLINED;
 }
 

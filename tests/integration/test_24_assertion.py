@@ -288,3 +288,11 @@ def test_assertion_without_key_is_500(httpd_factory, upstream, token):
     assert h.tagged("AUTHPROXY082", "AuthProxyAssertionKey")
     status, _, _ = h.request("GET", "/jwks")
     assert status == 404
+
+
+def test_never_valid_after_the_session(app, upstream):
+    short, = tokens({"email": "carol@example.com", "sub": "u-carol"}, maxAge=20)
+    jws = arrived(app, "/backend/x", short)["x-authjs-assertion"]
+    _, key_set = jwks(app)
+    claims = verify(jws, key_set, upstream.origin, app.origin)
+    assert claims["exp"] - claims["iat"] <= 20
