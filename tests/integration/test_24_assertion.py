@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from harness import UPSTREAM_SECRET, Httpd, public_tempdir, tagged
+from harness import NODE, UPSTREAM_DIR, UPSTREAM_SECRET, Httpd, public_tempdir, tagged
 from session_helpers import ALICE, session_cookie, tokens
 
 ONE_CHILD = """
@@ -202,6 +202,41 @@ def test_backend_gets_an_assertion_that_verifies(app, upstream, token):
     assert abs(claims["iat"] - time.time()) < 60
 
 
+JOSE_VERIFY = """
+import { createLocalJWKSet, jwtVerify } from "jose";
+const [jwks, jws, issuer, audience] = JSON.parse(process.argv[1]);
+try {
+  const { payload, protectedHeader } = await jwtVerify(jws, createLocalJWKSet(jwks),
+                                                       { issuer, audience });
+  console.log(JSON.stringify({ ok: true, payload, alg: protectedHeader.alg }));
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, code: e.code }));
+}
+"""
+
+
+def jose_verify(key_set, jws, issuer, audience):
+    """What Node's jose (Auth.js's own JWT library) makes of the assertion."""
+    out = subprocess.run([NODE, "--input-type=module", "-e", JOSE_VERIFY,
+                          json.dumps([key_set, jws, issuer, audience])],
+                         cwd=UPSTREAM_DIR, check=True, capture_output=True, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_node_jose_verifies(app, upstream, token):
+    jws = arrived(app, "/backend/x", token)["x-authjs-assertion"]
+    _, key_set = jwks(app)
+    result = jose_verify(key_set, jws, app.origin, upstream.origin)
+    assert result["ok"] and result["alg"] == "ES256", result
+    assert result["payload"]["email"] == ALICE["email"]
+    assert jose_verify(key_set, jws, app.origin, "https://other.example")["code"] \
+        == "ERR_JWT_CLAIM_VALIDATION_FAILED"
+    pieces = jws.split(".")
+    pieces[2] = ("A" if pieces[2][0] != "A" else "B") + pieces[2][1:]
+    assert jose_verify(key_set, ".".join(pieces), app.origin, upstream.origin)["code"] \
+        == "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+
+
 def test_changed_byte_wrong_aud_and_expiry_fail(app, upstream, token):
     jws = arrived(app, "/backend/x", token)["x-authjs-assertion"]
     _, key_set = jwks(app)
@@ -252,6 +287,8 @@ def test_ed25519_signs_when_first(httpd_factory, upstream, keys, token):
     assert [k["kty"] for k in key_set["keys"]] == ["OKP", "EC"]
     assert json.loads(b64d(jws.split(".")[0]))["alg"] == "EdDSA"
     assert verify(jws, key_set, upstream.origin, h.origin)["sub"] == ALICE["sub"]
+    result = jose_verify(key_set, jws, h.origin, upstream.origin)
+    assert result["ok"] and result["alg"] == "EdDSA", result
 
 
 def test_lifetime_is_configurable(httpd_factory, upstream, keys, token):
