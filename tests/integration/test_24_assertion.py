@@ -333,3 +333,27 @@ def test_never_valid_after_the_session(app, upstream):
     _, key_set = jwks(app)
     claims = verify(jws, key_set, upstream.origin, app.origin)
     assert claims["exp"] - claims["iat"] <= 20
+
+
+def test_rewrite_proxied_requests_get_one(httpd_factory, upstream, keys, token):
+    """A RewriteRule's [P], in the server (translate_name) or a directory
+    (fixups, before this module's last one), proxies as ProxyPass does."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        LoadModule rewrite_module @MODULES@/mod_rewrite.so
+        RewriteEngine On
+        RewriteRule ^/srw/(.*)$ %(up)s/api/auth/__echo/$1 [P]
+        <Location /srw/>
+            AuthProxyAssertion On
+        </Location>
+        <Location /drw/>
+            AuthProxyAssertion On
+            RewriteEngine On
+            RewriteRule ^ %(up)s/api/auth/__echo/drw [P]
+        </Location>
+    """ % {"up": upstream.origin})
+    _, key_set = jwks(h)
+    for path in ("/srw/x", "/drw/x"):
+        seen = arrived(h, path, token, SPOOFS)
+        assert verify(seen["x-authjs-assertion"], key_set, upstream.origin,
+                      h.origin)["sub"] == ALICE["sub"], path
+        assert seen["x-authjs-assertion"] != SPOOFS["X-Authjs-Assertion"]
