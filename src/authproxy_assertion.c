@@ -32,7 +32,8 @@
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
 
-/* Assertions a child keeps; when it holds this many, it starts again. */
+/* Assertions of one generation of a child's cache: it keeps the newest
+ * from 1024 to 2048 (an assertion is of use for 30 s at most). */
 #define CACHE_MAX 1024
 /* The JWKS handler's answer may be kept this long (s): a rotation adds the
  * new key to the set some minutes before it signs. */
@@ -43,11 +44,17 @@ typedef struct {
     apr_time_t iat, exp;
 } cached_t;
 
-/* Each child's own copy (made before the fork), under its mutex. */
-static struct {
-    apr_thread_mutex_t *mutex;
+/* Each child's own copy (made before the fork), under its mutex: two
+ * generations, each in a pool of its own; when the newer is full, the
+ * older goes and the newer takes its place. */
+typedef struct {
     apr_pool_t *pool;
     apr_hash_t *entries;
+} generation_t;
+
+static struct {
+    apr_thread_mutex_t *mutex;
+    generation_t gen[2];       /* [0] the newer */
 } cache;
 
 /* The keys of one list of files, read once however many servers share it. */
@@ -110,14 +117,18 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
                                          sizeof(conf->assertion_keys)),
                      sizeof(conf->assertion_keys), conf);
     }
-    if (any && (apr_pool_create(&cache.pool, pconf) != APR_SUCCESS
+    if (any && (apr_pool_create(&cache.gen[0].pool, pconf) != APR_SUCCESS
+                || apr_pool_create(&cache.gen[1].pool, pconf) != APR_SUCCESS
                 || apr_thread_mutex_create(&cache.mutex, APR_THREAD_MUTEX_DEFAULT, pconf)
                    != APR_SUCCESS)) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(081)
                      "the assertions' cache cannot be made");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    cache.entries = any ? apr_hash_make(cache.pool) : NULL;
+    if (any) {
+        cache.gen[0].entries = apr_hash_make(cache.gen[0].pool);
+        cache.gen[1].entries = apr_hash_make(cache.gen[1].pool);
+    }
     return OK;
 }
 
@@ -192,7 +203,10 @@ static const char *cached(request_rec *r, const char *key, apr_time_t now)
     const cached_t *entry;
 
     apr_thread_mutex_lock(cache.mutex);
-    entry = apr_hash_get(cache.entries, key, APR_HASH_KEY_STRING);
+    entry = apr_hash_get(cache.gen[0].entries, key, APR_HASH_KEY_STRING);
+    if (!entry) {
+        entry = apr_hash_get(cache.gen[1].entries, key, APR_HASH_KEY_STRING);
+    }
     if (entry && now >= entry->iat && now - entry->iat < (entry->exp - entry->iat) / 2) {
         jws = apr_pstrdup(r->pool, entry->jws);
     }
@@ -204,16 +218,22 @@ static void keep(const char *key, const char *jws, apr_time_t iat, apr_time_t ex
 {
     cached_t *entry;
 
+    generation_t older;
+
     apr_thread_mutex_lock(cache.mutex);
-    if (apr_hash_count(cache.entries) >= CACHE_MAX) {
-        apr_pool_clear(cache.pool);
-        cache.entries = apr_hash_make(cache.pool);
+    if (apr_hash_count(cache.gen[0].entries) >= CACHE_MAX) {
+        older = cache.gen[1];
+        apr_pool_clear(older.pool);
+        older.entries = apr_hash_make(older.pool);
+        cache.gen[1] = cache.gen[0];
+        cache.gen[0] = older;
     }
-    entry = apr_palloc(cache.pool, sizeof(*entry));
-    entry->jws = apr_pstrdup(cache.pool, jws);
+    entry = apr_palloc(cache.gen[0].pool, sizeof(*entry));
+    entry->jws = apr_pstrdup(cache.gen[0].pool, jws);
     entry->iat = iat;
     entry->exp = exp;
-    apr_hash_set(cache.entries, apr_pstrdup(cache.pool, key), APR_HASH_KEY_STRING, entry);
+    apr_hash_set(cache.gen[0].entries, apr_pstrdup(cache.gen[0].pool, key),
+                 APR_HASH_KEY_STRING, entry);
     apr_thread_mutex_unlock(cache.mutex);
 }
 
