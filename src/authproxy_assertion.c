@@ -3,7 +3,7 @@
  * verifies it.
  *
  * A request proxied by mod_proxy (r->filename "proxy:...", whether
- * ProxyPass or a RewriteRule's [P] made it so) under AuthProxyAssertion On,
+ * ProxyPass or a RewriteRule's [P] made it so, or SetHandler "proxy:...") under AuthProxyAssertion On,
  * with a session, gets X-Authjs-Assertion: a JWS signed with the server's
  * first AuthProxyAssertionKey, with iss (the public origin), aud
  * (AuthProxyAssertionAudience, else the backend's origin), sub, email,
@@ -132,22 +132,43 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
-/* The origin of the backend that mod_proxy will ask: "proxy:URL", or
- * "proxy:unix:/path|URL"; NULL when there is none. */
-static const char *backend_origin(request_rec *r)
+/* What mod_proxy will ask, "proxy:URL" or "proxy:unix:/path|URL": the
+ * request's file (ProxyPass, a RewriteRule's [P]), or its handler
+ * (SetHandler "proxy:fcgi://...", PHP-FPM's usual setup, which mod_proxy's
+ * handler makes the file); NULL when the request is not proxied. */
+static const char *proxied_to(const request_rec *r)
 {
-    const char *url = r->filename + sizeof("proxy:") - 1, *bar;
+    if (r->filename && !strncmp(r->filename, "proxy:", 6)) {
+        return r->filename;
+    }
+    return r->handler && !strncmp(r->handler, "proxy:", 6) ? r->handler : NULL;
+}
+
+/* The origin of the backend at `target` (proxied_to); NULL when it has none. */
+static const char *backend_origin(request_rec *r, const char *target)
+{
+    const char *url = target + sizeof("proxy:") - 1, *bar;
     apr_uri_t uri;
 
     if (!strncasecmp(url, "unix:", 5) && (bar = ap_strchr_c(url, '|'))) {
         url = bar + 1;
     }
+    apr_port_t port;
+    char *scheme;
+
     if (apr_uri_parse(r->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname) {
         return NULL;
     }
-    return authproxy_origin_make(r->pool, uri.scheme, uri.hostname,
-                                 uri.port_str ? uri.port : apr_uri_port_of_scheme(uri.scheme))
-        ->origin;
+    port = uri.port_str ? uri.port : 0;
+    scheme = apr_pstrdup(r->pool, uri.scheme);
+    ap_str_tolower(scheme);
+    /* the host as an origin has it (lower case, IPv6 in brackets); fcgi://,
+     * ajp://, ws:// ... keep their scheme, the port unless their default */
+    url = authproxy_origin_make(r->pool, scheme, uri.hostname, 0)->hostport;
+    if (port && port != apr_uri_port_of_scheme(scheme)) {
+        return apr_psprintf(r->pool, "%s://%s:%u", scheme, url, (unsigned)port);
+    }
+    return apr_pstrcat(r->pool, scheme, "://", url, NULL);
 }
 
 /* The claims the assertion adds from the session: a token's other than
@@ -291,10 +312,10 @@ static int authproxy_assertion_fixups(request_rec *r)
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
     const authjs_session_t *session;
-    const char *aud, *jws;
+    const char *aud, *jws, *target;
 
     if (!authproxy_assertion(dconf) || r->main || !conf->upstream || authproxy_is_route(r)
-        || !r->filename || strncmp(r->filename, "proxy:", 6) || !authproxy_session_enabled(r)
+        || !(target = proxied_to(r)) || !authproxy_session_enabled(r)
         || !(session = authproxy_session_get(r))) {
         return DECLINED;
     }
@@ -304,10 +325,10 @@ static int authproxy_assertion_fixups(request_rec *r)
                       AUTHPROXY_DIR_ASSERTION, AUTHPROXY_DIR_ASSERTION_KEY);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    aud = dconf->assertion_audience ? dconf->assertion_audience : backend_origin(r);
+    aud = dconf->assertion_audience ? dconf->assertion_audience : backend_origin(r, target);
     if (!aud || !(jws = assertion(r, conf, session, aud))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(084)
-                      "no assertion for %s: %s", r->filename,
+                      "no assertion for %s: %s", target,
                       aud ? "it could not be signed" : "the backend's origin is not known "
                       "(set " AUTHPROXY_DIR_ASSERTION_AUDIENCE ")");
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -357,3 +357,23 @@ def test_rewrite_proxied_requests_get_one(httpd_factory, upstream, keys, token):
         assert verify(seen["x-authjs-assertion"], key_set, upstream.origin,
                       h.origin)["sub"] == ALICE["sub"], path
         assert seen["x-authjs-assertion"] != SPOOFS["X-Authjs-Assertion"]
+
+
+def test_php_fpm_through_sethandler_gets_one(httpd_factory, upstream, keys, token, php_fpm):
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        <FilesMatch "\\.php$">
+            AuthProxyAssertion On
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+    """ % php_fpm.port)
+    h.write("htdocs/assertion.php",
+            "<?php echo $_SERVER['HTTP_X_AUTHJS_ASSERTION'] ?? '(none)';\n")
+    status, _, body = h.request("GET", "/assertion.php",
+                                headers={"Cookie": session_cookie(token),
+                                         "X-Authjs-Assertion": "forged"})
+    assert status == 200, body
+    _, key_set = jwks(h)
+    claims = verify(body.decode(), key_set, "fcgi://127.0.0.1:%d" % php_fpm.port, h.origin)
+    assert claims["email"] == ALICE["email"]
+    status, _, body = h.request("GET", "/assertion.php", headers={"X-Authjs-Assertion": "forged"})
+    assert status == 200 and body == b"(none)", body
