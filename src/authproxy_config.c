@@ -668,9 +668,12 @@ const command_rec authproxy_cmds[] = {
                  (void *)APR_OFFSETOF(authproxy_dir_conf, assertion), OR_AUTHCFG | RSRC_CONF,
                  "Send a proxied backend the session as a signed JWT in X-Authjs-Assertion "
                  "(default Off)"),
+    /* not in .htaccess: a tenant would have its visitors' assertions made
+     * out to another backend, then sent to its own */
     AP_INIT_TAKE1(AUTHPROXY_DIR_ASSERTION_AUDIENCE, cmd_assertion_audience, NULL,
-                  OR_AUTHCFG | RSRC_CONF,
-                  "The assertions' aud (default: the proxied backend's origin)"),
+                  ACCESS_CONF | RSRC_CONF,
+                  "The assertions' aud (default: the proxied backend's origin); not in "
+                  ".htaccess"),
     /* server config only: a key file is read as root */
     AP_INIT_ITERATE(AUTHPROXY_DIR_ASSERTION_KEY, cmd_assertion_key, NULL, RSRC_CONF,
                     "PEM private key (EC P-256 or Ed25519) signing assertions; repeatable, "

@@ -377,3 +377,20 @@ def test_php_fpm_through_sethandler_gets_one(httpd_factory, upstream, keys, toke
     assert claims["email"] == ALICE["email"]
     status, _, body = h.request("GET", "/assertion.php", headers={"X-Authjs-Assertion": "forged"})
     assert status == 200 and body == b"(none)", body
+
+
+def test_audience_not_in_htaccess(httpd_factory, upstream, keys):
+    """A tenant would have its visitors' assertions made out to another backend."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        <Directory "@DIR@/htdocs/tenant">
+            AllowOverride AuthConfig FileInfo
+        </Directory>
+    """)
+    os.makedirs(os.path.join(h.dir, "htdocs", "tenant"), exist_ok=True)
+    h.write("htdocs/tenant/.htaccess", "AuthProxyAssertion On\n"
+            "AuthProxyAssertionAudience https://billing.example\n")
+    h.write("htdocs/tenant/page.html", "hello\n")
+    h.expect_other_log("[core:alert]", "AuthProxyAssertionAudience not allowed here")
+    status, _, _ = h.request("GET", "/tenant/page.html")
+    assert status == 500
+    assert "AuthProxyAssertionAudience not allowed here" in h.error_log()
