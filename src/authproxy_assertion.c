@@ -306,7 +306,16 @@ static const char *assertion(request_rec *r, const authproxy_server_conf *conf,
     return jws;
 }
 
-/* Last of the fixups: after mod_rewrite's, whose [P] makes a request proxied. */
+static int is_assertion(const char *key, const char *unused)
+{
+    return authproxy_header_same(key, AUTHPROXY_ASSERTION_HEADER);
+}
+
+/* Last of the fixups: after mod_rewrite's, whose [P] makes a request proxied.
+ * A subrequest (an SSI include, a filter's lookup) starts with a copy of its
+ * main request's headers: never the main request's assertion, made out to
+ * another backend, nor a client's from before the main request's fixups;
+ * its own where it is proxied itself. */
 static int authproxy_assertion_fixups(request_rec *r)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
@@ -314,7 +323,10 @@ static int authproxy_assertion_fixups(request_rec *r)
     const authjs_session_t *session;
     const char *aud, *jws, *target;
 
-    if (!authproxy_assertion(dconf) || r->main || !conf->upstream || authproxy_is_route(r)
+    if (r->main && conf->upstream) {
+        authproxy_table_unset_where(r->pool, r->headers_in, is_assertion, NULL);
+    }
+    if (!authproxy_assertion(dconf) || !conf->upstream || authproxy_is_route(r)
         || !(target = proxied_to(r)) || !authproxy_session_enabled(r)
         || !(session = authproxy_session_get(r))) {
         return DECLINED;

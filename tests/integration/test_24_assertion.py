@@ -394,3 +394,30 @@ def test_audience_not_in_htaccess(httpd_factory, upstream, keys):
     status, _, _ = h.request("GET", "/tenant/page.html")
     assert status == 500
     assert "AuthProxyAssertionAudience not allowed here" in h.error_log()
+
+
+def test_subrequest_gets_its_own_never_the_main_requests(httpd_factory, upstream, keys, token):
+    """An SSI include in a proxied page is a subrequest, which starts with a
+    copy of the main request's headers: the main request's assertion, made
+    out to its backend, must not reach the included one's."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        LoadModule include_module @MODULES@/mod_include.so
+        LoadModule filter_module @MODULES@/mod_filter.so
+        <Location /ssi/>
+            AuthProxyAssertion On
+            Options +Includes
+            SetOutputFilter INCLUDES
+            ProxyPass %(up)s/api/auth/__echo/
+        </Location>
+    """ % {"up": upstream.origin})
+    include = "<!--#include virtual='/aud/included' -->"
+    status, _, body = h.request("GET", "/ssi/x", headers={"Cookie": session_cookie(token),
+                                                          "X-Include": include})
+    assert status == 200, body
+    text = body.decode()
+    assert text.count('{"method"') == 2, text
+    included, _ = json.JSONDecoder().raw_decode(text, text.index('{"method"', 1))
+    included = included["headers"]
+    _, key_set = jwks(h)
+    claims = verify(included["x-authjs-assertion"], key_set, "https://api.example", h.origin)
+    assert claims["email"] == ALICE["email"]
