@@ -421,3 +421,26 @@ def test_subrequest_gets_its_own_never_the_main_requests(httpd_factory, upstream
     _, key_set = jwks(h)
     claims = verify(included["x-authjs-assertion"], key_set, "https://api.example", h.origin)
     assert claims["email"] == ALICE["email"]
+
+
+def test_internal_redirect_gets_its_own(httpd_factory, upstream, keys, token):
+    """The backend's 404, overridden by an ErrorDocument on another backend:
+    the second backend gets an assertion made out to it, not the first's."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        <Location /override/>
+            AuthProxyAssertion On
+            ProxyErrorOverride On
+            ErrorDocument 404 /aud/error
+            ProxyPass %(up)s/api/auth/__echo/
+        </Location>
+    """ % {"up": upstream.origin})
+    status, _, body = h.request("GET", "/override/x?status=404",
+                                headers={"Cookie": session_cookie(token)})
+    # the error document's own status: it is proxied too
+    assert status in (200, 404), body
+    seen = json.loads(body)
+    assert seen["url"].endswith("/__echo/error"), seen
+    _, key_set = jwks(h)
+    claims = verify(seen["headers"]["x-authjs-assertion"], key_set, "https://api.example",
+                    h.origin)
+    assert claims["sub"] == ALICE["sub"]
