@@ -7,6 +7,7 @@ the client's own copies never arrive; a child signs once per visitor and
 audience while the assertion is well inside its lifetime."""
 import base64
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -444,3 +445,23 @@ def test_internal_redirect_gets_its_own(httpd_factory, upstream, keys, token):
     claims = verify(seen["headers"]["x-authjs-assertion"], key_set, "https://api.example",
                     h.origin)
     assert claims["sub"] == ALICE["sub"]
+
+
+def test_child_keeps_the_newest_when_full(app, upstream):
+    """A child keeps 1024 to 2048 assertions: past 1024 the older half is
+    still reused, while new ones are signed."""
+    emails = ["user%d@example.com" % i for i in range(1100)]
+    minted = tokens(*({"email": e, "sub": "id-" + e} for e in emails))
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
+    firsts = []
+    for t in minted:
+        conn.request("GET", "/aud/many", headers={"Cookie": session_cookie(t)})
+        resp = conn.getresponse()
+        firsts.append(json.loads(resp.read())["headers"]["x-authjs-assertion"])
+    conn.request("GET", "/aud/many", headers={"Cookie": session_cookie(minted[0])})
+    again = json.loads(conn.getresponse().read())["headers"]["x-authjs-assertion"]
+    conn.close()
+    assert len(set(firsts)) == len(emails)
+    claims = json.loads(b64d(firsts[0].split(".")[1]))
+    if time.time() - claims["iat"] < 25:
+        assert again == firsts[0]
