@@ -29,6 +29,7 @@
 #include "authproxy.h"
 #include "authproxy_assertion.h"
 #include "authproxy_config.h"
+#include "authproxy_metrics.h"
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
 
@@ -285,15 +286,19 @@ static const char *assertion(request_rec *r, const authproxy_server_conf *conf,
     }
     free(text);
     text = NULL;
-    if (key && !jws && exp <= iat) {
+    if (jws) {
+        authproxy_metrics_assertion(conf, AUTHPROXY_ASSERTION_REUSED);
+    }
+    else if (key && exp <= iat) {
         jws = "";    /* the session ends within this second: none */
     }
-    else if (key && !jws) {
+    else if (key) {
         json_object_set_new(claims, "iat", json_integer(apr_time_sec(iat)));
         json_object_set_new(claims, "exp", json_integer(apr_time_sec(exp)));
         text = json_dumps(claims, JSON_COMPACT);
         jws = text ? authjs_jws_sign(r->pool, signer, text, strlen(text)) : NULL;
         if (jws) {
+            authproxy_metrics_assertion(conf, AUTHPROXY_ASSERTION_SIGNED);
             keep(key, jws, iat, exp);
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(083)
                           "signed an assertion for %s, aud %s, kid %s",
@@ -332,6 +337,7 @@ static int authproxy_assertion_fixups(request_rec *r)
         return DECLINED;
     }
     if (!conf->assertion_signers) {
+        authproxy_metrics_assertion(conf, AUTHPROXY_ASSERTION_ERROR);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(082)
                       "%s On, but this server has no %s: the request is refused",
                       AUTHPROXY_DIR_ASSERTION, AUTHPROXY_DIR_ASSERTION_KEY);
@@ -339,6 +345,7 @@ static int authproxy_assertion_fixups(request_rec *r)
     }
     aud = dconf->assertion_audience ? dconf->assertion_audience : backend_origin(r, target);
     if (!aud || !(jws = assertion(r, conf, session, aud))) {
+        authproxy_metrics_assertion(conf, AUTHPROXY_ASSERTION_ERROR);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(084)
                       "no assertion for %s: %s", target,
                       aud ? "it could not be signed" : "the backend's origin is not known "

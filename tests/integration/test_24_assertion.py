@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from harness import NODE, UPSTREAM_DIR, UPSTREAM_SECRET, Httpd, public_tempdir, tagged
 from session_helpers import ALICE, session_cookie, tokens
+from test_15_metrics import scrape, value
 
 ONE_CHILD = """
 StartServers 1
@@ -90,6 +91,9 @@ def conf(upstream, key_line):
         </Location>
         <Location /jwks>
             SetHandler authproxy-jwks
+        </Location>
+        <Location /metrics>
+            SetHandler authproxy-metrics
         </Location>
     """ % {"up": upstream.origin, "secret": UPSTREAM_SECRET, "keys": key_line}
 
@@ -315,6 +319,17 @@ def test_bad_key_stops_startup(upstream, keys, which):
         h.start()
     assert tagged(str(err.value), "AUTHPROXY080", "AuthProxyAssertionKey",
                   keys[which]), err.value
+
+
+def test_signatures_and_reuses_are_counted(httpd_factory, upstream, keys, token):
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]))
+    for path in ("/backend/a", "/backend/b", "/backend/c", "/aud/a"):
+        arrived(h, path, token)
+    samples = scrape(h)
+    vhost = "127.0.0.1:%d" % h.port
+    assert value(samples, "authproxy_assertions_total", vhost, result="signed") == 2
+    assert value(samples, "authproxy_assertions_total", vhost, result="reused") == 2
+    assert value(samples, "authproxy_assertions_total", vhost, result="error") == 0
 
 
 def test_assertion_without_key_is_500(httpd_factory, upstream, token):
