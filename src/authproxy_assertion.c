@@ -59,7 +59,7 @@ static struct {
 } cache;
 
 /* The keys of one list of files, read once however many servers share it. */
-static const char *load_keys(apr_pool_t *pconf, authproxy_server_conf *conf, server_rec *s)
+static const char *load_keys(apr_pool_t *pconf, authproxy_server_conf *conf)
 {
     json_t *set = json_array(), *jwks;
     char *text;
@@ -91,6 +91,7 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
 {
     /* servers that inherit the list share its keys */
     apr_hash_t *loaded = apr_hash_make(pconf);
+    server_rec *main_server = s;
     int any = 0;
 
     for (; s; s = s->next) {
@@ -108,7 +109,7 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
             conf->jwks = first->jwks;
             continue;
         }
-        if ((err = load_keys(pconf, conf, s))) {
+        if ((err = load_keys(pconf, conf))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(080)
                          "%s: %s (%s)", AUTHPROXY_DIR_ASSERTION_KEY, err,
                          authproxy_server_name(pconf, s));
@@ -122,7 +123,7 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
                 || apr_pool_create(&cache.gen[1].pool, pconf) != APR_SUCCESS
                 || apr_thread_mutex_create(&cache.mutex, APR_THREAD_MUTEX_DEFAULT, pconf)
                    != APR_SUCCESS)) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(081)
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, AUTHPROXY_LOGNO(081)
                      "the assertions' cache cannot be made");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
