@@ -4,6 +4,7 @@
  * hook registration, with startup's order; the logic (and the directive
  * table, in authproxy_config.c) lives in src/. */
 #include "authproxy.h"
+#include "authproxy_assertion.h"
 #include "authproxy_authz.h"
 #include "authproxy_cache.h"
 #include "authproxy_config.h"
@@ -19,12 +20,16 @@
 #include "authproxy_store.h"
 #include "mod_authproxy.h"
 
-/* configtest: the servers' settings, then the cache providers they name. */
+/* configtest, and every start before httpd listens: the servers' settings,
+ * the cache providers they name, the assertions' key files (read as root). */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int rc = authproxy_check_config(pconf, plog, ptemp, s);
 
-    return rc != OK ? rc : authproxy_cache_check_config(ptemp, s);
+    if (rc == OK) {
+        rc = authproxy_cache_check_config(ptemp, s);
+    }
+    return rc != OK ? rc : authproxy_assertion_check_config(pconf, s);
 }
 
 /* Startup, in the order each step needs: keys and URLs from the settings,
@@ -65,6 +70,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_private_register_hooks(p);
     authproxy_metrics_register_hooks(p);
     authproxy_revocation_register_hooks(p);
+    authproxy_assertion_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }

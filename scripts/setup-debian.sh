@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 NODE_VERSION=20.20.2
 PACKAGES="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
   libjansson-dev libssl-dev libcurl4-openssl-dev check python3 python3-pytest
-  python3-pytest-xdist curl php-fpm
+  python3-pytest-xdist python3-cryptography curl php-fpm
   clang libclang-rt-dev cppcheck memcached redis-server $*"
 
 step() {

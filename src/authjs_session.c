@@ -289,12 +289,9 @@ static int default_filter(void *ctx, const char *name, int nested)
     return !authjs_claim_is_credential(name);
 }
 
-/* `v` without the members, at any depth, that `publish` withholds as
- * nested ones: a new reference, `v` itself where none goes. Copies only
- * the objects and arrays on the way to what goes, each once. */
-static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx);
+/* Copies only the objects and arrays on the way to what goes, each once. */
 
-/* The copy of `v` that strip_nested changes, made on first need. */
+/* The copy of `v` that authjs_claim_strip_nested changes, made on first need. */
 static json_t *copy_of(json_t *v, json_t **copy)
 {
     if (!*copy) {
@@ -303,12 +300,12 @@ static json_t *copy_of(json_t *v, json_t **copy)
     return *copy;
 }
 
-/* The stripped `item` (strip_nested) put at `key` or `index` of the copy
+/* The stripped `item` (authjs_claim_strip_nested) put at `key` or `index` of the copy
  * where it changed. */
 static void put_stripped(json_t *v, json_t **copy, const char *key, size_t index, json_t *item,
                          authjs_claim_filter_fn *publish, void *ctx)
 {
-    json_t *stripped = strip_nested(item, publish, ctx);
+    json_t *stripped = authjs_claim_strip_nested(item, publish, ctx);
 
     if (stripped == item) {
         json_decref(stripped);
@@ -321,7 +318,7 @@ static void put_stripped(json_t *v, json_t **copy, const char *key, size_t index
     }
 }
 
-static json_t *strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx)
+json_t *authjs_claim_strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx)
 {
     json_t *copy = NULL, *item;
     const char *key;
@@ -355,7 +352,7 @@ static const char *filtered_value(apr_pool_t *p, json_t *v, authjs_claim_filter_
     if (!json_is_object(v) && !json_is_array(v)) {
         return claim_value(p, v);
     }
-    stripped = strip_nested(v, publish, ctx);
+    stripped = authjs_claim_strip_nested(v, publish, ctx);
     text = claim_value(p, stripped);
     json_decref(stripped);
     return text;
@@ -401,7 +398,7 @@ static const char *answer_json(apr_pool_t *p, const authjs_session_t *s,
             json_object_set_new(answer_copy, "user", user_copy);
         }
     }
-    answer = strip_nested(answer, publish, ctx);
+    answer = authjs_claim_strip_nested(answer, publish, ctx);
     if (answer == s->claims) {
         json_decref(answer);
         return s->json;

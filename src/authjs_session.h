@@ -52,6 +52,10 @@ int authjs_claim_is_credential(const char *name);
  * object (or of an object in its array), kept or dropped from its JSON. */
 typedef int authjs_claim_filter_fn(void *ctx, const char *name, int nested);
 
+/* `v` without the members, at any depth, that `publish` withholds as
+ * nested ones: a new reference, `v` itself where none goes. */
+json_t *authjs_claim_strip_nested(json_t *v, authjs_claim_filter_fn *publish, void *ctx);
+
 /* authjs_session_vars, with only the claims `publish` lets through:
  * AUTHJS_USER_* of a withheld claim are not set, AUTHJS_SESSION is written
  * again without the withheld claims (a withheld member goes with everything

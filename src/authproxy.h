@@ -75,6 +75,8 @@ typedef struct {
     int metrics_scope;             /* authproxy_metrics_scope_e */
     int revocation;                /* On/Off */
     int revocation_unavailable;    /* authproxy_unavailable_e */
+    apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
+    int assertion_lifetime;        /* seconds */
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]
@@ -88,6 +90,10 @@ typedef struct {
     authproxy_cache_t *cache;          /* NULL: none, or not needed (local decoding) */
     authproxy_metrics_t *metrics;      /* this server's counters, in shared memory */
     authproxy_revocations_t *revocations;  /* with AuthProxyRevocation On: each child's own */
+    /* the keys of assertion_keys (authjs_jws_key_t *), in order, and their
+     * JWK set's JSON text */
+    apr_array_header_t *assertion_signers;
+    const char *jwks;
 } authproxy_server_conf;
 
 typedef enum {
@@ -147,6 +153,8 @@ typedef struct {
     apr_array_header_t *publish_claims;    /* of authproxy_claim_rule_t; NULL: the default */
     apr_array_header_t *claim_headers;     /* of authproxy_claim_header_t */
     int header_encoding;                   /* authproxy_encoding_e */
+    int assertion;                 /* X-Authjs-Assertion to proxied backends */
+    const char *assertion_audience;    /* its aud; NULL: the backend's origin */
 } authproxy_dir_conf;
 
 static APR_INLINE authproxy_server_conf *authproxy_sconf(const server_rec *s)
@@ -181,6 +189,8 @@ int authproxy_pass_token(const authproxy_dir_conf *dconf);
 int authproxy_strip_cookie(const authproxy_dir_conf *dconf);
 int authproxy_bearer(const authproxy_dir_conf *dconf);
 int authproxy_strip_bearer(const authproxy_dir_conf *dconf);
+int authproxy_assertion(const authproxy_dir_conf *dconf);
+int authproxy_assertion_lifetime(const authproxy_server_conf *conf);
 /* Where the session is resolved and published here (On where an upstream is set). */
 int authproxy_session_enabled(const request_rec *r);
 

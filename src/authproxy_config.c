@@ -119,6 +119,17 @@ int authproxy_strip_bearer(const authproxy_dir_conf *dconf)
     return dconf->strip_bearer == 1;
 }
 
+int authproxy_assertion(const authproxy_dir_conf *dconf)
+{
+    return dconf->assertion == 1;
+}
+
+int authproxy_assertion_lifetime(const authproxy_server_conf *conf)
+{
+    return conf->assertion_lifetime != AUTHPROXY_UNSET ? conf->assertion_lifetime
+                                                       : AUTHPROXY_MAX_ASSERTION_LIFETIME;
+}
+
 int authproxy_session_enabled(const request_rec *r)
 {
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
@@ -137,6 +148,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->metrics_scope = AUTHPROXY_UNSET;
     conf->revocation = AUTHPROXY_UNSET;
     conf->revocation_unavailable = AUTHPROXY_UNSET;
+    conf->assertion_lifetime = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -152,6 +164,7 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->strip_bearer = AUTHPROXY_UNSET;
     conf->unauth_action = AUTHPROXY_UNSET;
     conf->header_encoding = AUTHPROXY_UNSET;
+    conf->assertion = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -208,6 +221,8 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->metrics_scope = MERGE_INT(metrics_scope);
     conf->revocation = MERGE_INT(revocation);
     conf->revocation_unavailable = MERGE_INT(revocation_unavailable);
+    conf->assertion_keys = MERGE_PTR(assertion_keys);
+    conf->assertion_lifetime = MERGE_INT(assertion_lifetime);
     return conf;
 }
 
@@ -245,6 +260,8 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->publish_claims = append(p, base->publish_claims, add->publish_claims);
     conf->claim_headers = append(p, base->claim_headers, add->claim_headers);
     conf->header_encoding = MERGE_INT(header_encoding);
+    conf->assertion = MERGE_INT(assertion);
+    conf->assertion_audience = MERGE_PTR(assertion_audience);
     return conf;
 }
 
@@ -554,6 +571,38 @@ static const char *cmd_revocation_unavailable(cmd_parms *cmd, void *dconf, const
                   &authproxy_sconf(cmd->server)->revocation_unavailable);
 }
 
+/* Read at startup (authproxy_assertion_post_config), as root: the path only here. */
+static const char *cmd_assertion_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, arg);
+    }
+    if (!conf->assertion_keys) {
+        conf->assertion_keys = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->assertion_keys, const char *) = path;
+    return NULL;
+}
+
+static const char *cmd_assertion_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return seconds(cmd, arg, 1, AUTHPROXY_MAX_ASSERTION_LIFETIME,
+                   &authproxy_sconf(cmd->server)->assertion_lifetime);
+}
+
+static const char *cmd_assertion_audience(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!*arg || !authproxy_header_value_valid(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is empty or holds control characters",
+                            cmd->cmd->name, arg);
+    }
+    ((authproxy_dir_conf *)dconf)->assertion_audience = arg;
+    return NULL;
+}
+
 static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
     /* authproxy_unauth_e */
@@ -738,6 +787,24 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_HEADER_ENCODING, cmd_header_encoding, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "How AuthProxyClaimHeader values are written: raw or base64url (default raw)"),
+    AP_INIT_FLAG(AUTHPROXY_DIR_ASSERTION, ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(authproxy_dir_conf, assertion), OR_AUTHCFG | RSRC_CONF,
+                 "Send a proxied backend the session as a signed JWT in X-Authjs-Assertion "
+                 "(default Off)"),
+    /* not in .htaccess: a tenant would have its visitors' assertions made
+     * out to another backend, then sent to its own */
+    AP_INIT_TAKE1(AUTHPROXY_DIR_ASSERTION_AUDIENCE, cmd_assertion_audience, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "The assertions' aud (default: the proxied backend's origin); not in "
+                  ".htaccess"),
+    /* server config only: a key file is read as root */
+    AP_INIT_ITERATE(AUTHPROXY_DIR_ASSERTION_KEY, cmd_assertion_key, NULL, RSRC_CONF,
+                    "PEM private key (EC P-256 or Ed25519) signing assertions; repeatable, "
+                    "the first signs, all are in the authproxy-jwks key set"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_ASSERTION_LIFETIME, cmd_assertion_lifetime, NULL, RSRC_CONF,
+                  "Seconds from an assertion's iat to its exp (1 to "
+                  AUTHPROXY_STR(AUTHPROXY_MAX_ASSERTION_LIFETIME) ", default "
+                  AUTHPROXY_STR(AUTHPROXY_MAX_ASSERTION_LIFETIME) ")"),
     { 0 }
 };
 

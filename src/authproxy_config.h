@@ -37,6 +37,10 @@
 #define AUTHPROXY_DIR_METRICS_SCOPE "AuthProxyMetricsScope"
 #define AUTHPROXY_DIR_REVOCATION    "AuthProxyRevocation"
 #define AUTHPROXY_DIR_REVOCATION_UNAVAILABLE "AuthProxyRevocationUnavailable"
+#define AUTHPROXY_DIR_ASSERTION     "AuthProxyAssertion"
+#define AUTHPROXY_DIR_ASSERTION_KEY "AuthProxyAssertionKey"
+#define AUTHPROXY_DIR_ASSERTION_AUDIENCE "AuthProxyAssertionAudience"
+#define AUTHPROXY_DIR_ASSERTION_LIFETIME "AuthProxyAssertionLifetime"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -48,6 +52,8 @@
 #define AUTHPROXY_DEFAULT_CACHE      "shmcb"
 #define AUTHPROXY_DEFAULT_CACHE_TTL  60
 #define AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL 5
+/* An assertion's exp after its iat, in seconds: the default is the most. */
+#define AUTHPROXY_MAX_ASSERTION_LIFETIME 60
 
 /* A number constant as a string, for the directives' help. */
 #define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)

@@ -28,6 +28,7 @@ static const char *const anonymous_names[] = {
 static const char *const kind_names[] = { "route", "session", "refresh" };
 static const char *const code_names[] = { "2xx", "3xx", "4xx", "5xx", "error" };
 static const char *const lookup_names[] = { "hit", "miss", "error" };
+static const char *const assertion_names[] = { "signed", "reused", "error" };
 static const char *const decision_names[] = { "granted", "denied", "redirect", "unauthorized" };
 /* Upper bounds of the latency buckets, in seconds (+Inf follows). */
 static const double bucket_bounds[] = {
@@ -45,6 +46,7 @@ struct authproxy_metrics {
     apr_uint64_t micros[AUTHPROXY_KINDS];
     apr_uint64_t lookups[AUTHPROXY_LOOKUPS];
     apr_uint64_t decisions[AUTHPROXY_DECISIONS];
+    apr_uint64_t assertions[AUTHPROXY_ASSERTION_RESULTS];
 };
 
 /* The VirtualHosts with a slot, in server order: the handler and
@@ -206,6 +208,16 @@ void authproxy_metrics_lookup(const authproxy_server_conf *conf, authproxy_looku
     }
 }
 
+void authproxy_metrics_assertion(const authproxy_server_conf *conf,
+                                 authproxy_assertion_result_e result)
+{
+    authproxy_metrics_t *m = conf->metrics;
+
+    if (m) {
+        apr_atomic_inc64(&m->assertions[result]);
+    }
+}
+
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision)
 {
     authproxy_request_t *req = authproxy_request(authproxy_original(r));
@@ -352,6 +364,9 @@ static int authproxy_metrics_handler(request_rec *r)
            "result", lookup_names, AUTHPROXY_LOOKUPS, APR_OFFSETOF(authproxy_metrics_t, lookups));
     family(r, "authproxy_authz_total", "AuthType authjs decisions, once per request.",
            "decision", decision_names, AUTHPROXY_DECISIONS, APR_OFFSETOF(authproxy_metrics_t, decisions));
+    family(r, "authproxy_assertions_total", "X-Authjs-Assertion for proxied backends: signed, "
+           "a child's reused, or none made.", "result", assertion_names,
+           AUTHPROXY_ASSERTION_RESULTS, APR_OFFSETOF(authproxy_metrics_t, assertions));
     return OK;
 }
 

@@ -23,6 +23,10 @@ typedef enum {
     AUTHPROXY_DECISION_GRANTED, AUTHPROXY_DECISION_DENIED, AUTHPROXY_DECISION_REDIRECT,
     AUTHPROXY_DECISION_UNAUTHORIZED, AUTHPROXY_DECISIONS
 } authproxy_decision_e;
+typedef enum {
+    AUTHPROXY_ASSERTION_SIGNED, AUTHPROXY_ASSERTION_REUSED, AUTHPROXY_ASSERTION_ERROR,
+    AUTHPROXY_ASSERTION_RESULTS
+} authproxy_assertion_result_e;
 void authproxy_metrics_register_hooks(apr_pool_t *p);
 int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                   server_rec *s);
@@ -33,6 +37,9 @@ void authproxy_metrics_resolved(const authproxy_server_conf *conf, const authpro
 void authproxy_metrics_upstream(const authproxy_server_conf *conf, authproxy_kind_e kind,
                                 int status, apr_interval_time_t took);
 void authproxy_metrics_lookup(const authproxy_server_conf *conf, authproxy_lookup_e result);
+/* An assertion for a proxied backend: signed, a child's reused, or none made. */
+void authproxy_metrics_assertion(const authproxy_server_conf *conf,
+                                 authproxy_assertion_result_e result);
 /* Counted once per request, the first decision. */
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision);
 
