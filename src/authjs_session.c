@@ -270,14 +270,26 @@ static int is_named_claim(const authjs_session_t *s, const char *key)
 
 int authjs_claim_is_credential(const char *name)
 {
+    /* as folded: lower case, only letters and digits (access-token,
+     * Access_Token and accessToken are one name) */
     static const char *const credentials[] = {
-        "accessToken", "refreshToken", "idToken", "access_token", "refresh_token", "id_token",
-        "password", "client_secret", NULL
+        "accesstoken", "refreshtoken", "idtoken", "password", "clientsecret", NULL
     };
+    char folded[16];
     const char *const *c;
+    apr_size_t n = 0;
 
+    for (; *name; name++) {
+        if (apr_isalnum(*name)) {
+            if (n == sizeof(folded) - 1) {
+                return 0;   /* longer than any of them */
+            }
+            folded[n++] = (char)apr_tolower(*name);
+        }
+    }
+    folded[n] = '\0';
     for (c = credentials; *c; c++) {
-        if (!strcasecmp(name, *c)) {
+        if (!strcmp(folded, *c)) {
             return 1;
         }
     }

@@ -43,7 +43,8 @@ void authjs_session_vars(apr_pool_t *p, const authjs_session_t *s, apr_table_t *
 
 /* Claims that are credentials (the provider's accessToken, refreshToken,
  * idToken, access_token, refresh_token, id_token; password, client_secret),
- * compared ignoring case: withheld by default. */
+ * compared ignoring case and every character but letters and digits
+ * (access-token, Access_Token): withheld by default. */
 int authjs_claim_is_credential(const char *name);
 
 /* Whether a claim, by its own top-level name (a token's `sub`, `email`, ...;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_encode.h>
 #include <apr_fnmatch.h>
 #include <apr_strings.h>
 
@@ -25,7 +26,7 @@ int authproxy_claim_published(void *rules, const char *name, int nested)
     for (i = 0; list && i < list->nelts; i++) {
         const authproxy_claim_rule_t *rule = &APR_ARRAY_IDX(list, i, authproxy_claim_rule_t);
 
-        if (apr_fnmatch(rule->pattern, name, 0) == APR_SUCCESS) {
+        if (apr_fnmatch(rule->pattern, name, APR_FNM_CASE_BLIND) == APR_SUCCESS) {
             publish = rule->publish;
         }
     }
@@ -68,44 +69,27 @@ static int has_control(const char *text, apr_size_t len)
     return 0;
 }
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url without padding, appended at *out; returns the new end. */
-static char *base64url(char *out, const unsigned char *in, apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        *out++ = b64url[in[i] >> 2];
-        *out++ = b64url[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = b64url[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-        *out++ = b64url[in[i + 2] & 63];
-    }
-    if (len - i == 1) {
-        *out++ = b64url[in[i] >> 2];
-        *out++ = b64url[(in[i] & 3) << 4];
-    }
-    else if (len - i == 2) {
-        *out++ = b64url[in[i] >> 2];
-        *out++ = b64url[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = b64url[(in[i + 1] & 15) << 2];
-    }
-    return out;
-}
-
 /* One value's text as the header carries it, appended at *out (room for
  * 3 bytes per byte: enough for either form); `element`: in an array, where
  * '%' and ',' are percent-encoded. NULL where raw text holds a control
  * character. */
-static char *encode(char *out, const char *text, apr_size_t len, int encoding, int element)
+static char *encode(apr_pool_t *p, char *out, const char *text, apr_size_t len, int encoding,
+                    int element)
 {
-    apr_size_t i;
+    apr_size_t i, n = 0;
 
     if (encoding == AUTHPROXY_ENCODING_BASE64URL) {
-        return base64url(out, (const unsigned char *)text, len);
+        const char *b64 = len ? apr_pencode_base64_binary(p, (const unsigned char *)text, len,
+                                                          APR_ENCODE_BASE64URL
+                                                          | APR_ENCODE_NOPADDING, &n) : "";
+
+        memcpy(out, b64 ? b64 : "", b64 ? n : 0);
+        return out + (b64 ? n : 0);
     }
-    if (has_control(text, len)) {
+    /* HTTP trims the blanks at a value's ends: " admin" would arrive as another name */
+    if (has_control(text, len)
+        || (len && (text[0] == ' ' || text[0] == '\t' || text[len - 1] == ' '
+                    || text[len - 1] == '\t'))) {
         return NULL;
     }
     for (i = 0; i < len; i++) {
@@ -136,7 +120,7 @@ const char *authproxy_claim_header_value(apr_pool_t *p, json_t *value, int encod
         const char *text = text_of(p, value, &len);
 
         buf = apr_palloc(p, 3 * len + 1);
-        end = encode(buf, text, len, encoding, 0);
+        end = encode(p, buf, text, len, encoding, 0);
         if (!end) {
             return NULL;
         }
@@ -155,7 +139,7 @@ const char *authproxy_claim_header_value(apr_pool_t *p, json_t *value, int encod
         if (k) {
             *end++ = ',';
         }
-        end = encode(end, APR_ARRAY_IDX(texts, k, const char *), lens[k], encoding, 1);
+        end = encode(p, end, APR_ARRAY_IDX(texts, k, const char *), lens[k], encoding, 1);
         if (!end) {
             return NULL;
         }
@@ -206,9 +190,14 @@ void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session
     for (i = 0; list && i < list->nelts; i++) {
         const authproxy_claim_header_t *h = &APR_ARRAY_IDX(list, i, authproxy_claim_header_t);
         json_t *claim = authjs_session_claim(session, h->claim);
-        const char *value = claim ? authproxy_claim_header_value(r->pool, claim, encoding)
-                                  : NULL;
+        /* named here, the claim goes; the credentials nested in it do not,
+         * unless AuthProxyPublishClaims lets them through */
+        json_t *published = claim ? authjs_claim_strip_nested(claim, authproxy_claim_published,
+                                                              dconf->publish_claims) : NULL;
+        const char *value = published ? authproxy_claim_header_value(r->pool, published,
+                                                                     encoding) : NULL;
 
+        json_decref(published);
         /* a later line for the same header wins, as in the configuration */
         authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same, h->name);
         if (value) {

@@ -65,8 +65,14 @@ static int publish_one(void *data, const char *name, const char *value)
     return 1;
 }
 
+/* AUTHJS_*, and what httpd makes of it in an internal redirect's target
+ * (REDIRECT_AUTHJS_*, REDIRECT_REDIRECT_...): another directory's, whose
+ * AuthProxyPublishClaims may not be this one's. */
 static int is_var(const char *key, const char *prefix)
 {
+    while (!strncmp(key, "REDIRECT_", 9)) {
+        key += 9;
+    }
     return !strncmp(key, prefix, strlen(prefix));
 }
 
