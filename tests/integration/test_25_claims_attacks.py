@@ -11,6 +11,7 @@ import pytest
 
 from harness import UPSTREAM_SECRET
 from session_helpers import authjs_vars, env_with, parse_env, session_cookie, tokens
+from test_23_claims import backend
 
 SECRET = "gho_SECRET-provider-token"
 
@@ -27,14 +28,6 @@ VICTIM = {"sub": "u-v", "email": "v@example.com", "name": "Victim",
           "padded": " admin\t",
           "nl": "alice\n",
           "one": ["alice@example.com"]}
-
-
-def backend(path, directives, upstream):
-    return """
-        <Location %s>
-            %s
-            ProxyPass %s/api/auth/__echo/
-        </Location>""" % (path, directives, upstream.origin)
 
 
 @pytest.fixture(scope="module")
