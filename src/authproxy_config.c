@@ -612,11 +612,34 @@ static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *ar
                   &((authproxy_dir_conf *)dconf)->unauth_action);
 }
 
+/* What is wrong with a substitution for a regular expression of `groups`
+ * groups (ap_pregsub's $0 to $9 and \\0 to \\9): naming a group the
+ * expression lacks; NULL when nothing. (httpd refuses an empty one: a
+ * TAKE13 directive's third argument is never empty.) */
+static const char *substitution_fault(const char *subst, apr_size_t groups)
+{
+    const char *c;
+
+    for (c = subst; *c; c++) {
+        if ((*c == '$' || *c == '\\') && apr_isdigit(c[1])) {
+            if ((apr_size_t)(c[1] - '0') > groups) {
+                return "names a group the expression does not have";
+            }
+            c++;
+        }
+        else if (*c == '\\' && c[1]) {
+            c++;
+        }
+    }
+    return NULL;
+}
+
 static const char *cmd_remote_user_claim(cmd_parms *cmd, void *dconfv, const char *claim,
                                          const char *regex, const char *subst)
 {
     authproxy_dir_conf *dconf = dconfv;
     ap_regex_t *compiled = NULL;
+    const char *why;
 
     if (!*claim) {
         return apr_psprintf(cmd->pool, "%s: the claim's name is empty", cmd->cmd->name);
@@ -628,6 +651,10 @@ static const char *cmd_remote_user_claim(cmd_parms *cmd, void *dconfv, const cha
     if (regex && !(compiled = ap_pregcomp(cmd->pool, regex, AP_REG_EXTENDED))) {
         return apr_psprintf(cmd->pool, "%s %s: '%s' is not a valid regular expression",
                             cmd->cmd->name, claim, regex);
+    }
+    if (compiled && (why = substitution_fault(subst, compiled->re_nsub))) {
+        return apr_psprintf(cmd->pool, "%s %s %s: the substitution '%s' %s: every user would "
+                            "get 403", cmd->cmd->name, claim, regex, subst, why);
     }
     dconf->remote_user_claim = claim;
     dconf->remote_user_regex = compiled;
@@ -669,7 +696,8 @@ static const char *cmd_claim_header(cmd_parms *cmd, void *dconfv, const char *na
         *c = *c == '_' ? '-' : *c;
     }
     if (authproxy_header_is_reserved(dashed) || authproxy_header_is_authjs(name)
-        || authproxy_header_same(name, "Cookie") || authproxy_header_same(name, "Authorization")) {
+        || authproxy_header_same(name, "Cookie") || authproxy_header_same(name, "Authorization")
+        || authproxy_header_same(name, "Proxy-Authorization")) {
         return apr_psprintf(cmd->pool, "%s: the header '%s' cannot be set from a claim (it "
                             "describes the connection or the message, is this module's "
                             "X-Authjs-*, or carries credentials)", cmd->cmd->name, name);

@@ -836,6 +836,7 @@ ap_regex_t *ap_pregcomp(apr_pool_t *p, const char *pattern, int cflags)
     }
     apr_pool_cleanup_register(p, re, free_regex, apr_pool_cleanup_null);
     preg->re_pcre = re;
+    preg->re_nsub = re->re_nsub;
     return preg;
 }
 

@@ -538,6 +538,18 @@ static const struct {
       "substitution that makes the user name of it", NULL },
     { L, "AuthProxyRemoteUserClaim email ^( $1",
       "AuthProxyRemoteUserClaim email: '^(' is not a valid regular expression", NULL },
+    { L, "AuthProxyRemoteUserClaim email ^([^@]+)@ $2",
+      "AuthProxyRemoteUserClaim email ^([^@]+)@: the substitution '$2' names a group the "
+      "expression does not have: every user would get 403", NULL },
+    { L, "AuthProxyRemoteUserClaim email ^([^@]+)@ \"\"",
+      "AuthProxyRemoteUserClaim takes one or three arguments, Claim that becomes REMOTE_USER "
+      "(default email, else the id), optionally followed by a regular expression and the "
+      "substitution that makes the user name of it", NULL },
+    { H, "AuthProxyRemoteUserClaim email ^([^@]+)@ u-$1\\$", NULL, "email" },
+    { L, "AuthProxyClaimHeader Proxy_Authorization sub",
+      "AuthProxyClaimHeader: the header 'Proxy_Authorization' cannot be set from a claim (it "
+      "describes the connection or the message, is this module's X-Authjs-*, or carries "
+      "credentials)", NULL },
     { H, "AuthProxyPublishClaims -* +role +org.*", NULL, "-*, +role, +org.*" },
     { L, "AuthProxyPublishClaims accessToken",
       "AuthProxyPublishClaims: 'accessToken' is neither +NAME (publish) nor -NAME (withhold); "
