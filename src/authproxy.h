@@ -225,7 +225,6 @@ typedef struct {
     int strip_bearer;              /* the original's AuthProxyStripBearer, for every pass */
     authproxy_source_e source;
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
-    const apr_table_t *stored_vars;    /* the child's copy of them, but the source */
 } authproxy_request_t;
 
 /* What this module knows of one connection, in c->conn_config: a client's

@@ -30,7 +30,6 @@ static void use(authproxy_request_t *req, const authproxy_stored_t *stored)
 {
     req->session = stored->session;
     req->stored = stored;
-    req->stored_vars = stored->vars;
 }
 
 /* The request's credential, all that its session depends on: 0 when there is
@@ -261,7 +260,6 @@ static void unless_revoked(request_rec *r, authproxy_request_t *req, int at_once
                       ? "revoked" : "revocations cannot be read: refused");
         req->session = NULL;
         req->stored = NULL;
-        req->stored_vars = NULL;
         if (revoked == AUTHPROXY_REVOCATION_REVOKED) {
             req->anonymous = AUTHPROXY_ANONYMOUS_REVOKED;
         }
@@ -329,7 +327,6 @@ static int authproxy_session_fixups(request_rec *r)
         req->identity = refreshed;
         req->session = session;
         req->stored = NULL;
-        req->stored_vars = NULL;
         req->vars = NULL;
         req->source = AUTHPROXY_SOURCE_UPSTREAM;
     }
@@ -458,8 +455,8 @@ const apr_table_t *authproxy_session_vars(request_rec *r)
         return filtered;
     }
     if (!req->vars) {
-        if (req->stored_vars) {
-            req->vars = apr_table_copy(orig->pool, req->stored_vars);
+        if (req->stored) {
+            req->vars = apr_table_copy(orig->pool, req->stored->vars);
         }
         else {
             req->vars = apr_table_make(orig->pool, 16);
