@@ -181,7 +181,19 @@ void authproxy_claim_headers_remove(request_rec *r, int from_client)
     }
 }
 
-void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session)
+void authproxy_claim_headers_unsend(request_rec *r, apr_array_header_t *sent)
+{
+    int i;
+
+    for (i = 0; i < sent->nelts; i++) {
+        authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same,
+                                    APR_ARRAY_IDX(sent, i, const char *));
+    }
+    apr_array_clear(sent);
+}
+
+void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session,
+                                 apr_array_header_t *sent)
 {
     const authproxy_dir_conf *dconf = authproxy_dconf(r);
     const apr_array_header_t *list = dconf->claim_headers;
@@ -202,6 +214,9 @@ void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session
         authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same, h->name);
         if (value) {
             apr_table_setn(r->headers_in, h->name, value);
+            if (sent) {
+                APR_ARRAY_PUSH(sent, const char *) = h->name;
+            }
         }
         else if (claim && !json_is_null(claim)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(067)

@@ -29,7 +29,14 @@ const char *authproxy_claim_header_value(apr_pool_t *p, json_t *value, int encod
  * (from_client) each logged at info. */
 void authproxy_claim_headers_remove(request_rec *r, int from_client);
 
-/* Sets the AuthProxyClaimHeader headers of this directory from the session. */
-void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session);
+/* Sets the AuthProxyClaimHeader headers of this directory from the session;
+ * the name of each one set is pushed onto `sent` (NULL: not kept). */
+void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session,
+                                 apr_array_header_t *sent);
+
+/* Removes the headers an earlier pass of this request set (`sent`) and
+ * empties the list: headers_in is the whole request's, and an internal
+ * redirect's target may name other headers, or none, or another claim. */
+void authproxy_claim_headers_unsend(request_rec *r, apr_array_header_t *sent);
 
 #endif

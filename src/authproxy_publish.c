@@ -119,6 +119,9 @@ static int authproxy_publish_fixups(request_rec *r)
     authproxy_claim_headers_remove(r, !r->main && !req->claim_headers_removed);
     if (!r->main) {
         req->claim_headers_removed = 1;
+        if (req->claim_headers_sent) {
+            authproxy_claim_headers_unsend(r, req->claim_headers_sent);
+        }
     }
     if (!conf->upstream) {
         return DECLINED;
@@ -145,7 +148,11 @@ static int authproxy_publish_fixups(request_rec *r)
             if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
-            authproxy_claim_headers_set(r, authproxy_session_get(r));
+            if (!r->main && !req->claim_headers_sent) {
+                req->claim_headers_sent = apr_array_make(r->pool, 2, sizeof(const char *));
+            }
+            authproxy_claim_headers_set(r, authproxy_session_get(r),
+                                        r->main ? NULL : req->claim_headers_sent);
         }
         else {
             authproxy_private_vary_cookie(r);
