@@ -6,6 +6,7 @@ the Auth.js upstream (harness.Upstream) and the Node.js peer
 exit; then callgrind on one local decode. Run it through bench/run.sh; see
 bench/README.md."""
 
+import base64
 import datetime
 import http.client
 import json
@@ -181,6 +182,30 @@ def start_httpd(conf, pinned=True):
     if pinned:
         pin(h.proc.pid)
     return h
+
+
+def assertion_key():
+    """An EC P-256 key for AuthProxyAssertionKey, removed at exit."""
+    directory = harness.public_tempdir("authproxy-bench-key-")
+    CLEANUPS.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+    path = os.path.join(directory, "ec.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", path], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+def expect_assertion(h, token):
+    """The backend's CGI, reached through h, is given an assertion for the
+    visitor (its signature is the integration tests' business)."""
+    status, _, body = get(h.origin, "/env", token)
+    assertion = dict(line.split("=", 1) for line in body.decode().splitlines()
+                     if "=" in line).get("HTTP_X_AUTHJS_ASSERTION", "")
+    claims = assertion.split(".")[1] if assertion.count(".") == 2 else ""
+    payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)) or b"{}")
+    if status != 200 or payload.get("email") != ALICE["email"]:
+        raise BenchError("%s: the backend was not given the visitor's assertion: %d %r"
+                         % (h.origin, status, payload))
 
 
 def get(origin, path, token):
@@ -378,7 +403,7 @@ def main():
                 path, COOKIE, "".join('  "%s",\n' % t for t in cookies), CYCLE_LUA, DONE_LUA))
         return name
 
-    log("starting the upstream, the Node peer, memcached and 10 httpd instances")
+    log("starting the upstream, the Node peer, memcached and 13 httpd instances")
     up = Upstream("core", "/api/auth").start()
     CLEANUPS.append(up.stop)
     for i, t in enumerate(many):
@@ -404,6 +429,15 @@ def main():
     h2rm = start_httpd(revoking + "LoadModule socache_memcache_module "
                        "@MODULES@/mod_socache_memcache.so\n"
                        "AuthProxySessionCache memcache:127.0.0.1:%d\n" % mc.port)
+    # 1p and 2a: the page from a second httpd (no session there), through
+    # mod_proxy; 2a sends each request's signed assertion along
+    backend = start_httpd("")
+    proxied = ("<Location /tiny.html>\n  ProxyPass %s/tiny.html\n</Location>\n"
+               "<Location /env>\n  ProxyPass %s/cgi-bin/env.cgi\n</Location>\n"
+               % (backend.origin, backend.origin))
+    key = assertion_key()
+    h1p = start_httpd(base + "AuthProxySession Off\n" + proxied)
+    h2a = start_httpd(local + "AuthProxyAssertion On\nAuthProxyAssertionKey %s\n" % key + proxied)
 
     # What each server makes of the session, before any load.
     def expect(h, token, email, source):
@@ -419,6 +453,8 @@ def main():
     expect(h2c, alice, "alice@example.com", "local")
     expect(h2r, alice, "alice@example.com", "local")
     expect(h2rm, alice, "alice@example.com", "local")
+    expect(h2a, alice, "alice@example.com", "local")
+    expect_assertion(h2a, alice)
     expect(h3, alice, "alice@example.com", "upstream")
     expect(h3, alice, "alice@example.com", "cache")
     expect(h4, many[3], "user3@example.com", "upstream")
@@ -452,6 +488,11 @@ def main():
         Target("2rm", "local decoding, AuthProxyRevocation On (memcached), 1 cookie",
                h2rm.origin + "/tiny.html", done_lua, one_cookie, h2rm, re.escape(ALICE["email"]),
                0, pinned=True),
+        Target("1p", "baseline proxied: AuthProxySession Off, ProxyPass to a static httpd",
+               h1p.origin + "/tiny.html", done_lua, one_cookie, h1p, None, 0, pinned=True),
+        Target("2a", "local decoding, proxied with AuthProxyAssertion On (ES256), 1 cookie",
+               h2a.origin + "/tiny.html", done_lua, one_cookie, h2a, re.escape(ALICE["email"]), 0,
+               pinned=True),
         Target("3", "/session fetch + cache shmcb TTL 300, 1 cookie", h3.origin + "/tiny.html",
                done_lua, one_cookie, h3, re.escape(ALICE["email"]), "few", pinned=True),
         Target("4", "/session fetch, no cache, %d cookies in turn" % N_TOKENS,
@@ -581,6 +622,8 @@ def render(info, targets, ir, rss, elapsed):
                                                  "baseline"),
                                ("2rm", "1", 0.90, "local decoding with revocation (memcached) / "
                                                   "baseline"),
+                               ("2a", "1p", 0.90, "local decoding with a signed assertion / "
+                                                  "baseline, both proxied"),
                                ("2u", "1", None, "local decoding, a cookie new to the child each "
                                                  "request / baseline")]:
         v = statistics.median(ra["rps"] / rb["rps"]
