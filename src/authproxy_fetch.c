@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* GET <upstream>/session with libcurl, for database sessions and for JWT
- * sessions without a local secret.
+ * sessions without a local secret; the readiness probe's GET of /providers
+ * goes the same way (authproxy_fetch_get).
  *
  * Each child keeps a pool of easy handles: a handle keeps its connections
  * alive, so most fetches reuse a connection to the upstream. */

@@ -253,8 +253,8 @@ static void log_changes(request_rec *r, const result_t *before, const result_t *
     }
 }
 
-/* While the first probe of a server is under way past AuthProxyTimeout, the
- * others know nothing: each part that is configured counts as down. */
+/* While a probe is under way past AuthProxyTimeout, with no recent result,
+ * the others know nothing: each part that is configured counts as down. */
 static void unknown(const authproxy_server_conf *conf, result_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -268,11 +268,13 @@ static void unknown(const authproxy_server_conf *conf, result_t *out)
 }
 
 /* The server's result: the one kept if it is fresh; else this request
- * probes, unless another one does, whose last result it takes (or, for a
- * first probe, waits for, at most AuthProxyTimeout from its start). */
+ * probes, unless another one does: then it takes the last result, where
+ * that is no older than the probe under way can make it, or waits for the
+ * probe's, at most AuthProxyTimeout from its start. */
 static void current(request_rec *r, const authproxy_server_conf *conf, result_t *out)
 {
     server_health_t *sh = child.servers ? apr_hash_get(child.servers, &conf, sizeof(conf)) : NULL;
+    apr_interval_time_t timeout = apr_time_from_sec(authproxy_timeout(conf));
     apr_time_t now = apr_time_now(), deadline;
     result_t before;
 
@@ -283,7 +285,8 @@ static void current(request_rec *r, const authproxy_server_conf *conf, result_t 
     }
     apr_thread_mutex_lock(child.mutex);
     for (;;) {
-        if (sh->last.at && (now - sh->last.at < KEPT || sh->probing)) {
+        if (sh->last.at
+            && (now - sh->last.at < KEPT || (sh->probing && now - sh->last.at < KEPT + timeout))) {
             *out = sh->last;
             apr_thread_mutex_unlock(child.mutex);
             return;
@@ -291,7 +294,7 @@ static void current(request_rec *r, const authproxy_server_conf *conf, result_t 
         if (!sh->probing) {
             break;
         }
-        deadline = sh->probe_began + apr_time_from_sec(authproxy_timeout(conf));
+        deadline = sh->probe_began + timeout;
         if (now >= deadline) {
             apr_thread_mutex_unlock(child.mutex);
             unknown(conf, out);
