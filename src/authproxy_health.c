@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "authproxy_cache.h"
+#include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_health.h"
 
@@ -233,9 +234,13 @@ static void probe(request_rec *r, const authproxy_server_conf *conf, const serve
     out->at = apr_time_now();
 }
 
-/* A part that went down is logged once per child, and once it is back. */
-static void log_changes(request_rec *r, const result_t *before, const result_t *now)
+/* A part that went down is logged once per child, and once it is back,
+ * with what the operator knows it by: the upstream, the cache setting. */
+static void log_changes(request_rec *r, const authproxy_server_conf *conf,
+                        const result_t *before, const result_t *now)
 {
+    const char *what[PARTS] = { conf->upstream, authproxy_cache_spec(conf),
+                                AUTHPROXY_DIR_SECRET };
     int i;
 
     for (i = 0; i < PARTS; i++) {
@@ -243,12 +248,13 @@ static void log_changes(request_rec *r, const result_t *before, const result_t *
 
         if (now->parts[i].state == PART_DOWN && was != PART_DOWN) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(092)
-                          "%s: %s is down (%s): 503 until it is back", AUTHPROXY_HEALTH_HANDLER,
-                          part_names[i], now->parts[i].why);
+                          "%s: %s (%s) is down: %s; 503 until it is back",
+                          AUTHPROXY_HEALTH_HANDLER, part_names[i], what[i], now->parts[i].why);
         }
         else if (now->parts[i].state == PART_OK && was == PART_DOWN) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(095)
-                          "%s: %s is back", AUTHPROXY_HEALTH_HANDLER, part_names[i]);
+                          "%s: %s (%s) is back", AUTHPROXY_HEALTH_HANDLER, part_names[i],
+                          what[i]);
         }
     }
 }
@@ -280,7 +286,7 @@ static void current(request_rec *r, const authproxy_server_conf *conf, result_t 
 
     if (!sh) {
         probe(r, conf, NULL, out);
-        log_changes(r, NULL, out);
+        log_changes(r, conf, NULL, out);
         return;
     }
     apr_thread_mutex_lock(child.mutex);
@@ -309,7 +315,7 @@ static void current(request_rec *r, const authproxy_server_conf *conf, result_t 
     apr_thread_mutex_unlock(child.mutex);
 
     probe(r, conf, sh, out);
-    log_changes(r, before.at ? &before : NULL, out);
+    log_changes(r, conf, before.at ? &before : NULL, out);
 
     apr_thread_mutex_lock(child.mutex);
     sh->last = *out;
@@ -337,8 +343,8 @@ static int authproxy_health_handler(request_rec *r)
     conf = authproxy_sconf(r->server);
     if (!conf->upstream) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(094)
-                      "SetHandler %s in a server without AuthProxyUpstream: 404",
-                      AUTHPROXY_HEALTH_HANDLER);
+                      "SetHandler %s in a server without %s: 404", AUTHPROXY_HEALTH_HANDLER,
+                      AUTHPROXY_DIR_UPSTREAM);
         return HTTP_NOT_FOUND;
     }
     current(r, conf, &result);

@@ -87,6 +87,17 @@ def test_parts_not_configured_are_no_failure(httpd_factory, upstream):
     assert health(h)[2] == {"upstream": "ok", "cache": "off", "keys": "ok"}
 
 
+def test_the_upstream_is_asked_under_the_target_prefix(httpd_factory, upstream_auth_prefix):
+    h = httpd_factory(conf(upstream_auth_prefix, extra="AuthProxyTargetPath /auth\n"))
+    status, _, answer = health(h)
+    assert status == 200 and answer["upstream"] == "ok", answer
+    # the routes' prefix where the upstream has none: its 404 is no readiness
+    h = httpd_factory(conf(upstream_auth_prefix))
+    h.expect_log("AUTHPROXY092", "upstream")
+    status, _, answer = health(h)
+    assert status == 503 and answer["reasons"]["upstream"].startswith("answered 4"), answer
+
+
 def test_upstream_stopped_503_within_the_timeout_and_200_again(httpd_factory):
     own = Upstream("core", "/api/auth").start()
     try:
