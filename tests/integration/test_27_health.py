@@ -15,6 +15,7 @@ import pytest
 from faulty import FaultyUpstream
 from harness import UPSTREAM_SECRET, Upstream, header, mint, serving
 from session_helpers import COOKIE, session_cookie, token_for
+from test_07_tls import conf as tls_conf, pki, tls_upstream  # noqa: F401 (fixtures)
 from test_15_metrics import scrape
 
 HEALTH = """
@@ -96,6 +97,19 @@ def test_the_upstream_is_asked_under_the_target_prefix(httpd_factory, upstream_a
     h.expect_log("AUTHPROXY092", "upstream")
     status, _, answer = health(h)
     assert status == 503 and answer["reasons"]["upstream"].startswith("answered 4"), answer
+
+
+def test_the_upstream_over_tls_is_verified(httpd_factory, tls_upstream, pki):
+    # the /session fetch's CA: the probe's too
+    h = httpd_factory(tls_conf(tls_upstream, pki[0]) + HEALTH)
+    status, _, answer = health(h)
+    assert status == 200 and answer["upstream"] == "ok", answer
+    # without it (mod_proxy's SSLProxyCACertificateFile is not libcurl's)
+    h = httpd_factory(tls_conf(tls_upstream, pki[0], with_ca=False) + HEALTH)
+    h.expect_log("AUTHPROXY092", "upstream")
+    status, _, answer = health(h)
+    assert status == 503 and answer["upstream"] == "down", answer
+    assert "localhost" not in answer["reasons"]["upstream"]
 
 
 def test_upstream_stopped_503_within_the_timeout_and_200_again(httpd_factory):
