@@ -152,13 +152,13 @@ static void probe_upstream(request_rec *r, const authproxy_server_conf *conf, pa
 static void probe_cache(request_rec *r, const authproxy_server_conf *conf,
                         const server_health_t *sh, part_t *part)
 {
-    const char *record = sh ? sh->record : "unshared";
-    const char *value = apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_now()), *read;
+    const char *record = sh ? sh->record : "unshared", *value, *read;
     apr_status_t rv;
 
     if (!conf->cache) {
         return;
     }
+    value = apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_now());
     if (authproxy_cache_put_named(conf, r->server, r->pool, PURPOSE, record, value,
                                   apr_time_now() + RECORD_LIFETIME) != APR_SUCCESS) {
         down(part, "cannot store");
