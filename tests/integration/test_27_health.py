@@ -222,11 +222,14 @@ def test_one_probe_at_a_time_on_a_silent_upstream(httpd_factory, silent_upstream
 
 
 def test_a_probe_is_no_visitor(httpd_factory, upstream):
-    h = httpd_factory(conf(upstream))
+    h = httpd_factory(conf(upstream, extra="<Location /health>\nAuthProxyBearer On\n"
+                                           "</Location>\n"))
     token = token_for("alice@example.com")
     before = scrape(h)
-    for cookie in (session_cookie(token), session_cookie("forged"), None):
-        status, headers, answer = health(h, headers={"Cookie": cookie} if cookie else None)
+    for credential in ({"Cookie": session_cookie(token)}, {"Cookie": session_cookie("forged")},
+                       {"Authorization": "Bearer " + token}, {"Authorization": "Bearer x"},
+                       None):
+        status, headers, answer = health(h, headers=credential)
         assert status == 200, answer
         assert "Set-Cookie" not in dict(headers)
     after = scrape(h)
