@@ -11,6 +11,7 @@
 #include "authproxy_fetch.h"
 #include "authproxy_flight.h"
 #include "authproxy_guard.h"
+#include "authproxy_health.h"
 #include "authproxy_metrics.h"
 #include "authproxy_private.h"
 #include "authproxy_publish.h"
@@ -71,6 +72,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_metrics_register_hooks(p);
     authproxy_revocation_register_hooks(p);
     authproxy_assertion_register_hooks(p);
+    authproxy_health_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }

@@ -411,6 +411,17 @@ static EVP_CIPHER_CTX *cipher_for(thread_ctx_t *t, const EVP_CIPHER *cipher,
     return t->cipher;
 }
 
+/* The AAD's length in bits, 64-bit big-endian, as the tag covers it. */
+static void aad_length(apr_size_t len, unsigned char al[8])
+{
+    apr_uint64_t bits = (apr_uint64_t)len * 8;
+    int i;
+
+    for (i = 7; i >= 0; i--, bits >>= 8) {
+        al[i] = (unsigned char)(bits & 0xff);
+    }
+}
+
 /* RFC 7518 5.2.2.2: the tag is the first half of HMAC-SHA-512 over
  * AAD || IV || ciphertext || AAD length in bits (64-bit big-endian), keyed
  * with the first half of the key. */
@@ -419,9 +430,8 @@ static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *k
                              apr_size_t *out_len)
 {
     unsigned char mac[EVP_MAX_MD_SIZE], al[8];
-    apr_uint64_t bits = (apr_uint64_t)jwe->protected_len * 8;
     size_t mac_len = 0;
-    int i, n1 = 0, n2 = 0, ok;
+    int n1 = 0, n2 = 0, ok;
     EVP_CIPHER_CTX *cctx;
     OSSL_PARAM sha512[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA512", 0),
@@ -433,9 +443,7 @@ static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *k
         || jwe->ciphertext_len == 0 || jwe->ciphertext_len % 16 != 0) {
         return 0;
     }
-    for (i = 7; i >= 0; i--, bits >>= 8) {
-        al[i] = (unsigned char)(bits & 0xff);
-    }
+    aad_length(jwe->protected_len, al);
     t->hmac_key = 0;
     if (!(keyed ? EVP_MAC_init(t->hmac, NULL, 0, NULL)
                 : EVP_MAC_init(t->hmac, key->key, CBC_KEY_LEN / 2, sha512))) {
@@ -458,6 +466,58 @@ static int cbc_hs512_decrypt(const authjs_keyring_t *ring, const authjs_key_t *k
         && EVP_DecryptFinal_ex(cctx, out + n1, &n2);
     *out_len = (apr_size_t)(n1 + n2);
     return ok;
+}
+
+const char *authjs_token_encode(const authjs_keyring_t *ring, const char *payload,
+                                const unsigned char *iv, apr_pool_t *p, const char **token)
+{
+    const authjs_key_t *key = ring->keys->nelts ? &APR_ARRAY_IDX(ring->keys, 0, authjs_key_t)
+                                                : NULL;
+    apr_size_t len = strlen(payload), ct_len, signed_len;
+    unsigned char *ct, *signed_part, mac[EVP_MAX_MD_SIZE];
+    size_t mac_len = 0;
+    int n1 = 0, n2 = 0, ok;
+    EVP_CIPHER_CTX *cctx;
+
+    *token = NULL;
+    if (!key || key->enc != ENC_CBC || !key->header) {
+        return "the keyring has no A256CBC-HS512 key";
+    }
+    if (len > AUTHJS_TOKEN_MAX_LEN) {
+        return "the payload is larger than a token may be";
+    }
+    /* PKCS#7 padding adds at most one block */
+    ct = apr_palloc(p, len + CBC_IV_LEN);
+    cctx = EVP_CIPHER_CTX_new();
+    ok = cctx
+        && EVP_EncryptInit_ex2(cctx, ring->cbc, key->key + CBC_KEY_LEN / 2, iv, NULL)
+        && EVP_EncryptUpdate(cctx, ct, &n1, (const unsigned char *)payload, (int)len)
+        && EVP_EncryptFinal_ex(cctx, ct + n1, &n2);
+    EVP_CIPHER_CTX_free(cctx);
+    if (!ok) {
+        return "AES-256-CBC encryption failed";
+    }
+    ct_len = (apr_size_t)(n1 + n2);
+    /* what cbc_hs512_decrypt checks the tag over: AAD || IV || ciphertext || AL */
+    signed_len = key->header_len + CBC_IV_LEN + ct_len + 8;
+    signed_part = apr_palloc(p, signed_len);
+    memcpy(signed_part, key->header, key->header_len);
+    memcpy(signed_part + key->header_len, iv, CBC_IV_LEN);
+    memcpy(signed_part + key->header_len + CBC_IV_LEN, ct, ct_len);
+    aad_length(key->header_len, signed_part + signed_len - 8);
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA512", NULL, key->key, CBC_KEY_LEN / 2, signed_part,
+                   signed_len, mac, sizeof(mac), &mac_len)
+        || mac_len != 64) {
+        return "HMAC-SHA-512 failed";
+    }
+    *token = apr_pstrcat(p, key->header, "..",
+                         apr_pencode_base64_binary(p, iv, CBC_IV_LEN, APR_ENCODE_BASE64URL, NULL),
+                         ".",
+                         apr_pencode_base64_binary(p, ct, ct_len, APR_ENCODE_BASE64URL, NULL),
+                         ".",
+                         apr_pencode_base64_binary(p, mac, CBC_TAG_LEN, APR_ENCODE_BASE64URL,
+                                                   NULL), NULL);
+    return NULL;
 }
 
 static int gcm_decrypt(const authjs_keyring_t *ring, const authjs_key_t *key, thread_ctx_t *t,

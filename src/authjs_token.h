@@ -65,6 +65,17 @@ authjs_token_status_e authjs_token_decode(const authjs_keyring_t *ring, const ch
                                           apr_size_t len, apr_int64_t now, apr_pool_t *p,
                                           json_t **claims);
 
+/* The IV length authjs_token_encode takes. */
+#define AUTHJS_TOKEN_IV_LEN 16
+
+/* Encrypts `payload` (a JSON object's text) as Auth.js's encode() does, with
+ * the keyring's first key (the newest secret's A256CBC-HS512 key): compact
+ * JWE, alg "dir", its kid in the header. `iv` is AUTHJS_TOKEN_IV_LEN bytes,
+ * fresh and random for each token (a fixed one only in tests). NULL and
+ * *token set, or why it failed. */
+const char *authjs_token_encode(const authjs_keyring_t *ring, const char *payload,
+                                const unsigned char *iv, apr_pool_t *p, const char **token);
+
 /* base64url without padding, strictly: only the canonical encoding of the
  * bytes decodes (no '=', '+', '/', or stray low bits). NULL when invalid. */
 unsigned char *authjs_b64url_decode(apr_pool_t *p, const char *src, apr_size_t len,

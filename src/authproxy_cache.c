@@ -473,12 +473,12 @@ static const unsigned char *named_key(const authproxy_server_conf *conf, apr_poo
 
 apr_status_t authproxy_cache_get_named(const authproxy_server_conf *conf, server_rec *s,
                                        apr_pool_t *p, const char *purpose, const char *name,
-                                       const char **value)
+                                       const char *instead, const char **value)
 {
     apr_size_t len;
 
     return retrieve(conf, s, p, named_key(conf, p, purpose, name), AUTHPROXY_NAMED_CAPACITY,
-                    "revocations unknown", value, &len);
+                    instead, value, &len);
 }
 
 apr_status_t authproxy_cache_put_named(const authproxy_server_conf *conf, server_rec *s,

@@ -8,6 +8,7 @@
 
 #include "authproxy.h"
 #include "authproxy_config.h"
+#include "authproxy_health.h"
 #include "authproxy_origin.h"
 
 const char *authproxy_local_path(const authproxy_server_conf *conf)
@@ -132,7 +133,9 @@ int authproxy_assertion_lifetime(const authproxy_server_conf *conf)
 
 int authproxy_session_enabled(const request_rec *r)
 {
-    return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0;
+    /* a readiness probe is no visitor, whatever cookie it carries */
+    return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0
+           && !authproxy_health_probe(r);
 }
 
 void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)

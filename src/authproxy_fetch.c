@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* GET <upstream>/session with libcurl, for database sessions and for JWT
- * sessions without a local secret.
+ * sessions without a local secret; the readiness probe's GET of /providers
+ * goes the same way (authproxy_fetch_get).
  *
  * Each child keeps a pool of easy handles: a handle keeps its connections
  * alive, so most fetches reuse a connection to the upstream. */
@@ -16,6 +17,7 @@
 #include "authproxy_headers.h"
 #include "authproxy_identity.h"
 #include "authproxy_metrics.h"
+#include "authproxy_origin.h"
 
 typedef struct {
     apr_thread_mutex_t *mutex;
@@ -193,6 +195,61 @@ static void header_add(void *ctx, const char *name, const char *value)
     }
 }
 
+/* What every request to the upstream carries and how it goes: Accept and
+ * the headers the routes send, straight to the upstream, no redirect
+ * followed, TLS verified, within AuthProxyTimeout, the body collected up to
+ * its limit. Headers added before this go out first. */
+static void prepare(outgoing_t *out, const authproxy_server_conf *conf,
+                    const authproxy_origin_t *origin, const char *url, body_t *body,
+                    char *errbuf)
+{
+    long timeout_ms = authproxy_timeout(conf) * 1000L;
+
+    header_add(out, "Accept", "application/json");
+    authproxy_upstream_headers(conf, origin, header_add, out);
+    SET_OPTION(out, CURLOPT_URL, url);
+    SET_OPTION(out, CURLOPT_HTTPGET, 1L);
+    SET_OPTION(out, CURLOPT_HTTPHEADER, out->headers);
+    SET_OPTION(out, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* straight to the upstream, as mod_proxy's routes go: never through a
+     * proxy named in httpd's environment (http_proxy, ALL_PROXY), which would
+     * see every session cookie and could answer for the upstream */
+    SET_OPTION(out, CURLOPT_PROXY, "");
+    SET_OPTION(out, CURLOPT_FOLLOWLOCATION, 0L);
+    SET_OPTION(out, CURLOPT_NOSIGNAL, 1L);
+    SET_OPTION(out, CURLOPT_TIMEOUT_MS, timeout_ms);
+    SET_OPTION(out, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    SET_OPTION(out, CURLOPT_SSL_VERIFYPEER, 1L);
+    SET_OPTION(out, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (conf->ca_file) {
+        SET_OPTION(out, CURLOPT_CAINFO, conf->ca_file);
+    }
+    SET_OPTION(out, CURLOPT_USERAGENT, "mod_authproxy");
+    SET_OPTION(out, CURLOPT_WRITEFUNCTION, collect);
+    SET_OPTION(out, CURLOPT_WRITEDATA, body);
+    SET_OPTION(out, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* Sends the request, if it was set up whole, and lets go of the handle:
+ * libcurl's code, and the answer's status where one came. */
+static CURLcode perform(outgoing_t *out, long *status)
+{
+    CURLcode rc = out->rc;
+
+    if (rc == CURLE_OK) {
+        rc = curl_easy_perform(out->h);
+        if (rc == CURLE_OK) {
+            rc = curl_easy_getinfo(out->h, CURLINFO_RESPONSE_CODE, status);
+        }
+    }
+    /* unchecked: should the handle keep pointing at the freed list, the reset
+     * of its next use lets go of it */
+    curl_easy_setopt(out->h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(out->headers);
+    give_back(out->h);
+    return rc;
+}
+
 apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t *id,
                                      const authjs_session_t **session,
                                      apr_array_header_t *set_cookies)
@@ -204,7 +261,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
     const char *why = NULL;
-    long timeout_ms, status = 0;
+    long status = 0;
     CURLcode rc;
     apr_time_t started;
 
@@ -215,53 +272,19 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
         return APR_EGENERAL;
     }
     header_add(&out, "Cookie", id->cookie.pairs);
-    header_add(&out, "Accept", "application/json");
-    authproxy_upstream_headers(conf, id->origin, header_add, &out);
-    timeout_ms = authproxy_timeout(conf) * 1000L;
-
-    SET_OPTION(&out, CURLOPT_URL, conf->session_url);
-    SET_OPTION(&out, CURLOPT_HTTPGET, 1L);
-    SET_OPTION(&out, CURLOPT_HTTPHEADER, out.headers);
-    SET_OPTION(&out, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* straight to the upstream, as mod_proxy's routes go: never through a
-     * proxy named in httpd's environment (http_proxy, ALL_PROXY), which would
-     * see every session cookie and could answer for the upstream */
-    SET_OPTION(&out, CURLOPT_PROXY, "");
-    SET_OPTION(&out, CURLOPT_FOLLOWLOCATION, 0L);
-    SET_OPTION(&out, CURLOPT_NOSIGNAL, 1L);
-    SET_OPTION(&out, CURLOPT_TIMEOUT_MS, timeout_ms);
-    SET_OPTION(&out, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    SET_OPTION(&out, CURLOPT_SSL_VERIFYPEER, 1L);
-    SET_OPTION(&out, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (conf->ca_file) {
-        SET_OPTION(&out, CURLOPT_CAINFO, conf->ca_file);
-    }
-    SET_OPTION(&out, CURLOPT_USERAGENT, "mod_authproxy");
-    SET_OPTION(&out, CURLOPT_WRITEFUNCTION, collect);
-    SET_OPTION(&out, CURLOPT_WRITEDATA, &body);
+    prepare(&out, conf, id->origin, conf->session_url, &body, errbuf);
     if (set_cookies) {
         SET_OPTION(&out, CURLOPT_HEADERFUNCTION, collect_set_cookie);
         SET_OPTION(&out, CURLOPT_HEADERDATA, &kept);
     }
-    SET_OPTION(&out, CURLOPT_ERRORBUFFER, errbuf);
-
-    rc = out.rc;
-    if (rc == CURLE_OK) {
-        started = apr_time_now();
-        rc = curl_easy_perform(out.h);
-        if (rc == CURLE_OK) {
-            rc = curl_easy_getinfo(out.h, CURLINFO_RESPONSE_CODE, &status);
-        }
+    started = apr_time_now();
+    rc = perform(&out, &status);
+    if (out.rc == CURLE_OK) {
         /* a refresh is the fetch that wants the cookies */
         authproxy_metrics_upstream(conf, set_cookies ? AUTHPROXY_KIND_REFRESH
                                                   : AUTHPROXY_KIND_SESSION,
                                    rc == CURLE_OK ? (int)status : 0, apr_time_now() - started);
     }
-    /* unchecked: should the handle keep pointing at the freed list, the reset
-     * of its next use lets go of it */
-    curl_easy_setopt(out.h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(out.headers);
-    give_back(out.h);
 
     if (out.rc != CURLE_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AUTHPROXY_LOGNO(015)
@@ -295,6 +318,39 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
                       "upstream %s: %s: no session", conf->session_url, why);
     }
     return APR_SUCCESS;
+}
+
+const char *authproxy_fetch_get(request_rec *r, const authproxy_server_conf *conf,
+                                const char *url, long *status, const char **body,
+                                apr_size_t *len)
+{
+    outgoing_t out = { take_handle(), NULL, r->pool, CURLE_OK, NULL };
+    body_t answer = { NULL, 0, 0, 0, r->pool };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    CURLcode rc;
+
+    *status = 0;
+    *body = NULL;
+    *len = 0;
+    if (!out.h) {
+        return "no libcurl handle";
+    }
+    prepare(&out, conf, authproxy_public_origin(r), url, &answer, errbuf);
+    rc = perform(&out, status);
+    if (out.rc != CURLE_OK) {
+        return apr_psprintf(r->pool, "cannot set %s", out.failed);
+    }
+    if (answer.too_large) {
+        return apr_psprintf(r->pool, "answer larger than %d KiB",
+                            AUTHJS_SESSION_MAX_ANSWER / 1024);
+    }
+    if (rc != CURLE_OK) {
+        /* libcurl's text for the code, which names no host or URL */
+        return curl_easy_strerror(rc);
+    }
+    *body = answer.data ? answer.data : "";
+    *len = answer.len;
+    return NULL;
 }
 
 void authproxy_fetch_register_hooks(apr_pool_t *p)

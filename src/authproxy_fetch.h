@@ -13,5 +13,13 @@ void authproxy_fetch_register_hooks(apr_pool_t *p);
 apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t *id,
                                      const authjs_session_t **session,
                                      apr_array_header_t *set_cookies);
+/* GET `url` on the upstream as the /session fetch goes (its handles, the
+ * routes' headers for the request's public origin, no proxy, no redirect
+ * followed, TLS verified, AuthProxyTimeout, 64 KiB at most), with no cookie
+ * and counted nowhere: NULL with the answer's status and body, or why no
+ * answer came, in words that name no host or URL. Logs nothing. */
+const char *authproxy_fetch_get(request_rec *r, const authproxy_server_conf *conf,
+                                const char *url, long *status, const char **body,
+                                apr_size_t *len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "authproxy_config.h"
 #include "authproxy_fetch.h"
 #include "authproxy_headers.h"
+#include "authproxy_health.h"
 #include "authproxy_identity.h"
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
@@ -1463,6 +1464,29 @@ START_TEST(variables_and_header_names)
 }
 END_TEST
 
+/* A readiness probe is no visitor: with a cookie (or a Bearer token where
+ * they count), its fixups resolve nothing, publish nothing, count nothing. */
+START_TEST(health_probe_resolves_no_session)
+{
+    const char *secret[] = { "AuthProxySecret s3cret-value-0123456789", NULL };
+    const char *bearer[] = { "AuthProxyBearer On", NULL };
+    server_rec *s = started(secret);
+    request_rec *r = fake_request(pool, s, location(s, bearer), "GET", "/health");
+
+    apr_table_setn(r->headers_in, "Cookie", "authjs.session-token=forged.token.value");
+    apr_table_setn(r->headers_in, "Authorization", "Bearer forged.token.value");
+    r->handler = AUTHPROXY_HEALTH_HANDLER;
+    ck_assert(authproxy_health_probe(r));
+    ck_assert_int_eq(authproxy_session_enabled(r), 0);
+    ck_assert_int_eq(fake_httpd.fixups(r), DECLINED);
+    ck_assert_int_eq(authproxy_request(r)->resolved, 0);
+    ck_assert_int_eq(authjs_in(r->subprocess_env), 0);
+    /* the same request to a page is resolved */
+    r->handler = NULL;
+    ck_assert_int_eq(authproxy_session_enabled(r), 1);
+}
+END_TEST
+
 START_TEST(what_is_not_a_header)
 {
     const char *lines[] = { "AuthProxyPassHeaders On", "AuthProxyPassToken On", NULL };
@@ -2321,6 +2345,7 @@ int main(void)
     suite_add_tcase(suite, authz);
     tcase_add_checked_fixture(publish, setup, teardown);
     tcase_add_test(publish, variables_and_header_names);
+    tcase_add_test(publish, health_probe_resolves_no_session);
     tcase_add_test(publish, what_is_not_a_header);
     tcase_add_test(publish, client_claims_are_scrubbed);
     tcase_add_test(publish, headers_across_subrequests_and_redirects);

@@ -39,29 +39,29 @@ static const char *tokens[T_COUNT];
 /* The clock the golden tokens were minted at, which the decoder is given. */
 static apr_int64_t now;
 
-static void die(const char *what)
+static void die(const char *path, const char *what)
 {
-    fprintf(stderr, "%s: %s\n", GOLDEN_TOKENS, what);
+    fprintf(stderr, "%s: %s\n", path, what);
     exit(2);
 }
 
-/* tokens.golden: "now SECONDS", then "NAME TOKEN" lines (mint-golden.mjs). */
-static void load_tokens(void)
+/* A golden file's "NAME VALUE" lines ('#' starts a comment). */
+static apr_table_t *read_golden(const char *path)
 {
+    apr_table_t *lines = apr_table_make(pool, 32);
     char *text, *line, *last;
     apr_file_t *f;
     apr_finfo_t info;
     apr_size_t len;
-    int i;
 
-    if (apr_file_open(&f, GOLDEN_TOKENS, APR_FOPEN_READ, 0, pool) != APR_SUCCESS
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, pool) != APR_SUCCESS
         || apr_file_info_get(&info, APR_FINFO_SIZE, f) != APR_SUCCESS) {
-        die("cannot be read");
+        die(path, "cannot be read");
     }
     len = (apr_size_t)info.size;
     text = apr_palloc(pool, len + 1);
     if (apr_file_read_full(f, text, len, NULL) != APR_SUCCESS) {
-        die("cannot be read");
+        die(path, "cannot be read");
     }
     text[len] = '\0';
     apr_file_close(f);
@@ -72,22 +72,26 @@ static void load_tokens(void)
             continue;
         }
         *value++ = '\0';
-        if (!strcmp(line, "now")) {
-            now = apr_atoi64(value);
-        }
-        for (i = 0; i < T_COUNT; i++) {
-            if (!strcmp(line, token_names[i])) {
-                tokens[i] = value;
-            }
-        }
+        apr_table_setn(lines, line, value);
     }
+    return lines;
+}
+
+/* tokens.golden: "now SECONDS", then "NAME TOKEN" lines (mint-golden.mjs). */
+static void load_tokens(void)
+{
+    apr_table_t *golden = read_golden(GOLDEN_TOKENS);
+    const char *clock = apr_table_get(golden, "now");
+    int i;
+
     for (i = 0; i < T_COUNT; i++) {
-        if (!tokens[i]) {
-            die(apr_psprintf(pool, "no token named %s (make golden-tokens)", token_names[i]));
+        if (!(tokens[i] = apr_table_get(golden, token_names[i]))) {
+            die(GOLDEN_TOKENS, apr_psprintf(pool, "no token named %s (make golden-tokens)",
+                                            token_names[i]));
         }
     }
-    if (now <= 0) {
-        die("no \"now\" line");
+    if (!clock || (now = apr_atoi64(clock)) <= 0) {
+        die(GOLDEN_TOKENS, "no \"now\" line");
     }
 }
 
@@ -530,6 +534,59 @@ START_TEST(threads_decode_at_once)
 }
 END_TEST
 
+/* The encoder makes its golden token (which Auth.js's decode() reads:
+ * test_27_health.py) byte for byte, and the decoder reads it. */
+START_TEST(encoder_makes_its_golden_token)
+{
+    apr_table_t *golden = read_golden(ENCODED_GOLDEN);
+    const char *hex = apr_table_get(golden, "iv"), *token = NULL, *error;
+    unsigned char iv[AUTHJS_TOKEN_IV_LEN];
+    authjs_keyring_t *ring = ring_of(apr_table_get(golden, "salt"),
+                                     apr_table_get(golden, "secret"), NULL);
+    json_t *claims = NULL;
+    int i;
+
+    ck_assert(hex && strlen(hex) == 2 * AUTHJS_TOKEN_IV_LEN);
+    for (i = 0; i < AUTHJS_TOKEN_IV_LEN; i++) {
+        ck_assert(sscanf(hex + 2 * i, "%2hhx", &iv[i]) == 1);
+    }
+    error = authjs_token_encode(ring, apr_table_get(golden, "payload"), iv, pool, &token);
+    ck_assert_msg(error == NULL, "%s", error);
+    ck_assert_str_eq(token, apr_table_get(golden, "token"));
+    ck_assert_int_eq(decode(ring, token, &claims), AUTHJS_TOKEN_VALID);
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), "authproxy-health");
+    json_decref(claims);
+}
+END_TEST
+
+/* The newest secret encrypts, under its kid; a ring without it, or of
+ * another cookie name, refuses the token; each IV gives another token. */
+START_TEST(encoder_uses_the_newest_secret)
+{
+    static const unsigned char iv1[AUTHJS_TOKEN_IV_LEN] = { 1 }, iv2[AUTHJS_TOKEN_IV_LEN] = { 2 };
+    authjs_keyring_t *rotating = ring_of(COOKIE, SECRET, OLD_SECRET);
+    const char *token, *other, *error;
+    char *big;
+
+    ck_assert(authjs_token_encode(rotating, "{\"sub\":\"x\"}", iv1, pool, &token) == NULL);
+    ck_assert(authjs_token_encode(rotating, "{\"sub\":\"x\"}", iv2, pool, &other) == NULL);
+    ck_assert_str_ne(token, other);
+    ck_assert_int_eq(decode(rotating, token, NULL), AUTHJS_TOKEN_VALID);
+    ck_assert_int_eq(decode(ring_of(COOKIE, SECRET, NULL), token, NULL), AUTHJS_TOKEN_VALID);
+    ck_assert(refused(ring_of(COOKIE, OLD_SECRET, NULL), token));
+    ck_assert(refused(ring_of(SECURE_COOKIE, SECRET, NULL), token));
+    ck_assert(refused(ring_of(COOKIE, OTHER_SECRET, NULL), token));
+    /* the same header Auth.js writes for the key: the decoder's fast path */
+    ck_assert(strncmp(token, tokens[T_CBC], strchr(tokens[T_CBC], '.') - tokens[T_CBC]) == 0);
+    /* a payload no token could carry is refused before any work */
+    big = apr_palloc(pool, AUTHJS_TOKEN_MAX_LEN + 2);
+    memset(big, 'a', AUTHJS_TOKEN_MAX_LEN + 1);
+    big[AUTHJS_TOKEN_MAX_LEN + 1] = '\0';
+    error = authjs_token_encode(rotating, big, iv1, pool, &token);
+    ck_assert(error != NULL && token == NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("authjs_token");
@@ -560,6 +617,8 @@ int main(void)
     tcase_add_test(tc, thread_contexts_follow_the_key);
     tcase_add_test(tc, a_refusal_leaves_the_contexts_ready);
     tcase_add_test(tc, threads_decode_at_once);
+    tcase_add_test(tc, encoder_makes_its_golden_token);
+    tcase_add_test(tc, encoder_uses_the_newest_secret);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
