@@ -8,7 +8,6 @@
 
 #include "authproxy.h"
 #include "authproxy_config.h"
-#include "authproxy_health.h"
 #include "authproxy_origin.h"
 
 const char *authproxy_local_path(const authproxy_server_conf *conf)
@@ -133,9 +132,10 @@ int authproxy_assertion_lifetime(const authproxy_server_conf *conf)
 
 int authproxy_session_enabled(const request_rec *r)
 {
-    /* a readiness probe is no visitor, whatever cookie it carries */
+    /* this module's handlers (authproxy-health, -metrics, -jwks, -revoke)
+     * answer machines, not visitors, whatever cookie they carry */
     return authproxy_sconf(r->server)->upstream && authproxy_dconf(r)->session != 0
-           && !authproxy_health_probe(r);
+           && !(r->handler && !strncmp(r->handler, "authproxy-", sizeof("authproxy-") - 1));
 }
 
 void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
