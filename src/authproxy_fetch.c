@@ -16,6 +16,7 @@
 #include "authproxy_headers.h"
 #include "authproxy_identity.h"
 #include "authproxy_metrics.h"
+#include "authproxy_trace.h"
 
 typedef struct {
     apr_thread_mutex_t *mutex;
@@ -203,7 +204,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     outgoing_t out = { take_handle(), NULL, r->pool, CURLE_OK, NULL };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
-    const char *why = NULL;
+    const char *why = NULL, *traceparent;
     long timeout_ms, status = 0;
     CURLcode rc;
     apr_time_t started;
@@ -217,6 +218,9 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     header_add(&out, "Cookie", id->cookie.pairs);
     header_add(&out, "Accept", "application/json");
     authproxy_upstream_headers(conf, id->origin, header_add, &out);
+    if ((traceparent = authproxy_trace_parent(r, conf))) {
+        header_add(&out, "traceparent", traceparent);
+    }
     timeout_ms = authproxy_timeout(conf) * 1000L;
 
     SET_OPTION(&out, CURLOPT_URL, conf->session_url);

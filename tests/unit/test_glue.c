@@ -24,6 +24,7 @@
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
+#include "authproxy_trace.h"
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
@@ -190,6 +191,8 @@ static const struct {
       "/keys/b.pem,/keys/c.pem" },
     { AUTHPROXY_DIR_ASSERTION_LIFETIME, 0,
       offsetof(authproxy_server_conf, assertion_lifetime), NUMBER, "30", "30", "60", "60" },
+    { AUTHPROXY_DIR_TRACE_PARENT, 0, offsetof(authproxy_server_conf, trace_mode), NUMBER,
+      "generate", "2", "Propagate", "1" },
     { AUTHPROXY_DIR_ASSERTION, 1, offsetof(authproxy_dir_conf, assertion), NUMBER,
       "On", "1", "Off", "0" },
     { AUTHPROXY_DIR_ASSERTION_AUDIENCE, 1, offsetof(authproxy_dir_conf, assertion_audience),
@@ -216,6 +219,8 @@ static const struct {
       "X-Webauth-User email", "X-Webauth-User: email", "Remote-User sub", "Remote-User: sub" },
     { AUTHPROXY_DIR_HEADER_ENCODING, 1, offsetof(authproxy_dir_conf, header_encoding), NUMBER,
       "base64url", "1", "raw", "0" },
+    { AUTHPROXY_DIR_PREFLIGHT, 1, offsetof(authproxy_dir_conf, preflight), NUMBER,
+      "auth", "1", "pass", "0" },
 };
 
 #define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
@@ -703,6 +708,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
     ck_assert_int_eq(authproxy_bearer(dconf), 0);
     ck_assert_int_eq(authproxy_strip_bearer(dconf), 0);
+    ck_assert_int_eq(authproxy_preflight(dconf), AUTHPROXY_PREFLIGHT_PASS);
+    ck_assert_int_eq(authproxy_trace_mode(conf), AUTHPROXY_TRACE_OFF);
     /* off without an upstream, on with one, off where AuthProxySession Off */
     ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
     set(s, NULL, S, UPSTREAM);
@@ -1373,6 +1380,71 @@ START_TEST(requires_without_a_session)
                      AUTHZ_GRANTED);
     ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
                      AUTHZ_GRANTED);
+}
+END_TEST
+
+/* A CORS preflight (OPTIONS, Origin, Access-Control-Request-Method) passes
+ * AuthType authjs and this module's Require providers without its session
+ * being looked at, cookie or not; anything short of one, or AuthProxyPreflight
+ * auth, is a request as before. */
+static request_rec *preflight(server_rec *s, void *dconf, const char *method, int origin,
+                              int request_method)
+{
+    request_rec *r = fake_request(pool, s, dconf, method, "/api/items");
+
+    fake_auth(r, AUTH_TYPE, NULL);
+    apr_table_setn(r->headers_in, "Cookie", "authjs.session-token=anything");
+    if (origin) {
+        apr_table_setn(r->headers_in, "Origin", "https://other.example");
+    }
+    if (request_method) {
+        apr_table_setn(r->headers_in, "Access-Control-Request-Method", "PUT");
+    }
+    return r;
+}
+
+START_TEST(cors_preflights)
+{
+    server_rec *s = started(NULL);
+    const char *auth[] = { "AuthProxyPreflight auth", NULL };
+    void *auth_here = location(s, auth);
+    request_rec *r = preflight(s, NULL, "OPTIONS", 1, 1);
+    const void *parsed;
+
+    ck_assert_ptr_null(parse_claim("email alice@example.com", &parsed));
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_int_eq(fake_log_count("debug", "AUTHPROXY070", "AuthProxyPreflight pass", NULL), 1);
+    ck_assert_ptr_null(authproxy_session_get(r));
+    ck_assert_ptr_null(authproxy_request(r)->identity);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_GRANTED);
+    /* before authentication, as mod_authz_core asks first */
+    r = preflight(s, NULL, "OPTIONS", 1, 1);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_ptr_null(authproxy_session_get(r));
+    /* no preflight: OPTIONS alone, or without its Origin, or another method */
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 0, 0)),
+                     HTTP_UNAUTHORIZED);
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 1, 0)),
+                     HTTP_UNAUTHORIZED);
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 0, 1)),
+                     HTTP_UNAUTHORIZED);
+    r = preflight(s, NULL, "POST", 1, 1);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_ptr_nonnull(authproxy_request(r)->identity);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(preflight(s, NULL, "OPTIONS",
+                                                                               1, 0), "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    /* AuthProxyPreflight auth: as before */
+    r = preflight(s, auth_here, "OPTIONS", 1, 1);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_ptr_nonnull(authproxy_request(r)->identity);
 }
 END_TEST
 
@@ -2318,6 +2390,7 @@ int main(void)
     tcase_add_test(authz, claim_lines);
     tcase_add_test(authz, claim_matching);
     tcase_add_test(authz, requires_without_a_session);
+    tcase_add_test(authz, cors_preflights);
     suite_add_tcase(suite, authz);
     tcase_add_checked_fixture(publish, setup, teardown);
     tcase_add_test(publish, variables_and_header_names);
