@@ -981,6 +981,22 @@ static void warn_foreign_origin(apr_pool_t *p, server_rec *s, const authproxy_se
     }
 }
 
+/* AuthProxyHeader traceparent beside AuthProxyTraceParent: the /session
+ * fetch would carry two, which the W3C specification makes no trace at all. */
+static int traceparent_twice(const authproxy_server_conf *conf)
+{
+    int i;
+
+    for (i = 0; authproxy_trace_mode(conf) != AUTHPROXY_TRACE_OFF && conf->headers
+                && i < conf->headers->nelts; i++) {
+        if (authproxy_header_same(APR_ARRAY_IDX(conf->headers, i, authproxy_header_t).name,
+                                  "traceparent")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -1014,6 +1030,13 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "none (%s:%d)", authproxy_revocation(conf) ? AUTHPROXY_DIR_REVOCATION
                          : AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE,
                          s->server_hostname, s->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (traceparent_twice(conf)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(072)
+                         "%s and %s traceparent (%s:%d): the upstream would get two "
+                         "traceparent headers; drop the %s", AUTHPROXY_DIR_TRACE_PARENT,
+                         AUTHPROXY_DIR_HEADER, s->server_hostname, s->port, AUTHPROXY_DIR_HEADER);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (authproxy_revocation(conf) && !strncasecmp(authproxy_cache_spec(conf), "shmcb", 5)

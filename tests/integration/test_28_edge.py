@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from harness import UPSTREAM_SECRET, Upstream, header
-from session_helpers import COOKIE, alice_token, parse_env, session_cookie
+from harness import UPSTREAM_SECRET, Upstream, header, mint
+from session_helpers import ALICE, COOKIE, alice_token, env_of, parse_env, session_cookie
 from test_01_config import configtest
 from test_14_refresh import conf as refresh_conf, token as aged_token
 
@@ -183,6 +183,9 @@ def test_the_refresh_carries_the_trace(httpd_factory, traced_upstream):
 
 
 @pytest.mark.parametrize("line, message", [
+    ("AuthProxyHeader TraceParent 00-%s-%s-01\nAuthProxyTraceParent propagate"
+     % (TRACE_ID, PARENT_ID), "AUTHPROXY072: AuthProxyTraceParent and AuthProxyHeader "
+     "traceparent (127.0.0.1:"),
     ("AuthProxyTraceParent on", "AuthProxyTraceParent: 'on' is not off, propagate or generate"),
     ("AuthProxyTraceParent", "AuthProxyTraceParent takes one argument"),
     ("<Location />\nAuthProxyTraceParent generate\n</Location>",
@@ -320,3 +323,29 @@ def test_a_strong_secret_is_not(tmp_path):
     rc, out = configtest("AuthProxyUpstream http://127.0.0.1:9\n"
                          "AuthProxySecret %s too-short\n" % UPSTREAM_SECRET)
     assert rc == 0 and out.count(WEAK) == 1, out
+
+
+# ---- the README's next-auth v4 upstream ------------------------------------------
+
+V4_COOKIE = "next-auth.session-token"
+
+
+def test_the_next_auth_v4_example_decodes_v4_tokens(httpd_factory, upstream, tmp_path):
+    """The README's configuration: next-auth 4's own encode() made the token,
+    its cookie name, the secret from a file."""
+    secret = tmp_path / "nextauth.secret"
+    secret.write_text(UPSTREAM_SECRET + "\n")
+    secret.chmod(0o644)
+    h = httpd_factory("""
+        AuthProxyUpstream   %s
+        AuthProxyCookieName %s
+        AuthProxySecret     file:%s
+    """ % (upstream.origin, V4_COOKIE, secret))
+    v4, = mint({"flavor": "nextauth-v4", "secret": UPSTREAM_SECRET, "payload": ALICE})
+    before = upstream.session_calls()
+    env = env_of(h, session_cookie(v4, V4_COOKIE))
+    assert env["AUTHJS_USER_EMAIL"] == "alice@example.com"
+    assert env["AUTHJS_SESSION_SOURCE"] == "local"
+    assert upstream.session_calls() == before
+    # under Auth.js's name it is no session
+    assert "AUTHJS_USER_EMAIL" not in env_of(h, session_cookie(v4, COOKIE))
