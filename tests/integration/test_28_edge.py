@@ -139,8 +139,8 @@ def test_generate_starts_a_trace_per_request(httpd_factory, traced_upstream):
 
 def test_off_sends_no_traceparent(httpd_factory, traced_upstream):
     """The default: the client's header stays the client's."""
-    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySessionCache none\n" % traced_upstream.origin
-                      + TRACE_LOG)
+    h = httpd_factory("AuthProxyUpstream %s\nAuthProxySessionCache none\n"
+                      % traced_upstream.origin + TRACE_LOG)
     assert one_call(traced_upstream, h, alice_token(), INCOMING) == (None, None)
 
 
@@ -247,7 +247,8 @@ def test_a_preflight_with_a_cookie_publishes_nothing(httpd_factory, upstream):
     assert b"x-authjs" not in body.lower()
     assert upstream.session_calls() == before
     # the same cookie on a GET is the session, as before
-    status, headers, _ = h.request("GET", "/app/items", headers={"Cookie": session_cookie(token)})
+    status, headers, _ = h.request("GET", "/app/items",
+                                   headers={"Cookie": session_cookie(token)})
     assert status == 200
     assert header(headers, "X-Seen-Email") == "alice@example.com"
 

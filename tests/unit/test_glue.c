@@ -1448,6 +1448,48 @@ START_TEST(cors_preflights)
 }
 END_TEST
 
+/* AuthProxyTraceParent: worked out once a request, its value the
+ * environment's AUTHPROXY_TRACEPARENT; nothing under off, nor under
+ * propagate without a valid traceparent. */
+START_TEST(traceparents_of_a_request)
+{
+    static const char *const off[] = { NULL };
+    static const char *const propagate[] = { "AuthProxyTraceParent propagate", NULL };
+    static const char *const generate[] = { "AuthProxyTraceParent generate", NULL };
+    static const char incoming[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    server_rec *s = started(off);
+    request_rec *r = fake_request(pool, s, NULL, "GET", "/");
+    const char *sent;
+
+    apr_table_setn(r->headers_in, "traceparent", incoming);
+    ck_assert_ptr_null(authproxy_trace_parent(r, authproxy_sconf(s)));
+    ck_assert_ptr_null(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"));
+
+    s = started(propagate);
+    r = fake_request(pool, s, NULL, "GET", "/");
+    /* one flag digit short */
+    apr_table_setn(r->headers_in, "traceparent", apr_pstrndup(pool, incoming, 54));
+    ck_assert_ptr_null(authproxy_trace_parent(r, authproxy_sconf(s)));
+    r = fake_request(pool, s, NULL, "GET", "/");
+    apr_table_setn(r->headers_in, "traceparent", incoming);
+    sent = authproxy_trace_parent(r, authproxy_sconf(s));
+    ck_assert_ptr_nonnull(sent);
+    ck_assert_int_eq(strlen(sent), 55);
+    ck_assert(!strncmp(sent, incoming, 36) && strcmp(sent, incoming) && !strcmp(sent + 52, "-01"));
+    /* the request's other calls: the same span */
+    ck_assert_str_eq(authproxy_trace_parent(r, authproxy_sconf(s)), sent);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"), sent);
+
+    s = started(generate);
+    r = fake_request(pool, s, NULL, "GET", "/");
+    sent = authproxy_trace_parent(r, authproxy_sconf(s));
+    ck_assert_ptr_nonnull(sent);
+    ck_assert_int_eq(strlen(sent), 55);
+    ck_assert(!strncmp(sent, "00-", 3) && !strcmp(sent + 52, "-01"));
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"), sent);
+}
+END_TEST
+
 /* ---- publishing and scrubbing ---------------------------------------------------- */
 
 #define PUBLISHED "{\"sub\":\"u1\",\"name\":\"Alice\",\"email\":\"alice@example.com\"," \
@@ -2391,6 +2433,7 @@ int main(void)
     tcase_add_test(authz, claim_matching);
     tcase_add_test(authz, requires_without_a_session);
     tcase_add_test(authz, cors_preflights);
+    tcase_add_test(authz, traceparents_of_a_request);
     suite_add_tcase(suite, authz);
     tcase_add_checked_fixture(publish, setup, teardown);
     tcase_add_test(publish, variables_and_header_names);
