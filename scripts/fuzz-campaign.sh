@@ -10,7 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
-TARGETS=${FUZZ_TARGETS:-"token cookie session location set_cookie"}
+TARGETS=${FUZZ_TARGETS:-"token cookie session location set_cookie traceparent"}
 WORK=/tmp/authproxy-campaign
 make -C _build -s fuzz FUZZ_SECONDS=1 >/dev/null
 cd _build/fuzz-build

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_atomic.h>
 #include <apr_encode.h>
@@ -288,6 +289,44 @@ const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secre
         }
     }
     *out = ring;
+    return NULL;
+}
+
+/* Secrets published where people copy them from, each one seen in use
+ * (in any case):
+ * - "secret": next-auth's own example environment,
+ *   https://github.com/nextauthjs/next-auth/blob/main/apps/dev/nextjs/.env.local.example
+ * - the Supabase local development JWT secret, in that file too, and long
+ *   enough to pass the length check;
+ * - the commands that make a secret, pasted in place of their output, as
+ *   https://authjs.dev/getting-started/deployment and the examples' env files
+ *   (https://github.com/nextauthjs/next-auth/blob/main/apps/examples/nextjs/.env.local.example)
+ *   give them;
+ * - "changeme", the placeholder of many public .env examples. */
+static const char *const published_secrets[] = {
+    "secret",
+    "changeme",
+    "super-secret-jwt-token-with-at-least-32-characters-long",
+    "openssl rand -base64 32",
+    "openssl rand -base64 33",
+    "openssl rand -hex 32",
+    "npx auth secret",
+    "npm exec auth secret",
+    NULL
+};
+
+const char *authjs_secret_weakness(const char *secret)
+{
+    int i;
+
+    for (i = 0; published_secrets[i]; i++) {
+        if (!strcasecmp(secret, published_secrets[i])) {
+            return "is a published example or placeholder, which anyone can try";
+        }
+    }
+    if (strlen(secret) < AUTHJS_SECRET_MIN_LEN) {
+        return "is too short";
+    }
     return NULL;
 }
 

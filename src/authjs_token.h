@@ -26,6 +26,17 @@ typedef struct authjs_keyring authjs_keyring_t;
 const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secrets,
                                   const char *salt, authjs_keyring_t **out);
 
+/* Auth.js asks for a secret of at least 32 random characters
+ * (https://authjs.dev/getting-started/deployment): its bytes, as the key
+ * derivation takes them. */
+#define AUTHJS_SECRET_MIN_LEN 32
+
+/* Why `secret` is weak: shorter than AUTHJS_SECRET_MIN_LEN bytes ("is too
+ * short"), or a value
+ * published as an example or placeholder, which anyone can try; NULL when
+ * neither. Says nothing of the secret itself. */
+const char *authjs_secret_weakness(const char *secret);
+
 /* What authjs_token_decode made of a token: its claims, or why it is
  * refused (a token past its exp is told from an invalid one). */
 typedef enum {

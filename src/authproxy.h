@@ -77,6 +77,7 @@ typedef struct {
     int revocation_unavailable;    /* authproxy_unavailable_e */
     apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
     int assertion_lifetime;        /* seconds */
+    int trace_mode;                /* authproxy_trace_e (authproxy_trace.h) */
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]
@@ -114,6 +115,12 @@ typedef enum {
     AUTHPROXY_UNAVAILABLE_CLOSED = 1   /* 503 */
 } authproxy_unavailable_e;
 
+/* What a CORS preflight gets under AuthType authjs. */
+typedef enum {
+    AUTHPROXY_PREFLIGHT_PASS = 0,      /* the application answers it, no session asked */
+    AUTHPROXY_PREFLIGHT_AUTH = 1       /* as any request */
+} authproxy_preflight_e;
+
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
     AUTHPROXY_UNAUTH_401 = 1,
@@ -147,6 +154,7 @@ typedef struct {
     int bearer;                    /* Authorization: Bearer where no cookie comes */
     int strip_bearer;
     int unauth_action;             /* authproxy_unauth_e */
+    int preflight;                 /* authproxy_preflight_e */
     const char *remote_user_claim;
     ap_regex_t *remote_user_regex;     /* with remote_user_subst: the part of the claim */
     const char *remote_user_subst;
@@ -182,6 +190,8 @@ int authproxy_metrics_scope(const authproxy_server_conf *conf);
 int authproxy_revocation(const authproxy_server_conf *conf);
 int authproxy_revocation_unavailable(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
+int authproxy_preflight(const authproxy_dir_conf *dconf);
+int authproxy_trace_mode(const authproxy_server_conf *conf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_header_encoding(const authproxy_dir_conf *dconf);
 int authproxy_pass_headers(const authproxy_dir_conf *dconf);
@@ -226,6 +236,10 @@ typedef struct {
     int strip_bearer;              /* the original's AuthProxyStripBearer, for every pass */
     authproxy_source_e source;
     apr_table_t *vars;             /* AUTHJS_* of the session, built once */
+    /* a CORS preflight let through without a session: none is resolved */
+    int preflight;
+    int trace_made;                /* traceparent was worked out (authproxy_trace.c) */
+    const char *traceparent;       /* what the calls to the upstream carry; NULL: none */
 } authproxy_request_t;
 
 /* What this module knows of one connection, in c->conn_config: a client's

@@ -125,6 +125,26 @@ static const char *bearer_challenge(request_rec *r)
                         authproxy_request(orig)->bearer ? ", error=\"invalid_token\"" : "");
 }
 
+/* A CORS preflight (the Fetch standard's: OPTIONS with an Origin and an
+ * Access-Control-Request-Method), which browsers send without credentials,
+ * that AuthProxyPreflight pass lets through: it reaches the application
+ * without a session, none being asked of it nor resolved (a cookie it comes
+ * with is not taken; nothing is published). Anything else is a request as
+ * any other. */
+static int preflight_passes(request_rec *r)
+{
+    request_rec *orig = authproxy_original(r);
+
+    if (authproxy_preflight(authproxy_dconf(r)) != AUTHPROXY_PREFLIGHT_PASS
+        || orig->method_number != M_OPTIONS
+        || !apr_table_get(orig->headers_in, "Origin")
+        || !apr_table_get(orig->headers_in, "Access-Control-Request-Method")) {
+        return 0;
+    }
+    authproxy_request(orig)->preflight = 1;
+    return 1;
+}
+
 static int signed_in_as(request_rec *r, const char *user)
 {
     r->user = (char *)user;
@@ -148,6 +168,12 @@ static int authproxy_authz_authenticate(request_rec *r)
     }
     /* whoever the visitor is, the answer here is for them alone */
     authproxy_private_response(r);
+    if (preflight_passes(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(070)
+                      "CORS preflight: to the application without a session (%s pass)",
+                      AUTHPROXY_DIR_PREFLIGHT);
+        return signed_in_as(r, "");
+    }
     if ((session = authproxy_session_get(r))) {
         const char *user = user_name(r, session);
 
@@ -240,9 +266,13 @@ static int authproxy_authz_check(request_rec *r)
 }
 
 /* Before authentication ran, ask for it where AuthType authjs will set the
- * user; elsewhere the session alone decides. */
+ * user; elsewhere the session alone decides. A preflight that passes is
+ * granted: it never has a session to show. */
 static authz_status without_user(request_rec *r, const authjs_session_t **session)
 {
+    if (preflight_passes(r)) {
+        return AUTHZ_GRANTED;
+    }
     if (!r->user && authtype_is_authjs(r)) {
         return AUTHZ_DENIED_NO_USER;
     }

@@ -9,6 +9,7 @@
 #include "authproxy.h"
 #include "authproxy_config.h"
 #include "authproxy_origin.h"
+#include "authproxy_trace.h"
 
 const char *authproxy_local_path(const authproxy_server_conf *conf)
 {
@@ -83,6 +84,16 @@ int authproxy_unauth_action(const authproxy_dir_conf *dconf)
                                                    : AUTHPROXY_UNAUTH_REDIRECT;
 }
 
+int authproxy_preflight(const authproxy_dir_conf *dconf)
+{
+    return dconf->preflight != AUTHPROXY_UNSET ? dconf->preflight : AUTHPROXY_PREFLIGHT_PASS;
+}
+
+int authproxy_trace_mode(const authproxy_server_conf *conf)
+{
+    return conf->trace_mode != AUTHPROXY_UNSET ? conf->trace_mode : AUTHPROXY_TRACE_OFF;
+}
+
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf)
 {
     return dconf->remote_user_claim ? dconf->remote_user_claim : "email";
@@ -152,6 +163,7 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->revocation = AUTHPROXY_UNSET;
     conf->revocation_unavailable = AUTHPROXY_UNSET;
     conf->assertion_lifetime = AUTHPROXY_UNSET;
+    conf->trace_mode = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -166,6 +178,7 @@ void *authproxy_create_dir_conf(apr_pool_t *p, char *dir)
     conf->bearer = AUTHPROXY_UNSET;
     conf->strip_bearer = AUTHPROXY_UNSET;
     conf->unauth_action = AUTHPROXY_UNSET;
+    conf->preflight = AUTHPROXY_UNSET;
     conf->header_encoding = AUTHPROXY_UNSET;
     conf->assertion = AUTHPROXY_UNSET;
     return conf;
@@ -226,6 +239,7 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->revocation_unavailable = MERGE_INT(revocation_unavailable);
     conf->assertion_keys = MERGE_PTR(assertion_keys);
     conf->assertion_lifetime = MERGE_INT(assertion_lifetime);
+    conf->trace_mode = MERGE_INT(trace_mode);
     return conf;
 }
 
@@ -251,6 +265,7 @@ void *authproxy_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->bearer = MERGE_INT(bearer);
     conf->strip_bearer = MERGE_INT(strip_bearer);
     conf->unauth_action = MERGE_INT(unauth_action);
+    conf->preflight = MERGE_INT(preflight);
     /* the claim and the part taken of it go together */
     conf->remote_user_claim = MERGE_PTR(remote_user_claim);
     conf->remote_user_regex = add->remote_user_claim ? add->remote_user_regex
@@ -414,6 +429,13 @@ static const char *cmd_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* Startup runs the configuration twice; say warnings once (or under -t). */
+static int should_warn(void)
+{
+    return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL
+           || ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
 /* A secret file holds the secret alone: larger ones are refused. */
 #define SECRET_FILE_MAX 4096
 
@@ -465,6 +487,18 @@ static const char *cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
     }
     if (!*secret) {
         return apr_psprintf(cmd->pool, "%s: a secret cannot be empty", cmd->cmd->name);
+    }
+    /* a file's secret is named by its path, any other by its place */
+    if ((err = authjs_secret_weakness(secret)) && should_warn()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, AUTHPROXY_LOGNO(069)
+                     "%s (%s:%d): the secret %s%s %s: whoever guesses it can make session "
+                     "tokens; make one of at least %d random bytes (as npx auth secret or "
+                     "openssl rand -base64 33 do) and set it on the upstream and here",
+                     cmd->cmd->name,
+                     cmd->directive ? cmd->directive->filename : "-",
+                     cmd->directive ? cmd->directive->line_num : 0,
+                     secret == arg ? "" : "in ", secret == arg ? "given" : arg, err,
+                     AUTHJS_SECRET_MIN_LEN);
     }
     if (!conf->secrets) {
         conf->secrets = apr_array_make(cmd->pool, 2, sizeof(const char *));
@@ -613,6 +647,24 @@ static const char *cmd_unauth_action(cmd_parms *cmd, void *dconf, const char *ar
 
     return one_of(cmd, arg, words, "not redirect, 401 or pass",
                   &((authproxy_dir_conf *)dconf)->unauth_action);
+}
+
+static const char *cmd_preflight(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    /* authproxy_preflight_e */
+    static const char *const words[] = { "pass", "auth", NULL };
+
+    return one_of(cmd, arg, words, "neither pass nor auth",
+                  &((authproxy_dir_conf *)dconf)->preflight);
+}
+
+static const char *cmd_trace_parent(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    /* authproxy_trace_e */
+    static const char *const words[] = { "off", "propagate", "generate", NULL };
+
+    return one_of(cmd, arg, words, "not off, propagate or generate",
+                  &authproxy_sconf(cmd->server)->trace_mode);
 }
 
 /* What is wrong with a substitution for a regular expression of `groups`
@@ -802,6 +854,13 @@ const command_rec authproxy_cmds[] = {
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
                   "to sign in, others 401), 401, or pass (default redirect)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_PREFLIGHT, cmd_preflight, NULL, OR_AUTHCFG | RSRC_CONF,
+                  "What a CORS preflight (OPTIONS with Origin and Access-Control-Request-"
+                  "Method) gets with AuthType authjs: pass (to the application, no session "
+                  "asked) or auth (as any request) (default pass)"),
+    AP_INIT_TAKE1(AUTHPROXY_DIR_TRACE_PARENT, cmd_trace_parent, NULL, RSRC_CONF,
+                  "off, propagate (the request's W3C traceparent goes with the module's calls "
+                  "to the upstream) or generate (that, else a new one) (default off)"),
     AP_INIT_TAKE13(AUTHPROXY_DIR_USER_CLAIM, cmd_remote_user_claim, NULL,
                    OR_AUTHCFG | RSRC_CONF,
                    "Claim that becomes REMOTE_USER (default email, else the id), optionally "
@@ -838,13 +897,6 @@ const command_rec authproxy_cmds[] = {
                   AUTHPROXY_STR(AUTHPROXY_MAX_ASSERTION_LIFETIME) ")"),
     { 0 }
 };
-
-/* Startup runs the configuration twice; say warnings once (or under -t). */
-static int should_warn(void)
-{
-    return ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL
-           || ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
-}
 
 static int require_module(server_rec *s, const char *file, const char *mod, const char *why)
 {
@@ -932,6 +984,22 @@ static void warn_foreign_origin(apr_pool_t *p, server_rec *s, const authproxy_se
     }
 }
 
+/* AuthProxyHeader traceparent beside AuthProxyTraceParent: the /session
+ * fetch would carry two, which the W3C specification makes no trace at all. */
+static int traceparent_twice(const authproxy_server_conf *conf)
+{
+    int i;
+
+    for (i = 0; authproxy_trace_mode(conf) != AUTHPROXY_TRACE_OFF && conf->headers
+                && i < conf->headers->nelts; i++) {
+        if (authproxy_header_same(APR_ARRAY_IDX(conf->headers, i, authproxy_header_t).name,
+                                  "traceparent")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -965,6 +1033,13 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "none (%s:%d)", authproxy_revocation(conf) ? AUTHPROXY_DIR_REVOCATION
                          : AUTHPROXY_DIR_REFRESH, AUTHPROXY_DIR_CACHE,
                          s->server_hostname, s->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (traceparent_twice(conf)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(072)
+                         "%s and %s traceparent (%s:%d): the upstream would get two "
+                         "traceparent headers; drop the %s", AUTHPROXY_DIR_TRACE_PARENT,
+                         AUTHPROXY_DIR_HEADER, s->server_hostname, s->port, AUTHPROXY_DIR_HEADER);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (authproxy_revocation(conf) && !strncasecmp(authproxy_cache_spec(conf), "shmcb", 5)

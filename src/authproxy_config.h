@@ -41,6 +41,8 @@
 #define AUTHPROXY_DIR_ASSERTION_KEY "AuthProxyAssertionKey"
 #define AUTHPROXY_DIR_ASSERTION_AUDIENCE "AuthProxyAssertionAudience"
 #define AUTHPROXY_DIR_ASSERTION_LIFETIME "AuthProxyAssertionLifetime"
+#define AUTHPROXY_DIR_PREFLIGHT     "AuthProxyPreflight"
+#define AUTHPROXY_DIR_TRACE_PARENT  "AuthProxyTraceParent"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10

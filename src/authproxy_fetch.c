@@ -18,6 +18,7 @@
 #include "authproxy_identity.h"
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
+#include "authproxy_trace.h"
 
 typedef struct {
     apr_thread_mutex_t *mutex;
@@ -260,7 +261,7 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
     outgoing_t out = { take_handle(), NULL, r->pool, CURLE_OK, NULL };
     body_t body = { NULL, 0, 0, 0, r->pool };
     char errbuf[CURL_ERROR_SIZE] = "";
-    const char *why = NULL;
+    const char *why = NULL, *traceparent;
     long status = 0;
     CURLcode rc;
     apr_time_t started;
@@ -272,6 +273,9 @@ apr_status_t authproxy_fetch_session(request_rec *r, const authproxy_identity_t 
         return APR_EGENERAL;
     }
     header_add(&out, "Cookie", id->cookie.pairs);
+    if ((traceparent = authproxy_trace_parent(r, conf))) {
+        header_add(&out, "traceparent", traceparent);
+    }
     prepare(&out, conf, id->origin, conf->session_url, &body, errbuf);
     if (set_cookies) {
         SET_OPTION(&out, CURLOPT_HEADERFUNCTION, collect_set_cookie);

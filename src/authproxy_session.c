@@ -363,7 +363,7 @@ const authjs_session_t *authproxy_session_get(request_rec *r)
 
     if (!req->resolved) {
         req->resolved = 1;
-        if (conf->upstream && !req->is_route) {
+        if (conf->upstream && !req->is_route && !req->preflight) {
             resolve_page(orig, conf, req);
         }
     }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include <apr_encode.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -378,4 +379,69 @@ const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
     }
     strcpy(o, copied);
     return out;
+}
+
+/* traceparent's fields (version 00): 2-32-16-2 lower-hex digits and dashes */
+#define TRACEPARENT_LEN 55
+#define TRACE_ID_AT 3
+#define PARENT_ID_AT 36
+#define PARENT_ID_HEX 16
+#define FLAGS_AT 53
+
+/* `len` lower-hex digits (the specification's HEXDIGLC) */
+static int lower_hex(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (!apr_isdigit(s[i]) && (s[i] < 'a' || s[i] > 'f')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* an id: lower hex, and not all zeros, which the specification calls invalid */
+static int trace_id_valid(const char *s, apr_size_t len)
+{
+    return lower_hex(s, len) && len > strspn(s, "0");
+}
+
+static unsigned hex_digit(char c)
+{
+    return apr_isdigit(c) ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
+}
+
+int authproxy_traceparent_parse(const char *value, authproxy_trace_t *trace)
+{
+    if (!value || strlen(value) < TRACEPARENT_LEN || !lower_hex(value, 2)
+        || !strncmp(value, "ff", 2) || value[2] != '-' || value[PARENT_ID_AT - 1] != '-'
+        || value[FLAGS_AT - 1] != '-'
+        || !trace_id_valid(value + TRACE_ID_AT, AUTHPROXY_TRACE_ID_HEX)
+        || !trace_id_valid(value + PARENT_ID_AT, PARENT_ID_HEX)
+        || !lower_hex(value + FLAGS_AT, 2)) {
+        return 0;
+    }
+    /* version 00 ends there; a later one may add fields after a '-' */
+    if (value[TRACEPARENT_LEN]
+        && (!strncmp(value, "00", 2) || value[TRACEPARENT_LEN] != '-')) {
+        return 0;
+    }
+    memcpy(trace->trace_id, value + TRACE_ID_AT, AUTHPROXY_TRACE_ID_HEX);
+    trace->trace_id[AUTHPROXY_TRACE_ID_HEX] = '\0';
+    trace->sampled = hex_digit(value[FLAGS_AT + 1]) & 1;
+    return 1;
+}
+
+const char *authproxy_traceparent_make(apr_pool_t *p, const authproxy_trace_t *trace,
+                                       const unsigned char *span_id)
+{
+    const char *span = apr_pencode_base16_binary(p, span_id, AUTHPROXY_SPAN_ID_BYTES,
+                                                 APR_ENCODE_LOWER, NULL);
+
+    if (!span || !trace_id_valid(span, PARENT_ID_HEX)) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "00-", trace->trace_id, "-", span, trace->sampled ? "-01" : "-00",
+                       NULL);
 }

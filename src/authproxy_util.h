@@ -85,4 +85,27 @@ const char *authproxy_rewrite_url(apr_pool_t *p, const char *url,
 const char *authproxy_rewrite_cookie_path(apr_pool_t *p, const char *set_cookie,
                                           const char *from, const char *to);
 
+/* W3C Trace Context (https://www.w3.org/TR/trace-context/): what of a
+ * traceparent header this module carries to the upstream. */
+#define AUTHPROXY_TRACE_ID_HEX 32
+#define AUTHPROXY_SPAN_ID_BYTES 8
+typedef struct {
+    char trace_id[AUTHPROXY_TRACE_ID_HEX + 1];    /* lower hex, never all zero */
+    int sampled;                                  /* the flags' sampled bit */
+} authproxy_trace_t;
+
+/* A traceparent value as the specification's section 3.2 reads it: version
+ * 00 exactly "00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>", lower
+ * hex, neither id all zeros; a later version (not ff) read as 00 when its
+ * first 55 characters are that, followed by nothing or '-'. 1 and *trace set
+ * when valid, else 0. */
+int authproxy_traceparent_parse(const char *value, authproxy_trace_t *trace);
+
+/* The version 00 traceparent of `trace` for a call made in the span
+ * `span_id` (AUTHPROXY_SPAN_ID_BYTES random bytes); flags other than sampled
+ * are not passed on (the specification has them zero). NULL when the span id
+ * is all zeros, which is no span. */
+const char *authproxy_traceparent_make(apr_pool_t *p, const authproxy_trace_t *trace,
+                                       const unsigned char *span_id);
+
 #endif

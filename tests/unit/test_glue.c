@@ -25,6 +25,7 @@
 #include "authproxy_metrics.h"
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
+#include "authproxy_trace.h"
 #include "fake_httpd.h"
 
 #define HOST "www.example.com"
@@ -191,6 +192,8 @@ static const struct {
       "/keys/b.pem,/keys/c.pem" },
     { AUTHPROXY_DIR_ASSERTION_LIFETIME, 0,
       offsetof(authproxy_server_conf, assertion_lifetime), NUMBER, "30", "30", "60", "60" },
+    { AUTHPROXY_DIR_TRACE_PARENT, 0, offsetof(authproxy_server_conf, trace_mode), NUMBER,
+      "generate", "2", "Propagate", "1" },
     { AUTHPROXY_DIR_ASSERTION, 1, offsetof(authproxy_dir_conf, assertion), NUMBER,
       "On", "1", "Off", "0" },
     { AUTHPROXY_DIR_ASSERTION_AUDIENCE, 1, offsetof(authproxy_dir_conf, assertion_audience),
@@ -217,6 +220,8 @@ static const struct {
       "X-Webauth-User email", "X-Webauth-User: email", "Remote-User sub", "Remote-User: sub" },
     { AUTHPROXY_DIR_HEADER_ENCODING, 1, offsetof(authproxy_dir_conf, header_encoding), NUMBER,
       "base64url", "1", "raw", "0" },
+    { AUTHPROXY_DIR_PREFLIGHT, 1, offsetof(authproxy_dir_conf, preflight), NUMBER,
+      "auth", "1", "pass", "0" },
 };
 
 #define DIRECTIVES (int)(sizeof(directives) / sizeof(directives[0]))
@@ -704,6 +709,8 @@ START_TEST(accessors_apply_defaults)
     ck_assert_int_eq(authproxy_strip_cookie(dconf), 0);
     ck_assert_int_eq(authproxy_bearer(dconf), 0);
     ck_assert_int_eq(authproxy_strip_bearer(dconf), 0);
+    ck_assert_int_eq(authproxy_preflight(dconf), AUTHPROXY_PREFLIGHT_PASS);
+    ck_assert_int_eq(authproxy_trace_mode(conf), AUTHPROXY_TRACE_OFF);
     /* off without an upstream, on with one, off where AuthProxySession Off */
     ck_assert_int_eq(authproxy_session_enabled(fake_request(pool, s, dconf, "GET", "/")), 0);
     set(s, NULL, S, UPSTREAM);
@@ -1374,6 +1381,113 @@ START_TEST(requires_without_a_session)
                      AUTHZ_GRANTED);
     ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
                      AUTHZ_GRANTED);
+}
+END_TEST
+
+/* A CORS preflight (OPTIONS, Origin, Access-Control-Request-Method) passes
+ * AuthType authjs and this module's Require providers without its session
+ * being looked at, cookie or not; anything short of one, or AuthProxyPreflight
+ * auth, is a request as before. */
+static request_rec *preflight(server_rec *s, void *dconf, const char *method, int origin,
+                              int request_method)
+{
+    request_rec *r = fake_request(pool, s, dconf, method, "/api/items");
+
+    fake_auth(r, AUTH_TYPE, NULL);
+    apr_table_setn(r->headers_in, "Cookie", "authjs.session-token=anything");
+    if (origin) {
+        apr_table_setn(r->headers_in, "Origin", "https://other.example");
+    }
+    if (request_method) {
+        apr_table_setn(r->headers_in, "Access-Control-Request-Method", "PUT");
+    }
+    return r;
+}
+
+START_TEST(cors_preflights)
+{
+    server_rec *s = started(NULL);
+    const char *auth[] = { "AuthProxyPreflight auth", NULL };
+    void *auth_here = location(s, auth);
+    request_rec *r = preflight(s, NULL, "OPTIONS", 1, 1);
+    const void *parsed;
+
+    ck_assert_ptr_null(parse_claim("email alice@example.com", &parsed));
+    ck_assert_int_eq(fake_httpd.check_authn(r), OK);
+    ck_assert_str_eq(r->user, "");
+    ck_assert_int_eq(fake_log_count("debug", "AUTHPROXY070", "AuthProxyPreflight pass", NULL), 1);
+    ck_assert_ptr_null(authproxy_session_get(r));
+    ck_assert_ptr_null(authproxy_request(r)->identity);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_int_eq(provider("authjs-claim")->check_authorization(r, "", parsed),
+                     AUTHZ_GRANTED);
+    /* before authentication, as mod_authz_core asks first */
+    r = preflight(s, NULL, "OPTIONS", 1, 1);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_GRANTED);
+    ck_assert_ptr_null(authproxy_session_get(r));
+    /* no preflight: OPTIONS alone, or without its Origin, or another method */
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 0, 0)),
+                     HTTP_UNAUTHORIZED);
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 1, 0)),
+                     HTTP_UNAUTHORIZED);
+    ck_assert_int_eq(fake_httpd.check_authn(preflight(s, NULL, "OPTIONS", 0, 1)),
+                     HTTP_UNAUTHORIZED);
+    r = preflight(s, NULL, "POST", 1, 1);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_ptr_nonnull(authproxy_request(r)->identity);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(preflight(s, NULL, "OPTIONS",
+                                                                               1, 0), "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    /* AuthProxyPreflight auth: as before */
+    r = preflight(s, auth_here, "OPTIONS", 1, 1);
+    ck_assert_int_eq(provider("authjs-session")->check_authorization(r, "", NULL),
+                     AUTHZ_DENIED_NO_USER);
+    ck_assert_int_eq(fake_httpd.check_authn(r), HTTP_UNAUTHORIZED);
+    ck_assert_ptr_nonnull(authproxy_request(r)->identity);
+}
+END_TEST
+
+/* AuthProxyTraceParent: worked out once a request, its value the
+ * environment's AUTHPROXY_TRACEPARENT; nothing under off, nor under
+ * propagate without a valid traceparent. */
+START_TEST(traceparents_of_a_request)
+{
+    static const char *const off[] = { NULL };
+    static const char *const propagate[] = { "AuthProxyTraceParent propagate", NULL };
+    static const char *const generate[] = { "AuthProxyTraceParent generate", NULL };
+    static const char incoming[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    server_rec *s = started(off);
+    request_rec *r = fake_request(pool, s, NULL, "GET", "/");
+    const char *sent;
+
+    apr_table_setn(r->headers_in, "traceparent", incoming);
+    ck_assert_ptr_null(authproxy_trace_parent(r, authproxy_sconf(s)));
+    ck_assert_ptr_null(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"));
+
+    s = started(propagate);
+    r = fake_request(pool, s, NULL, "GET", "/");
+    /* one flag digit short */
+    apr_table_setn(r->headers_in, "traceparent", apr_pstrndup(pool, incoming, 54));
+    ck_assert_ptr_null(authproxy_trace_parent(r, authproxy_sconf(s)));
+    r = fake_request(pool, s, NULL, "GET", "/");
+    apr_table_setn(r->headers_in, "traceparent", incoming);
+    sent = authproxy_trace_parent(r, authproxy_sconf(s));
+    ck_assert_ptr_nonnull(sent);
+    ck_assert_int_eq(strlen(sent), 55);
+    ck_assert(!strncmp(sent, incoming, 36) && strcmp(sent, incoming) && !strcmp(sent + 52, "-01"));
+    /* the request's other calls: the same span */
+    ck_assert_str_eq(authproxy_trace_parent(r, authproxy_sconf(s)), sent);
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"), sent);
+
+    s = started(generate);
+    r = fake_request(pool, s, NULL, "GET", "/");
+    sent = authproxy_trace_parent(r, authproxy_sconf(s));
+    ck_assert_ptr_nonnull(sent);
+    ck_assert_int_eq(strlen(sent), 55);
+    ck_assert(!strncmp(sent, "00-", 3) && !strcmp(sent + 52, "-01"));
+    ck_assert_str_eq(apr_table_get(r->subprocess_env, "AUTHPROXY_TRACEPARENT"), sent);
 }
 END_TEST
 
@@ -2342,6 +2456,8 @@ int main(void)
     tcase_add_test(authz, claim_lines);
     tcase_add_test(authz, claim_matching);
     tcase_add_test(authz, requires_without_a_session);
+    tcase_add_test(authz, cors_preflights);
+    tcase_add_test(authz, traceparents_of_a_request);
     suite_add_tcase(suite, authz);
     tcase_add_checked_fixture(publish, setup, teardown);
     tcase_add_test(publish, variables_and_header_names);

@@ -587,6 +587,37 @@ START_TEST(encoder_uses_the_newest_secret)
 }
 END_TEST
 
+/* Weak secrets: the length in bytes as the key derivation takes them, and
+ * the published ones whatever their length; the reason never holds the
+ * secret. */
+START_TEST(weak_secrets)
+{
+    const char *why;
+
+    ck_assert_ptr_null(authjs_secret_weakness("0123456789abcdef0123456789abcdef"));
+    ck_assert_ptr_null(authjs_secret_weakness("Ey7nTKnggBc0bRN8WUjyShw2qzOZ6KW4fUyqcKBePxY="));
+    ck_assert_ptr_nonnull(why = authjs_secret_weakness("0123456789abcdef0123456789abcde"));
+    ck_assert_str_eq(why, "is too short");
+    /* bytes, not characters: 16 two-byte characters are 32 bytes */
+    ck_assert_ptr_null(authjs_secret_weakness("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"));
+    ck_assert_ptr_nonnull(authjs_secret_weakness("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                                 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                                 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"));
+    ck_assert_ptr_nonnull(why = authjs_secret_weakness("secret"));
+    ck_assert_ptr_nonnull(strstr(why, "published"));
+    ck_assert_ptr_nonnull(authjs_secret_weakness("ChangeMe"));
+    ck_assert_ptr_nonnull(why = authjs_secret_weakness(
+        "super-secret-jwt-token-with-at-least-32-characters-long"));
+    ck_assert_ptr_nonnull(strstr(why, "published"));
+    ck_assert_ptr_nonnull(authjs_secret_weakness("openssl rand -base64 32"));
+    /* a published one inside a longer secret is no longer it */
+    ck_assert_ptr_null(authjs_secret_weakness(
+        "super-secret-jwt-token-with-at-least-32-characters-long-and-more"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("authjs_token");
@@ -619,6 +650,7 @@ int main(void)
     tcase_add_test(tc, threads_decode_at_once);
     tcase_add_test(tc, encoder_makes_its_golden_token);
     tcase_add_test(tc, encoder_uses_the_newest_secret);
+    tcase_add_test(tc, weak_secrets);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

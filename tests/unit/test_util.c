@@ -284,6 +284,68 @@ START_TEST(rewrite_cookie_paths)
 }
 END_TEST
 
+#define TID "4bf92f3577b34da6a3ce929d0e0e4736"
+#define PID "00f067aa0ba902b7"
+
+static int trace_of(const char *value, authproxy_trace_t *trace)
+{
+    memset(trace, 'x', sizeof(*trace));
+    return authproxy_traceparent_parse(value, trace);
+}
+
+START_TEST(traceparents)
+{
+    static const char *const invalid[] = {
+        NULL, "", "00", "00-" TID "-" PID,                  /* short */
+        "00-" TID "-" PID "-01-",                           /* 00 has no more fields */
+        "00-" TID "-" PID "-01 ", "00-" TID "-" PID "-011",
+        "00-" TID "-" PID "-01, 00-" TID "-" PID "-01",     /* two headers, joined */
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-" PID "-01",   /* upper hex */
+        "00-" TID "-00F067AA0BA902B7-01", "00-" TID "-" PID "-0A", "0A-" TID "-" PID "-01",
+        "00-00000000000000000000000000000000-" PID "-01",   /* all-zero ids */
+        "00-" TID "-0000000000000000-01",
+        "ff-" TID "-" PID "-01",                            /* the invalid version */
+        "cc-" TID "-" PID "-01x",                           /* a later one: '-' next */
+        "00_" TID "-" PID "-01", "00-" TID "_" PID "-01", "00-" TID "-" PID "_01",
+        "00-4bf92f3577b34da6a3ce929d0e0e473g-" PID "-01", "00-" TID "-00f067aa0ba902bz-01",
+        "00-" TID "-" PID "-0g", " 00-" TID "-" PID "-01", "00-" TID "-" PID "-\x01",
+        "00-" TID "x-" PID "-01", "00-4bf92f3577b34da6a3ce929d0e0e47-" PID "-01",
+    };
+    authproxy_trace_t trace;
+    unsigned char span[AUTHPROXY_SPAN_ID_BYTES] = { 0xa0, 1, 2, 3, 4, 5, 6, 0xff };
+    static const unsigned char zero[AUTHPROXY_SPAN_ID_BYTES] = { 0 };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(invalid) / sizeof(*invalid); i++) {
+        ck_assert_msg(!trace_of(invalid[i], &trace), "taken: %s", invalid[i] ? invalid[i] : "NULL");
+    }
+    ck_assert(trace_of("00-" TID "-" PID "-01", &trace));
+    ck_assert_str_eq(trace.trace_id, TID);
+    ck_assert_int_eq(trace.sampled, 1);
+    /* other flags are no sample; only the lowest bit is */
+    ck_assert(trace_of("00-" TID "-" PID "-fe", &trace));
+    ck_assert_int_eq(trace.sampled, 0);
+    ck_assert(trace_of("00-" TID "-" PID "-03", &trace));
+    ck_assert_int_eq(trace.sampled, 1);
+    /* a later version is read as 00, whatever follows a '-' */
+    ck_assert(trace_of("01-" TID "-" PID "-01", &trace));
+    ck_assert(trace_of("cc-" TID "-" PID "-00-what-the-future-holds", &trace));
+    ck_assert_str_eq(trace.trace_id, TID);
+    ck_assert_int_eq(trace.sampled, 0);
+
+    /* the same trace in a span of the module's, sampled as it came */
+    ck_assert(trace_of("00-" TID "-" PID "-09", &trace));
+    ck_assert_str_eq(authproxy_traceparent_make(pool, &trace, span),
+                     "00-" TID "-a0010203040506ff-01");
+    trace.sampled = 0;
+    ck_assert_str_eq(authproxy_traceparent_make(pool, &trace, span),
+                     "00-" TID "-a0010203040506ff-00");
+    ck_assert_ptr_null(authproxy_traceparent_make(pool, &trace, zero));
+    /* what goes out reads back */
+    ck_assert(trace_of(authproxy_traceparent_make(pool, &trace, span), &trace));
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("authproxy_util");
@@ -302,6 +364,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, rewrite_locations);
     tcase_add_test(tc, rewrite_cookie_paths);
     tcase_add_test(tc, network_paths);
+    tcase_add_test(tc, traceparents);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -50,10 +50,13 @@
 //   ANY  <base>/__echo[/...]  echo method, raw target, raw headers, body (base64),
 //        and over TLS the server name (SNI) the client sent, else null
 //        query: status=NNN, location=URL, cookies=1, sleep=MS
-//   GET  /__stats             {"session_calls": N, "last_session_headers": {...}}
+//   GET  /__stats             {"session_calls": N, "last_session_headers": {...},
+//                             "session_traceparents": [...]}
 //                             (requests to <base>/session or a tenant's
-//                             /session; the raw headers of the last one)
-//   POST /__stats/reset       zero the counter
+//                             /session; the raw headers of the last one; the
+//                             traceparent header of the last 100, null where
+//                             none came: the upstream's trace log)
+//   POST /__stats/reset       zero the counter, forget the traceparents
 //   POST /__db/session        (--strategy database only, else 404)
 //        body {"email": "alice@example.com", "expiresIn": 3600 (seconds,
 //        default 3600, may be <= 0)}: create the user (fixed table, same ids
@@ -265,6 +268,7 @@ function buildAuthConfig(tenant) {
 
 let sessionCalls = 0;
 let lastSessionHeaders = null;
+let sessionTraceparents = [];
 
 function rawHeaders(req) {
   // rawHeaders keeps names/values as received; req.headers would drop or
@@ -382,6 +386,8 @@ function testRoutes(req, res) {
   if (isSession(path)) {
     sessionCalls++;
     lastSessionHeaders = rawHeaders(req);
+    sessionTraceparents.push(req.headers.traceparent ?? null);
+    sessionTraceparents = sessionTraceparents.slice(-100);
   }
 
   if (path === `${basePath}/__echo` || path.startsWith(`${basePath}/__echo/`)) {
@@ -393,11 +399,16 @@ function testRoutes(req, res) {
     return true;
   }
   if (path === "/__stats" && req.method === "GET") {
-    sendJson(res, 200, { session_calls: sessionCalls, last_session_headers: lastSessionHeaders });
+    sendJson(res, 200, {
+      session_calls: sessionCalls,
+      last_session_headers: lastSessionHeaders,
+      session_traceparents: sessionTraceparents,
+    });
     return true;
   }
   if (path === "/__stats/reset" && req.method === "POST") {
     sessionCalls = 0;
+    sessionTraceparents = [];
     sendJson(res, 200, { session_calls: sessionCalls });
     return true;
   }
