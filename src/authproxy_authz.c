@@ -19,6 +19,8 @@
 #define AUTH_TYPE "authjs"
 /* set while the Require evaluation runs inside authproxy_authz_check */
 #define NOTE_EVALUATING "authproxy-authz-evaluating"
+/* drops the body of a passed preflight's answer */
+#define PREFLIGHT_FILTER "AUTHPROXY_PREFLIGHT"
 
 typedef struct {
     const char *claim;
@@ -143,6 +145,36 @@ static int preflight_passes(request_rec *r)
     }
     authproxy_request(orig)->preflight = 1;
     return 1;
+}
+
+/* A passed preflight's answer keeps its status and headers (the CORS ones a
+ * browser reads of it) and loses its body: the application answered a
+ * request anyone can send without a session, and a page that it writes
+ * whatever the method is no one's to read. */
+static apr_status_t preflight_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_bucket *b, *next;
+
+    if (!f->ctx) {
+        f->ctx = f;
+        apr_table_unset(f->r->headers_out, "Content-Length");
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* On every pass of a request whose preflight passed: an internal
+ * redirect's target starts with no filters of its own. */
+static void authproxy_authz_insert_filter(request_rec *r)
+{
+    if (authproxy_request(authproxy_original(r))->preflight) {
+        ap_add_output_filter(PREFLIGHT_FILTER, NULL, r, r->connection);
+    }
 }
 
 static int signed_in_as(request_rec *r, const char *user)
@@ -381,6 +413,9 @@ void authproxy_authz_register_hooks(apr_pool_t *p)
     ap_hook_check_authz(authproxy_authz_check, NULL, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(authproxy_authz_note_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(authproxy_authz_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(PREFLIGHT_FILTER, preflight_body_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authjs-session",
                               AUTHZ_PROVIDER_VERSION, &session_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
