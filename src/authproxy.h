@@ -77,6 +77,11 @@ typedef struct {
     int revocation_unavailable;    /* authproxy_unavailable_e */
     apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
     int assertion_lifetime;        /* seconds */
+    /* AuthProxySignInLimit, set together: 0 failures = Off */
+    int signin_limit;              /* failures a period allows */
+    int signin_period;             /* seconds */
+    int signin_ban;                /* seconds; AUTHPROXY_UNSET: the period */
+    int signin_by;                 /* authproxy_signin_by_e */
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]
@@ -113,6 +118,13 @@ typedef enum {
     AUTHPROXY_UNAVAILABLE_OPEN = 0,    /* served, logged once a minute */
     AUTHPROXY_UNAVAILABLE_CLOSED = 1   /* 503 */
 } authproxy_unavailable_e;
+
+/* What AuthProxySignInLimit counts failed sign-ins by. */
+typedef enum {
+    AUTHPROXY_SIGNIN_BY_IP = 0,        /* the client's address */
+    AUTHPROXY_SIGNIN_BY_USER = 1,      /* the identifier it names (hashed) */
+    AUTHPROXY_SIGNIN_BY_BOTH = 2
+} authproxy_signin_by_e;
 
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
@@ -181,6 +193,10 @@ int authproxy_session_refresh(const authproxy_server_conf *conf);
 int authproxy_metrics_scope(const authproxy_server_conf *conf);
 int authproxy_revocation(const authproxy_server_conf *conf);
 int authproxy_revocation_unavailable(const authproxy_server_conf *conf);
+/* AuthProxySignInLimit's failures per period; 0 when Off (the default). */
+int authproxy_signin_limit(const authproxy_server_conf *conf);
+/* Its ban in seconds: as given, else the period. */
+int authproxy_signin_ban(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 const char *authproxy_remote_user_claim(const authproxy_dir_conf *dconf);
 int authproxy_header_encoding(const authproxy_dir_conf *dconf);

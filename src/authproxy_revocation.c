@@ -44,6 +44,8 @@
 #define REVOKED_COOKIE "revoked-cookie"
 #define REVOKED_USER "revoked-user"
 #define GENERATION "revocations"
+/* What a request does when they cannot be read (the cache's log line). */
+#define UNKNOWN "revocations unknown"
 
 /* Generations as read: 0 and 1 are never written. */
 #define NEVER_READ 0
@@ -80,7 +82,7 @@ static authproxy_revocation_e recorded(authproxy_identity_t *id, const char *pur
                                        const char *name, const char **value)
 {
     apr_status_t rv = authproxy_cache_get_named(id->conf, id->server, id->pool, purpose, name,
-                                                value);
+                                                UNKNOWN, value);
 
     return rv == APR_SUCCESS ? AUTHPROXY_REVOCATION_REVOKED
            : APR_STATUS_IS_NOTFOUND(rv) ? AUTHPROXY_REVOCATION_NONE
@@ -300,7 +302,8 @@ static apr_status_t revoke_user(request_rec *r, const authproxy_server_conf *con
     int wrote = 0;
 
     while (wrote < 3) {
-        rv = authproxy_cache_get_named(conf, r->server, r->pool, REVOKED_USER, sub, &known);
+        rv = authproxy_cache_get_named(conf, r->server, r->pool, REVOKED_USER, sub, UNKNOWN,
+                                       &known);
         if (rv == APR_SUCCESS && apr_atoi64(known) >= before) {
             break;
         }

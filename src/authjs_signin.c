@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A sign-in as Auth.js (@auth/core) sees it. Its body is read as the
+ * framework's getBody() does: JSON where the Content-Type names
+ * application/json, a form (URLSearchParams, then Object.fromEntries: the
+ * last of repeated fields) where it names the urlencoded type, else none.
+ * A refused Credentials sign-in answers a redirect (or, with
+ * X-Auth-Return-Redirect, {"url": ...}) whose query holds
+ * error=CredentialsSignin; an e-mail sign-in that sent its e-mail, one to
+ * <basePath>/verify-request?provider=...&type=email. */
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_strmatch.h>
+#include <jansson.h>
+
+#include "authjs_cookie.h"
+#include "authjs_signin.h"
+
+/* The fields an identifier is read from: a body naming one field and
+ * signing in with the other is counted under both. */
+static const char *const identifier_fields[] = { "email", "username" };
+#define FIELDS (sizeof(identifier_fields) / sizeof(identifier_fields[0]))
+
+/* A form component decoded as URLSearchParams does: '+' is a space, a %
+ * with two hex digits a byte, any other % itself. */
+static char *form_decode(apr_pool_t *p, const char *at, const char *end)
+{
+    char *out = apr_palloc(p, end - at + 1), *to = out;
+
+    while (at < end) {
+        if (*at == '+') {
+            *to++ = ' ';
+            at++;
+        }
+        else if (*at == '%' && end - at >= 3 && apr_isxdigit(at[1]) && apr_isxdigit(at[2])) {
+            *to++ = (char)(authjs_hex_value(at[1]) << 4 | authjs_hex_value(at[2]));
+            at += 3;
+        }
+        else {
+            *to++ = *at++;
+        }
+    }
+    *to = '\0';
+    return out;
+}
+
+/* The fields' last values in a form body; NULL where absent. */
+static void form_fields(apr_pool_t *p, const char *body, apr_size_t len, const char **values)
+{
+    const char *at = body, *end = body + len;
+
+    while (at < end) {
+        const char *amp = memchr(at, '&', end - at), *stop = amp ? amp : end;
+        const char *eq = memchr(at, '=', stop - at);
+        const char *name = form_decode(p, at, eq ? eq : stop);
+        apr_size_t i;
+
+        for (i = 0; i < FIELDS; i++) {
+            if (!strcmp(name, identifier_fields[i])) {
+                values[i] = eq ? form_decode(p, eq + 1, stop) : "";
+            }
+        }
+        at = amp ? amp + 1 : end;
+    }
+}
+
+/* The fields' values in a JSON body: a string as it is, anything else in
+ * its JSON form (what a provider's authorize() would be given). */
+static void json_fields(apr_pool_t *p, const char *body, apr_size_t len, const char **values)
+{
+    /* duplicate names: the last one, as JSON.parse() */
+    json_t *root = json_loadb(body, len, 0, NULL);
+    apr_size_t i;
+
+    for (i = 0; json_is_object(root) && i < FIELDS; i++) {
+        json_t *v = json_object_get(root, identifier_fields[i]);
+        char *text;
+
+        if (json_is_string(v)) {
+            values[i] = apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
+        }
+        else if (v && (text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS))) {
+            values[i] = apr_pstrdup(p, text);
+            free(text);
+        }
+    }
+    json_decref(root);
+}
+
+/* Spellings one address has: without surrounding white space, ASCII case
+ * folded (Auth.js's e-mail provider lowers the address too). */
+static const char *normalised(apr_pool_t *p, const char *value)
+{
+    apr_size_t len;
+    char *out, *c;
+
+    while (apr_isspace(*value)) {
+        value++;
+    }
+    len = strlen(value);
+    while (len && apr_isspace(value[len - 1])) {
+        len--;
+    }
+    out = apr_pstrmemdup(p, value, len);
+    for (c = out; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return out;
+}
+
+/* Whether a Content-Type holds `type` anywhere, in any case. */
+static int names(apr_pool_t *p, const char *content_type, const char *type)
+{
+    return content_type
+           && apr_strmatch(apr_strmatch_precompile(p, type, 0), content_type,
+                           strlen(content_type));
+}
+
+apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content_type,
+                                              const char *body, apr_size_t len)
+{
+    apr_array_header_t *ids = apr_array_make(p, FIELDS, sizeof(const char *));
+    const char *values[FIELDS] = { NULL };
+    apr_size_t i;
+
+    /* what getBody() tests, in its order; any case, as framework parsers take it */
+    if (names(p, content_type, "application/json")) {
+        json_fields(p, body, len, values);
+    }
+    else if (names(p, content_type, "application/x-www-form-urlencoded")) {
+        form_fields(p, body, len, values);
+    }
+    for (i = 0; i < FIELDS; i++) {
+        const char *id = values[i] ? normalised(p, values[i]) : NULL;
+
+        if (id && !(ids->nelts == 1 && !strcmp(APR_ARRAY_IDX(ids, 0, const char *), id))) {
+            APR_ARRAY_PUSH(ids, const char *) = id;
+        }
+    }
+    if (!ids->nelts) {
+        APR_ARRAY_PUSH(ids, const char *) = "";
+    }
+    return ids;
+}
+
+/* Whether the query part of `url` holds the parameter `pair` ("name=value") as written. */
+static int has_parameter(const char *url, const char *pair)
+{
+    const char *at = strchr(url, '?');
+    apr_size_t n = strlen(pair);
+
+    while (at && *at && *at != '#') {
+        at++;
+        if (!strncmp(at, pair, n) && (!at[n] || at[n] == '&' || at[n] == '#')) {
+            return 1;
+        }
+        at += strcspn(at, "&#");
+    }
+    return 0;
+}
+
+authjs_signin_outcome_e authjs_signin_outcome(const char *url)
+{
+    static const char verify[] = "/verify-request";
+    apr_size_t path = url ? strcspn(url, "?#") : 0;
+
+    if (!url) {
+        return AUTHJS_SIGNIN_OTHER;
+    }
+    if (has_parameter(url, "error=CredentialsSignin")) {
+        return AUTHJS_SIGNIN_REFUSED;
+    }
+    if (path >= sizeof(verify) - 1 && !strncmp(url + path - (sizeof(verify) - 1), verify,
+                                                sizeof(verify) - 1)
+        && has_parameter(url, "type=email")) {
+        return AUTHJS_SIGNIN_EMAIL_SENT;
+    }
+    return AUTHJS_SIGNIN_OTHER;
+}
+
+const char *authjs_signin_answer_url(apr_pool_t *p, const char *body, apr_size_t len)
+{
+    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *url = json_object_get(root, "url");
+    const char *out = json_is_string(url) ? apr_pstrdup(p, json_string_value(url)) : NULL;
+
+    json_decref(root);
+    return out;
+}
