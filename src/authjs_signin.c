@@ -124,6 +124,11 @@ apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content
     const char *values[FIELDS] = { NULL };
     apr_size_t i;
 
+    /* the body is decoded as UTF-8 first, which drops a byte order mark */
+    if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) {
+        body += 3;
+        len -= 3;
+    }
     /* what getBody() tests, in its order; any case, as framework parsers take it */
     if (names(p, content_type, "application/json")) {
         json_fields(p, body, len, values);
@@ -138,17 +143,14 @@ apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content
             APR_ARRAY_PUSH(ids, const char *) = id;
         }
     }
-    if (!ids->nelts) {
-        APR_ARRAY_PUSH(ids, const char *) = "";
-    }
     return ids;
 }
 
 /* Whether the query part of `url` holds the parameter `pair` ("name=value") as written. */
 static int has_parameter(const char *url, const char *pair)
 {
-    const char *at = strchr(url, '?');
-    apr_size_t n = strlen(pair);
+    apr_size_t path = strcspn(url, "?#"), n = strlen(pair);
+    const char *at = url[path] == '?' ? url + path : NULL;
 
     while (at && *at && *at != '#') {
         at++;

@@ -12,8 +12,8 @@
  * body where the Content-Type names application/json, else a form where it
  * names application/x-www-form-urlencoded; the last of repeated fields):
  * the values of its "email" and "username" fields, ASCII white space
- * trimmed and ASCII letters lowered, each once; a single "" when it names
- * none. Linear in `len`. */
+ * trimmed and ASCII letters lowered, each once; none when it names none or
+ * cannot be read. Linear in `len`. */
 apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content_type,
                                               const char *body, apr_size_t len);
 

@@ -251,11 +251,6 @@ static int authproxy_signin_fixups(request_rec *r)
     }
     signin = apr_pcalloc(r->pool, sizeof(*signin));
     signin->counts = apr_array_make(r->pool, 3, sizeof(count_t));
-    if (by != AUTHPROXY_SIGNIN_BY_USER) {
-        const char *address = address_of(r);
-
-        add_count(signin->counts, BY_ADDRESS, address, AUTHPROXY_LIMITED_IP, address);
-    }
     if (by != AUTHPROXY_SIGNIN_BY_IP) {
         const char *body = NULL, *name;
         apr_size_t len;
@@ -267,17 +262,28 @@ static int authproxy_signin_fixups(request_rec *r)
                           "%d bytes for %s", rc, MAX_BODY, AUTHPROXY_DIR_SIGNIN_LIMIT);
             return rc;
         }
-        ids = authjs_signin_identifiers(r->pool, apr_table_get(r->headers_in, "Content-Type"),
-                                        body, len);
+        /* every Content-Type the upstream is sent, as it joins them */
+        ids = authjs_signin_identifiers(r->pool, apr_table_getm(r->pool, r->headers_in,
+                                                                "Content-Type"), body, len);
         for (i = 0; i < ids->nelts; i++) {
             if (!(name = keyed_hash(r, conf, APR_ARRAY_IDX(ids, i, const char *)))) {
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             add_count(signin->counts, BY_IDENTIFIER, name, AUTHPROXY_LIMITED_USER,
-                      apr_pstrcat(r->pool, "the identifier hashed ", apr_pstrmemdup(r->pool,
-                                                                                    name, 12),
-                                  "...", NULL));
+                      apr_pstrcat(r->pool, "the identifier hashed ",
+                                  apr_pstrmemdup(r->pool, name, 12), "...", NULL));
         }
+        /* a body that names no identifier (an OAuth callback's, or one read
+         * otherwise than Auth.js reads it) is counted by its address: never
+         * uncounted, and never under one count that anyone could exhaust */
+        if (!ids->nelts) {
+            by = AUTHPROXY_SIGNIN_BY_BOTH;
+        }
+    }
+    if (by != AUTHPROXY_SIGNIN_BY_USER) {
+        const char *address = address_of(r);
+
+        add_count(signin->counts, BY_ADDRESS, address, AUTHPROXY_LIMITED_IP, address);
     }
     for (i = 0; i < signin->counts->nelts; i++) {
         const count_t *c = &APR_ARRAY_IDX(signin->counts, i, count_t);
