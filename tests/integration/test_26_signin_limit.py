@@ -217,6 +217,38 @@ def test_by_user_reads_json_bodies_and_forwards_them(httpd_factory, upstream, me
     assert status == 429
 
 
+def email_sign_in(httpd, email, client):
+    """POST /api/auth/signin/email (the database upstream's e-mail provider)."""
+    browser = Browser(httpd)
+    _, _, body = browser.get("/api/auth/csrf", headers={"X-Client": client})
+    return browser.post_form("/api/auth/signin/email", {
+        "csrfToken": json.loads(body)["csrfToken"], "email": email}, {"X-Client": client})
+
+
+def emails_sent(upstream):
+    return upstream.get_json("/__stats")["emails_sent"]
+
+
+def test_sign_in_emails_are_counted(httpd_factory, upstream_db, memcached):
+    a = server(httpd_factory, upstream_db, memcached, limit="3 60")
+    b = server(httpd_factory, upstream_db, memcached, limit="2 60 by user")
+    sent = emails_sent(upstream_db)
+    # each e-mail sent is an attempt: an address floods no inbox past the limit
+    for i in range(3):
+        status, headers, _ = email_sign_in(a, "victim%d@example.com" % i, "192.0.2.60")
+        assert status == 302 and "/api/auth/verify-request?" in header(headers, "Location")
+    status, _, _ = email_sign_in(a, "victim@example.com", "192.0.2.60")
+    assert status == 429
+    assert emails_sent(upstream_db) == sent + 3
+    # by user, nor do many addresses flood one inbox
+    for address in ("192.0.2.61", "192.0.2.62"):
+        status, _, _ = email_sign_in(b, "Inbox@example.com", address)
+        assert status == 302
+    status, _, _ = email_sign_in(b, "inbox@example.com", "192.0.2.63")
+    assert status == 429
+    assert emails_sent(upstream_db) == sent + 5
+
+
 def test_hostile_bodies(httpd_factory, upstream, memcached):
     h = server(httpd_factory, upstream, memcached, limit="2 60 by user")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
