@@ -12,7 +12,7 @@ import re
 import time
 import urllib.parse
 
-from harness import UPSTREAM_SECRET, Browser, header
+from harness import UPSTREAM_SECRET, Browser, header, header_all
 from test_01_config import configtest
 from test_15_metrics import scrape
 from session_helpers import COOKIE
@@ -93,7 +93,7 @@ def test_a_ban_holds_across_the_fleet_spares_other_addresses_and_ends(
     assert status == 429, (status, body)
     left = int(header(headers, "Retry-After"))
     assert 1 <= left <= 3
-    assert header(headers, "Cache-Control") == "no-store"
+    assert header_all(headers, "Cache-Control") == ["no-store"]
     assert COOKIE not in dict(header_pairs(headers))
     assert routes(a) == before + 1
     assert total(scrape(a), "authproxy_signin_limited_total", by="ip") == 1
@@ -161,6 +161,21 @@ def test_the_other_routes_are_never_limited(httpd_factory, upstream, memcached):
         status, _, _ = h.request("POST", path, b"email=a", {
             "X-Client": "192.0.2.11", "Content-Type": "application/x-www-form-urlencoded"})
         assert status == 429, path
+
+
+def test_an_ipv6_client_is_counted_by_its_64(httpd_factory, upstream, memcached):
+    h = server(httpd_factory, upstream, memcached, limit="2 60")
+    fail(h, 1, "2001:db8:0:1::1")
+    fail(h, 1, "2001:db8:0:1:ffff:ffff:ffff:ffff")
+    status, _, _, _ = sign_in(h, "alice@example.com", "alice-pw", "2001:db8:0:1::2")
+    assert status == 429
+    # the next /64, and IPv4, are others
+    status, _, _, browser = sign_in(h, "alice@example.com", "alice-pw", "2001:db8:0:2::1")
+    assert status == 302 and COOKIE in browser.cookies
+    # an IPv4-mapped address is its IPv4 address
+    fail(h, 2, "::ffff:192.0.2.70")
+    status, _, _, _ = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.70")
+    assert status == 429
 
 
 def test_a_forged_header_is_not_an_address(httpd_factory, upstream, memcached):
