@@ -8,12 +8,17 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* The identifiers of a sign-in request's body as Auth.js reads it (a JSON
- * body where the Content-Type names application/json, else a form where it
- * names application/x-www-form-urlencoded; the last of repeated fields):
- * the values of its "email" and "username" fields, ASCII white space
- * trimmed and ASCII letters lowered, each once; none when it names none or
- * cannot be read. Linear in `len`. */
+/* The most identifiers one sign-in may name (a form has one). */
+#define AUTHJS_SIGNIN_MAX_IDENTIFIERS 4
+
+/* The identifiers of a sign-in request's body as Auth.js (or the framework
+ * in front of it) may read it: JSON where the Content-Type names
+ * application/json, else a form where it names
+ * application/x-www-form-urlencoded. Every value of the "email" and
+ * "username" fields (in a form also email[...], as qs reads it), ASCII white
+ * space trimmed and ASCII letters lowered, each once; none when the body
+ * names none or cannot be read; NULL when a form names more than
+ * AUTHJS_SIGNIN_MAX_IDENTIFIERS. Linear in `len`. */
 apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content_type,
                                               const char *body, apr_size_t len);
 

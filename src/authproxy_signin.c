@@ -217,8 +217,15 @@ static apr_status_t read_tally(request_rec *r, const authproxy_server_conf *conf
 
     t->count = t->end = 0;
     if (rv == APR_SUCCESS) {
+        apr_int64_t latest = apr_time_sec(apr_time_now()) + AUTHPROXY_MAX_SIGNIN_SECONDS;
+
+        /* whatever else wrote it: a count within the limits, an end no later
+         * than a period or ban could be */
         t->count = apr_strtoi64(value, &end, 10);
         t->end = *end == ' ' ? apr_strtoi64(end + 1, NULL, 10) : 0;
+        t->count = t->count < 0 ? 0 : t->count > AUTHPROXY_MAX_SIGNIN_LIMIT
+                                      ? AUTHPROXY_MAX_SIGNIN_LIMIT : t->count;
+        t->end = t->end < 0 ? 0 : t->end > latest ? latest : t->end;
     }
     return rv;
 }
@@ -252,19 +259,29 @@ static int authproxy_signin_fixups(request_rec *r)
     signin = apr_pcalloc(r->pool, sizeof(*signin));
     signin->counts = apr_array_make(r->pool, 3, sizeof(count_t));
     if (by != AUTHPROXY_SIGNIN_BY_IP) {
-        const char *body = NULL, *name;
-        apr_size_t len;
-        apr_array_header_t *ids;
+        const char *body = NULL, *name, *why = NULL;
+        apr_size_t len = 0;
+        apr_array_header_t *ids = NULL;
 
         if ((rc = read_body(r, &body, &len)) != OK) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(091)
-                          "sign-in refused (%d): its body could not be read whole within "
-                          "%d bytes for %s", rc, MAX_BODY, AUTHPROXY_DIR_SIGNIN_LIMIT);
-            return rc;
+            why = apr_psprintf(r->pool, "its body could not be read whole within %d bytes",
+                               MAX_BODY);
         }
         /* every Content-Type the upstream is sent, as it joins them */
-        ids = authjs_signin_identifiers(r->pool, apr_table_getm(r->pool, r->headers_in,
-                                                                "Content-Type"), body, len);
+        else if (!(ids = authjs_signin_identifiers(r->pool,
+                                                   apr_table_getm(r->pool, r->headers_in,
+                                                                  "Content-Type"),
+                                                   body, len))) {
+            rc = HTTP_BAD_REQUEST;
+            why = apr_psprintf(r->pool, "its body names more than %d identifiers",
+                               AUTHJS_SIGNIN_MAX_IDENTIFIERS);
+        }
+        if (why) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(091)
+                          "sign-in refused (%d): %s (%s)", rc, why,
+                          AUTHPROXY_DIR_SIGNIN_LIMIT);
+            return rc;
+        }
         for (i = 0; i < ids->nelts; i++) {
             if (!(name = keyed_hash(r, conf, APR_ARRAY_IDX(ids, i, const char *)))) {
                 return HTTP_INTERNAL_SERVER_ERROR;
@@ -319,7 +336,7 @@ static void count_failure(request_rec *r, const authproxy_server_conf *conf, con
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
         return;
     }
-    if (t.end <= now || t.count < 0) {
+    if (t.end <= now) {
         t.count = 0;
         t.end = now + conf->signin_period;
     }

@@ -264,6 +264,34 @@ def test_sign_in_emails_are_counted(httpd_factory, upstream_db, memcached):
     assert emails_sent(upstream_db) == sent + 5
 
 
+def test_by_user_reads_what_express_reads(httpd_factory, upstream_express, memcached):
+    h = server(httpd_factory, upstream_express, memcached, limit="2 60 by user")
+    browser = Browser(h)
+    _, _, body = browser.get("/api/auth/csrf")
+    token = json.loads(body)["csrfToken"]
+
+    def post(fields, client):
+        return browser.request("POST", "/api/auth/callback/credentials",
+                               fields % {b"token": token.encode()}, {
+                                   "Content-Type": "application/x-www-form-urlencoded",
+                                   "X-Client": client})
+
+    # qs makes email[] an "email", and keeps repeated ones: both are counted
+    status, headers, _ = post(b"csrfToken=%(token)s&email%%5B%%5D=alice%%40example.com"
+                              b"&password=x", "192.0.2.80")
+    assert status == 302 and "error=CredentialsSignin" in header(headers, "Location")
+    status, headers, _ = post(b"csrfToken=%(token)s&email=alice%%40example.com"
+                              b"&email=x%%40example.com&password=x", "192.0.2.81")
+    assert status == 302 and "error=CredentialsSignin" in header(headers, "Location")
+    status, _, _ = post(b"csrfToken=%(token)s&email=alice%%40example.com&password=alice-pw",
+                        "192.0.2.82")
+    assert status == 429
+    # more identifiers than a form has: refused
+    status, _, _ = post(b"csrfToken=%(token)s&email=a&email=b&email=c&email=d&email=e",
+                        "192.0.2.83")
+    assert status == 400
+
+
 def test_hostile_bodies(httpd_factory, upstream, memcached):
     h = server(httpd_factory, upstream, memcached, limit="2 60 by user")
     form = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -471,8 +471,8 @@ static void *signin_form(apr_pool_t *p, int n)
 {
     char *text = apr_palloc(p, n + 32), *o = text;
 
-    while (o - text < n - 24) {
-        o += sprintf(o, "x=1&email=%%41%%42&username=");
+    while (o - text < n - 32) {
+        o += sprintf(o, "x=1&email=%%41%%42&email%%5B%%5D=");
     }
     *o = '\0';
     return text;
@@ -483,7 +483,8 @@ static void form_identifiers(apr_pool_t *p, void *body)
     apr_array_header_t *ids = authjs_signin_identifiers(p, "application/x-www-form-urlencoded",
                                                         body, strlen(body));
 
-    ck_assert_int_eq(ids->nelts, 2);
+    /* "ab", "", and perhaps a value the end cut */
+    ck_assert(ids && ids->nelts >= 2);
 }
 
 /* A JSON sign-in whose identifier is an array nested `n` deep. */

@@ -30,7 +30,7 @@ static const char *ids(const char *type, const char *body, apr_size_t len)
 {
     apr_array_header_t *a = authjs_signin_identifiers(pool, type, body, len);
 
-    return apr_array_pstrcat(pool, a, '|');
+    return a ? apr_array_pstrcat(pool, a, '|') : "(too many)";
 }
 
 #define IDS(type, body) ids(type, body, sizeof(body) - 1)
@@ -41,8 +41,15 @@ START_TEST(form_bodies)
                      "alice@example.com");
     /* '+' is a space, then trimmed; case folded */
     ck_assert_str_eq(IDS(FORM, "email=++Alice%40Example.COM+"), "alice@example.com");
-    /* the last of repeated fields, as Object.fromEntries */
-    ck_assert_str_eq(IDS(FORM, "email=bob&email=alice"), "alice");
+    /* every value of repeated fields: Object.fromEntries takes the last, qs
+     * with its parameterLimit may keep the first */
+    ck_assert_str_eq(IDS(FORM, "email=bob&email=alice&email=Bob"), "bob|alice");
+    /* qs's brackets (Express) name the field too */
+    ck_assert_str_eq(IDS(FORM, "email[]=a&email[0]=b&email%5Bx%5D=c&emails=d&email.x=e"),
+                     "a|b|c");
+    /* a form naming many: refused */
+    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4"), "1|2|3|4");
+    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4&email=5"), "(too many)");
     /* an encoded name is the name */
     ck_assert_str_eq(IDS(FORM, "%65mail=alice"), "alice");
     /* broken escapes are themselves */
@@ -69,6 +76,8 @@ START_TEST(json_bodies)
                      "ab");
     /* duplicates: the last, as JSON.parse */
     ck_assert_str_eq(IDS(JSON, "{\"email\":\"a\",\"email\":\"b\"}"), "b");
+    /* brackets are a form's */
+    ck_assert_str_eq(IDS(JSON, "{\"email[]\":\"a\"}"), "");
     /* not a string: its JSON form */
     ck_assert_str_eq(IDS(JSON, "{\"email\":[\"A\",{\"b\":1}]}"), "[\"a\",{\"b\":1}]");
     ck_assert_str_eq(IDS(JSON, "{\"email\":null}"), "null");
