@@ -419,7 +419,8 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!signin->held) {
         const char *location = apr_table_get(r->headers_out, "Location");
 
-        if (location || r->status != HTTP_OK || !type || strncasecmp(type, "application/json", 16)) {
+        if (location || r->status != HTTP_OK || !type
+            || strncasecmp(type, "application/json", 16)) {
             judge(r, signin, location);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);

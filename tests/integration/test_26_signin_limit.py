@@ -352,7 +352,8 @@ def test_settings_are_checked_at_configtest(upstream):
             ("AuthProxySignInLimit 5 60 ban", "AuthProxySignInLimit: 'ban' wants a value"),
             ("AuthProxySignInLimit 5 60 by host", "AuthProxySignInLimit: 'host' is not ip, user "
                                                   "or both"),
-            ("AuthProxySignInLimit 5 60 for 3", "AuthProxySignInLimit: 'for' is neither ban nor by"),
+            ("AuthProxySignInLimit 5 60 for 3",
+             "AuthProxySignInLimit: 'for' is neither ban nor by"),
             ("<Location /x>\nAuthProxySignInLimit 5 60\n</Location>",
              "AuthProxySignInLimit not allowed in <Location> context")):
         rc, out = configtest(base + conf + "\n")

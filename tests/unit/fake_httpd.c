@@ -212,8 +212,8 @@ void ap_hook_note_auth_failure(ap_HOOK_note_auth_failure_t *pf, const char *cons
 void ap_hook_fixups(ap_HOOK_fixups_t *pf, const char *const *pre, const char *const *succ,
                     int order)
 {
-    /* publish's; the assertions' and the sign-in limit's (APR_HOOK_LAST, on proxied and route requests only)
-     * are the integration tests' business */
+    /* publish's; the assertions' and the sign-in limit's (APR_HOOK_LAST, on
+     * proxied and route requests only) are the integration tests' business */
     if (order != APR_HOOK_LAST) {
         fake_httpd.fixups = pf;
     }
