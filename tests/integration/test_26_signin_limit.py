@@ -132,6 +132,15 @@ def test_the_json_form_is_read_and_passes_unchanged(httpd_factory, upstream, mem
     fail(h, 1, "192.0.2.9", json_form=True)
     status, _, _, _ = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.9", json_form=True)
     assert status == 429
+    # a success in that form clears the address's count too
+    fail(h, 1, "192.0.2.19", json_form=True)
+    status, _, body, browser = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.19",
+                                       json_form=True)
+    assert status == 200 and COOKIE in browser.cookies and "error" not in json.loads(body)["url"]
+    fail(h, 1, "192.0.2.19", json_form=True)
+    status, _, _, browser = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.19",
+                                    json_form=True)
+    assert status == 200 and COOKIE in browser.cookies
 
 
 def test_a_success_clears_the_addresses_count(httpd_factory, upstream, memcached):
