@@ -1047,9 +1047,10 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             && !conf->secrets) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(088)
                          "%s by user or both keys the identifiers' hashes with the "
-                         "upstream's secret, so that the cache holds no addresses, but %s is "
-                         "not set (%s:%d): set it, or count by ip", AUTHPROXY_DIR_SIGNIN_LIMIT,
-                         AUTHPROXY_DIR_SECRET, s->server_hostname, s->port);
+                         "upstream's secret, so that the cache holds no e-mail addresses, but "
+                         "%s is not set (%s:%d): set it, or count by ip",
+                         AUTHPROXY_DIR_SIGNIN_LIMIT, AUTHPROXY_DIR_SECRET, s->server_hostname,
+                         s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (authproxy_revocation(conf) && !strncasecmp(authproxy_cache_spec(conf), "shmcb", 5)
