@@ -48,12 +48,9 @@ def sign_in(httpd, email, password, client=None, json_form=False, headers=None):
     hdrs = dict(headers or {})
     if client:
         hdrs["X-Client"] = client
-    status, _, body = browser.get("/api/auth/csrf", headers=hdrs)
-    assert status == 200, body
-    fields = {"csrfToken": json.loads(body)["csrfToken"], "email": email, "password": password}
     if json_form:
         hdrs["X-Auth-Return-Redirect"] = "1"
-    status, got, body = browser.post_form("/api/auth/callback/credentials", fields, hdrs)
+    status, got, body = browser.sign_in("/api/auth", email, password, hdrs)
     return status, got, body, browser
 
 
