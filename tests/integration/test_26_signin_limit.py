@@ -12,7 +12,7 @@ import re
 import time
 import urllib.parse
 
-from harness import UPSTREAM_SECRET, Browser, header, header_all
+from harness import UPSTREAM_SECRET, Browser, header, header_all, vhost
 from test_01_config import configtest
 from test_15_metrics import scrape
 from session_helpers import COOKIE
@@ -41,10 +41,10 @@ def server(httpd_factory, upstream, memcached=None, limit="5 60", cache=None, re
     return httpd_factory(conf, **kwargs)
 
 
-def sign_in(httpd, email, password, client=None, json_form=False, headers=None):
+def sign_in(httpd, email, password, client=None, json_form=False, headers=None, host=None):
     """A Credentials sign-in from the address `client` (X-Client, which
     mod_remoteip takes from 127.0.0.1): (status, headers, body, browser)."""
-    browser = Browser(httpd)
+    browser = Browser(httpd, host=host)
     hdrs = dict(headers or {})
     if client:
         hdrs["X-Client"] = client
@@ -182,6 +182,26 @@ def test_an_ipv6_client_is_counted_by_its_64(httpd_factory, upstream, memcached)
     fail(h, 2, "::ffff:192.0.2.70")
     status, _, _, _ = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.70")
     assert status == 429
+
+
+def test_two_deployments_sharing_a_cache_count_apart(httpd_factory, upstream,
+                                                     upstream_auth_prefix, memcached):
+    """Records are named by the deployment's scope: a ban on one VirtualHost's
+    Auth.js is none on another's, though both share the cache."""
+    conf = (CONF % {"upstream": upstream.origin, "secret": UPSTREAM_SECRET, "limit": "2 60",
+                    "cache": "memcache:127.0.0.1:%d" % memcached.port}
+            + vhost("a.test", "")
+            + vhost("b.test", "AuthProxyUpstream %s\nAuthProxyTargetPath /auth\n"
+                    "AuthProxySecret %s\n" % (upstream_auth_prefix.origin, UPSTREAM_SECRET)))
+    h = httpd_factory(conf)
+    a, b = "a.test:%d" % h.port, "b.test:%d" % h.port
+    for host in (a, a):
+        status, headers, body, _ = sign_in(h, "alice@example.com", "wrong", "192.0.2.90",
+                                           host=host)
+        assert refused(status, headers, body)
+    assert sign_in(h, "alice@example.com", "alice-pw", "192.0.2.90", host=a)[0] == 429
+    status, _, _, browser = sign_in(h, "alice@example.com", "alice-pw", "192.0.2.90", host=b)
+    assert status == 302 and COOKIE in browser.cookies
 
 
 def test_a_forged_header_is_not_an_address(httpd_factory, upstream, memcached):
