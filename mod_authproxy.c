@@ -18,6 +18,7 @@
 #include "authproxy_revocation.h"
 #include "authproxy_route.h"
 #include "authproxy_session.h"
+#include "authproxy_signin.h"
 #include "authproxy_store.h"
 #include "mod_authproxy.h"
 
@@ -73,6 +74,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_revocation_register_hooks(p);
     authproxy_assertion_register_hooks(p);
     authproxy_health_register_hooks(p);
+    authproxy_signin_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }

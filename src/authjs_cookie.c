@@ -170,7 +170,7 @@ static int is_cookie_octet(unsigned char c)
            || (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
 }
 
-static unsigned char hex_value(char c)
+unsigned char authjs_hex_value(char c)
 {
     return (unsigned char)(apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10);
 }
@@ -203,7 +203,7 @@ authjs_cookie_status_e authjs_cookie_bearer(apr_pool_t *p, const char *authoriza
             if (end - at < 2 || !apr_isxdigit(at[0]) || !apr_isxdigit(at[1])) {
                 return AUTHJS_COOKIE_BEARER_MALFORMED;
             }
-            c = (unsigned char)(hex_value(at[0]) << 4 | hex_value(at[1]));
+            c = (unsigned char)(authjs_hex_value(at[0]) << 4 | authjs_hex_value(at[1]));
             at += 2;
         }
         if (!is_cookie_octet(c)) {

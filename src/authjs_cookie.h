@@ -68,4 +68,7 @@ const char *authjs_cookie_strip(apr_pool_t *p, const char *header, const char *n
  * it; NULL when it sets another cookie. */
 const char *authjs_set_cookie_pair(apr_pool_t *p, const char *set_cookie, const char *name);
 
+/* The value of a hex digit, one apr_isxdigit takes (%-escapes). */
+unsigned char authjs_hex_value(char c);
+
 #endif

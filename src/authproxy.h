@@ -78,6 +78,11 @@ typedef struct {
     apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
     int assertion_lifetime;        /* seconds */
     int trace_mode;                /* authproxy_trace_e (authproxy_trace.h) */
+    /* AuthProxySignInLimit, set together: 0 failures = Off */
+    int signin_limit;              /* failures a period allows */
+    int signin_period;             /* seconds */
+    int signin_ban;                /* seconds; AUTHPROXY_UNSET: the period */
+    int signin_by;                 /* authproxy_signin_by_e */
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]
@@ -120,6 +125,12 @@ typedef enum {
     AUTHPROXY_PREFLIGHT_PASS = 0,      /* the application answers it, no session asked */
     AUTHPROXY_PREFLIGHT_AUTH = 1       /* as any request */
 } authproxy_preflight_e;
+/* What AuthProxySignInLimit counts failed sign-ins by. */
+typedef enum {
+    AUTHPROXY_SIGNIN_BY_IP = 0,        /* the client's address */
+    AUTHPROXY_SIGNIN_BY_USER = 1,      /* the identifier it names (hashed) */
+    AUTHPROXY_SIGNIN_BY_BOTH = 2
+} authproxy_signin_by_e;
 
 typedef enum {
     AUTHPROXY_UNAUTH_REDIRECT = 0,
@@ -189,6 +200,10 @@ int authproxy_session_refresh(const authproxy_server_conf *conf);
 int authproxy_metrics_scope(const authproxy_server_conf *conf);
 int authproxy_revocation(const authproxy_server_conf *conf);
 int authproxy_revocation_unavailable(const authproxy_server_conf *conf);
+/* AuthProxySignInLimit's failures per period; 0 when Off (the default). */
+int authproxy_signin_limit(const authproxy_server_conf *conf);
+/* Its ban in seconds: as given, else the period. */
+int authproxy_signin_ban(const authproxy_server_conf *conf);
 int authproxy_unauth_action(const authproxy_dir_conf *dconf);
 int authproxy_preflight(const authproxy_dir_conf *dconf);
 int authproxy_trace_mode(const authproxy_server_conf *conf);

@@ -72,13 +72,14 @@ static struct ap_socache_hints hints_for(const authproxy_server_conf *conf)
 }
 
 /* Whether startup gives the server a cache: it asks the upstream, refreshes
- * sessions or keeps revocations. */
+ * sessions, keeps revocations or counts failed sign-ins. */
 static int uses_cache(const authproxy_server_conf *conf)
 {
     int decodes = conf->secrets && authproxy_strategy(conf) == AUTHPROXY_STRATEGY_JWT;
 
     return conf->upstream
-           && (!decodes || authproxy_session_refresh(conf) || authproxy_revocation(conf));
+           && (!decodes || authproxy_session_refresh(conf) || authproxy_revocation(conf)
+               || authproxy_signin_limit(conf));
 }
 
 /* Providers whose init() may run at configtest, beside a running server or
@@ -503,19 +504,39 @@ apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
                         : APR_EGENERAL;
 }
 
-apr_status_t authproxy_cache_forget(authproxy_identity_t *id)
+/* Removes the entry under `key`; an absent one is no failure. */
+static apr_status_t discard(const authproxy_cache_t *cache, server_rec *s, apr_pool_t *p,
+                            const unsigned char *key)
 {
-    const authproxy_cache_t *cache = id->conf->cache;
-    const unsigned char *key = authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION);
     apr_status_t rv = key ? lock(cache) : APR_ENOMEM;
 
     if (rv == APR_SUCCESS) {
-        rv = cache->provider->remove(cache->instance, id->server, key, AUTHPROXY_KEY_LEN,
-                                     id->pool);
+        rv = cache->provider->remove(cache->instance, s, key, AUTHPROXY_KEY_LEN, p);
         unlock(cache);
     }
+    return APR_STATUS_IS_NOTFOUND(rv) ? APR_SUCCESS : rv;
+}
+
+apr_status_t authproxy_cache_remove_named(const authproxy_server_conf *conf, server_rec *s,
+                                          apr_pool_t *p, const char *purpose, const char *name)
+{
+    apr_status_t rv = discard(conf->cache, s, p, named_key(conf, p, purpose, name));
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, AUTHPROXY_LOGNO(089)
+                     "session cache %s: cannot remove a %s record", conf->cache->spec, purpose);
+    }
+    return rv;
+}
+
+apr_status_t authproxy_cache_forget(authproxy_identity_t *id)
+{
+    const authproxy_cache_t *cache = id->conf->cache;
+    apr_status_t rv = discard(cache, id->server, id->pool,
+                              authproxy_cache_key(id, AUTHPROXY_RECORD_SESSION));
+
     apr_atomic_inc32(cache->evictions);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+    if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, id->server, AUTHPROXY_LOGNO(045)
                      "session cache %s: cannot remove "
                      "a signed-out session", cache->spec);

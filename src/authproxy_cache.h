@@ -35,15 +35,18 @@ apr_status_t authproxy_cache_put_session(authproxy_identity_t *id,
 #define AUTHPROXY_NAMED_CAPACITY 64
 /* A record named by its purpose and a name in the server's scope, not by a
  * credential: a revoked token, a user's revocation, the revocations'
- * generation (authproxy_revocation.c), a readiness probe's
- * (authproxy_health.c). As authproxy_cache_get and _put; a failed lookup's
- * line says what is done `instead`. */
+ * generation (authproxy_revocation.c), a count of failed sign-ins
+ * (authproxy_signin.c), a readiness probe's (authproxy_health.c). As authproxy_cache_get and _put; a failure to read
+ * is logged with what the request does `instead`. */
 apr_status_t authproxy_cache_get_named(const authproxy_server_conf *conf, server_rec *s,
                                        apr_pool_t *p, const char *purpose, const char *name,
                                        const char *instead, const char **value);
 apr_status_t authproxy_cache_put_named(const authproxy_server_conf *conf, server_rec *s,
                                        apr_pool_t *p, const char *purpose, const char *name,
                                        const char *value, apr_time_t expiry);
+/* Removes a named record; a failure is logged. */
+apr_status_t authproxy_cache_remove_named(const authproxy_server_conf *conf, server_rec *s,
+                                          apr_pool_t *p, const char *purpose, const char *name);
 /* Removes the credential's session (a sign-out) and counts it in the
  * evictions; a failure is logged. */
 apr_status_t authproxy_cache_forget(authproxy_identity_t *id);

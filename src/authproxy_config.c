@@ -72,6 +72,16 @@ int authproxy_revocation_unavailable(const authproxy_server_conf *conf)
                                                            : AUTHPROXY_UNAVAILABLE_OPEN;
 }
 
+int authproxy_signin_limit(const authproxy_server_conf *conf)
+{
+    return conf->signin_limit != AUTHPROXY_UNSET ? conf->signin_limit : 0;
+}
+
+int authproxy_signin_ban(const authproxy_server_conf *conf)
+{
+    return conf->signin_ban != AUTHPROXY_UNSET ? conf->signin_ban : conf->signin_period;
+}
+
 int authproxy_cache_negative_ttl(const authproxy_server_conf *conf)
 {
     return conf->cache_negative_ttl != AUTHPROXY_UNSET ? conf->cache_negative_ttl
@@ -164,6 +174,8 @@ void *authproxy_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->revocation_unavailable = AUTHPROXY_UNSET;
     conf->assertion_lifetime = AUTHPROXY_UNSET;
     conf->trace_mode = AUTHPROXY_UNSET;
+    conf->signin_limit = AUTHPROXY_UNSET;
+    conf->signin_ban = AUTHPROXY_UNSET;
     return conf;
 }
 
@@ -208,6 +220,8 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
      * default unless set here); the upstream origin alone is kept for a
      * VirtualHost that names another prefix on it. */
     const authproxy_server_conf *deployment = names_own_deployment(add) ? add : base;
+    /* one directive's settings, taken together */
+    const authproxy_server_conf *limit = add->signin_limit != AUTHPROXY_UNSET ? add : base;
 
     if (add->upstream) {
         conf->upstream = add->upstream;
@@ -240,6 +254,10 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->assertion_keys = MERGE_PTR(assertion_keys);
     conf->assertion_lifetime = MERGE_INT(assertion_lifetime);
     conf->trace_mode = MERGE_INT(trace_mode);
+    conf->signin_limit = limit->signin_limit;
+    conf->signin_period = limit->signin_period;
+    conf->signin_ban = limit->signin_ban;
+    conf->signin_by = limit->signin_by;
     return conf;
 }
 
@@ -608,6 +626,56 @@ static const char *cmd_revocation_unavailable(cmd_parms *cmd, void *dconf, const
                   &authproxy_sconf(cmd->server)->revocation_unavailable);
 }
 
+/* AuthProxySignInLimit N PERIOD [ban SECONDS] [by ip|user|both], or Off. */
+static const char *cmd_signin_limit(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    /* authproxy_signin_by_e */
+    static const char *const words[] = { "ip", "user", "both", NULL };
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+    int i, ban = AUTHPROXY_UNSET, by = AUTHPROXY_SIGNIN_BY_IP, limit, period;
+    const char *err;
+
+    if (argc == 1 && !strcasecmp(argv[0], "Off")) {
+        conf->signin_limit = 0;
+        return NULL;
+    }
+    if (argc < 2) {
+        return apr_psprintf(cmd->pool, "%s: give N PERIOD [ban SECONDS] [by ip|user|both], "
+                            "or Off", cmd->cmd->name);
+    }
+    if (seconds(cmd, argv[0], 1, AUTHPROXY_MAX_SIGNIN_LIMIT, &limit)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of failed sign-ins from 1 "
+                            "to %d", cmd->cmd->name, argv[0], AUTHPROXY_MAX_SIGNIN_LIMIT);
+    }
+    if ((err = seconds(cmd, argv[1], 1, AUTHPROXY_MAX_SIGNIN_SECONDS, &period))) {
+        return err;
+    }
+    for (i = 2; i < argc; i += 2) {
+        if (i + 1 == argc) {
+            return apr_psprintf(cmd->pool, "%s: '%s' wants a value after it", cmd->cmd->name,
+                                argv[i]);
+        }
+        if (!strcasecmp(argv[i], "ban")) {
+            err = seconds(cmd, argv[i + 1], 1, AUTHPROXY_MAX_SIGNIN_SECONDS, &ban);
+        }
+        else if (!strcasecmp(argv[i], "by")) {
+            err = one_of(cmd, argv[i + 1], words, "not ip, user or both", &by);
+        }
+        else {
+            err = apr_psprintf(cmd->pool, "%s: '%s' is neither ban nor by", cmd->cmd->name,
+                               argv[i]);
+        }
+        if (err) {
+            return err;
+        }
+    }
+    conf->signin_limit = limit;
+    conf->signin_period = period;
+    conf->signin_ban = ban;
+    conf->signin_by = by;
+    return NULL;
+}
+
 /* Read at startup (authproxy_assertion_post_config), as root: the path only here. */
 static const char *cmd_assertion_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -850,6 +918,10 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_REVOCATION_UNAVAILABLE, cmd_revocation_unavailable, NULL,
                   RSRC_CONF, "What a signed-in request gets while revocations cannot be read: "
                   "open (served) or closed (503) (default open)"),
+    AP_INIT_TAKE_ARGV(AUTHPROXY_DIR_SIGNIN_LIMIT, cmd_signin_limit, NULL, RSRC_CONF,
+                      "N PERIOD [ban SECONDS] [by ip|user|both]: after N failed sign-ins in "
+                      "PERIOD seconds, sign-ins get 429 for SECONDS (default PERIOD), counted "
+                      "by client address (default), identifier or both; or Off (default)"),
     AP_INIT_TAKE1(AUTHPROXY_DIR_UNAUTH_ACTION, cmd_unauth_action, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "What an anonymous visitor gets with AuthType authjs: redirect (browsers "
@@ -1040,6 +1112,23 @@ int authproxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "%s and %s traceparent (%s:%d): the upstream would get two "
                          "traceparent headers; drop the %s", AUTHPROXY_DIR_TRACE_PARENT,
                          AUTHPROXY_DIR_HEADER, s->server_hostname, s->port, AUTHPROXY_DIR_HEADER);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (authproxy_signin_limit(conf) && !strcasecmp(authproxy_cache_spec(conf), "none")) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(087)
+                         "%s counts failed sign-ins in the session cache, but %s is none (%s:%d)",
+                         AUTHPROXY_DIR_SIGNIN_LIMIT, AUTHPROXY_DIR_CACHE, s->server_hostname,
+                         s->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (authproxy_signin_limit(conf) && conf->signin_by != AUTHPROXY_SIGNIN_BY_IP
+            && !conf->secrets) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(088)
+                         "%s by user or both keys the identifiers' hashes with the "
+                         "upstream's secret, so that the cache holds no e-mail addresses, but "
+                         "%s is not set (%s:%d): set it, or count by ip",
+                         AUTHPROXY_DIR_SIGNIN_LIMIT, AUTHPROXY_DIR_SECRET, s->server_hostname,
+                         s->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (authproxy_revocation(conf) && !strncasecmp(authproxy_cache_spec(conf), "shmcb", 5)

@@ -43,6 +43,7 @@
 #define AUTHPROXY_DIR_ASSERTION_LIFETIME "AuthProxyAssertionLifetime"
 #define AUTHPROXY_DIR_PREFLIGHT     "AuthProxyPreflight"
 #define AUTHPROXY_DIR_TRACE_PARENT  "AuthProxyTraceParent"
+#define AUTHPROXY_DIR_SIGNIN_LIMIT  "AuthProxySignInLimit"
 
 #define AUTHPROXY_DEFAULT_LOCAL_PATH "/api/auth"
 #define AUTHPROXY_DEFAULT_TIMEOUT    10
@@ -56,6 +57,11 @@
 #define AUTHPROXY_DEFAULT_CACHE_NEGATIVE_TTL 5
 /* An assertion's exp after its iat, in seconds: the default is the most. */
 #define AUTHPROXY_MAX_ASSERTION_LIFETIME 60
+
+/* AuthProxySignInLimit's most failures, and its longest period and ban
+ * (a day: a lockout longer than that is an operator's job). */
+#define AUTHPROXY_MAX_SIGNIN_LIMIT   10000
+#define AUTHPROXY_MAX_SIGNIN_SECONDS 86400
 
 /* A number constant as a string, for the directives' help. */
 #define AUTHPROXY_STR(n) AUTHPROXY_STR_(n)

@@ -29,6 +29,7 @@ static const char *const kind_names[] = { "route", "session", "refresh" };
 static const char *const code_names[] = { "2xx", "3xx", "4xx", "5xx", "error" };
 static const char *const lookup_names[] = { "hit", "miss", "error" };
 static const char *const assertion_names[] = { "signed", "reused", "error" };
+static const char *const limited_names[] = { "ip", "user" };
 static const char *const decision_names[] = { "granted", "denied", "redirect", "unauthorized" };
 /* Upper bounds of the latency buckets, in seconds (+Inf follows). */
 static const double bucket_bounds[] = {
@@ -47,6 +48,7 @@ struct authproxy_metrics {
     apr_uint64_t lookups[AUTHPROXY_LOOKUPS];
     apr_uint64_t decisions[AUTHPROXY_DECISIONS];
     apr_uint64_t assertions[AUTHPROXY_ASSERTION_RESULTS];
+    apr_uint64_t signin_limited[AUTHPROXY_LIMITED_KEYS];
 };
 
 /* The VirtualHosts with a slot, in server order: the handler and
@@ -218,6 +220,15 @@ void authproxy_metrics_assertion(const authproxy_server_conf *conf,
     }
 }
 
+void authproxy_metrics_signin_limited(const authproxy_server_conf *conf, authproxy_limited_e by)
+{
+    authproxy_metrics_t *m = conf->metrics;
+
+    if (m) {
+        apr_atomic_inc64(&m->signin_limited[by]);
+    }
+}
+
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision)
 {
     authproxy_request_t *req = authproxy_request(authproxy_original(r));
@@ -367,6 +378,9 @@ static int authproxy_metrics_handler(request_rec *r)
     family(r, "authproxy_assertions_total", "X-Authjs-Assertion for proxied backends: signed, "
            "a child's reused, or none made.", "result", assertion_names,
            AUTHPROXY_ASSERTION_RESULTS, APR_OFFSETOF(authproxy_metrics_t, assertions));
+    family(r, "authproxy_signin_limited_total", "Sign-ins refused with 429 by "
+           "AuthProxySignInLimit, by what was over the limit.", "by", limited_names,
+           AUTHPROXY_LIMITED_KEYS, APR_OFFSETOF(authproxy_metrics_t, signin_limited));
     return OK;
 }
 

@@ -27,6 +27,10 @@ typedef enum {
     AUTHPROXY_ASSERTION_SIGNED, AUTHPROXY_ASSERTION_REUSED, AUTHPROXY_ASSERTION_ERROR,
     AUTHPROXY_ASSERTION_RESULTS
 } authproxy_assertion_result_e;
+/* What a sign-in refused with 429 was counted by (authproxy_signin.c). */
+typedef enum {
+    AUTHPROXY_LIMITED_IP, AUTHPROXY_LIMITED_USER, AUTHPROXY_LIMITED_KEYS
+} authproxy_limited_e;
 void authproxy_metrics_register_hooks(apr_pool_t *p);
 int authproxy_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                   server_rec *s);
@@ -40,6 +44,8 @@ void authproxy_metrics_lookup(const authproxy_server_conf *conf, authproxy_looku
 /* An assertion for a proxied backend: signed, a child's reused, or none made. */
 void authproxy_metrics_assertion(const authproxy_server_conf *conf,
                                  authproxy_assertion_result_e result);
+/* A sign-in refused under AuthProxySignInLimit. */
+void authproxy_metrics_signin_limited(const authproxy_server_conf *conf, authproxy_limited_e by);
 /* Counted once per request, the first decision. */
 void authproxy_metrics_decision(request_rec *r, authproxy_decision_e decision);
 

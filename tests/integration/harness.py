@@ -770,10 +770,13 @@ class Browser:
         assert status == 200, body
         return self.post_form(prefix + "/signout", {"csrfToken": json.loads(body)["csrfToken"]})
 
-    def sign_in(self, prefix, email, password):
+    def sign_in(self, prefix, email, password, headers=None):
+        """POST <prefix>/callback/credentials with a fresh CSRF token, both
+        requests with `headers`: (status, headers, body)."""
         import json
-        status, _, body = self.get(prefix + "/csrf")
+        status, _, body = self.get(prefix + "/csrf", headers=headers)
         assert status == 200, body
         token = json.loads(body)["csrfToken"]
         return self.post_form(prefix + "/callback/credentials",
-                              {"csrfToken": token, "email": email, "password": password})
+                              {"csrfToken": token, "email": email, "password": password},
+                              headers)

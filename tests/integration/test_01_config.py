@@ -274,6 +274,7 @@ def test_conf_examples_pass_configtest(name):
         rc, out = configtest("LoadModule ssl_module @MODULES@/mod_ssl.so\n"
                              "LoadModule cgi_module @MODULES@/mod_cgi.so\n"
                              "LoadModule status_module @MODULES@/mod_status.so\n"
+                             "LoadModule remoteip_module @MODULES@/mod_remoteip.so\n"
                              + example)
         assert rc == 0, out
     finally:

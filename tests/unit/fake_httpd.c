@@ -212,8 +212,8 @@ void ap_hook_note_auth_failure(ap_HOOK_note_auth_failure_t *pf, const char *cons
 void ap_hook_fixups(ap_HOOK_fixups_t *pf, const char *const *pre, const char *const *succ,
                     int order)
 {
-    /* publish's; the assertions' (APR_HOOK_LAST, on proxied requests only)
-     * are the integration tests' business */
+    /* publish's; the assertions' and the sign-in limit's (APR_HOOK_LAST, on
+     * proxied and route requests only) are the integration tests' business */
     if (order != APR_HOOK_LAST) {
         fake_httpd.fixups = pf;
     }
@@ -341,6 +341,17 @@ apr_status_t ap_get_brigade(ap_filter_t *filter, apr_bucket_brigade *bucket,
 apr_status_t ap_pass_brigade(ap_filter_t *filter, apr_bucket_brigade *bucket)
 {
     return APR_ENOTIMPL;
+}
+
+apr_status_t ap_save_brigade(ap_filter_t *f, apr_bucket_brigade **save_to,
+                             apr_bucket_brigade **b, apr_pool_t *p)
+{
+    return APR_ENOTIMPL;
+}
+
+int ap_map_http_request_error(apr_status_t rv, int status)
+{
+    return status;
 }
 
 apr_status_t ap_mutex_register(apr_pool_t *pconf, const char *type, const char *default_dir,
@@ -540,6 +551,16 @@ const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
             return arguments_error(p, c, " takes one or three arguments");
         }
         return c->AP_TAKE3(&cmd, dconf, w, *w2 ? w2 : NULL, *w3 ? w3 : NULL);
+    case TAKE_ARGV: {
+        char *argv[16];
+        int argc = 0;
+
+        while (argc < 16 && *(w = ap_getword_conf(p, &line))) {
+            argv[argc++] = (char *)w;
+        }
+        return *line ? arguments_error(p, c, " takes at most 16 arguments")
+                     : c->AP_TAKE_ARGV(&cmd, dconf, argc, argv);
+    }
     case FLAG:
         w = ap_getword_conf(p, &line);
         if (strcasecmp(w, "on") && strcasecmp(w, "off")) {

@@ -194,6 +194,8 @@ static const struct {
       offsetof(authproxy_server_conf, assertion_lifetime), NUMBER, "30", "30", "60", "60" },
     { AUTHPROXY_DIR_TRACE_PARENT, 0, offsetof(authproxy_server_conf, trace_mode), NUMBER,
       "generate", "2", "Propagate", "1" },
+    { AUTHPROXY_DIR_SIGNIN_LIMIT, 0, offsetof(authproxy_server_conf, signin_limit), NUMBER,
+      "5 60 ban 600 by both", "5", "Off", "0" },
     { AUTHPROXY_DIR_ASSERTION, 1, offsetof(authproxy_dir_conf, assertion), NUMBER,
       "On", "1", "Off", "0" },
     { AUTHPROXY_DIR_ASSERTION_AUDIENCE, 1, offsetof(authproxy_dir_conf, assertion_audience),

@@ -19,6 +19,7 @@
 
 #include "authjs_cookie.h"
 #include "authjs_session.h"
+#include "authjs_signin.h"
 #include "authproxy_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -464,7 +465,48 @@ static void answer_to_vars(apr_pool_t *p, void *body)
     ck_assert_str_eq(apr_table_get(vars, "AUTHJS_CLAIM_1F"), "000000000000001f");
 }
 
+/* A sign-in form of `n` bytes: short fields, the identifiers among them
+ * again and again, every byte of their values escaped. */
+static void *signin_form(apr_pool_t *p, int n)
+{
+    char *text = apr_palloc(p, n + 32), *o = text;
+
+    while (o - text < n - 32) {
+        o += sprintf(o, "x=1&email=%%41%%42&email%%5B%%5D=");
+    }
+    *o = '\0';
+    return text;
+}
+
+static void form_identifiers(apr_pool_t *p, void *body)
+{
+    apr_array_header_t *ids = authjs_signin_identifiers(p, "application/x-www-form-urlencoded",
+                                                        body, strlen(body));
+
+    /* "ab", "", and perhaps a value the end cut */
+    ck_assert(ids && ids->nelts >= 2);
+}
+
+/* A JSON sign-in whose identifier is an array nested `n` deep. */
+static void *signin_json(apr_pool_t *p, int n)
+{
+    char *text = apr_palloc(p, 2 * n + 16);
+
+    memcpy(text, "{\"email\":", 9);
+    memset(text + 9, '[', n);
+    memset(text + 9 + n, ']', n);
+    strcpy(text + 9 + 2 * n, "}");
+    return text;
+}
+
+static void json_identifiers(apr_pool_t *p, void *body)
+{
+    authjs_signin_identifiers(p, "application/json", body, strlen(body));
+}
+
 static const case_t cases[] = {
+    { "authjs_signin_identifiers, 16 KiB form", signin_form, form_identifiers, 16 * 1024 },
+    { "authjs_signin_identifiers, JSON nested 2,000 deep", signin_json, json_identifiers, 2000 },
     { "authjs_cookie_strip, 64 KiB Cookie", cookie_header, strip, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB Cookie", cookie_header, find, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB of chunks", chunked_header, find_chunks, FIELD_BYTES },

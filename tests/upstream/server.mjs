@@ -51,12 +51,13 @@
 //        and over TLS the server name (SNI) the client sent, else null
 //        query: status=NNN, location=URL, cookies=1, sleep=MS
 //   GET  /__stats             {"session_calls": N, "last_session_headers": {...},
-//                             "session_traceparents": [...]}
+//                             "session_traceparents": [...], "emails_sent": N}
 //                             (requests to <base>/session or a tenant's
 //                             /session; the raw headers of the last one; the
 //                             traceparent header of the last 100, null where
-//                             none came: the upstream's trace log)
-//   POST /__stats/reset       zero the counter, forget the traceparents
+//                             none came: the upstream's trace log; the e-mail
+//                             provider's sign-in e-mails, never sent)
+//   POST /__stats/reset       zero the counters, forget the traceparents
 //   POST /__db/session        (--strategy database only, else 404)
 //        body {"email": "alice@example.com", "expiresIn": 3600 (seconds,
 //        default 3600, may be <= 0)}: create the user (fixed table, same ids
@@ -215,6 +216,19 @@ function memoryAdapter() {
 
 const DAY = 24 * 60 * 60;
 
+// An e-mail provider whose sign-in e-mails are counted, not sent.
+let emailsSent = 0;
+const emailProvider = {
+  id: "email",
+  type: "email",
+  name: "Email",
+  maxAge: DAY,
+  from: "auth@example.test",
+  async sendVerificationRequest() {
+    emailsSent++;
+  },
+};
+
 // The one adapter instance: given to Auth.js and used by POST /__db/session.
 const dbAdapter = opts.strategy === "database" ? memoryAdapter() : undefined;
 
@@ -243,9 +257,10 @@ function buildAuthConfig(tenant) {
       : { strategy: opts.strategy },
     // Auth.js refuses a config whose only providers are Credentials when the
     // strategy is "database" (UnsupportedStrategy on every request), and a
-    // Credentials sign-in would mint a JWT cookie anyway. So no providers
-    // there: sessions come from POST /__db/session instead.
-    providers: database ? [] : [credentials],
+    // Credentials sign-in would mint a JWT cookie anyway. So only an e-mail
+    // provider there (POST <base>/signin/email, which needs the adapter):
+    // sessions come from POST /__db/session instead.
+    providers: database ? [emailProvider] : [credentials],
     callbacks: {
       session({ session, token, user }) {
         // Database strategy: `session` is the adapter's row plus `user`;
@@ -403,6 +418,7 @@ function testRoutes(req, res) {
       session_calls: sessionCalls,
       last_session_headers: lastSessionHeaders,
       session_traceparents: sessionTraceparents,
+      emails_sent: emailsSent,
     });
     return true;
   }

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of src/authjs_signin.c: a sign-in's identifiers read as
+ * Auth.js reads its body, and what its answer says (test_linear times
+ * the reading). */
+#include <stdlib.h>
+#include <string.h>
+#include <check.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "authjs_signin.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+#define FORM "application/x-www-form-urlencoded"
+#define JSON "application/json"
+
+/* The identifiers joined by "|", "" for none. */
+static const char *ids(const char *type, const char *body, apr_size_t len)
+{
+    apr_array_header_t *a = authjs_signin_identifiers(pool, type, body, len);
+
+    return a ? apr_array_pstrcat(pool, a, '|') : "(too many)";
+}
+
+#define IDS(type, body) ids(type, body, sizeof(body) - 1)
+
+START_TEST(form_bodies)
+{
+    ck_assert_str_eq(IDS(FORM, "csrfToken=x&email=alice%40example.com&password=p"),
+                     "alice@example.com");
+    /* '+' is a space, then trimmed; case folded */
+    ck_assert_str_eq(IDS(FORM, "email=++Alice%40Example.COM+"), "alice@example.com");
+    /* every value of repeated fields: Object.fromEntries takes the last, qs
+     * with its parameterLimit may keep the first */
+    ck_assert_str_eq(IDS(FORM, "email=bob&email=alice&email=Bob"), "bob|alice");
+    /* qs's brackets (Express) name the field too */
+    ck_assert_str_eq(IDS(FORM, "email[]=a&email[0]=b&email%5Bx%5D=c&emails=d&email.x=e"),
+                     "a|b|c");
+    /* a form naming many: refused */
+    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4"), "1|2|3|4");
+    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4&email=5"), "(too many)");
+    /* an encoded name is the name */
+    ck_assert_str_eq(IDS(FORM, "%65mail=alice"), "alice");
+    /* broken escapes are themselves */
+    ck_assert_str_eq(IDS(FORM, "email=a%zz%4"), "a%zz%4");
+    ck_assert_str_eq(IDS(FORM, "email=%"), "%");
+    /* a name without '=' is an empty value */
+    ck_assert_str_eq(IDS(FORM, "email&x=1"), "");
+    /* both fields, each once */
+    ck_assert_str_eq(IDS(FORM, "email=a&username=b"), "a|b");
+    ck_assert_str_eq(IDS(FORM, "email=a&username=A"), "a");
+    /* none */
+    ck_assert_str_eq(IDS(FORM, "password=x&&&=&"), "");
+    ck_assert_str_eq(IDS(FORM, ""), "");
+    /* a byte order mark goes, as UTF-8 decoding drops it */
+    ck_assert_str_eq(IDS(FORM, "\xEF\xBB\xBF" "email=a"), "a");
+}
+END_TEST
+
+START_TEST(json_bodies)
+{
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"Alice@Example.com\",\"password\":\"p\"}"),
+                     "alice@example.com");
+    ck_assert_str_eq(IDS("application/json; charset=utf-8", "{\"username\":\"\\u0041b\"}"),
+                     "ab");
+    /* duplicates: the last, as JSON.parse */
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"a\",\"email\":\"b\"}"), "b");
+    /* brackets are a form's */
+    ck_assert_str_eq(IDS(JSON, "{\"email[]\":\"a\"}"), "");
+    /* not a string: its JSON form */
+    ck_assert_str_eq(IDS(JSON, "{\"email\":[\"A\",{\"b\":1}]}"), "[\"a\",{\"b\":1}]");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":null}"), "null");
+    /* not an object, or not JSON: none */
+    ck_assert_str_eq(IDS(JSON, "[\"email\"]"), "");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"a\""), "");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"\\ud800\"}"), "");
+    ck_assert_str_eq(IDS(JSON, "\xEF\xBB\xBF{\"email\":\"a\"}"), "a");
+}
+END_TEST
+
+START_TEST(content_types)
+{
+    /* JSON is tested first, anywhere in the header, in any case */
+    ck_assert_str_eq(IDS("text/plain, application/json", "{\"email\":\"a\"}"), "a");
+    ck_assert_str_eq(IDS("Application/JSON", "{\"email\":\"a\"}"), "a");
+    ck_assert_str_eq(IDS(FORM "; application/json", "email=a"), "");
+    ck_assert_str_eq(IDS("APPLICATION/X-WWW-FORM-URLENCODED", "email=a"), "a");
+    /* no body Auth.js reads */
+    ck_assert_str_eq(IDS("text/plain", "email=a"), "");
+    ck_assert_str_eq(ids(NULL, "email=a", 7), "");
+    ck_assert_str_eq(IDS("multipart/form-data", "email=a"), "");
+}
+END_TEST
+
+START_TEST(outcomes)
+{
+    ck_assert_int_eq(authjs_signin_outcome("http://app/api/auth/signin?error=CredentialsSignin"
+                                           "&code=credentials"), AUTHJS_SIGNIN_REFUSED);
+    ck_assert_int_eq(authjs_signin_outcome("/login?x=1&error=CredentialsSignin"),
+                     AUTHJS_SIGNIN_REFUSED);
+    ck_assert_int_eq(authjs_signin_outcome("/login?error=CredentialsSignin#top"),
+                     AUTHJS_SIGNIN_REFUSED);
+    /* another error, another parameter, the path, the fragment */
+    ck_assert_int_eq(authjs_signin_outcome("/api/auth/signin?error=MissingCSRF"),
+                     AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/?error=CredentialsSigninX"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/?xerror=CredentialsSignin"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/error=CredentialsSignin"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/#?error=CredentialsSignin"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/x?a=1#&error=CredentialsSignin"),
+                     AUTHJS_SIGNIN_OTHER);
+    /* an e-mail sent */
+    ck_assert_int_eq(authjs_signin_outcome("http://app/api/auth/verify-request?provider=email"
+                                           "&type=email"), AUTHJS_SIGNIN_EMAIL_SENT);
+    ck_assert_int_eq(authjs_signin_outcome("/verify-request?type=webauthn"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome("/verify-request/x?type=email"), AUTHJS_SIGNIN_OTHER);
+    /* signed in, or nothing */
+    ck_assert_int_eq(authjs_signin_outcome("http://app/"), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome(""), AUTHJS_SIGNIN_OTHER);
+    ck_assert_int_eq(authjs_signin_outcome(NULL), AUTHJS_SIGNIN_OTHER);
+}
+END_TEST
+
+START_TEST(answer_urls)
+{
+    const char *answer = "{\"url\":\"http://app/api/auth/signin?error=CredentialsSignin\"}";
+
+    ck_assert_str_eq(authjs_signin_answer_url(pool, answer, strlen(answer)),
+                     "http://app/api/auth/signin?error=CredentialsSignin");
+    ck_assert_ptr_null(authjs_signin_answer_url(pool, "{\"url\":1}", 9));
+    ck_assert_ptr_null(authjs_signin_answer_url(pool, "[]", 2));
+    ck_assert_ptr_null(authjs_signin_answer_url(pool, "{\"url\":", 7));
+    ck_assert_ptr_null(authjs_signin_answer_url(pool, "", 0));
+}
+END_TEST
+
+static Suite *signin_suite(void)
+{
+    Suite *s = suite_create("authjs_signin");
+    TCase *tc = tcase_create("signin");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, form_bodies);
+    tcase_add_test(tc, json_bodies);
+    tcase_add_test(tc, content_types);
+    tcase_add_test(tc, outcomes);
+    tcase_add_test(tc, answer_urls);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(signin_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
