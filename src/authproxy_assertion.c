@@ -34,9 +34,12 @@
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
 
-/* Assertions of one generation of a child's cache: it keeps the newest
- * from 1024 to 2048 (an assertion is of use for 30 s at most). */
+/* What one generation of a child's cache takes before the next replaces
+ * it: entries put in (a visitor's again too, as each takes memory of the
+ * generation's pool) and their bytes. A child keeps at most two (an
+ * assertion is of use for 30 s at most). */
 #define CACHE_MAX 1024
+#define CACHE_BYTES (2 * 1024 * 1024)
 /* The JWKS handler's answer may be kept this long (s): a rotation adds the
  * new key to the set some minutes before it signs. */
 #define JWKS_MAX_AGE "300"
@@ -52,6 +55,7 @@ typedef struct {
 typedef struct {
     apr_pool_t *pool;
     apr_hash_t *entries;
+    apr_size_t stored, bytes;  /* put in since the pool was cleared */
 } generation_t;
 
 static struct {
@@ -244,17 +248,22 @@ static const char *cached(request_rec *r, const char *key, apr_time_t now)
 static void keep(const char *key, const char *jws, apr_time_t iat, apr_time_t exp)
 {
     cached_t *entry;
-
     generation_t older;
+    apr_size_t size = sizeof(*entry) + strlen(key) + strlen(jws) + 2;
 
     apr_thread_mutex_lock(cache.mutex);
-    if (apr_hash_count(cache.gen[0].entries) >= CACHE_MAX) {
+    /* by what the pool took, not by its hash's count: a visitor's assertion
+     * signed again replaces its entry there, but not the entry's memory */
+    if (cache.gen[0].stored >= CACHE_MAX || cache.gen[0].bytes + size > CACHE_BYTES) {
         older = cache.gen[1];
         apr_pool_clear(older.pool);
         older.entries = apr_hash_make(older.pool);
+        older.stored = older.bytes = 0;
         cache.gen[1] = cache.gen[0];
         cache.gen[0] = older;
     }
+    cache.gen[0].stored++;
+    cache.gen[0].bytes += size;
     entry = apr_palloc(cache.gen[0].pool, sizeof(*entry));
     entry->jws = apr_pstrdup(cache.gen[0].pool, jws);
     entry->iat = iat;
