@@ -12,8 +12,8 @@ import os
 import pytest
 
 from harness import SANITIZER_RUNTIMES, UPSTREAM_SECRET, child_pids, rss_kib
-from session_helpers import ALICE, session_cookie, tokens
-from test_24_assertion import b64d, conf, jwks, keys, verify  # noqa: F401 (keys: a fixture)
+from session_helpers import ALICE, parse_env, session_cookie, tokens
+from test_24_assertion import b64d, conf, jwks, keys, token, verify  # noqa: F401 (fixtures)
 
 # A claim big enough that each signature costs a child tens of KiB (a token
 # stays below the module's 16 KiB).
@@ -74,3 +74,54 @@ def test_resigning_one_visitor_keeps_the_cache_bounded(httpd_factory, upstream, 
     # unbounded: ~25 KiB per signature, 15 MiB and more; bounded: two
     # generations of 2 MiB
     assert grown < 8 * 1024, "grew %d KiB over %d signatures" % (grown, signed)
+
+
+def fpm_conf(upstream, keys, php_fpm, extra=""):
+    return conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        LoadModule include_module @MODULES@/mod_include.so
+        <FilesMatch "\\.php$">
+            AuthProxyAssertion On
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+        %s
+    """ % (php_fpm.port, extra)
+
+
+def assertion_vars(env):
+    return {k: v for k, v in env.items() if "AUTHJS_ASSERTION" in k}
+
+
+def test_error_document_after_fastcgi_gets_no_assertion(httpd_factory, upstream, keys,
+                                                        php_fpm, token):
+    """mod_proxy_fcgi writes the request's headers into its environment
+    (HTTP_X_AUTHJS_ASSERTION, aud fcgi://...); the ErrorDocument its error
+    goes to is another request, and httpd hands it that environment as
+    REDIRECT_*: a CGI error page held an assertion it could replay to the
+    PHP application."""
+    h = httpd_factory(fpm_conf(upstream, keys, php_fpm, """
+        ProxyErrorOverride On
+        ErrorDocument 500 /cgi-bin/env.cgi
+    """))
+    h.write("htdocs/fail.php", "<?php http_response_code(500); echo 'failed';\n")
+    status, _, body = h.request("GET", "/fail.php", headers={"Cookie": session_cookie(token)})
+    env = parse_env(body)
+    assert status == 500 and env.get("AUTHJS_USER_EMAIL") == ALICE["email"], body
+    assert not assertion_vars(env), env
+
+
+def test_ssi_include_of_a_proxied_page_gets_no_assertion(httpd_factory, upstream, keys,
+                                                         php_fpm, token):
+    """A PHP page's output through mod_include: the included CGI's
+    subrequest starts with a copy of the main request's environment,
+    HTTP_X_AUTHJS_ASSERTION (for the PHP application) in it."""
+    h = httpd_factory(fpm_conf(upstream, keys, php_fpm, """
+        <Files "ssi.php">
+            Options +Includes
+            SetOutputFilter INCLUDES
+        </Files>
+    """))
+    h.write("htdocs/ssi.php", "<?php echo '<!--#include virtual=\"/cgi-bin/env.cgi\" -->';\n")
+    status, _, body = h.request("GET", "/ssi.php", headers={"Cookie": session_cookie(token)})
+    env = parse_env(body)
+    assert status == 200 and env.get("AUTHJS_USER_EMAIL") == ALICE["email"], body
+    assert not assertion_vars(env), env
