@@ -151,17 +151,22 @@ static const char *proxied_to(const request_rec *r)
     return r->handler && !strncmp(r->handler, "proxy:", 6) ? r->handler : NULL;
 }
 
-/* The origin of the backend at `target` (proxied_to); NULL when it has none. */
+/* The origin of the backend at `target` (proxied_to), after the socket
+ * for one on a Unix socket ("unix:/run/php/site1.sock|fcgi://localhost"):
+ * its URL's host is a placeholder that every such backend shares; NULL when
+ * it has none. */
 static const char *backend_origin(request_rec *r, const char *target)
 {
-    const char *url = target + sizeof("proxy:") - 1, *bar;
+    const char *url = target + sizeof("proxy:") - 1, *bar, *socket = "";
     apr_uri_t uri;
-
-    if (!strncasecmp(url, "unix:", 5) && (bar = ap_strchr_c(url, '|'))) {
-        url = bar + 1;
-    }
     apr_port_t port;
     char *scheme;
+
+    if (!strncasecmp(url, "unix:", 5) && (bar = ap_strchr_c(url, '|'))) {
+        socket = apr_pstrcat(r->pool, "unix:", apr_pstrmemdup(r->pool, url + 5, bar - url - 5),
+                             "|", NULL);
+        url = bar + 1;
+    }
 
     if (apr_uri_parse(r->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname) {
         return NULL;
@@ -173,9 +178,9 @@ static const char *backend_origin(request_rec *r, const char *target)
      * ajp://, ws:// ... keep their scheme, the port unless their default */
     url = authproxy_origin_make(r->pool, scheme, uri.hostname, 0)->hostport;
     if (port && port != apr_uri_port_of_scheme(scheme)) {
-        return apr_psprintf(r->pool, "%s://%s:%u", scheme, url, (unsigned)port);
+        return apr_psprintf(r->pool, "%s%s://%s:%u", socket, scheme, url, (unsigned)port);
     }
-    return apr_pstrcat(r->pool, scheme, "://", url, NULL);
+    return apr_pstrcat(r->pool, socket, scheme, "://", url, NULL);
 }
 
 /* The claims the assertion adds from the session: a token's other than

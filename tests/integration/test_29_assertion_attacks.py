@@ -6,14 +6,21 @@ backend never reaches another handler through an internal redirect's or a
 subrequest's environment, and the JWS and key set hold up to hostile claims
 and odd keys."""
 import http.client
+import http.server
 import json
 import os
+import shutil
+import socketserver
+import subprocess
+import threading
 
 import pytest
 
-from harness import SANITIZER_RUNTIMES, UPSTREAM_SECRET, child_pids, rss_kib
+from harness import (SANITIZER_RUNTIMES, UPSTREAM_SECRET, Httpd, child_pids, header,
+                     public_tempdir, rss_kib, tagged)
 from session_helpers import ALICE, parse_env, session_cookie, tokens
-from test_24_assertion import b64d, conf, jwks, keys, token, verify  # noqa: F401 (fixtures)
+from test_24_assertion import (app, arrived, b64d, conf, jose_verify, jwks, keys,  # noqa: F401
+                               token, verify)
 
 # A claim big enough that each signature costs a child tens of KiB (a token
 # stays below the module's 16 KiB).
@@ -125,3 +132,207 @@ def test_ssi_include_of_a_proxied_page_gets_no_assertion(httpd_factory, upstream
     env = parse_env(body)
     assert status == 200 and env.get("AUTHJS_USER_EMAIL") == ALICE["email"], body
     assert not assertion_vars(env), env
+
+
+@pytest.fixture(scope="module")
+def odd_keys(keys):
+    """Key files a confused operator may name: the public half, a
+    certificate before the key, an empty file, a directory, a P-256 key in
+    the traditional "EC PRIVATE KEY" form, /dev/zero."""
+    directory = os.path.dirname(keys["ec"])
+    made = {"dir": directory, "zero": "/dev/zero", "empty": os.path.join(directory, "empty.pem")}
+    open(made["empty"], "w").close()
+    made["public"] = os.path.join(directory, "public.pem")
+    subprocess.run(["openssl", "pkey", "-in", keys["ec"], "-pubout", "-out", made["public"]],
+                   check=True, capture_output=True)
+    cert = subprocess.run(["openssl", "req", "-new", "-x509", "-key", keys["ec"], "-subj", "/CN=x",
+                           "-days", "1"], check=True, capture_output=True).stdout
+    made["cert_then_key"] = os.path.join(directory, "cert-key.pem")
+    with open(made["cert_then_key"], "wb") as f, open(keys["ec"], "rb") as key:
+        f.write(cert + key.read())
+    made["traditional"] = os.path.join(directory, "traditional.pem")
+    subprocess.run(["openssl", "ec", "-in", keys["ec"], "-out", made["traditional"]],
+                   check=True, capture_output=True)
+    return made
+
+
+@pytest.mark.parametrize("which", ["dir", "zero", "empty", "public"])
+def test_odd_key_files_stop_startup(upstream, odd_keys, which):
+    h = Httpd(conf(upstream, "AuthProxyAssertionKey %s" % odd_keys[which]))
+    rc, out = h.configtest()
+    assert rc != 0
+    assert tagged(out, "AUTHPROXY080", "AuthProxyAssertionKey", odd_keys[which]), out
+
+
+@pytest.mark.parametrize("which", ["cert_then_key", "traditional"])
+def test_key_forms_openssl_writes_are_read(httpd_factory, upstream, keys, odd_keys, token, which):
+    """The key is the same: its kid the same as from its PKCS#8 file's."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s %s"
+                           % (odd_keys[which], keys["ec"])))
+    _, key_set = jwks(h)
+    assert key_set["keys"][0]["kid"] == key_set["keys"][1]["kid"]
+    assert "d" not in key_set["keys"][0]
+
+
+@pytest.mark.parametrize("line", [
+    "AuthProxyAssertionLifetime 0", "AuthProxyAssertionLifetime 61",
+    "AuthProxyAssertionLifetime -1", "AuthProxyAssertionLifetime 1e3",
+    "AuthProxyAssertionLifetime 30s", "AuthProxyAssertionLifetime 99999999999999999999",
+    "AuthProxyAssertionKey", "AuthProxyAssertionAudience \"\"",
+    "AuthProxyAssertion maybe",
+])
+def test_bad_directives_stop_startup(upstream, keys, line):
+    h = Httpd(conf(upstream, "AuthProxyAssertionKey %s\n%s" % (keys["ec"], line)))
+    rc, out = h.configtest()
+    assert rc != 0, out
+    assert line.split()[0] in out, out
+
+
+def test_key_and_lifetime_not_in_htaccess(httpd_factory, upstream, keys):
+    """A tenant would name a key file (read as root), or stretch the
+    assertions' life."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        <Directory "@DIR@/htdocs/tenant">
+            AllowOverride All
+        </Directory>
+    """)
+    os.makedirs(os.path.join(h.dir, "htdocs", "tenant"), exist_ok=True)
+    h.write("htdocs/tenant/page.html", "hello\n")
+    for line in ("AuthProxyAssertionKey %s" % keys["ed"], "AuthProxyAssertionLifetime 5"):
+        h.write("htdocs/tenant/.htaccess", line + "\n")
+        h.expect_other_log("[core:alert]", line.split()[0] + " not allowed here")
+        status, _, _ = h.request("GET", "/tenant/page.html")
+        assert status == 500
+        assert line.split()[0] + " not allowed here" in h.error_log()
+
+
+def test_error_document_proxied_elsewhere_gets_its_own_or_none(httpd_factory, upstream, keys,
+                                                               token):
+    """The dead backend's request had an assertion made out to it in its
+    headers when mod_proxy failed; its ErrorDocument is proxied to the echo,
+    which must see none where assertions are off, and one made out to
+    itself where they are on."""
+    base = conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"])
+    for target, aud in (("/plain/err", None), ("/aud/err", "https://api.example")):
+        h = httpd_factory(base + """
+            <Location /dead/>
+                AuthProxyAssertion On
+                ProxyPass http://127.0.0.1:1/
+                ErrorDocument 503 %s
+            </Location>
+        """ % target)
+        status, _, body = h.request("GET", "/dead/x", headers={"Cookie": session_cookie(token)})
+        # the status is the backend's: the echo's 200
+        assert status in (200, 503), body
+        seen = json.loads(body)["headers"]
+        found = [v for k, v in seen.items() if "assertion" in k.lower()]
+        if aud is None:
+            assert not found, seen
+        else:
+            _, key_set = jwks(h)
+            assert len(found) == 1
+            assert verify(found[0], key_set, aud, h.origin)["sub"] == ALICE["sub"]
+
+
+HOSTILE = {"sub": "u-\"quoted\"\\", "email": "mallory@example.com",
+           "name": "Mal\u0000lory".replace("\u0000", "") + "\n\r\t\u2028\u00e9\U0001F600</script>",
+           "role": "admin\",\"sub\":\"u-alice", "n": 2 ** 53, "f": -1.5e300, "t": True,
+           "nothing": None, "list": ["a", {"b": "c"}], "iss ": "spaced", "Aud": "cased"}
+
+
+def test_hostile_claim_values_are_escaped(app, upstream):
+    """Quotes, backslashes, control characters, non-BMP characters, big
+    numbers: each claim arrives as the session held it, none overwrites
+    another, in a JWS Python and jose both verify."""
+    hostile, = tokens(HOSTILE)
+    seen = arrived(app, "/backend/x", hostile)
+    _, key_set = jwks(app)
+    jws = seen["x-authjs-assertion"]
+    claims = verify(jws, key_set, upstream.origin, app.origin)
+    for name, value in HOSTILE.items():
+        assert claims[name] == value, name
+    result = jose_verify(key_set, jws, app.origin, upstream.origin)
+    assert result["ok"] and result["payload"]["sub"] == HOSTILE["sub"], result
+
+
+def test_host_header_and_absolute_uri_move_neither_iss_nor_aud(app, upstream, token):
+    """iss is the server's own name, aud the backend's: a client's Host
+    header or absolute-form request target changes neither."""
+    _, key_set = jwks(app)
+    for host in ("evil.example", "evil.example:%d" % app.port, "[::1]", "a b"):
+        status, _, body = app.request("GET", "/backend/x", host=host,
+                                      headers={"Cookie": session_cookie(token)})
+        if status == 400:
+            continue
+        jws = json.loads(body)["headers"]["x-authjs-assertion"]
+        assert verify(jws, key_set, upstream.origin, app.origin)["sub"] == ALICE["sub"], host
+    answer = app.raw(("GET http://evil.example/backend/x HTTP/1.1\r\nHost: evil.example\r\n"
+                      "Cookie: %s\r\nConnection: close\r\n\r\n" % session_cookie(token)).encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    jws = json.loads(body)["headers"]["x-authjs-assertion"]
+    assert verify(jws, key_set, upstream.origin, app.origin)["sub"] == ALICE["sub"]
+
+
+class UnixEcho(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """An HTTP backend on a Unix socket, as mod_proxy reaches one with
+    unix:/path|http://localhost/: answers each request with the assertion it
+    got."""
+    daemon_threads = True
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = (self.headers.get("X-Authjs-Assertion") or "").encode()
+            self.send_response(200)
+            self.send_header("X-Socket", self.server.server_address)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    def __init__(self, path):
+        super().__init__(path, self.Handler)
+        os.chmod(path, 0o777)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture
+def unix_backends():
+    directory = public_tempdir("authproxy-uds-")
+    made = [UnixEcho(os.path.join(directory, name)) for name in ("tenant1.sock", "tenant2.sock")]
+    yield made
+    for server in made:
+        server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_backends_on_two_unix_sockets_get_different_audiences(httpd_factory, upstream, keys,
+                                                              token, unix_backends):
+    """SetHandler "proxy:unix:/run/php/site1.sock|fcgi://localhost" and
+    site2's (a PHP-FPM pool per site, Debian's usual setup) reach two
+    backends through one placeholder origin: an assertion made out to one
+    must not verify for the other, which only its aud can tell. (ProxyPass
+    unix:...|http://localhost/ twice is one worker to httpd, which sends
+    both to the first socket: there the placeholders must differ anyway.)"""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + "".join("""
+        <Location /t%d/>
+            AuthProxyAssertion On
+            SetHandler "proxy:unix:%s|http://localhost/"
+        </Location>
+    """ % (i + 1, b.server_address) for i, b in enumerate(unix_backends)))
+    _, key_set = jwks(h)
+    auds = []
+    for i, backend in enumerate(unix_backends):
+        status, headers, body = h.request("GET", "/t%d/x" % (i + 1),
+                                          headers={"Cookie": session_cookie(token)})
+        assert status == 200 and header(headers, "X-Socket") == backend.server_address, body
+        aud = "unix:%s|http://localhost" % backend.server_address
+        assert verify(body.decode(), key_set, aud, h.origin)["sub"] == ALICE["sub"]
+        auds.append(aud)
+    assert auds[0] != auds[1]
