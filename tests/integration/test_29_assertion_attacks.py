@@ -19,6 +19,7 @@ import pytest
 from harness import (SANITIZER_RUNTIMES, UPSTREAM_SECRET, Httpd, child_pids, header,
                      public_tempdir, rss_kib, tagged)
 from session_helpers import ALICE, parse_env, session_cookie, tokens
+from test_21_revocation import fleet_conf, minted, refused_within_a_second, revoke
 from test_24_assertion import (app, arrived, b64d, conf, jose_verify, jwks, keys,  # noqa: F401
                                token, verify)
 
@@ -336,3 +337,23 @@ def test_backends_on_two_unix_sockets_get_different_audiences(httpd_factory, ups
         assert verify(body.decode(), key_set, aud, h.origin)["sub"] == ALICE["sub"]
         auds.append(aud)
     assert auds[0] != auds[1]
+
+
+def test_no_assertion_after_revocation(httpd_factory, upstream, keys, memcached):
+    """The child still holds the visitor's assertion, well inside its
+    lifetime: a revoked session gets none of it (its key names the claims,
+    not whether the session still holds)."""
+    h = httpd_factory(fleet_conf(upstream, memcached, extra="""
+        AuthProxyAssertionKey %s
+        <Location /backend/>
+            AuthProxyAssertion On
+            ProxyPass %s/api/auth/__echo/
+        </Location>
+    """ % (keys["ec"], upstream.origin)))
+    token, = minted("u-revoked")
+    first = arrived(h, "/backend/x", token)
+    assert "x-authjs-assertion" in first
+    assert arrived(h, "/backend/y", token)["x-authjs-assertion"] == first["x-authjs-assertion"]
+    status, _, body = revoke(h, {"sub": "u-revoked"})
+    assert status in (200, 204), body
+    refused_within_a_second(lambda: arrived(h, "/backend/z", token).get("x-authjs-assertion"))
