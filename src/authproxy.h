@@ -78,6 +78,10 @@ typedef struct {
     apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
     int assertion_lifetime;        /* seconds */
     int trace_mode;                /* authproxy_trace_e (authproxy_trace.h) */
+    /* where the server's config (not .htaccess) first says AuthProxyAssertion
+     * On, "file:line": it needs a key (a VirtualHost's, or the main server's,
+     * whose sections a VirtualHost has too) */
+    const char *assertion_on_at;
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]

@@ -104,6 +104,13 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
         const authproxy_server_conf *first;
         const char *err;
 
+        if (!conf->assertion_keys && conf->assertion_on_at && conf->upstream) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(073)
+                         "%s On (%s) in a server without %s: its requests would get 500 (%s)",
+                         AUTHPROXY_DIR_ASSERTION, conf->assertion_on_at,
+                         AUTHPROXY_DIR_ASSERTION_KEY, authproxy_server_name(pconf, s));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (!conf->assertion_keys) {
             continue;
         }

@@ -17,10 +17,10 @@ import threading
 import pytest
 
 from harness import (SANITIZER_RUNTIMES, UPSTREAM_SECRET, Httpd, child_pids, header,
-                     public_tempdir, rss_kib, tagged)
+                     public_tempdir, rss_kib, tagged, vhost)
 from session_helpers import ALICE, parse_env, session_cookie, tokens
 from test_21_revocation import fleet_conf, minted, refused_within_a_second, revoke
-from test_24_assertion import (app, arrived, b64d, conf, jose_verify, jwks, keys,  # noqa: F401
+from test_24_assertion import (ONE_CHILD, app, arrived, b64d, conf, jose_verify, jwks, keys,  # noqa: F401
                                token, verify)
 
 # A claim big enough that each signature costs a child tens of KiB (a token
@@ -343,7 +343,7 @@ def test_no_assertion_after_revocation(httpd_factory, upstream, keys, memcached)
     """The child still holds the visitor's assertion, well inside its
     lifetime: a revoked session gets none of it (its key names the claims,
     not whether the session still holds)."""
-    h = httpd_factory(fleet_conf(upstream, memcached, extra="""
+    h = httpd_factory(ONE_CHILD + fleet_conf(upstream, memcached, extra="""
         AuthProxyAssertionKey %s
         <Location /backend/>
             AuthProxyAssertion On
@@ -357,3 +357,20 @@ def test_no_assertion_after_revocation(httpd_factory, upstream, keys, memcached)
     status, _, body = revoke(h, {"sub": "u-revoked"})
     assert status in (200, 204), body
     refused_within_a_second(lambda: arrived(h, "/backend/z", token).get("x-authjs-assertion"))
+
+
+def test_assertion_on_needs_a_key_where_it_applies(upstream, keys):
+    """On in a VirtualHost: the main server's key is its key too; On in
+    the main server's sections, which every VirtualHost has: each needs
+    one. The message names the place of the On."""
+    on = "<Location /api/>\nAuthProxyAssertion On\n</Location>\n"
+    key = "AuthProxyAssertionKey %s\n" % keys["ec"]
+    base = "AuthProxyUpstream %s\nAuthProxySecret %s\n" % (upstream.origin, UPSTREAM_SECRET)
+    assert Httpd(base + key + vhost("a.test", on)).configtest()[0] == 0
+    assert Httpd(base + vhost("a.test", key) + vhost("b.test", on + key)).configtest()[0] == 0
+    h = Httpd(base + vhost("a.test", key) + vhost("b.test", on))
+    rc, out = h.configtest()
+    assert rc != 0 and tagged(out, "AUTHPROXY073", h.conf_path, "b.test"), out
+    h = Httpd(base + on + vhost("a.test", key))
+    rc, out = h.configtest()
+    assert rc != 0 and tagged(out, "AUTHPROXY073", h.conf_path), out
