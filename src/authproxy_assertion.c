@@ -74,9 +74,19 @@ static const char *load_keys(apr_pool_t *pconf, authproxy_server_conf *conf)
                                              sizeof(authjs_jws_key_t *));
     for (i = 0; i < conf->assertion_keys->nelts; i++) {
         authjs_jws_key_t *key = NULL;
-        const char *err = authjs_jws_key_load(pconf, APR_ARRAY_IDX(conf->assertion_keys, i,
-                                                                   const char *), &key);
+        const char *path = APR_ARRAY_IDX(conf->assertion_keys, i, const char *);
+        const char *err = authjs_jws_key_load(pconf, path, &key);
+        int j;
 
+        /* one kid twice in a set: jose, and others, then verify nothing */
+        for (j = 0; !err && j < i; j++) {
+            if (!strcmp(authjs_jws_key_kid(key),
+                        authjs_jws_key_kid(APR_ARRAY_IDX(conf->assertion_signers, j,
+                                                         const authjs_jws_key_t *)))) {
+                err = apr_psprintf(pconf, "%s holds the same key as %s", path,
+                                   APR_ARRAY_IDX(conf->assertion_keys, j, const char *));
+            }
+        }
         if (err) {
             json_decref(set);
             return err;

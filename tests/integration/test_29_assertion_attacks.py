@@ -15,13 +15,15 @@ import subprocess
 import threading
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from harness import (SANITIZER_RUNTIMES, UPSTREAM_SECRET, Httpd, child_pids, header,
                      public_tempdir, rss_kib, tagged, vhost)
 from session_helpers import ALICE, parse_env, session_cookie, tokens
 from test_21_revocation import fleet_conf, minted, refused_within_a_second, revoke
-from test_24_assertion import (ONE_CHILD, app, arrived, b64d, conf, jose_verify, jwks, keys,  # noqa: F401
-                               token, verify)
+# app, keys and token are fixtures
+from test_24_assertion import (ONE_CHILD, app, arrived, b64d, conf, jose_verify,  # noqa: F401
+                               jwks, keys, thumbprint, token, verify)
 
 # A claim big enough that each signature costs a child tens of KiB (a token
 # stays below the module's 16 KiB).
@@ -166,13 +168,16 @@ def test_odd_key_files_stop_startup(upstream, odd_keys, which):
 
 
 @pytest.mark.parametrize("which", ["cert_then_key", "traditional"])
-def test_key_forms_openssl_writes_are_read(httpd_factory, upstream, keys, odd_keys, token, which):
-    """The key is the same: its kid the same as from its PKCS#8 file's."""
-    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s %s"
-                           % (odd_keys[which], keys["ec"])))
+def test_key_forms_openssl_writes_are_read(httpd_factory, upstream, keys, odd_keys, which):
+    """The key is the PKCS#8 file's: its public point, its thumbprint."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % odd_keys[which]))
     _, key_set = jwks(h)
-    assert key_set["keys"][0]["kid"] == key_set["keys"][1]["kid"]
-    assert "d" not in key_set["keys"][0]
+    jwk, = key_set["keys"]
+    with open(keys["ec"], "rb") as f:
+        numbers = serialization.load_pem_private_key(f.read(), None).public_key().public_numbers()
+    assert (int.from_bytes(b64d(jwk["x"]), "big"), int.from_bytes(b64d(jwk["y"]), "big")) \
+        == (numbers.x, numbers.y)
+    assert jwk["kid"] == thumbprint(jwk) and "d" not in jwk
 
 
 @pytest.mark.parametrize("line", [
@@ -374,3 +379,15 @@ def test_assertion_on_needs_a_key_where_it_applies(upstream, keys):
     h = Httpd(base + on + vhost("a.test", key))
     rc, out = h.configtest()
     assert rc != 0 and tagged(out, "AUTHPROXY073", h.conf_path), out
+
+
+def test_one_key_listed_twice_stops_startup(upstream, keys, odd_keys):
+    """The same key under two names (a rotation that copied the file) put
+    one kid twice in the key set, where Node's jose finds several keys for
+    an assertion's kid and verifies none (ERR_JWKS_MULTIPLE_MATCHING_KEYS)."""
+    for line in ("%s %s" % (keys["ec"], odd_keys["traditional"]),
+                 "%s %s" % (keys["ed"], keys["ed"])):
+        h = Httpd(conf(upstream, "AuthProxyAssertionKey " + line))
+        rc, out = h.configtest()
+        assert rc != 0
+        assert tagged(out, "AUTHPROXY080", "AuthProxyAssertionKey", *line.split()), out
