@@ -391,3 +391,36 @@ def test_one_key_listed_twice_stops_startup(upstream, keys, odd_keys):
         rc, out = h.configtest()
         assert rc != 0
         assert tagged(out, "AUTHPROXY080", "AuthProxyAssertionKey", *line.split()), out
+
+
+def test_auth_routes_never_get_one(httpd_factory, upstream, keys, token):
+    """AuthProxyAssertion On over the whole site: Auth.js's own routes are
+    proxied too, and get none (the upstream is not a backend)."""
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + """
+        <Location />
+            AuthProxyAssertion On
+        </Location>
+    """)
+    assert "x-authjs-assertion" in arrived(h, "/backend/x", token)
+    seen = arrived(h, "/api/auth/__echo/x", token, {"X-Authjs-Assertion": "forged"})
+    assert not [k for k in seen if "assertion" in k.lower()], seen
+
+
+def test_directory_index_to_php_fpm_gets_its_own(httpd_factory, upstream, keys, php_fpm, token):
+    """mod_dir's DirectoryIndex looks index.php up as a subrequest (whose
+    assertion goes) and makes the request that one: PHP gets an assertion
+    made out to it, once."""
+    h = httpd_factory(fpm_conf(upstream, keys, php_fpm, "DirectoryIndex index.php"))
+    os.makedirs(os.path.join(h.dir, "htdocs", "app"), exist_ok=True)
+    h.write("htdocs/app/index.php",
+            "<?php echo json_encode(array_values(array_filter(array_keys($_SERVER),"
+            " fn($k) => stripos($k, 'ASSERTION') !== false))), \"\\n\","
+            " $_SERVER['HTTP_X_AUTHJS_ASSERTION'] ?? '';\n")
+    status, _, body = h.request("GET", "/app/", headers={"Cookie": session_cookie(token),
+                                                          "X-Authjs-Assertion": "forged"})
+    assert status == 200, body
+    names, jws = body.decode().split("\n", 1)
+    assert json.loads(names) == ["HTTP_X_AUTHJS_ASSERTION"], body
+    _, key_set = jwks(h)
+    assert verify(jws, key_set, "fcgi://127.0.0.1:%d" % php_fpm.port,
+                  h.origin)["sub"] == ALICE["sub"]
