@@ -23,7 +23,7 @@ from session_helpers import ALICE, parse_env, session_cookie, tokens
 from test_21_revocation import fleet_conf, minted, refused_within_a_second, revoke
 # app, keys and token are fixtures
 from test_24_assertion import (ONE_CHILD, app, arrived, b64d, conf, jose_verify,  # noqa: F401
-                               jwks, keys, thumbprint, token, verify)
+                               genpkey, jwks, keys, thumbprint, token, verify)
 
 # A claim big enough that each signature costs a child tens of KiB (a token
 # stays below the module's 16 KiB).
@@ -141,7 +141,8 @@ def test_ssi_include_of_a_proxied_page_gets_no_assertion(httpd_factory, upstream
 def odd_keys(keys):
     """Key files a confused operator may name: the public half, a
     certificate before the key, an empty file, a directory, a P-256 key in
-    the traditional "EC PRIVATE KEY" form, /dev/zero."""
+    the traditional "EC PRIVATE KEY" form (with the curve's name, or its
+    explicit parameters), Ed448 and X25519 keys, /dev/zero."""
     directory = os.path.dirname(keys["ec"])
     made = {"dir": directory, "zero": "/dev/zero", "empty": os.path.join(directory, "empty.pem")}
     open(made["empty"], "w").close()
@@ -156,10 +157,15 @@ def odd_keys(keys):
     made["traditional"] = os.path.join(directory, "traditional.pem")
     subprocess.run(["openssl", "ec", "-in", keys["ec"], "-out", made["traditional"]],
                    check=True, capture_output=True)
+    made["explicit"] = os.path.join(directory, "explicit.pem")
+    subprocess.run(["openssl", "ec", "-in", keys["ec"], "-param_enc", "explicit",
+                    "-out", made["explicit"]], check=True, capture_output=True)
+    made["ed448"] = genpkey(directory, "ed448.pem", "-algorithm", "Ed448")
+    made["x25519"] = genpkey(directory, "x25519.pem", "-algorithm", "X25519")
     return made
 
 
-@pytest.mark.parametrize("which", ["dir", "zero", "empty", "public"])
+@pytest.mark.parametrize("which", ["dir", "zero", "empty", "public", "ed448", "x25519"])
 def test_odd_key_files_stop_startup(upstream, odd_keys, which):
     h = Httpd(conf(upstream, "AuthProxyAssertionKey %s" % odd_keys[which]))
     rc, out = h.configtest()
@@ -167,7 +173,7 @@ def test_odd_key_files_stop_startup(upstream, odd_keys, which):
     assert tagged(out, "AUTHPROXY080", "AuthProxyAssertionKey", odd_keys[which]), out
 
 
-@pytest.mark.parametrize("which", ["cert_then_key", "traditional"])
+@pytest.mark.parametrize("which", ["cert_then_key", "traditional", "explicit"])
 def test_key_forms_openssl_writes_are_read(httpd_factory, upstream, keys, odd_keys, which):
     """The key is the PKCS#8 file's: its public point, its thumbprint."""
     h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % odd_keys[which]))
@@ -424,3 +430,17 @@ def test_directory_index_to_php_fpm_gets_its_own(httpd_factory, upstream, keys, 
     _, key_set = jwks(h)
     assert verify(jws, key_set, "fcgi://127.0.0.1:%d" % php_fpm.port,
                   h.origin)["sub"] == ALICE["sub"]
+
+
+def test_a_directorys_filter_never_reuses_anothers_assertion(app, upstream):
+    """/allowed/ publishes accessToken, /backend/ withholds it, both to one
+    aud: the child's assertion from /allowed/, well inside its lifetime,
+    must not be /backend/'s (the cache key names the filtered claims)."""
+    secret, = tokens(dict(ALICE, sub="u-filter", accessToken="at-filter-secret"))
+    _, key_set = jwks(app)
+    allowed = arrived(app, "/allowed/x", secret)["x-authjs-assertion"]
+    assert verify(allowed, key_set, upstream.origin, app.origin)["accessToken"] \
+        == "at-filter-secret"
+    withheld = arrived(app, "/backend/x", secret)["x-authjs-assertion"]
+    assert withheld != allowed
+    assert "accessToken" not in verify(withheld, key_set, upstream.origin, app.origin)
