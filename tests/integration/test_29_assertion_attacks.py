@@ -444,3 +444,23 @@ def test_a_directorys_filter_never_reuses_anothers_assertion(app, upstream):
     withheld = arrived(app, "/backend/x", secret)["x-authjs-assertion"]
     assert withheld != allowed
     assert "accessToken" not in verify(withheld, key_set, upstream.origin, app.origin)
+
+
+FORGED_LINES = ("X-Authjs-Assertion: forged1\r\nx-authjs-assertion: forged2\r\n"
+                "X_AUTHJS_ASSERTION: forged3\r\nX-AUTHJS-ASSERTION:\r\n"
+                "X-Authjs-Assertion: forged4\r\n")
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_duplicate_client_copies_never_arrive(app, token, signed_in):
+    """Several copies in several spellings, one empty, in one request: the
+    backend sees this server's one assertion, or none."""
+    cookie = "Cookie: %s\r\n" % session_cookie(token) if signed_in else ""
+    answer = app.raw(("GET /backend/x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s"
+                      "Connection: close\r\n\r\n" % (app.port, cookie, FORGED_LINES)).encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    seen = json.loads(body)["headers"]
+    found = {k: v for k, v in seen.items() if "assertion" in k.lower()}
+    assert "forged" not in json.dumps(found)
+    assert list(found) == (["x-authjs-assertion"] if signed_in else []), found
