@@ -171,10 +171,12 @@ static const char *proxied_to(const request_rec *r)
 /* The origin of the backend at `target` (proxied_to), after the socket
  * for one on a Unix socket ("unix:/run/php/site1.sock|fcgi://localhost"):
  * its URL's host is a placeholder that every such backend shares; NULL when
- * it has none. */
+ * it has none. The socket is in the target (SetHandler), or where mod_proxy's
+ * fixups moved it from a RewriteRule's [P] target, its "uds_path" note. */
 static const char *backend_origin(request_rec *r, const char *target)
 {
     const char *url = target + sizeof("proxy:") - 1, *bar, *socket = "";
+    const char *uds = apr_table_get(r->notes, "uds_path");
     apr_uri_t uri;
     apr_port_t port;
     char *scheme;
@@ -183,6 +185,9 @@ static const char *backend_origin(request_rec *r, const char *target)
         socket = apr_pstrcat(r->pool, "unix:", apr_pstrmemdup(r->pool, url + 5, bar - url - 5),
                              "|", NULL);
         url = bar + 1;
+    }
+    else if (uds) {
+        socket = apr_pstrcat(r->pool, "unix:", uds, "|", NULL);
     }
 
     if (apr_uri_parse(r->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname) {

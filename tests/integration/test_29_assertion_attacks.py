@@ -324,20 +324,25 @@ def unix_backends():
     shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.mark.parametrize("how", ["sethandler", "rewrite"])
 def test_backends_on_two_unix_sockets_get_different_audiences(httpd_factory, upstream, keys,
-                                                              token, unix_backends):
+                                                              token, unix_backends, how):
     """SetHandler "proxy:unix:/run/php/site1.sock|fcgi://localhost" and
-    site2's (a PHP-FPM pool per site, Debian's usual setup) reach two
-    backends through one placeholder origin: an assertion made out to one
-    must not verify for the other, which only its aud can tell. (ProxyPass
-    unix:...|http://localhost/ twice is one worker to httpd, which sends
-    both to the first socket: there the placeholders must differ anyway.)"""
-    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"]) + "".join("""
+    site2's (a PHP-FPM pool per site, Debian's usual setup), or a
+    RewriteRule's [P] to each, reach two backends through one placeholder
+    origin: an assertion made out to one must not verify for the other,
+    which only its aud can tell. (ProxyPass unix:...|http://localhost/ twice
+    is one worker to httpd, which sends both to the first socket: there the
+    placeholders must differ anyway.)"""
+    where = {"sethandler": 'SetHandler "proxy:unix:%s|http://localhost/"',
+             "rewrite": "RewriteEngine On\nRewriteRule ^ unix:%s|http://localhost/x [P]"}[how]
+    h = httpd_factory(conf(upstream, "AuthProxyAssertionKey %s" % keys["ec"])
+                      + "LoadModule rewrite_module @MODULES@/mod_rewrite.so\n" + "".join("""
         <Location /t%d/>
             AuthProxyAssertion On
-            SetHandler "proxy:unix:%s|http://localhost/"
+            %s
         </Location>
-    """ % (i + 1, b.server_address) for i, b in enumerate(unix_backends)))
+    """ % (i + 1, where % b.server_address) for i, b in enumerate(unix_backends)))
     _, key_set = jwks(h)
     auds = []
     for i, backend in enumerate(unix_backends):
