@@ -469,3 +469,33 @@ def test_duplicate_client_copies_never_arrive(app, token, signed_in):
     found = {k: v for k, v in seen.items() if "assertion" in k.lower()}
     assert "forged" not in json.dumps(found)
     assert list(found) == (["x-authjs-assertion"] if signed_in else []), found
+
+
+def test_vhosts_sharing_a_key_and_backend_never_share_an_assertion(httpd_factory, upstream,
+                                                                    keys, token):
+    """Two VirtualHosts with the main server's key, one backend: a child's
+    assertion for one visitor there is made out by each site (its iss),
+    never reused from the other's, whatever Host the client sends."""
+    site = """
+        <Location /backend/>
+            AuthProxyAssertion On
+            ProxyPass %s/api/auth/__echo/
+        </Location>
+    """ % upstream.origin
+    h = httpd_factory(ONE_CHILD + """
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxyAssertionKey %s
+        <Location /jwks>
+            SetHandler authproxy-jwks
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET, keys["ec"])
+        + vhost("a.test", site) + vhost("b.test", site))
+    _, key_set = jwks(h)
+    for host in ("a.test", "b.test", "a.test"):
+        status, _, body = h.request("GET", "/backend/x", host="%s:%d" % (host, h.port),
+                                    headers={"Cookie": session_cookie(token)})
+        assert status == 200, body
+        jws = json.loads(body)["headers"]["x-authjs-assertion"]
+        assert verify(jws, key_set, upstream.origin,
+                      "http://%s:%d" % (host, h.port))["sub"] == ALICE["sub"]
