@@ -83,6 +83,10 @@ typedef struct {
     int signin_period;             /* seconds */
     int signin_ban;                /* seconds; AUTHPROXY_UNSET: the period */
     int signin_by;                 /* authproxy_signin_by_e */
+    /* where the server's config (not .htaccess) first says AuthProxyAssertion
+     * On, "file:line": it needs a key (a VirtualHost's, or the main server's,
+     * whose sections a VirtualHost has too) */
+    const char *assertion_on_at;
 
     /* Derived at startup from the merged fields above. */
     /* on http origins [0] (the name as configured) and https ones [1]

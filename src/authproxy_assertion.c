@@ -34,9 +34,12 @@
 #include "authproxy_origin.h"
 #include "authproxy_session.h"
 
-/* Assertions of one generation of a child's cache: it keeps the newest
- * from 1024 to 2048 (an assertion is of use for 30 s at most). */
+/* What one generation of a child's cache takes before the next replaces
+ * it: entries put in (a visitor's again too, as each takes memory of the
+ * generation's pool) and their bytes. A child keeps at most two (an
+ * assertion is of use for 30 s at most). */
 #define CACHE_MAX 1024
+#define CACHE_BYTES (2 * 1024 * 1024)
 /* The JWKS handler's answer may be kept this long (s): a rotation adds the
  * new key to the set some minutes before it signs. */
 #define JWKS_MAX_AGE "300"
@@ -52,6 +55,7 @@ typedef struct {
 typedef struct {
     apr_pool_t *pool;
     apr_hash_t *entries;
+    apr_size_t stored, bytes;  /* put in since the pool was cleared */
 } generation_t;
 
 static struct {
@@ -70,9 +74,19 @@ static const char *load_keys(apr_pool_t *pconf, authproxy_server_conf *conf)
                                              sizeof(authjs_jws_key_t *));
     for (i = 0; i < conf->assertion_keys->nelts; i++) {
         authjs_jws_key_t *key = NULL;
-        const char *err = authjs_jws_key_load(pconf, APR_ARRAY_IDX(conf->assertion_keys, i,
-                                                                   const char *), &key);
+        const char *path = APR_ARRAY_IDX(conf->assertion_keys, i, const char *);
+        const char *err = authjs_jws_key_load(pconf, path, &key);
+        int j;
 
+        /* one kid twice in a set: jose, and others, then verify nothing */
+        for (j = 0; !err && j < i; j++) {
+            if (!strcmp(authjs_jws_key_kid(key),
+                        authjs_jws_key_kid(APR_ARRAY_IDX(conf->assertion_signers, j,
+                                                         const authjs_jws_key_t *)))) {
+                err = apr_psprintf(pconf, "%s holds the same key as %s", path,
+                                   APR_ARRAY_IDX(conf->assertion_keys, j, const char *));
+            }
+        }
         if (err) {
             json_decref(set);
             return err;
@@ -100,6 +114,13 @@ int authproxy_assertion_check_config(apr_pool_t *pconf, server_rec *s)
         const authproxy_server_conf *first;
         const char *err;
 
+        if (!conf->assertion_keys && conf->assertion_on_at && conf->upstream) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AUTHPROXY_LOGNO(073)
+                         "%s On (%s) in a server without %s: its requests would get 500 (%s)",
+                         AUTHPROXY_DIR_ASSERTION, conf->assertion_on_at,
+                         AUTHPROXY_DIR_ASSERTION_KEY, authproxy_server_name(pconf, s));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (!conf->assertion_keys) {
             continue;
         }
@@ -147,17 +168,27 @@ static const char *proxied_to(const request_rec *r)
     return r->handler && !strncmp(r->handler, "proxy:", 6) ? r->handler : NULL;
 }
 
-/* The origin of the backend at `target` (proxied_to); NULL when it has none. */
+/* The origin of the backend at `target` (proxied_to), after the socket
+ * for one on a Unix socket ("unix:/run/php/site1.sock|fcgi://localhost"):
+ * its URL's host is a placeholder that every such backend shares; NULL when
+ * it has none. The socket is in the target (SetHandler), or where mod_proxy's
+ * fixups moved it from a RewriteRule's [P] target, its "uds_path" note. */
 static const char *backend_origin(request_rec *r, const char *target)
 {
-    const char *url = target + sizeof("proxy:") - 1, *bar;
+    const char *url = target + sizeof("proxy:") - 1, *bar, *socket = "";
+    const char *uds = apr_table_get(r->notes, "uds_path");
     apr_uri_t uri;
-
-    if (!strncasecmp(url, "unix:", 5) && (bar = ap_strchr_c(url, '|'))) {
-        url = bar + 1;
-    }
     apr_port_t port;
     char *scheme;
+
+    if (!strncasecmp(url, "unix:", 5) && (bar = ap_strchr_c(url, '|'))) {
+        socket = apr_pstrcat(r->pool, "unix:", apr_pstrmemdup(r->pool, url + 5, bar - url - 5),
+                             "|", NULL);
+        url = bar + 1;
+    }
+    else if (uds) {
+        socket = apr_pstrcat(r->pool, "unix:", uds, "|", NULL);
+    }
 
     if (apr_uri_parse(r->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname) {
         return NULL;
@@ -169,9 +200,9 @@ static const char *backend_origin(request_rec *r, const char *target)
      * ajp://, ws:// ... keep their scheme, the port unless their default */
     url = authproxy_origin_make(r->pool, scheme, uri.hostname, 0)->hostport;
     if (port && port != apr_uri_port_of_scheme(scheme)) {
-        return apr_psprintf(r->pool, "%s://%s:%u", scheme, url, (unsigned)port);
+        return apr_psprintf(r->pool, "%s%s://%s:%u", socket, scheme, url, (unsigned)port);
     }
-    return apr_pstrcat(r->pool, scheme, "://", url, NULL);
+    return apr_pstrcat(r->pool, socket, scheme, "://", url, NULL);
 }
 
 /* The claims the assertion adds from the session: a token's other than
@@ -244,17 +275,22 @@ static const char *cached(request_rec *r, const char *key, apr_time_t now)
 static void keep(const char *key, const char *jws, apr_time_t iat, apr_time_t exp)
 {
     cached_t *entry;
-
     generation_t older;
+    apr_size_t size = sizeof(*entry) + strlen(key) + strlen(jws) + 2;
 
     apr_thread_mutex_lock(cache.mutex);
-    if (apr_hash_count(cache.gen[0].entries) >= CACHE_MAX) {
+    /* by what the pool took, not by its hash's count: a visitor's assertion
+     * signed again replaces its entry there, but not the entry's memory */
+    if (cache.gen[0].stored >= CACHE_MAX || cache.gen[0].bytes + size > CACHE_BYTES) {
         older = cache.gen[1];
         apr_pool_clear(older.pool);
         older.entries = apr_hash_make(older.pool);
+        older.stored = older.bytes = 0;
         cache.gen[1] = cache.gen[0];
         cache.gen[0] = older;
     }
+    cache.gen[0].stored++;
+    cache.gen[0].bytes += size;
     entry = apr_palloc(cache.gen[0].pool, sizeof(*entry));
     entry->jws = apr_pstrdup(cache.gen[0].pool, jws);
     entry->iat = iat;

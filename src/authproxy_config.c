@@ -258,6 +258,7 @@ void *authproxy_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->signin_period = limit->signin_period;
     conf->signin_ban = limit->signin_ban;
     conf->signin_by = limit->signin_by;
+    conf->assertion_on_at = MERGE_PTR(assertion_on_at);
     return conf;
 }
 
@@ -676,7 +677,20 @@ static const char *cmd_signin_limit(cmd_parms *cmd, void *dconf, int argc, char 
     return NULL;
 }
 
-/* Read at startup (authproxy_assertion_post_config), as root: the path only here. */
+static const char *cmd_assertion(cmd_parms *cmd, void *dconf, int flag)
+{
+    authproxy_server_conf *conf = authproxy_sconf(cmd->server);
+
+    ((authproxy_dir_conf *)dconf)->assertion = flag;
+    /* .htaccess is read per request: its server's keys are checked at startup */
+    if (flag && !conf->assertion_on_at && !ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) {
+        conf->assertion_on_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                             cmd->directive->line_num);
+    }
+    return NULL;
+}
+
+/* Read at startup (authproxy_assertion_check_config), as root: the path only here. */
 static const char *cmd_assertion_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
@@ -949,8 +963,7 @@ const command_rec authproxy_cmds[] = {
     AP_INIT_TAKE1(AUTHPROXY_DIR_HEADER_ENCODING, cmd_header_encoding, NULL,
                   OR_AUTHCFG | RSRC_CONF,
                   "How AuthProxyClaimHeader values are written: raw or base64url (default raw)"),
-    AP_INIT_FLAG(AUTHPROXY_DIR_ASSERTION, ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(authproxy_dir_conf, assertion), OR_AUTHCFG | RSRC_CONF,
+    AP_INIT_FLAG(AUTHPROXY_DIR_ASSERTION, cmd_assertion, NULL, OR_AUTHCFG | RSRC_CONF,
                  "Send a proxied backend the session as a signed JWT in X-Authjs-Assertion "
                  "(default Off)"),
     /* not in .htaccess: a tenant would have its visitors' assertions made

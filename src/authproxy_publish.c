@@ -126,6 +126,12 @@ static int authproxy_publish_fixups(request_rec *r)
     if (!conf->upstream) {
         return DECLINED;
     }
+    /* A handler writes X-Authjs-* into the environment as HTTP_X_AUTHJS_*
+     * (CGI, mod_proxy_fcgi, mod_include): another request's are not this
+     * one's, on every pass. A subrequest starts with a copy of its main
+     * request's, an internal redirect's target with REDIRECT_*: another
+     * directory's claims, an assertion made out to another backend. */
+    authproxy_table_unset_where(r->pool, r->subprocess_env, is_var, "HTTP_X_AUTHJS_");
     /* Whatever AuthProxyPassHeaders says, and on routes too: a backend that
      * trusts X-Authjs-* must only ever see this module's. headers_in belongs
      * to the whole request: the client's go on its first pass; an internal

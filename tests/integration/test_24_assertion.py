@@ -352,11 +352,34 @@ def test_signatures_and_reuses_are_counted(httpd_factory, upstream, keys, token)
     assert value(samples, "authproxy_assertions_total", vhost, result="error") == 0
 
 
-def test_assertion_without_key_is_500(httpd_factory, upstream, token):
-    h = httpd_factory(conf(upstream, ""))
+def test_assertion_without_key_stops_startup(upstream):
+    """configtest names where AuthProxyAssertion On is and the key it lacks."""
+    h = Httpd(conf(upstream, ""))
+    rc, out = h.configtest()
+    assert rc != 0
+    assert tagged(out, "AUTHPROXY073", "AuthProxyAssertion", h.conf_path,
+                  "AuthProxyAssertionKey"), out
+
+
+def test_assertion_without_key_in_htaccess_is_500(httpd_factory, upstream, token):
+    """.htaccess is read per request, after startup: there a request gets 500."""
+    h = httpd_factory("""
+        AuthProxyUpstream %(up)s
+        AuthProxySecret %(secret)s
+        LoadModule rewrite_module @MODULES@/mod_rewrite.so
+        <Directory "@DIR@/htdocs/tenant">
+            AllowOverride AuthConfig FileInfo
+        </Directory>
+        <Location /jwks>
+            SetHandler authproxy-jwks
+        </Location>
+    """ % {"up": upstream.origin, "secret": UPSTREAM_SECRET})
+    os.makedirs(os.path.join(h.dir, "htdocs", "tenant"), exist_ok=True)
+    h.write("htdocs/tenant/.htaccess", "AuthProxyAssertion On\nRewriteEngine On\n"
+            "RewriteRule ^ %s/api/auth/__echo/x [P]\n" % upstream.origin)
     h.expect_log("AUTHPROXY082")
     h.expect_log("AUTHPROXY085")
-    status, _, _ = h.request("GET", "/backend/x", headers={"Cookie": session_cookie(token)})
+    status, _, _ = h.request("GET", "/tenant/x", headers={"Cookie": session_cookie(token)})
     assert status == 500
     assert h.tagged("AUTHPROXY082", "AuthProxyAssertionKey")
     status, _, _ = h.request("GET", "/jwks")

@@ -513,6 +513,7 @@ const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
     const char *name = ap_getword_conf(p, &line), *w, *w2, *w3, *err = NULL;
     const command_rec *c;
     cmd_parms cmd;
+    ap_directive_t directive;
 
     c = authproxy_module.cmds;
     while (c->name && strcasecmp(c->name, name)) {
@@ -530,6 +531,11 @@ const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
     cmd.pool = cmd.temp_pool = p;
     cmd.server = s;
     cmd.cmd = c;
+    memset(&directive, 0, sizeof(directive));
+    directive.directive = name;
+    directive.filename = "fake.conf";
+    directive.line_num = 1;
+    cmd.directive = &directive;
     if (!dconf) {
         dconf = ap_get_module_config(s->lookup_defaults, &authproxy_module);
     }
@@ -578,6 +584,14 @@ const char *fake_directive(apr_pool_t *p, server_rec *s, void *dconf, int where,
     default:
         return apr_pstrcat(p, c->name, ": its kind of arguments is not faked", NULL);
     }
+}
+
+/* Of the contexts, the fake tells .htaccess apart only. */
+const char *ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
+{
+    return (forbidden & NOT_IN_HTACCESS) && cmd->override == FAKE_IN_HTACCESS
+        ? apr_pstrcat(cmd->pool, cmd->cmd->name, " cannot occur within htaccess files", NULL)
+        : NULL;
 }
 
 const char *ap_set_flag_slot(cmd_parms *cmd, void *struct_ptr, int arg)

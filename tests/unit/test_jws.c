@@ -11,6 +11,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -169,6 +170,60 @@ START_TEST(es256_raw_signature)
 }
 END_TEST
 
+/* A coordinate, r or s below 2^248 (one time in 128 or so) keeps its 32
+ * bytes: the JWK's x and y and the signature's halves are fixed-width. */
+START_TEST(leading_zeros_kept)
+{
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *x = NULL, *y = NULL;
+    unsigned char bx[32], by[32];
+    authjs_jws_key_t *key = NULL;
+    const unsigned char *raw;
+    const char *path, *jws = NULL;
+    apr_size_t len = 0;
+    json_t *jwk;
+    int i, short_sig = 0;
+
+    for (i = 0; i < 8192; i++) {
+        pkey = EVP_EC_gen("P-256");
+        ck_assert_int_eq(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
+        ck_assert_int_eq(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y), 1);
+        if (BN_num_bytes(x) < 32 || BN_num_bytes(y) < 32) {
+            break;
+        }
+        BN_free(x);
+        BN_free(y);
+        x = y = NULL;
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    ck_assert_ptr_nonnull(pkey);
+    BN_bn2binpad(x, bx, 32);
+    BN_bn2binpad(y, by, 32);
+    BN_free(x);
+    BN_free(y);
+    path = write_key("ec0.pem", pkey, 0);
+    ck_assert_ptr_null(authjs_jws_key_load(pool, path, &key));
+    jwk = authjs_jws_key_jwk(key);
+    raw = b64d(json_string_value(json_object_get(jwk, "x")), &len);
+    ck_assert_uint_eq(len, 32);
+    ck_assert_mem_eq(raw, bx, 32);
+    raw = b64d(json_string_value(json_object_get(jwk, "y")), &len);
+    ck_assert_uint_eq(len, 32);
+    ck_assert_mem_eq(raw, by, 32);
+    json_decref(jwk);
+    for (i = 0; i < 8192 && !short_sig; i++) {
+        jws = authjs_jws_sign(pool, key, "{}", 2);
+        ck_assert_ptr_nonnull(jws);
+        raw = b64d(strrchr(jws, '.') + 1, &len);
+        ck_assert_uint_eq(len, 64);
+        short_sig = !raw[0] || !raw[32];
+    }
+    ck_assert(short_sig);
+    verifies(jws, path, 1);
+}
+END_TEST
+
 START_TEST(refused_keys)
 {
     const char *rsa = write_key("rsa.pem", EVP_RSA_gen(1024), 0);
@@ -211,6 +266,7 @@ static Suite *jws_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, ed25519_rfc8037);
     tcase_add_test(tc, es256_raw_signature);
+    tcase_add_test(tc, leading_zeros_kept);
     tcase_add_test(tc, refused_keys);
     suite_add_tcase(s, tc);
     return s;
@@ -219,7 +275,7 @@ static Suite *jws_suite(void)
 int main(void)
 {
     const char *const names[] = { "ed.pem", "ec.pem", "rsa.pem", "p384.pem", "enc.pem",
-                                  "junk.pem" };
+                                  "junk.pem", "ec0.pem" };
     SRunner *sr;
     int failed;
     size_t i;
