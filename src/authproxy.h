@@ -77,7 +77,7 @@ typedef struct {
     int revocation_unavailable;    /* authproxy_unavailable_e */
     apr_array_header_t *assertion_keys;    /* AuthProxyAssertionKey: PEM paths, the first signs */
     int assertion_lifetime;        /* seconds */
-    int trace_mode;                /* authproxy_trace_e (authproxy_trace.h) */
+    int trace_mode;                /* authproxy_trace_e */
     /* AuthProxySignInLimit, set together: 0 failures = Off */
     int signin_limit;              /* failures a period allows */
     int signin_period;             /* seconds */
@@ -123,6 +123,13 @@ typedef enum {
     AUTHPROXY_UNAVAILABLE_OPEN = 0,    /* served, logged once a minute */
     AUTHPROXY_UNAVAILABLE_CLOSED = 1   /* 503 */
 } authproxy_unavailable_e;
+
+/* What a request's calls to the upstream carry (AuthProxyTraceParent). */
+typedef enum {
+    AUTHPROXY_TRACE_OFF = 0,
+    AUTHPROXY_TRACE_PROPAGATE = 1,     /* the client's trace, when valid */
+    AUTHPROXY_TRACE_GENERATE = 2       /* that, else a new trace */
+} authproxy_trace_e;
 
 /* What a CORS preflight gets under AuthType authjs. */
 typedef enum {

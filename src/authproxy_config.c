@@ -9,7 +9,6 @@
 #include "authproxy.h"
 #include "authproxy_config.h"
 #include "authproxy_origin.h"
-#include "authproxy_trace.h"
 
 const char *authproxy_local_path(const authproxy_server_conf *conf)
 {

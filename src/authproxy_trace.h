@@ -6,13 +6,6 @@
 
 #include "authproxy.h"
 
-/* What a request's calls to the upstream carry. */
-typedef enum {
-    AUTHPROXY_TRACE_OFF = 0,
-    AUTHPROXY_TRACE_PROPAGATE = 1,     /* the client's trace, when valid */
-    AUTHPROXY_TRACE_GENERATE = 2       /* that, else a new trace */
-} authproxy_trace_e;
-
 /* The traceparent of `r`'s calls to the upstream under `conf`'s
  * AuthProxyTraceParent, made on the first call and kept for the others of
  * the request (one span of the module's, the upstream's spans its children);
