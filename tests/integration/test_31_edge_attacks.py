@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The attacker's pass on issue 23's edges (readiness, traces, CORS
+preflights, weak secrets, the module's own handlers): what broke (and is
+fixed) and what was tried and held, pinned."""
+import json
+import os
+
+import pytest
+
+from harness import UPSTREAM_SECRET, header
+from session_helpers import session_cookie, token_for
+from test_01_config import configtest
+from test_15_metrics import parse
+from test_27_health import HEALTH, conf as health_conf
+from test_28_edge import APP, app, preflight_headers
+
+# a CGI at a public place whose answer is a local Location: mod_cgid makes
+# it an internal redirect, as a GET whatever the method was
+MOVED_CGI = """#!/bin/sh
+printf 'Location: /app/moved?location=/leaked\\n\\n'
+"""
+
+
+# ---- CORS preflights -----------------------------------------------------------
+
+def app_with(httpd_factory, upstream, extra):
+    """test_28's application (the upstream's echo route under AuthType authjs
+    at /app/), with server-wide `extra`."""
+    return httpd_factory(APP % (upstream.origin, upstream.origin, "Require valid-user") + extra)
+
+
+@pytest.mark.parametrize("how", ["errordocument", "cgi-location"])
+def test_a_preflights_internal_redirect_is_no_preflight(httpd_factory, upstream, how):
+    """Held: an OPTIONS made a GET by an internal redirect (an ErrorDocument,
+    a CGI's local Location) does not run the protected application without
+    a session (httpd makes the original request a GET too): it is judged as
+    any GET."""
+    h = app_with(httpd_factory, upstream, """
+        Redirect gone /gone
+        ErrorDocument 410 /app/gone?location=/leaked
+    """)
+    h.write("cgi-bin/moved.cgi", MOVED_CGI, mode=0o755)
+    path = "/gone" if how == "errordocument" else "/cgi-bin/moved.cgi"
+    status, headers, _ = h.request("OPTIONS", path, headers=preflight_headers())
+    assert header(headers, "Location") != "/leaked", (status, headers)
+    # the application itself still answers a preflight
+    status, headers, _ = h.request("OPTIONS", "/app/x?location=/from-app",
+                                   headers=preflight_headers())
+    assert status == 200 and header(headers, "Location") == "/from-app"
+
+
+@pytest.mark.parametrize("extra", [
+    {"X-HTTP-Method-Override": "DELETE"},
+    {"X-HTTP-Method": "DELETE"},
+    {"X-Method-Override": "DELETE"},
+    {"Access-Control-Request-Method": ""},
+    {"Access-Control-Request-Method": "PUT, DELETE"},
+], ids=["x-http-method-override", "x-http-method", "x-method-override", "empty-method",
+        "two-methods"])
+def test_what_no_browser_sends_on_a_preflight_is_no_preflight(httpd_factory, upstream, extra):
+    """A method override header (an application that takes it whatever the
+    method would run the OPTIONS as a DELETE without a session), or no
+    method asked for."""
+    h = app(httpd_factory, upstream)
+    status, _, _ = h.request("OPTIONS", "/app/items", headers=preflight_headers(**extra))
+    assert status == 401
+
+
+def test_a_preflight_has_no_body(httpd_factory, upstream):
+    h = app(httpd_factory, upstream)
+    status, _, _ = h.request("OPTIONS", "/app/items", body=b'{"delete": 1}',
+                             headers=preflight_headers())
+    assert status == 401
+    answer = h.raw(("OPTIONS /app/items HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                    "Origin: https://spa.example\r\nAccess-Control-Request-Method: PUT\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    "2\r\n{}\r\n0\r\n\r\n" % h.port).encode())
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    # an empty body is no body
+    status, _, _ = h.request("OPTIONS", "/app/items", body=b"", headers=preflight_headers())
+    assert status == 200
+
+
+def test_a_cgis_page_is_dropped_from_a_preflights_answer(httpd_factory, upstream):
+    """Held: a script that prints its page whatever the method (the CGI's
+    environment here) shows nothing; HEAD is no preflight."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        <Location /cgi-bin/>
+            AuthType authjs
+            Require valid-user
+        </Location>
+    """ % upstream.origin)
+    status, headers, body = h.request("OPTIONS", "/cgi-bin/env.cgi",
+                                      headers=preflight_headers())
+    assert status == 200 and body == b""
+    status, _, _ = h.request("HEAD", "/cgi-bin/env.cgi", headers=preflight_headers())
+    assert status == 401
+
+
+# ---- the module's handlers -------------------------------------------------------
+
+def test_metrics_guarded_by_a_claim_still_work(httpd_factory, upstream):
+    """Held: every authproxy-* handler resolves no session of its own, but
+    AuthType authjs still resolves the one Require judges."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /metrics>
+            SetHandler authproxy-metrics
+            AuthType authjs
+            Require authjs-claim email alice@example.com
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    status, _, body = h.request("GET", "/metrics", headers={
+        "Cookie": session_cookie(token_for("alice@example.com"))})
+    assert status == 200 and parse(body.decode()), body
+    status, _, _ = h.request("GET", "/metrics", headers={
+        "Cookie": session_cookie(token_for("bob@example.com"))})
+    assert status == 403
+    status, _, _ = h.request("GET", "/metrics")
+    assert status == 401
+
+
+def test_health_head_and_htaccess(httpd_factory, upstream):
+    """Held: HEAD has the status and no body; a .htaccess may set the
+    handler (FileInfo) and gets the same probe of its server."""
+    h = httpd_factory(health_conf(upstream, extra="""
+        <Directory "@DIR@/htdocs">
+            AllowOverride FileInfo
+        </Directory>
+    """))
+    os.mkdir(os.path.join(h.dir, "htdocs", "probe"))
+    h.write("htdocs/probe/.htaccess", "SetHandler authproxy-health\n")
+    status, headers, body = h.request("HEAD", "/health")
+    assert status == 200 and body == b""
+    assert header(headers, "Cache-Control") == "no-store"
+    status, _, body = h.request("GET", "/probe/anything")
+    assert status == 200 and json.loads(body)["upstream"] == "ok"
+
+
+def test_health_answers_name_no_address(httpd_factory):
+    """Held: an upstream that refuses is down for a reason that names
+    neither its address nor its port."""
+    h = httpd_factory("AuthProxyUpstream http://127.0.0.1:9\n" + HEALTH)
+    h.expect_log("AUTHPROXY092", "upstream")
+    status, _, body = h.request("GET", "/health")
+    assert status == 503
+    assert b"127.0.0.1" not in body and b":9" not in body, body
+
+
+# ---- weak secrets --------------------------------------------------------------
+
+WEAK = "AUTHPROXY069"
+
+
+@pytest.mark.parametrize("text, weak", [
+    ("a" * 31 + "\r\n", True),
+    ("a" * 32 + "\r\n", False),
+    ("a" * 31 + " \n\n", True),
+])
+def test_a_files_line_end_is_not_counted(tmp_path, text, weak):
+    path = tmp_path / "secret"
+    path.write_bytes(text.encode())
+    rc, out = configtest("AuthProxyUpstream http://127.0.0.1:9\n"
+                         "AuthProxySecret %s file:%s\n" % (UPSTREAM_SECRET, path))
+    assert rc == 0, out
+    assert (WEAK in out) == weak, out
+    assert "a" * 31 not in out
