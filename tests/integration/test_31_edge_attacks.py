@@ -8,12 +8,14 @@ import os
 import pytest
 
 from harness import UPSTREAM_SECRET, header
-from session_helpers import session_cookie, token_for
+from session_helpers import alice_token, parse_env, session_cookie, token_for
 from test_01_config import configtest
 from test_15_metrics import parse
 from test_27_health import HEALTH, conf as health_conf
-from test_28_edge import APP, app, preflight_headers
+from test_28_edge import (APP, INCOMING, TRACE_ID, TRACEPARENT, app, logged, preflight_headers,
+                          trace_conf, traced_upstream, upstream_traces)  # noqa: F401 (fixture)
 
+REWRITE = "LoadModule rewrite_module @MODULES@/mod_rewrite.so\n"
 # a CGI at a public place whose answer is a local Location: mod_cgid makes
 # it an internal redirect, as a GET whatever the method was
 MOVED_CGI = """#!/bin/sh
@@ -96,6 +98,34 @@ def test_a_cgis_page_is_dropped_from_a_preflights_answer(httpd_factory, upstream
     assert status == 200 and body == b""
     status, _, _ = h.request("HEAD", "/cgi-bin/env.cgi", headers=preflight_headers())
     assert status == 401
+
+
+# ---- traces --------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["errordocument", "htaccess-rewrite"])
+def test_the_trace_reaches_an_internal_redirects_target(httpd_factory, traced_upstream, how):
+    """AUTHPROXY_TRACEPARENT was set on the request's first pass only: an
+    ErrorDocument's or a front controller's (.htaccess RewriteRule) script
+    got REDIRECT_AUTHPROXY_TRACEPARENT, and the access log, which reads the
+    last pass, nothing."""
+    h = httpd_factory(REWRITE + trace_conf(traced_upstream, "propagate", """
+        AuthProxySessionCache none
+        Redirect gone /gone
+        ErrorDocument 410 /cgi-bin/env.cgi
+        <Directory "@DIR@/htdocs">
+            AllowOverride FileInfo
+        </Directory>
+    """))
+    h.write("htdocs/.htaccess", "RewriteEngine On\nRewriteRule ^front$ /cgi-bin/env.cgi [L]\n")
+    before = len(upstream_traces(traced_upstream))
+    _, _, body = h.request("GET", "/gone" if how == "errordocument" else "/front", headers={
+        "Cookie": session_cookie(alice_token()), "traceparent": INCOMING})
+    env = parse_env(body)
+    assert env.get("AUTHJS_USER_EMAIL") == "alice@example.com", body
+    sent, = upstream_traces(traced_upstream)[before:]
+    assert TRACEPARENT.match(sent).group(1) == TRACE_ID
+    assert env.get("AUTHPROXY_TRACEPARENT") == sent
+    assert logged(h, 1) == [sent]
 
 
 # ---- the module's handlers -------------------------------------------------------
