@@ -330,6 +330,24 @@ const char *authjs_secret_weakness(const char *secret)
     return NULL;
 }
 
+const char *authjs_secret_misshapen(const char *secret)
+{
+    /* an environment variable's name, as Auth.js's (AUTH_SECRET,
+     * NEXTAUTH_SECRET, AUTH_SECRET_1) */
+    static const char word[] = "SECRET";
+    apr_size_t name = strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), i;
+
+    if (strpbrk(secret, "\r\n")) {
+        return "spans several lines";
+    }
+    for (i = 0; secret[name] == '=' && i + sizeof(word) - 1 <= name; i++) {
+        if (!strncmp(secret + i, word, sizeof(word) - 1)) {
+            return "is a NAME=value assignment";
+        }
+    }
+    return NULL;
+}
+
 /* The five parts of a compact JWE, decoded. */
 typedef struct {
     const char *protected_b64;  /* the AAD, as sent */

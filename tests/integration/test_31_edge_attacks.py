@@ -197,3 +197,27 @@ def test_a_files_line_end_is_not_counted(tmp_path, text, weak):
     assert rc == 0, out
     assert (WEAK in out) == weak, out
     assert "a" * 31 not in out
+
+
+MISSHAPEN = "AUTHPROXY074"
+
+
+@pytest.mark.parametrize("text, why", [
+    ("AUTH_URL=https://app.example\nAUTH_SECRET=%s\n" % UPSTREAM_SECRET, "spans several lines"),
+    ("AUTH_SECRET=%s\n" % UPSTREAM_SECRET, "is a NAME=value assignment"),
+])
+def test_an_env_file_as_the_secret_is_warned_of(tmp_path, text, why):
+    """A confused operator names the app's .env: the file's whole text was
+    the secret, silently; no token would decode."""
+    path = tmp_path / ".env"
+    path.write_text(text)
+    rc, out = configtest("AuthProxyUpstream http://127.0.0.1:9\nAuthProxySecret file:%s\n"
+                         % path)
+    assert rc == 0, out
+    line, = [l for l in out.splitlines() if MISSHAPEN in l]
+    assert "the secret in file:%s %s" % (path, why) in line
+    assert UPSTREAM_SECRET not in out and WEAK not in out
+    # the value alone is no warning
+    rc, out = configtest("AuthProxyUpstream http://127.0.0.1:9\nAuthProxySecret %s\n"
+                         % UPSTREAM_SECRET)
+    assert rc == 0 and MISSHAPEN not in out, out
