@@ -4,6 +4,10 @@ preflights, weak secrets, the module's own handlers): what broke (and is
 fixed) and what was tried and held, pinned."""
 import json
 import os
+import socket
+import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,7 +15,7 @@ from harness import UPSTREAM_SECRET, header
 from session_helpers import alice_token, parse_env, session_cookie, token_for
 from test_01_config import configtest
 from test_15_metrics import parse
-from test_27_health import HEALTH, conf as health_conf
+from test_27_health import HEALTH, ONE_CHILD, conf as health_conf
 from test_28_edge import (APP, INCOMING, TRACE_ID, TRACEPARENT, app, logged, preflight_headers,
                           trace_conf, traced_upstream, upstream_traces)  # noqa: F401 (fixture)
 
@@ -177,6 +181,51 @@ def test_health_answers_name_no_address(httpd_factory):
     status, _, body = h.request("GET", "/health")
     assert status == 503
     assert b"127.0.0.1" not in body and b":9" not in body, body
+
+
+def test_a_hung_cache_holds_one_request_per_child(httpd_factory, upstream):
+    """A memcached that takes connections and never answers (a listener that
+    accepts none): apr_memcache reads without a timeout, so the request
+    whose probe went to it waits as long as the cache does; every other one
+    answers 503 within AuthProxyTimeout, and at once after that; once the
+    cache drops the connection the probe ends."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    h = httpd_factory(health_conf(upstream, cache=SimpleNamespace(port=silent.getsockname()[1]),
+                                  extra="AuthProxyTimeout 2\n" + ONE_CHILD))
+    h.expect_log("AUTHPROXY092", "cache")
+    h.expect_log("AUTHPROXY044")
+    h.expect_other_log("[socache_memcache:crit]", "AH00790")
+    held = []
+
+    def prober():
+        try:
+            held.append(h.request("GET", "/health", timeout=6)[0])
+        except OSError:
+            held.append(None)
+
+    first = threading.Thread(target=prober)
+    first.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    status, _, body = h.request("GET", "/health")
+    assert status == 503 and time.monotonic() - start < 2 + 1, body
+    assert "no result yet" in json.loads(body)["reasons"]["cache"]
+    start = time.monotonic()
+    assert h.request("GET", "/health")[0] == 503 and time.monotonic() - start < 1
+    first.join(10)
+    assert held == [None], held
+    # the cache goes: the probe under way ends, and the next ones say why
+    silent.close()
+    deadline = time.monotonic() + 10
+    while True:
+        status, _, body = h.request("GET", "/health")
+        reason = json.loads(body)["reasons"].get("cache", "")
+        if "no result yet" not in reason or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 503 and "no result yet" not in reason, body
 
 
 # ---- weak secrets --------------------------------------------------------------
