@@ -104,6 +104,35 @@ def test_a_cgis_page_is_dropped_from_a_preflights_answer(httpd_factory, upstream
     assert status == 401
 
 
+# what a backend got of the client's identity headers, shown in its answer's
+# headers (a preflight's body is dropped)
+SEEN_CGI = """#!/bin/sh
+printf 'X-Got-Email: %s\\nX-Got-User: %s\\nContent-Type: text/plain\\n\\n' \\
+    "${HTTP_X_AUTHJS_USER_EMAIL:-none}" "${REMOTE_USER:-none}"
+"""
+
+
+def test_a_preflight_carries_no_identity_of_the_clients(httpd_factory, upstream):
+    """Held: X-Authjs-* a client sends never reach the application on a
+    preflight, nor does a cookie make a user."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AuthProxyPassHeaders On
+        <Location /cgi-bin/>
+            AuthType authjs
+            Require authjs-claim email alice@example.com
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    h.write("cgi-bin/seen.cgi", SEEN_CGI, mode=0o755)
+    status, headers, body = h.request("OPTIONS", "/cgi-bin/seen.cgi", headers=preflight_headers(**{
+        "X-Authjs-User-Email": "alice@example.com",
+        "Cookie": session_cookie(token_for("alice@example.com"))}))
+    assert status == 200 and body == b""
+    assert header(headers, "X-Got-Email") == "none"
+    assert header(headers, "X-Got-User") == "none"
+
+
 # ---- traces --------------------------------------------------------------------
 
 @pytest.mark.parametrize("how", ["errordocument", "htaccess-rewrite"])
@@ -130,6 +159,19 @@ def test_the_trace_reaches_an_internal_redirects_target(httpd_factory, traced_up
     assert TRACEPARENT.match(sent).group(1) == TRACE_ID
     assert env.get("AUTHPROXY_TRACEPARENT") == sent
     assert logged(h, 1) == [sent]
+
+
+def test_the_clients_tracestate_is_not_sent(httpd_factory, traced_upstream):
+    """Held: only the module's own traceparent goes, never the client's
+    tracestate (nor a CR/LF or a second value smuggled in the header)."""
+    h = httpd_factory(trace_conf(traced_upstream, "propagate", "AuthProxySessionCache none"))
+    status, _, body = h.request("GET", "/cgi-bin/env.cgi", headers={
+        "Cookie": session_cookie(alice_token()), "traceparent": INCOMING,
+        "tracestate": "evil=1,congo=t61rcWkgMzE"})
+    assert status == 200, body
+    seen = traced_upstream.get_json("/__stats")["last_session_headers"]
+    assert "tracestate" not in seen
+    assert TRACEPARENT.match(seen["traceparent"]).group(1) == TRACE_ID
 
 
 # ---- the module's handlers -------------------------------------------------------
