@@ -336,9 +336,14 @@ const char *authjs_secret_misshapen(const char *secret)
      * NEXTAUTH_SECRET, AUTH_SECRET_1) */
     static const char word[] = "SECRET";
     apr_size_t name = strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), i;
+    apr_size_t len = strlen(secret);
 
     if (strpbrk(secret, "\r\n")) {
         return "spans several lines";
+    }
+    /* a .env's AUTH_SECRET="..." copied whole: the quotes are dotenv's */
+    if (len >= 2 && (secret[0] == '"' || secret[0] == '\'') && secret[len - 1] == secret[0]) {
+        return "is in quotes";
     }
     for (i = 0; secret[name] == '=' && i + sizeof(word) - 1 <= name; i++) {
         if (!strncmp(secret + i, word, sizeof(word) - 1)) {

@@ -296,6 +296,7 @@ MISSHAPEN = "AUTHPROXY074"
 @pytest.mark.parametrize("text, why", [
     ("AUTH_URL=https://app.example\nAUTH_SECRET=%s\n" % UPSTREAM_SECRET, "spans several lines"),
     ("AUTH_SECRET=%s\n" % UPSTREAM_SECRET, "is a NAME=value assignment"),
+    ('"%s"\n' % UPSTREAM_SECRET, "is in quotes"),
 ])
 def test_an_env_file_as_the_secret_is_warned_of(tmp_path, text, why):
     """A confused operator names the app's .env: the file's whole text was

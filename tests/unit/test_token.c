@@ -633,6 +633,11 @@ START_TEST(misshapen_secrets)
     ck_assert_ptr_nonnull(why = authjs_secret_misshapen("x=1\nAUTH_SECRET=y"));
     ck_assert_str_eq(why, "spans several lines");
     ck_assert_ptr_nonnull(authjs_secret_misshapen("abc\rdef"));
+    ck_assert_ptr_nonnull(why = authjs_secret_misshapen("\"Ey7nTKnggBc0bRN8WUjy\""));
+    ck_assert_str_eq(why, "is in quotes");
+    ck_assert_ptr_nonnull(authjs_secret_misshapen("'x'"));
+    ck_assert_ptr_null(authjs_secret_misshapen("\"x'"));
+    ck_assert_ptr_null(authjs_secret_misshapen("\""));
 }
 END_TEST
 
