@@ -127,16 +127,18 @@ static const char *bearer_challenge(request_rec *r)
                         authproxy_request(orig)->bearer ? ", error=\"invalid_token\"" : "");
 }
 
-/* Headers by which an application takes a request for another method: one
- * that takes them whatever the method would run a preflight as a DELETE. A
- * browser's preflight carries none. */
-static const char *const method_overrides[] = {
-    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", NULL
+/* What a browser's preflight never carries: the headers by which an
+ * application takes a request for another method (one that takes them
+ * whatever the method would run a preflight as a DELETE), and credentials
+ * in Authorization (a backend behind AuthProxyBearer may take a token that
+ * reaches it for one the module verified). */
+static const char *const never_on_preflights[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "Authorization", NULL
 };
 
 /* The Fetch standard's preflight, as a browser sends it: OPTIONS with an
- * Origin and a method token in Access-Control-Request-Method, no body, no
- * header that asks for another method. */
+ * Origin and a method token in Access-Control-Request-Method, no body, none
+ * of never_on_preflights. */
 static int is_preflight(request_rec *r)
 {
     const char *method = apr_table_get(r->headers_in, "Access-Control-Request-Method");
@@ -149,7 +151,7 @@ static int is_preflight(request_rec *r)
         || apr_table_get(r->headers_in, "Transfer-Encoding") || (length && strcmp(length, "0"))) {
         return 0;
     }
-    for (name = method_overrides; *name; name++) {
+    for (name = never_on_preflights; *name; name++) {
         if (apr_table_get(r->headers_in, *name)) {
             return 0;
         }

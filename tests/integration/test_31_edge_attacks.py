@@ -59,14 +59,15 @@ def test_a_preflights_internal_redirect_is_no_preflight(httpd_factory, upstream,
     {"X-HTTP-Method-Override": "DELETE"},
     {"X-HTTP-Method": "DELETE"},
     {"X-Method-Override": "DELETE"},
+    {"Authorization": "Bearer forged"},
     {"Access-Control-Request-Method": ""},
     {"Access-Control-Request-Method": "PUT, DELETE"},
-], ids=["x-http-method-override", "x-http-method", "x-method-override", "empty-method",
-        "two-methods"])
+], ids=["x-http-method-override", "x-http-method", "x-method-override", "authorization",
+        "empty-method", "two-methods"])
 def test_what_no_browser_sends_on_a_preflight_is_no_preflight(httpd_factory, upstream, extra):
     """A method override header (an application that takes it whatever the
-    method would run the OPTIONS as a DELETE without a session), or no
-    method asked for."""
+    method would run the OPTIONS as a DELETE without a session), a token a
+    backend may take for one the module verified, or no method asked for."""
     h = app(httpd_factory, upstream)
     status, _, _ = h.request("OPTIONS", "/app/items", headers=preflight_headers(**extra))
     assert status == 401
