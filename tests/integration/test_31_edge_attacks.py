@@ -105,6 +105,31 @@ def test_a_cgis_page_is_dropped_from_a_preflights_answer(httpd_factory, upstream
     assert status == 401
 
 
+def test_php_fpms_page_is_dropped_from_a_preflights_answer(httpd_factory, upstream, php_fpm):
+    """Held: PHP writes its page whatever the method; through proxy_fcgi the
+    preflight gets the script's status and headers, no page."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        <FilesMatch "\\.php$">
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+        <Location /api/>
+            AuthType authjs
+            Require valid-user
+        </Location>
+    """ % (upstream.origin, php_fpm.port))
+    os.mkdir(os.path.join(h.dir, "htdocs", "api"))
+    h.write("htdocs/api/items.php", "<?php header('X-Method: ' . $_SERVER['REQUEST_METHOD']);\n"
+            "header('Access-Control-Allow-Origin: https://spa.example');\n"
+            "echo str_repeat('secret page ', 1000);\n")
+    status, headers, body = h.request("OPTIONS", "/api/items.php", headers=preflight_headers())
+    assert status == 200 and body == b"", body[:100]
+    assert header(headers, "X-Method") == "OPTIONS"
+    assert header(headers, "Access-Control-Allow-Origin") == "https://spa.example"
+    status, _, _ = h.request("GET", "/api/items.php")
+    assert status == 401
+
+
 # what a backend got of the client's identity headers, shown in its answer's
 # headers (a preflight's body is dropped)
 SEEN_CGI = """#!/bin/sh
