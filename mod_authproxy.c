@@ -20,6 +20,7 @@
 #include "authproxy_session.h"
 #include "authproxy_signin.h"
 #include "authproxy_store.h"
+#include "authproxy_trace.h"
 #include "mod_authproxy.h"
 
 /* configtest, and every start before httpd listens: the servers' settings,
@@ -75,6 +76,7 @@ static void authproxy_register_hooks(apr_pool_t *p)
     authproxy_assertion_register_hooks(p);
     authproxy_health_register_hooks(p);
     authproxy_signin_register_hooks(p);
+    authproxy_trace_register_hooks(p);
     /* What mod_authproxy.h offers other modules. */
     APR_REGISTER_OPTIONAL_FN(authproxy_session_vars);
 }

@@ -330,6 +330,29 @@ const char *authjs_secret_weakness(const char *secret)
     return NULL;
 }
 
+const char *authjs_secret_misshapen(const char *secret)
+{
+    /* an environment variable's name, as Auth.js's (AUTH_SECRET,
+     * NEXTAUTH_SECRET, AUTH_SECRET_1) */
+    static const char word[] = "SECRET";
+    apr_size_t name = strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), i;
+    apr_size_t len = strlen(secret);
+
+    if (strpbrk(secret, "\r\n")) {
+        return "spans several lines";
+    }
+    /* a .env's AUTH_SECRET="..." copied whole: the quotes are dotenv's */
+    if (len >= 2 && (secret[0] == '"' || secret[0] == '\'') && secret[len - 1] == secret[0]) {
+        return "is in quotes";
+    }
+    for (i = 0; secret[name] == '=' && i + sizeof(word) - 1 <= name; i++) {
+        if (!strncmp(secret + i, word, sizeof(word) - 1)) {
+            return "is a NAME=value assignment";
+        }
+    }
+    return NULL;
+}
+
 /* The five parts of a compact JWE, decoded. */
 typedef struct {
     const char *protected_b64;  /* the AAD, as sent */

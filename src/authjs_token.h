@@ -37,6 +37,13 @@ const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secre
  * neither. Says nothing of the secret itself. */
 const char *authjs_secret_weakness(const char *secret);
 
+/* Why `secret` looks like more than a secret, which is taken whole: several
+ * lines ("spans several lines": a .env file named by file:), a variable's
+ * assignment ("is a NAME=value assignment": AUTH_SECRET=...) or a value in
+ * quotes ("is in quotes", as a .env writes it); NULL when none. Says nothing
+ * of the secret itself. */
+const char *authjs_secret_misshapen(const char *secret);
+
 /* What authjs_token_decode made of a token: its claims, or why it is
  * refused (a token past its exp is told from an invalid one). */
 typedef enum {

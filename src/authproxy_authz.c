@@ -127,20 +127,51 @@ static const char *bearer_challenge(request_rec *r)
                         authproxy_request(orig)->bearer ? ", error=\"invalid_token\"" : "");
 }
 
+/* What a browser's preflight never carries: the headers by which an
+ * application takes a request for another method (one that takes them
+ * whatever the method would run a preflight as a DELETE), and credentials
+ * in Authorization (a backend behind AuthProxyBearer may take a token that
+ * reaches it for one the module verified). */
+static const char *const never_on_preflights[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "Authorization", NULL
+};
+
+/* The Fetch standard's preflight, as a browser sends it: OPTIONS with an
+ * Origin and a method token in Access-Control-Request-Method, no body, none
+ * of never_on_preflights. */
+static int is_preflight(request_rec *r)
+{
+    const char *method = apr_table_get(r->headers_in, "Access-Control-Request-Method");
+    const char *length = apr_table_get(r->headers_in, "Content-Length");
+    const char *const *name;
+
+    if (r->method_number != M_OPTIONS || !apr_table_get(r->headers_in, "Origin")
+        /* a method is a token, as a header's name is */
+        || !method || !authproxy_header_name_valid(method)
+        || apr_table_get(r->headers_in, "Transfer-Encoding") || (length && strcmp(length, "0"))) {
+        return 0;
+    }
+    for (name = never_on_preflights; *name; name++) {
+        if (apr_table_get(r->headers_in, *name)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* A CORS preflight (the Fetch standard's: OPTIONS with an Origin and an
  * Access-Control-Request-Method), which browsers send without credentials,
  * that AuthProxyPreflight pass lets through: it reaches the application
  * without a session, none being asked of it nor resolved (a cookie it comes
  * with is not taken; nothing is published). Anything else is a request as
- * any other. */
+ * any other. (An internal redirect that makes a GET of it, an ErrorDocument's
+ * or a CGI's local Location, makes the original request's method GET too.) */
 static int preflight_passes(request_rec *r)
 {
     request_rec *orig = authproxy_original(r);
 
     if (authproxy_preflight(authproxy_dconf(r)) != AUTHPROXY_PREFLIGHT_PASS
-        || orig->method_number != M_OPTIONS
-        || !apr_table_get(orig->headers_in, "Origin")
-        || !apr_table_get(orig->headers_in, "Access-Control-Request-Method")) {
+        || !is_preflight(orig)) {
         return 0;
     }
     authproxy_request(orig)->preflight = 1;

@@ -498,7 +498,9 @@ static const char *read_secret_file(cmd_parms *cmd, const char *path, const char
 static const char *cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
 {
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
-    const char *secret = arg, *err;
+    const char *secret = arg, *err, *in, *what;
+    const char *file = cmd->directive ? cmd->directive->filename : "-";
+    int line = cmd->directive ? cmd->directive->line_num : 0;
 
     if (!strncmp(arg, "file:", 5) && (err = read_secret_file(cmd, arg + 5, &secret))) {
         return err;
@@ -507,16 +509,20 @@ static const char *cmd_secret(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool, "%s: a secret cannot be empty", cmd->cmd->name);
     }
     /* a file's secret is named by its path, any other by its place */
+    in = secret == arg ? "" : "in ";
+    what = secret == arg ? "given" : arg;
     if ((err = authjs_secret_weakness(secret)) && should_warn()) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, AUTHPROXY_LOGNO(069)
                      "%s (%s:%d): the secret %s%s %s: whoever guesses it can make session "
                      "tokens; make one of at least %d random bytes (as npx auth secret or "
                      "openssl rand -base64 33 do) and set it on the upstream and here",
-                     cmd->cmd->name,
-                     cmd->directive ? cmd->directive->filename : "-",
-                     cmd->directive ? cmd->directive->line_num : 0,
-                     secret == arg ? "" : "in ", secret == arg ? "given" : arg, err,
-                     AUTHJS_SECRET_MIN_LEN);
+                     cmd->cmd->name, file, line, in, what, err, AUTHJS_SECRET_MIN_LEN);
+    }
+    if ((err = authjs_secret_misshapen(secret)) && should_warn()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, AUTHPROXY_LOGNO(074)
+                     "%s (%s:%d): the secret %s%s %s: it is taken whole, so no token the "
+                     "upstream makes with the value alone decodes here; give the value alone",
+                     cmd->cmd->name, file, line, in, what, err);
     }
     if (!conf->secrets) {
         conf->secrets = apr_array_make(cmd->pool, 2, sizeof(const char *));

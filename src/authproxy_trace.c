@@ -11,6 +11,7 @@
  * made it; those that waited for its answer made no call, and carry none. */
 #include <apr_encode.h>
 #include <apr_strings.h>
+#include <http_request.h>
 #include <openssl/rand.h>
 
 #include "authproxy_config.h"
@@ -66,7 +67,7 @@ static const char *make(request_rec *r, const authproxy_server_conf *conf)
 
 const char *authproxy_trace_parent(request_rec *r, const authproxy_server_conf *conf)
 {
-    authproxy_request_t *req = authproxy_request(r);
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
 
     if (!req->trace_made) {
         req->trace_made = 1;
@@ -75,4 +76,24 @@ const char *authproxy_trace_parent(request_rec *r, const authproxy_server_conf *
         }
     }
     return req->traceparent;
+}
+
+/* An internal redirect's target (an ErrorDocument, a RewriteRule in
+ * .htaccess, a CGI's local Location) starts with the variable renamed
+ * REDIRECT_*, and a call made on a later pass set it on the first: each
+ * pass gets the request's own, for its application and for the access log,
+ * which reads the last pass. Last, after the refresh. */
+static int authproxy_trace_fixups(request_rec *r)
+{
+    const char *traceparent = authproxy_request(authproxy_original(r))->traceparent;
+
+    if (traceparent) {
+        apr_table_setn(r->subprocess_env, TRACE_VAR, traceparent);
+    }
+    return DECLINED;
+}
+
+void authproxy_trace_register_hooks(apr_pool_t *p)
+{
+    ap_hook_fixups(authproxy_trace_fixups, NULL, NULL, APR_HOOK_LAST);
 }

@@ -13,4 +13,6 @@
  * none goes: off, or no valid traceparent came under propagate. */
 const char *authproxy_trace_parent(request_rec *r, const authproxy_server_conf *conf);
 
+void authproxy_trace_register_hooks(apr_pool_t *p);
+
 #endif

@@ -618,6 +618,29 @@ START_TEST(weak_secrets)
 }
 END_TEST
 
+START_TEST(misshapen_secrets)
+{
+    const char *why;
+
+    ck_assert_ptr_null(authjs_secret_misshapen("Ey7nTKnggBc0bRN8WUjyShw2qzOZ6KW4fUyqcKBePxY="));
+    ck_assert_ptr_null(authjs_secret_misshapen("SECRET"));
+    ck_assert_ptr_null(authjs_secret_misshapen("KEY=0123456789abcdef0123456789abcdef"));
+    ck_assert_ptr_null(authjs_secret_misshapen("a SECRET=b"));
+    ck_assert_ptr_nonnull(why = authjs_secret_misshapen("AUTH_SECRET=Ey7nTKnggBc0bRN8WUjy"));
+    ck_assert_str_eq(why, "is a NAME=value assignment");
+    ck_assert_ptr_nonnull(authjs_secret_misshapen("NEXTAUTH_SECRET=x"));
+    ck_assert_ptr_nonnull(authjs_secret_misshapen("SECRET="));
+    ck_assert_ptr_nonnull(why = authjs_secret_misshapen("x=1\nAUTH_SECRET=y"));
+    ck_assert_str_eq(why, "spans several lines");
+    ck_assert_ptr_nonnull(authjs_secret_misshapen("abc\rdef"));
+    ck_assert_ptr_nonnull(why = authjs_secret_misshapen("\"Ey7nTKnggBc0bRN8WUjy\""));
+    ck_assert_str_eq(why, "is in quotes");
+    ck_assert_ptr_nonnull(authjs_secret_misshapen("'x'"));
+    ck_assert_ptr_null(authjs_secret_misshapen("\"x'"));
+    ck_assert_ptr_null(authjs_secret_misshapen("\""));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("authjs_token");
@@ -630,6 +653,7 @@ int main(void)
     load_tokens();
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a256cbc_hs512_with_kid);
+    tcase_add_test(tc, misshapen_secrets);
     tcase_add_test(tc, a256gcm_of_older_auth_core);
     tcase_add_test(tc, next_auth_v4);
     tcase_add_test(tc, rotation_with_kid);
