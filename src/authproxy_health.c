@@ -71,11 +71,6 @@ static struct {
     apr_hash_t *servers;           /* conf -> server_health_t */
 } child;
 
-int authproxy_health_probe(const request_rec *r)
-{
-    return r->handler && !strcmp(r->handler, AUTHPROXY_HEALTH_HANDLER);
-}
-
 static void authproxy_health_child_init(apr_pool_t *p, server_rec *s)
 {
     unsigned char id[8];
@@ -332,7 +327,7 @@ static int authproxy_health_handler(request_rec *r)
     char *text;
     int i, ready = 1;
 
-    if (!authproxy_health_probe(r)) {
+    if (!r->handler || strcmp(r->handler, AUTHPROXY_HEALTH_HANDLER)) {
         return DECLINED;
     }
     /* what a 405 names in Allow; HEAD comes with GET */

@@ -8,7 +8,5 @@
 #define AUTHPROXY_HEALTH_HANDLER "authproxy-health"
 
 void authproxy_health_register_hooks(apr_pool_t *p);
-/* The request is a readiness probe: it resolves no session and counts none. */
-int authproxy_health_probe(const request_rec *r);
 
 #endif
