@@ -26,7 +26,8 @@ static const char *const identifier_fields[] = { "email", "username" };
 #define FIELDS (sizeof(identifier_fields) / sizeof(identifier_fields[0]))
 
 /* A form component decoded as URLSearchParams does: '+' is a space, a %
- * with two hex digits a byte, any other % itself. */
+ * with two hex digits a byte, any other % itself; but no NUL, which would
+ * end the identifier here (and which a mailer may drop). */
 static char *form_decode(apr_pool_t *p, const char *at, const char *end)
 {
     char *out = apr_palloc(p, end - at + 1), *to = out;
@@ -37,34 +38,114 @@ static char *form_decode(apr_pool_t *p, const char *at, const char *end)
             at++;
         }
         else if (*at == '%' && end - at >= 3 && apr_isxdigit(at[1]) && apr_isxdigit(at[2])) {
-            *to++ = (char)(authjs_hex_value(at[1]) << 4 | authjs_hex_value(at[2]));
+            *to = (char)(authjs_hex_value(at[1]) << 4 | authjs_hex_value(at[2]));
+            to += *to != '\0';
             at += 3;
         }
         else {
-            *to++ = *at++;
+            *to = *at++;
+            to += *to != '\0';
         }
     }
     *to = '\0';
     return out;
 }
 
-/* Spellings one address has: without surrounding white space, ASCII case
- * folded (Auth.js's e-mail provider lowers the address too). */
-static const char *normalised(apr_pool_t *p, const char *value)
-{
-    apr_size_t len;
-    char *out, *c;
+/* The characters NFKC makes the '@' or ',' that Auth.js divides an
+ * address at, in UTF-8: small and full-width forms. */
+static const struct {
+    const char *utf8;
+    char ascii;
+} nfkc_marks[] = {
+    { "\xEF\xB9\xAB", '@' }, { "\xEF\xB9\x90", ',' }, { "\xEF\xB8\x90", ',' }
+};
 
-    while (apr_isspace(*value)) {
-        value++;
+/* `value` with the full-width forms of ASCII (U+FF01 to U+FF5E) and
+ * nfkc_marks made ASCII, as NFKC makes them. */
+static char *ascii_forms(apr_pool_t *p, const char *value)
+{
+    char *out = apr_palloc(p, strlen(value) + 1), *to = out;
+    apr_size_t i;
+
+    while (*value) {
+        const unsigned char *u = (const unsigned char *)value;
+
+        if (u[0] == 0xEF && ((u[1] == 0xBC && u[2] >= 0x81 && u[2] <= 0xBF)
+                             || (u[1] == 0xBD && u[2] >= 0x80 && u[2] <= 0x9E))) {
+            /* U+FF01 + n is '!' + n */
+            *to++ = (char)(0x21 + (u[1] - 0xBC) * 0x40 + (u[2] - 0x81));
+            value += 3;
+            continue;
+        }
+        for (i = 0; i < sizeof(nfkc_marks) / sizeof(nfkc_marks[0]); i++) {
+            if (!strncmp(value, nfkc_marks[i].utf8, 3)) {
+                break;
+            }
+        }
+        if (i < sizeof(nfkc_marks) / sizeof(nfkc_marks[0])) {
+            *to++ = nfkc_marks[i].ascii;
+            value += 3;
+        }
+        else {
+            *to++ = *value++;
+        }
     }
-    len = strlen(value);
-    while (len && apr_isspace(value[len - 1])) {
-        len--;
+    *to = '\0';
+    return out;
+}
+
+/* What JavaScript's trim() takes for white space beyond ASCII's, in UTF-8
+ * (NFKC, which Auth.js applies first, makes most of the Zs ones a space). */
+static const char *const js_spaces[] = {
+    "\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
+    "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87",
+    "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9",
+    "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF"
+};
+
+/* The length of the white space character at the start (at_end 0) or the
+ * end of value[0..len), 0 where none is. */
+static apr_size_t space_at(const char *value, apr_size_t len, int at_end)
+{
+    apr_size_t i, n;
+
+    if (len && apr_isspace(at_end ? value[len - 1] : value[0])) {
+        return 1;
+    }
+    for (i = 0; i < sizeof(js_spaces) / sizeof(js_spaces[0]); i++) {
+        n = strlen(js_spaces[i]);
+        if (len >= n && !memcmp(at_end ? value + len - n : value, js_spaces[i], n)) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* Spellings one address has, as Auth.js's e-mail provider (its
+ * defaultNormalizer) makes them one: NFKC (its full-width and small forms
+ * of ASCII here), trimmed, lowered (ASCII letters here), and a domain ended
+ * at its first ',' ("victim@example.com,x" gets the e-mail). Different
+ * addresses to a Credentials provider may be counted as one: never fewer
+ * counts than the upstream has users. */
+static const char *normalised(apr_pool_t *p, const char *given)
+{
+    const char *value = ascii_forms(p, given);
+    apr_size_t len = strlen(value), n;
+    char *out, *c, *at;
+
+    while ((n = space_at(value, len, 0))) {
+        value += n;
+        len -= n;
+    }
+    while ((n = space_at(value, len, 1))) {
+        len -= n;
     }
     out = apr_pstrmemdup(p, value, len);
     for (c = out; *c; c++) {
         *c = (char)apr_tolower(*c);
+    }
+    if ((at = strchr(out, '@')) && !strchr(at + 1, '@') && (c = strchr(at, ','))) {
+        *c = '\0';
     }
     return out;
 }
@@ -122,11 +203,13 @@ static int form_fields(apr_pool_t *p, const char *body, apr_size_t len, apr_arra
 }
 
 /* The fields' values in a JSON body: a string as it is, anything else in
- * its JSON form (what a provider's authorize() would be given). */
-static void json_fields(apr_pool_t *p, const char *body, apr_size_t len, apr_array_header_t *ids)
+ * its JSON form (what a provider's authorize() would be given). 0 when it
+ * is not JSON jansson reads. */
+static int json_fields(apr_pool_t *p, const char *body, apr_size_t len, apr_array_header_t *ids)
 {
-    /* duplicate names: the last one, as JSON.parse() */
-    json_t *root = json_loadb(body, len, 0, NULL);
+    /* duplicate names: the last one, as JSON.parse(); "\u0000" is JSON too */
+    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    int read = root != NULL;
     apr_size_t i;
 
     for (i = 0; json_is_object(root) && i < FIELDS; i++) {
@@ -134,7 +217,16 @@ static void json_fields(apr_pool_t *p, const char *body, apr_size_t len, apr_arr
         char *text;
 
         if (json_is_string(v)) {
-            add(p, ids, apr_pstrmemdup(p, json_string_value(v), json_string_length(v)));
+            /* without NULs, as a form's */
+            char *copy = apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
+            apr_size_t j, k;
+
+            for (j = k = 0; j < json_string_length(v); j++) {
+                copy[k] = copy[j];
+                k += copy[j] != '\0';
+            }
+            copy[k] = '\0';
+            add(p, ids, copy);
         }
         else if (v && (text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS))) {
             add(p, ids, apr_pstrdup(p, text));
@@ -142,6 +234,7 @@ static void json_fields(apr_pool_t *p, const char *body, apr_size_t len, apr_arr
         }
     }
     json_decref(root);
+    return read;
 }
 
 /* Whether a Content-Type holds `type` anywhere, in any case. */
@@ -152,8 +245,52 @@ static int names(apr_pool_t *p, const char *content_type, const char *type)
                            strlen(content_type));
 }
 
+#define JSON_TYPE "application/json"
+#define FORM_TYPE "application/x-www-form-urlencoded"
+
+/* Whether every charset parameter `content_type` holds is UTF-8. */
+static int utf8_only(apr_pool_t *p, const char *content_type)
+{
+    const apr_strmatch_pattern *charset = apr_strmatch_precompile(p, "charset", 0);
+    const char *at = content_type, *end = content_type + strlen(content_type);
+
+    while ((at = apr_strmatch(charset, at, end - at))) {
+        at += 7;
+        at += strspn(at, " \t");
+        if (*at != '=') {
+            continue;
+        }
+        at += 1 + strspn(at + 1, " \t");
+        at += *at == '"';
+        if (strncasecmp(at, "utf-8", 5) || (at[5] && !strchr("\"; \t,", at[5]))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *authjs_signin_unreadable(apr_pool_t *p, const char *content_type,
+                                     const char *content_encoding)
+{
+    char *coding = content_encoding ? apr_pstrdup(p, content_encoding) : NULL;
+
+    /* (apr_collapse_spaces() returns the end of what it wrote) */
+    if (coding && (apr_collapse_spaces(coding, content_encoding), *coding)
+        && strcasecmp(coding, "identity")) {
+        return "its body has a Content-Encoding";
+    }
+    if (names(p, content_type, JSON_TYPE) && names(p, content_type, FORM_TYPE)) {
+        return "its Content-Type names both JSON and a form";
+    }
+    if (content_type && !utf8_only(p, content_type)) {
+        return "its Content-Type names a charset other than UTF-8";
+    }
+    return NULL;
+}
+
 apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content_type,
-                                              const char *body, apr_size_t len)
+                                              const char *body, apr_size_t len,
+                                              const char **why)
 {
     apr_array_header_t *ids = apr_array_make(p, AUTHJS_SIGNIN_MAX_IDENTIFIERS,
                                              sizeof(const char *));
@@ -164,17 +301,23 @@ apr_array_header_t *authjs_signin_identifiers(apr_pool_t *p, const char *content
         len -= 3;
     }
     /* what getBody() tests, in its order; any case, as framework parsers take it */
-    if (names(p, content_type, "application/json")) {
-        json_fields(p, body, len, ids);
+    if (names(p, content_type, JSON_TYPE)) {
+        if (!json_fields(p, body, len, ids)) {
+            *why = "its body is named JSON but is not JSON the module reads";
+            return NULL;
+        }
     }
-    else if (names(p, content_type, "application/x-www-form-urlencoded")
-             && !form_fields(p, body, len, ids)) {
+    else if (names(p, content_type, FORM_TYPE) && !form_fields(p, body, len, ids)) {
+        *why = apr_psprintf(p, "its body names more than %d identifiers",
+                            AUTHJS_SIGNIN_MAX_IDENTIFIERS);
         return NULL;
     }
     return ids;
 }
 
-/* Whether the query part of `url` holds the parameter `pair` ("name=value") as written. */
+/* Whether the query part of `url` holds the parameter `pair` ("name=value")
+ * as written; a '?' in the query parts too: a custom page's URL with a
+ * query of its own gets Auth.js's "?error=..." after it. */
 static int has_parameter(const char *url, const char *pair)
 {
     apr_size_t path = strcspn(url, "?#"), n = strlen(pair);
@@ -182,10 +325,10 @@ static int has_parameter(const char *url, const char *pair)
 
     while (at && *at && *at != '#') {
         at++;
-        if (!strncmp(at, pair, n) && (!at[n] || at[n] == '&' || at[n] == '#')) {
+        if (!strncmp(at, pair, n) && strchr("&#?", at[n])) {
             return 1;
         }
-        at += strcspn(at, "&#");
+        at += strcspn(at, "&#?");
     }
     return 0;
 }
