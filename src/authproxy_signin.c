@@ -252,8 +252,9 @@ static int authproxy_signin_fixups(request_rec *r)
     const count_t *over = NULL;
     signin_t *signin;
 
-    if (!limit || r->main || r->prev || !authproxy_is_route(r) || !conf->cache
-        || !is_signin(r, conf)) {
+    /* an internal redirect is a sign-in too (a RewriteRule of a pretty URL
+     * in a per-directory context); an error page is fetched with GET */
+    if (!limit || r->main || !authproxy_is_route(r) || !conf->cache || !is_signin(r, conf)) {
         return DECLINED;
     }
     signin = apr_pcalloc(r->pool, sizeof(*signin));

@@ -15,7 +15,7 @@ import zlib
 
 from harness import UPSTREAM_SECRET, Browser, header
 from test_01_config import configtest
-from test_26_signin_limit import (email_sign_in, emails_sent, fail, refused, routes,
+from test_26_signin_limit import (CONF, email_sign_in, emails_sent, fail, refused, routes,
                                   server, sign_in)
 from session_helpers import COOKIE
 
@@ -242,3 +242,23 @@ def test_a_refusal_too_long_to_read_counts(httpd_factory, upstream, memcached):
         assert status == 200 and len(body) > 8192, status
     status, _, _ = h.request("POST", path, b"x", {"Content-Type": FORM, "X-Client": "192.0.2.180"})
     assert status == 429
+
+
+def test_a_sign_in_reached_by_an_internal_redirect_is_counted(httpd_factory, upstream,
+                                                              memcached):
+    """An operator's pretty URL, rewritten in a per-directory context (an
+    internal redirect), reaches the same Auth.js sign-in: counted as it."""
+    conf = (CONF % {"upstream": upstream.origin, "secret": UPSTREAM_SECRET, "limit": "2 60",
+                    "cache": "memcache:127.0.0.1:%d" % memcached.port}
+            + "LoadModule rewrite_module @MODULES@/mod_rewrite.so\n"
+              "<Location /login>\nRewriteEngine On\n"
+              "RewriteRule ^ /api/auth/callback/credentials [L]\n</Location>\n")
+    h = httpd_factory(conf)
+    for _ in range(2):
+        status, headers, _ = post(h, "192.0.2.190", form("alice@example.com", "wrong"), FORM,
+                                  path="/login")
+        assert status == 302 and "error=CredentialsSignin" in header(headers, "Location")
+    for path in ("/login", "/api/auth/callback/credentials"):
+        status, _, browser = post(h, "192.0.2.190", form("alice@example.com", "alice-pw"), FORM,
+                                  path=path)
+        assert status == 429 and COOKIE not in browser.cookies, path
