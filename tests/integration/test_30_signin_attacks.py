@@ -201,7 +201,9 @@ def test_settings_a_confused_operator_writes(upstream):
             ("AuthProxySignInLimit 5 60 ban 86401", "'86401' is not a whole number of seconds"),
             ("AuthProxySignInLimit 5 1e3", "'1e3' is not a whole number of seconds"),
             ("AuthProxySignInLimit Off 60", "'Off' is not a number of failed"),
-            ("AuthProxySignInLimit 5 60 by", "'by' wants a value")):
+            ("AuthProxySignInLimit 5 60 by", "'by' wants a value"),
+            ("AuthProxySignInLimit 5 60 by user ban 60 BY ip", "'BY' is given twice"),
+            ("AuthProxySignInLimit 5 60 ban 60 ban 600", "'ban' is given twice")):
         rc, out = configtest(base + conf + "\n")
         assert rc != 0 and message in out, (conf, out)
     # a VirtualHost that turns the main server's limit off needs no cache there
