@@ -121,12 +121,31 @@ static apr_size_t space_at(const char *value, apr_size_t len, int at_end)
     return 0;
 }
 
+/* The inbox of the address `out` (its '@' at `at`): mail providers deliver
+ * victim+anything@, v.i.c.t.i.m@ (Gmail) and @example.com. to victim@: one
+ * count, so that they flood no inbox. Users of an application whose
+ * addresses differ so only share a count, which whoever can fail with one
+ * of their addresses can exhaust anyway. */
+static const char *inbox(apr_pool_t *p, char *out, char *at)
+{
+    apr_size_t local = strcspn(out, "+@"), end = strlen(at);
+    char *c, *to;
+
+    while (end > 1 && at[end - 1] == '.') {
+        end--;
+    }
+    for (c = to = out; c < out + local; c++) {
+        *to = *c;
+        to += *c != '.';
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, out, to - out), apr_pstrmemdup(p, at, end), NULL);
+}
+
 /* Spellings one address has, as Auth.js's e-mail provider (its
  * defaultNormalizer) makes them one: NFKC (its full-width and small forms
  * of ASCII here), trimmed, lowered (ASCII letters here), and a domain ended
- * at its first ',' ("victim@example.com,x" gets the e-mail). Different
- * addresses to a Credentials provider may be counted as one: never fewer
- * counts than the upstream has users. */
+ * at its first ',' ("victim@example.com,x" gets the e-mail); then its
+ * inbox. */
 static const char *normalised(apr_pool_t *p, const char *given)
 {
     const char *value = ascii_forms(p, given);
@@ -144,10 +163,11 @@ static const char *normalised(apr_pool_t *p, const char *given)
     for (c = out; *c; c++) {
         *c = (char)apr_tolower(*c);
     }
-    if ((at = strchr(out, '@')) && !strchr(at + 1, '@') && (c = strchr(at, ','))) {
-        *c = '\0';
+    if (!(at = strchr(out, '@')) || strchr(at + 1, '@')) {
+        return out;
     }
-    return out;
+    at[strcspn(at, ",")] = '\0';
+    return inbox(p, out, at);
 }
 
 /* Adds an identifier once; 0 when it would be one too many. */

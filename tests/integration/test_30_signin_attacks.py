@@ -102,7 +102,8 @@ def test_bodies_core_reads_otherwise_are_refused(httpd_factory, upstream, memcac
 
 def test_spellings_of_one_inbox_are_one(httpd_factory, upstream_db, memcached):
     """Auth.js's e-mail provider sends "victim@example.com,anything" and
-    "\\u3000victim@example.com" to victim@example.com: counted as it."""
+    "\\u3000victim@example.com" to victim@example.com, and mail providers
+    deliver victim+anything@ and v.ictim@ there: counted as it."""
     h = server(httpd_factory, upstream_db, memcached, limit="2 60 by user")
     for address in ("192.0.2.131", "192.0.2.132"):
         status, _, _ = email_sign_in(h, "victim@example.com", address)
@@ -113,7 +114,9 @@ def test_spellings_of_one_inbox_are_one(httpd_factory, upstream_db, memcached):
         assert status == 429, spelling
     for i, spelling in enumerate(("\u3000victim@example.com", "victim@EXAMPLE.com\u00a0\ufeff",
                                   "\u2028victim@example.com, x",
-                                  "\uff56ictim\uff20example.com\uff0cx"), 140):
+                                  "\uff56ictim\uff20example.com\uff0cx",
+                                  "victim+%d@example.com" % 1, "v.ictim+2@example.com.",
+                                  "vic.tim@example.com"), 140):
         status, _, _ = email_sign_in(h, spelling, "192.0.2.%d" % i)
         assert status == 429, spelling
     assert emails_sent(upstream_db) == sent

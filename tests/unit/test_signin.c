@@ -130,6 +130,10 @@ START_TEST(spellings)
     /* a NUL is no part of it */
     ck_assert_str_eq(IDS(FORM, "email=%00victim%40example.com%00"), "victim@example.com");
     ck_assert_str_eq(IDS(JSON, "{\"email\":\"\\u0000v@x.com\"}"), "v@x.com");
+    /* one inbox: +tags, dots of the local part, trailing dots of the domain */
+    ck_assert_str_eq(IDS(FORM, "email=V.ictim%2Bx%2By%40example.com.."), "victim@example.com");
+    ck_assert_str_eq(IDS(FORM, "email=.%2B%40.&username=%40"), "@");
+    ck_assert_str_eq(IDS(FORM, "email=john.doe"), "john.doe");
     /* a space inside stays; other bytes beyond ASCII stay */
     ck_assert_str_eq(IDS(FORM, "email=a+b%C2%A1"), "a b\xC2\xA1");
     ck_assert_str_eq(IDS(FORM, "email=%E3%80"), "\xE3\x80");
