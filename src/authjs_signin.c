@@ -9,6 +9,7 @@
  * X-Auth-Return-Redirect, {"url": ...}) whose query holds
  * error=CredentialsSignin; an e-mail sign-in that sent its e-mail, one to
  * <basePath>/verify-request?provider=...&type=email. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -17,6 +18,7 @@
 #include <jansson.h>
 
 #include "authjs_cookie.h"
+#include "authjs_nfkc_ascii.h"
 #include "authjs_signin.h"
 
 /* The fields an identifier is read from: a body naming one field and
@@ -51,40 +53,53 @@ static char *form_decode(apr_pool_t *p, const char *at, const char *end)
     return out;
 }
 
-/* The characters NFKC makes the '@' or ',' that Auth.js divides an
- * address at, in UTF-8: small and full-width forms. */
-static const struct {
-    const char *utf8;
-    char ascii;
-} nfkc_marks[] = {
-    { "\xEF\xB9\xAB", '@' }, { "\xEF\xB9\x90", ',' }, { "\xEF\xB8\x90", ',' }
-};
-
-/* `value` with the full-width forms of ASCII (U+FF01 to U+FF5E) and
- * nfkc_marks made ASCII, as NFKC makes them. */
-static char *ascii_forms(apr_pool_t *p, const char *value)
+/* A code point's place in nfkc_ascii, for bsearch(). */
+static int by_code(const void *key, const void *row)
 {
-    char *out = apr_palloc(p, strlen(value) + 1), *to = out;
+    unsigned int code = *(const unsigned int *)key, at = ((const authjs_nfkc_t *)row)->code;
+
+    return code < at ? -1 : code > at;
+}
+
+/* The code point of the UTF-8 character at `u` and its length in `*n`; 0
+ * where none is (overlong forms are taken: more spellings counted as one). */
+static unsigned int code_at(const unsigned char *u, apr_size_t *n)
+{
+    unsigned int code;
     apr_size_t i;
 
-    while (*value) {
-        const unsigned char *u = (const unsigned char *)value;
+    *n = u[0] >= 0xC2 && u[0] <= 0xDF ? 2 : u[0] >= 0xE0 && u[0] <= 0xEF ? 3
+         : u[0] >= 0xF0 && u[0] <= 0xF4 ? 4 : 0;
+    code = *n ? u[0] & (0x7F >> *n) : 0;
+    for (i = 1; i < *n; i++) {
+        if ((u[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        code = code << 6 | (u[i] & 0x3F);
+    }
+    return code;
+}
 
-        if (u[0] == 0xEF && ((u[1] == 0xBC && u[2] >= 0x81 && u[2] <= 0xBF)
-                             || (u[1] == 0xBD && u[2] >= 0x80 && u[2] <= 0x9E))) {
-            /* U+FF01 + n is '!' + n */
-            *to++ = (char)(0x21 + (u[1] - 0xBC) * 0x40 + (u[2] - 0x81));
-            value += 3;
-            continue;
-        }
-        for (i = 0; i < sizeof(nfkc_marks) / sizeof(nfkc_marks[0]); i++) {
-            if (!strncmp(value, nfkc_marks[i].utf8, 3)) {
-                break;
-            }
-        }
-        if (i < sizeof(nfkc_marks) / sizeof(nfkc_marks[0])) {
-            *to++ = nfkc_marks[i].ascii;
-            value += 3;
+/* `value` with every character NFKC makes ASCII made so (full-width and
+ * mathematical letters, the small and full-width '@' and ','). */
+static char *ascii_forms(apr_pool_t *p, const char *value)
+{
+    /* nfkc_ascii makes no character longer than twice its bytes */
+    char *out = apr_palloc(p, 2 * strlen(value) + 1), *to = out;
+
+    while (*value) {
+        apr_size_t n;
+        unsigned int code = code_at((const unsigned char *)value, &n);
+        const authjs_nfkc_t *row = code ? bsearch(&code, nfkc_ascii,
+                                                  sizeof(nfkc_ascii) / sizeof(nfkc_ascii[0]),
+                                                  sizeof(nfkc_ascii[0]), by_code) : NULL;
+
+        if (row) {
+            apr_size_t len = strlen(row->ascii);
+
+            memcpy(to, row->ascii, len);
+            to += len;
+            value += n;
         }
         else {
             *to++ = *value++;
@@ -94,13 +109,11 @@ static char *ascii_forms(apr_pool_t *p, const char *value)
     return out;
 }
 
-/* What JavaScript's trim() takes for white space beyond ASCII's, in UTF-8
- * (NFKC, which Auth.js applies first, makes most of the Zs ones a space). */
+/* What JavaScript's trim() takes for white space beyond ASCII's and NFKC
+ * leaves as it is (U+00A0, U+3000 and the other spaces it makes ' '), in
+ * UTF-8. */
 static const char *const js_spaces[] = {
-    "\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
-    "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87",
-    "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9",
-    "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF"
+    "\xE1\x9A\x80", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xEF\xBB\xBF"
 };
 
 /* The length of the white space character at the start (at_end 0) or the
@@ -142,8 +155,8 @@ static const char *inbox(apr_pool_t *p, char *out, char *at)
 }
 
 /* Spellings one address has, as Auth.js's e-mail provider (its
- * defaultNormalizer) makes them one: NFKC (its full-width and small forms
- * of ASCII here), trimmed, lowered (ASCII letters here), and a domain ended
+ * defaultNormalizer) makes them one: NFKC (where it makes ASCII here),
+ * trimmed, lowered (ASCII letters here), and a domain ended
  * at its first ',' ("victim@example.com,x" gets the e-mail); then its
  * inbox. */
 static const char *normalised(apr_pool_t *p, const char *given)

@@ -116,7 +116,8 @@ def test_spellings_of_one_inbox_are_one(httpd_factory, upstream_db, memcached):
                                   "\u2028victim@example.com, x",
                                   "\uff56ictim\uff20example.com\uff0cx",
                                   "victim+%d@example.com" % 1, "v.ictim+2@example.com.",
-                                  "vic.tim@example.com"), 140):
+                                  "vic.tim@example.com", "\U0001d42fictim@example.com",
+                                  "\u24cbictim\ufe6bexample.com"), 140):
         status, _, _ = email_sign_in(h, spelling, "192.0.2.%d" % i)
         assert status == 429, spelling
     assert emails_sent(upstream_db) == sent

@@ -127,6 +127,13 @@ START_TEST(spellings)
                      "victim@example.com");
     ck_assert_str_eq(IDS(FORM, "email=victim%EF%B9%ABexample.com%EF%B9%90x&username=%EF%BC%81"
                                "%EF%BD%9E%EF%B8%90"), "victim@example.com|!~,");
+    /* and every other character NFKC makes ASCII: mathematical bold v,
+     * circled V, the Kelvin sign, the fi ligature, a one dot leader */
+    ck_assert_str_eq(IDS(FORM, "email=%F0%9D%90%AFictim%40example.com&username=%E2%93%8B%E2%84%AA"
+                               "%EF%AC%81%E2%80%A4"), "victim@example.com|vkfi.");
+    /* not a broken or cut sequence */
+    ck_assert_str_eq(IDS(FORM, "email=%F0%9D%90v&username=%F0%9D%90"),
+                     "\xF0\x9D\x90v|\xF0\x9D\x90");
     /* a NUL is no part of it */
     ck_assert_str_eq(IDS(FORM, "email=%00victim%40example.com%00"), "victim@example.com");
     ck_assert_str_eq(IDS(JSON, "{\"email\":\"\\u0000v@x.com\"}"), "v@x.com");
