@@ -13,7 +13,7 @@ import json
 import urllib.parse
 import zlib
 
-from harness import UPSTREAM_SECRET, Browser, header
+from harness import UPSTREAM_SECRET, Browser, header, vhost
 from test_01_config import configtest
 from test_26_signin_limit import (CONF, email_sign_in, emails_sent, fail, refused, routes,
                                   server, sign_in)
@@ -268,3 +268,37 @@ def test_a_sign_in_reached_by_an_internal_redirect_is_counted(httpd_factory, ups
         status, _, browser = post(h, "192.0.2.190", form("alice@example.com", "alice-pw"), FORM,
                                   path=path)
         assert status == 429 and COOKIE not in browser.cookies, path
+
+
+def test_a_virtual_host_that_turns_it_off_limits_nothing_there(httpd_factory, upstream,
+                                                                 memcached):
+    """A VirtualHost with AuthProxySignInLimit Off in front of the same
+    Auth.js: not limited there (the operator's choice), while the main
+    server's limit holds on its other names."""
+    conf = (CONF % {"upstream": upstream.origin, "secret": UPSTREAM_SECRET, "limit": "1 60",
+                    "cache": "memcache:127.0.0.1:%d" % memcached.port}
+            + vhost("limited.test", "") + vhost("open.test", "AuthProxySignInLimit Off\n"))
+    h = httpd_factory(conf)
+    limited, open_ = "limited.test:%d" % h.port, "open.test:%d" % h.port
+    for _ in range(2):
+        status, headers, body, _ = sign_in(h, "alice@example.com", "wrong", "192.0.2.200",
+                                           host=open_)
+        assert refused(status, headers, body)
+    assert sign_in(h, "alice@example.com", "wrong", "192.0.2.200", host=limited)[0] == 302
+    assert sign_in(h, "alice@example.com", "alice-pw", "192.0.2.200", host=limited)[0] == 429
+
+
+def test_a_body_sent_after_100_continue_is_read_and_forwarded(httpd_factory, upstream,
+                                                              memcached):
+    """Expect: 100-continue: the module's read of the body answers 100, and
+    the upstream gets the body whole."""
+    h = server(httpd_factory, upstream, memcached, limit="2 60 by user")
+    browser, token = csrf(h, "192.0.2.210")
+    body = form("alice@example.com", "wrong")(token)
+    answer = h.raw(b"POST /api/auth/callback/credentials HTTP/1.1\r\nHost: x\r\n"
+                   b"Content-Type: application/x-www-form-urlencoded\r\n"
+                   b"Cookie: " + browser.cookie_header().encode() + b"\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                   % len(body) + body)
+    assert answer.startswith(b"HTTP/1.1 100 Continue"), answer[:100]
+    assert b"error=CredentialsSignin" in answer, answer[:600]
