@@ -388,9 +388,9 @@ static int signed_in(request_rec *r)
 
 /* What the answer says: a sign-in counts as failed where it was refused or
  * sent an e-mail, or where its answer could not be read (`unread`) and
- * does not sign in: Auth.js's refusal is short, unless the client made its
- * origin long (a wildcard ServerAlias takes a Host of 8 KiB); a sign-in
- * clears the address's count. */
+ * does not sign in: Auth.js's refusal is short (unless the client made its
+ * origin long: a wildcard ServerAlias takes a Host of 8 KiB) and plain; a
+ * sign-in clears the address's count. */
 static void judge(request_rec *r, const signin_t *signin, const char *url, int unread)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
@@ -428,6 +428,12 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* whatever the status: next-auth 4 answers {"url"} with 401 */
         if (location || !type || strncasecmp(type, "application/json", 16)) {
             judge(r, signin, location, 0);
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        /* compressed though the module asked for no encoding: not read */
+        if (apr_table_get(r->headers_out, "Content-Encoding")) {
+            judge(r, signin, NULL, 1);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }

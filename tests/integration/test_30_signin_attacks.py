@@ -155,6 +155,19 @@ def test_refusals_in_other_forms_are_counted(httpd_factory, upstream, memcached)
         assert status == 429, (query, status)
 
 
+def test_a_compressed_json_answer_counts(httpd_factory, upstream, memcached):
+    """An upstream that gzips its {"url"} though asked for no encoding: the
+    module cannot read it, and counts it as a failure unless it signs in."""
+    h = httpd_factory(ECHO % (upstream.origin, memcached.port))
+    path = "/api/auth/callback/credentials?gzip=1&error=CredentialsSignin"
+    for _ in range(2):
+        status, headers, _ = h.request("POST", path, b"x", {
+            "Content-Type": FORM, "X-Client": "192.0.2.220", "Accept-Encoding": "gzip"})
+        assert status == 200 and header(headers, "Content-Encoding") == "gzip", status
+    status, _, _ = h.request("POST", path, b"x", {"Content-Type": FORM, "X-Client": "192.0.2.220"})
+    assert status == 429
+
+
 def test_route_spellings_are_one_route(httpd_factory, upstream, memcached):
     """Escapes of unreserved characters and dot segments, which httpd
     resolves before the module looks and WHATWG's URL after it, are the
