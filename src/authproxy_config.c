@@ -638,7 +638,7 @@ static const char *cmd_signin_limit(cmd_parms *cmd, void *dconf, int argc, char 
     /* authproxy_signin_by_e */
     static const char *const words[] = { "ip", "user", "both", NULL };
     authproxy_server_conf *conf = authproxy_sconf(cmd->server);
-    int i, ban = AUTHPROXY_UNSET, by = AUTHPROXY_SIGNIN_BY_IP, limit, period;
+    int i, j, ban = AUTHPROXY_UNSET, by = AUTHPROXY_SIGNIN_BY_IP, limit, period;
     const char *err;
 
     if (argc == 1 && !strcasecmp(argv[0], "Off")) {
@@ -660,6 +660,13 @@ static const char *cmd_signin_limit(cmd_parms *cmd, void *dconf, int argc, char 
         if (i + 1 == argc) {
             return apr_psprintf(cmd->pool, "%s: '%s' wants a value after it", cmd->cmd->name,
                                 argv[i]);
+        }
+        /* "by user ... by ip" would quietly be the last */
+        for (j = 2; j < i; j += 2) {
+            if (!strcasecmp(argv[i], argv[j])) {
+                return apr_psprintf(cmd->pool, "%s: '%s' is given twice", cmd->cmd->name,
+                                    argv[i]);
+            }
         }
         if (!strcasecmp(argv[i], "ban")) {
             err = seconds(cmd, argv[i + 1], 1, AUTHPROXY_MAX_SIGNIN_SECONDS, &ban);

@@ -252,29 +252,31 @@ static int authproxy_signin_fixups(request_rec *r)
     const count_t *over = NULL;
     signin_t *signin;
 
-    if (!limit || r->main || r->prev || !authproxy_is_route(r) || !conf->cache
-        || !is_signin(r, conf)) {
+    /* an internal redirect is a sign-in too (a RewriteRule of a pretty URL
+     * in a per-directory context); an error page is fetched with GET */
+    if (!limit || r->main || !authproxy_is_route(r) || !conf->cache || !is_signin(r, conf)) {
         return DECLINED;
     }
     signin = apr_pcalloc(r->pool, sizeof(*signin));
     signin->counts = apr_array_make(r->pool, 3, sizeof(count_t));
     if (by != AUTHPROXY_SIGNIN_BY_IP) {
-        const char *body = NULL, *name, *why = NULL;
+        /* every Content-Type the upstream is sent, as it joins them */
+        const char *type = apr_table_getm(r->pool, r->headers_in, "Content-Type");
+        const char *body = NULL, *name, *why;
         apr_size_t len = 0;
         apr_array_header_t *ids = NULL;
 
-        if ((rc = read_body(r, &body, &len)) != OK) {
+        if ((why = authjs_signin_unreadable(r->pool, type,
+                                            apr_table_getm(r->pool, r->headers_in,
+                                                           "Content-Encoding")))) {
+            rc = HTTP_UNSUPPORTED_MEDIA_TYPE;
+        }
+        else if ((rc = read_body(r, &body, &len)) != OK) {
             why = apr_psprintf(r->pool, "its body could not be read whole within %d bytes",
                                MAX_BODY);
         }
-        /* every Content-Type the upstream is sent, as it joins them */
-        else if (!(ids = authjs_signin_identifiers(r->pool,
-                                                   apr_table_getm(r->pool, r->headers_in,
-                                                                  "Content-Type"),
-                                                   body, len))) {
+        else if (!(ids = authjs_signin_identifiers(r->pool, type, body, len, &why))) {
             rc = HTTP_BAD_REQUEST;
-            why = apr_psprintf(r->pool, "its body names more than %d identifiers",
-                               AUTHJS_SIGNIN_MAX_IDENTIFIERS);
         }
         if (why) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AUTHPROXY_LOGNO(091)
@@ -290,8 +292,8 @@ static int authproxy_signin_fixups(request_rec *r)
                       apr_pstrcat(r->pool, "the identifier hashed ",
                                   apr_pstrmemdup(r->pool, name, 12), "...", NULL));
         }
-        /* a body that names no identifier (an OAuth callback's, or one read
-         * otherwise than Auth.js reads it) is counted by its address: never
+        /* a body that names no identifier (an OAuth callback's, or one of a
+         * type Auth.js does not read) is counted by its address: never
          * uncounted, and never under one count that anyone could exhaust */
         if (!ids->nelts) {
             by = AUTHPROXY_SIGNIN_BY_BOTH;
@@ -385,11 +387,15 @@ static int signed_in(request_rec *r)
 }
 
 /* What the answer says: a sign-in counts as failed where it was refused or
- * sent an e-mail; a sign-in clears the address's count. */
-static void judge(request_rec *r, const signin_t *signin, const char *url)
+ * sent an e-mail, or where its answer could not be read (`unread`) and
+ * does not sign in: Auth.js's refusal is short (unless the client made its
+ * origin long: a wildcard ServerAlias takes a Host of 8 KiB) and plain; a
+ * sign-in clears the address's count. */
+static void judge(request_rec *r, const signin_t *signin, const char *url, int unread)
 {
     const authproxy_server_conf *conf = authproxy_sconf(r->server);
-    authjs_signin_outcome_e outcome = authjs_signin_outcome(url);
+    authjs_signin_outcome_e outcome = unread && !signed_in(r) ? AUTHJS_SIGNIN_REFUSED
+                                                              : authjs_signin_outcome(url);
     int i;
 
     for (i = 0; i < signin->counts->nelts; i++) {
@@ -419,9 +425,15 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!signin->held) {
         const char *location = apr_table_get(r->headers_out, "Location");
 
-        if (location || r->status != HTTP_OK || !type
-            || strncasecmp(type, "application/json", 16)) {
-            judge(r, signin, location);
+        /* whatever the status: next-auth 4 answers {"url"} with 401 */
+        if (location || !type || strncasecmp(type, "application/json", 16)) {
+            judge(r, signin, location, 0);
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        /* compressed though the module asked for no encoding: not read */
+        if (apr_table_get(r->headers_out, "Content-Encoding")) {
+            judge(r, signin, NULL, 1);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -444,8 +456,11 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_size_t len;
 
         if (apr_brigade_pflatten(signin->held, &text, &len, r->pool) == APR_SUCCESS) {
-            judge(r, signin, authjs_signin_answer_url(r->pool, text, len));
+            judge(r, signin, authjs_signin_answer_url(r->pool, text, len), 0);
         }
+    }
+    else {
+        judge(r, signin, NULL, 1);
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, signin->held);

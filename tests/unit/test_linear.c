@@ -480,8 +480,9 @@ static void *signin_form(apr_pool_t *p, int n)
 
 static void form_identifiers(apr_pool_t *p, void *body)
 {
+    const char *why = NULL;
     apr_array_header_t *ids = authjs_signin_identifiers(p, "application/x-www-form-urlencoded",
-                                                        body, strlen(body));
+                                                        body, strlen(body), &why);
 
     /* "ab", "", and perhaps a value the end cut */
     ck_assert(ids && ids->nelts >= 2);
@@ -501,12 +502,43 @@ static void *signin_json(apr_pool_t *p, int n)
 
 static void json_identifiers(apr_pool_t *p, void *body)
 {
-    authjs_signin_identifiers(p, "application/json", body, strlen(body));
+    const char *why = NULL;
+
+    authjs_signin_identifiers(p, "application/json", body, strlen(body), &why);
+}
+
+/* A sign-in form whose one identifier is wrapped in `n` bytes of white
+ * space beyond ASCII's (U+3000, U+00A0), each side. */
+static void *signin_spaces(apr_pool_t *p, int n)
+{
+    char *text = apr_palloc(p, 2 * n + 32), *o = text;
+
+    o += sprintf(o, "email=");
+    while (o - text < n) {
+        o += sprintf(o, "\xE3\x80\x80\xC2\xA0");
+    }
+    *o++ = 'a';
+    while (o - text < 2 * n) {
+        o += sprintf(o, "\xC2\xA0\xE3\x80\x80");
+    }
+    *o = '\0';
+    return text;
+}
+
+static void spaced_identifier(apr_pool_t *p, void *body)
+{
+    const char *why = NULL;
+    apr_array_header_t *ids = authjs_signin_identifiers(p, "application/x-www-form-urlencoded",
+                                                        body, strlen(body), &why);
+
+    ck_assert(ids && ids->nelts == 1 && !strcmp(APR_ARRAY_IDX(ids, 0, const char *), "a"));
 }
 
 static const case_t cases[] = {
     { "authjs_signin_identifiers, 16 KiB form", signin_form, form_identifiers, 16 * 1024 },
     { "authjs_signin_identifiers, JSON nested 2,000 deep", signin_json, json_identifiers, 2000 },
+    { "authjs_signin_identifiers, 16 KiB of white space", signin_spaces, spaced_identifier,
+      16 * 1024 },
     { "authjs_cookie_strip, 64 KiB Cookie", cookie_header, strip, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB Cookie", cookie_header, find, FIELD_BYTES },
     { "authjs_cookie_find, 64 KiB of chunks", chunked_header, find_chunks, FIELD_BYTES },

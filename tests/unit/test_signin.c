@@ -25,12 +25,14 @@ static void teardown(void)
 #define FORM "application/x-www-form-urlencoded"
 #define JSON "application/json"
 
-/* The identifiers joined by "|", "" for none. */
+/* The identifiers joined by "|", "" for none, "(refused)" for a body refused. */
 static const char *ids(const char *type, const char *body, apr_size_t len)
 {
-    apr_array_header_t *a = authjs_signin_identifiers(pool, type, body, len);
+    const char *why = NULL;
+    apr_array_header_t *a = authjs_signin_identifiers(pool, type, body, len, &why);
 
-    return a ? apr_array_pstrcat(pool, a, '|') : "(too many)";
+    ck_assert(!a == !!why);
+    return a ? apr_array_pstrcat(pool, a, '|') : "(refused)";
 }
 
 #define IDS(type, body) ids(type, body, sizeof(body) - 1)
@@ -49,7 +51,7 @@ START_TEST(form_bodies)
                      "a|b|c");
     /* a form naming many: refused */
     ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4"), "1|2|3|4");
-    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4&email=5"), "(too many)");
+    ck_assert_str_eq(IDS(FORM, "email=1&email=2&username=3&email=4&email=5"), "(refused)");
     /* an encoded name is the name */
     ck_assert_str_eq(IDS(FORM, "%65mail=alice"), "alice");
     /* broken escapes are themselves */
@@ -81,10 +83,14 @@ START_TEST(json_bodies)
     /* not a string: its JSON form */
     ck_assert_str_eq(IDS(JSON, "{\"email\":[\"A\",{\"b\":1}]}"), "[\"a\",{\"b\":1}]");
     ck_assert_str_eq(IDS(JSON, "{\"email\":null}"), "null");
-    /* not an object, or not JSON: none */
+    /* not an object: none; not JSON jansson reads (JSON.parse takes a lone
+     * surrogate, a deeper nesting): refused, never read otherwise */
     ck_assert_str_eq(IDS(JSON, "[\"email\"]"), "");
-    ck_assert_str_eq(IDS(JSON, "{\"email\":\"a\""), "");
-    ck_assert_str_eq(IDS(JSON, "{\"email\":\"\\ud800\"}"), "");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"a\""), "(refused)");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"v@x,\\ud800\"}"), "(refused)");
+    ck_assert_str_eq(IDS(JSON, ""), "(refused)");
+    /* a NUL is JSON: the address before it */
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"v@x.com,\\u0000\"}"), "v@x.com");
     ck_assert_str_eq(IDS(JSON, "\xEF\xBB\xBF{\"email\":\"a\"}"), "a");
 }
 END_TEST
@@ -94,12 +100,75 @@ START_TEST(content_types)
     /* JSON is tested first, anywhere in the header, in any case */
     ck_assert_str_eq(IDS("text/plain, application/json", "{\"email\":\"a\"}"), "a");
     ck_assert_str_eq(IDS("Application/JSON", "{\"email\":\"a\"}"), "a");
-    ck_assert_str_eq(IDS(FORM "; application/json", "email=a"), "");
+    ck_assert_str_eq(IDS(FORM "; application/json", "email=a"), "(refused)");
     ck_assert_str_eq(IDS("APPLICATION/X-WWW-FORM-URLENCODED", "email=a"), "a");
     /* no body Auth.js reads */
     ck_assert_str_eq(IDS("text/plain", "email=a"), "");
     ck_assert_str_eq(ids(NULL, "email=a", 7), "");
     ck_assert_str_eq(IDS("multipart/form-data", "email=a"), "");
+}
+END_TEST
+
+/* Spellings Auth.js's e-mail provider takes for one address are one */
+START_TEST(spellings)
+{
+    /* JavaScript's trim(): U+00A0, U+3000, U+FEFF, U+2028, U+1680 too */
+    ck_assert_str_eq(IDS(FORM, "email=%C2%A0%E3%80%80Victim%40Example.com%EF%BB%BF%E2%80%A8"
+                               "%E1%9A%80+%09"), "victim@example.com");
+    /* a domain ends at its first ',' */
+    ck_assert_str_eq(IDS(FORM, "email=victim%40example.com%2Cother&username=v%40x%2C"),
+                     "victim@example.com|v@x");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"victim@example.com,\\u3000\"}"),
+                     "victim@example.com");
+    /* not where the local part has it, or two '@' (Auth.js refuses those) */
+    ck_assert_str_eq(IDS(FORM, "email=a%2Cb%40x&username=a%40b%40c%2Cd"), "a,b@x|a@b@c,d");
+    /* NFKC's full-width and small forms of ASCII, '@' and ',' among them */
+    ck_assert_str_eq(IDS(FORM, "email=%EF%BD%96ictim%EF%BC%A0Example.com%EF%BC%8Cx"),
+                     "victim@example.com");
+    ck_assert_str_eq(IDS(FORM, "email=victim%EF%B9%ABexample.com%EF%B9%90x&username=%EF%BC%81"
+                               "%EF%BD%9E%EF%B8%90"), "victim@example.com|!~,");
+    /* and every other character NFKC makes ASCII: mathematical bold v,
+     * circled V, the Kelvin sign, the fi ligature, a one dot leader */
+    ck_assert_str_eq(IDS(FORM, "email=%F0%9D%90%AFictim%40example.com&username=%E2%93%8B%E2%84%AA"
+                               "%EF%AC%81%E2%80%A4"), "victim@example.com|vkfi.");
+    /* not a broken or cut sequence */
+    ck_assert_str_eq(IDS(FORM, "email=%F0%9D%90v&username=%F0%9D%90"),
+                     "\xF0\x9D\x90v|\xF0\x9D\x90");
+    /* a NUL is no part of it */
+    ck_assert_str_eq(IDS(FORM, "email=%00victim%40example.com%00"), "victim@example.com");
+    ck_assert_str_eq(IDS(JSON, "{\"email\":\"\\u0000v@x.com\"}"), "v@x.com");
+    /* one inbox: +tags, dots of the local part, trailing dots of the domain */
+    ck_assert_str_eq(IDS(FORM, "email=V.ictim%2Bx%2By%40example.com.."), "victim@example.com");
+    ck_assert_str_eq(IDS(FORM, "email=.%2B%40.&username=%40"), "@");
+    ck_assert_str_eq(IDS(FORM, "email=john.doe"), "john.doe");
+    /* a space inside stays; other bytes beyond ASCII stay */
+    ck_assert_str_eq(IDS(FORM, "email=a+b%C2%A1"), "a b\xC2\xA1");
+    ck_assert_str_eq(IDS(FORM, "email=%E3%80"), "\xE3\x80");
+}
+END_TEST
+
+/* Bodies the upstream may read otherwise than the module: refused. */
+START_TEST(unreadable)
+{
+    ck_assert_ptr_null(authjs_signin_unreadable(pool, FORM, NULL));
+    ck_assert_ptr_null(authjs_signin_unreadable(pool, NULL, NULL));
+    ck_assert_ptr_null(authjs_signin_unreadable(pool, JSON "; charset=UTF-8", " identity "));
+    ck_assert_ptr_null(authjs_signin_unreadable(pool, JSON "; charset=\"utf-8\"", ""));
+    ck_assert_ptr_null(authjs_signin_unreadable(pool, "multipart/form-data; boundary=x", NULL));
+    /* Express inflates them */
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM, "gzip"));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM, "br"));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM, "identity, gzip"));
+    /* and decodes them */
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, JSON "; charset=utf-16le", NULL));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, JSON ";CHARSET = utf-7", NULL));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM "; charset=iso-8859-1", NULL));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM "; charset=utf-8x", NULL));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, JSON "; charset=utf-8, "
+                                                         JSON "; charset=utf-16", NULL));
+    /* @auth/core reads a form where Express reads JSON, or JSON where it reads none */
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, FORM "; x=APPLICATION/JSON", NULL));
+    ck_assert_ptr_nonnull(authjs_signin_unreadable(pool, JSON ", " FORM, NULL));
 }
 END_TEST
 
@@ -110,6 +179,9 @@ START_TEST(outcomes)
     ck_assert_int_eq(authjs_signin_outcome("/login?x=1&error=CredentialsSignin"),
                      AUTHJS_SIGNIN_REFUSED);
     ck_assert_int_eq(authjs_signin_outcome("/login?error=CredentialsSignin#top"),
+                     AUTHJS_SIGNIN_REFUSED);
+    /* a custom page with a query of its own: Auth.js adds "?error=..." */
+    ck_assert_int_eq(authjs_signin_outcome("/login?from=app?error=CredentialsSignin&code=c"),
                      AUTHJS_SIGNIN_REFUSED);
     /* another error, another parameter, the path, the fragment */
     ck_assert_int_eq(authjs_signin_outcome("/api/auth/signin?error=MissingCSRF"),
@@ -154,6 +226,8 @@ static Suite *signin_suite(void)
     tcase_add_test(tc, form_bodies);
     tcase_add_test(tc, json_bodies);
     tcase_add_test(tc, content_types);
+    tcase_add_test(tc, spellings);
+    tcase_add_test(tc, unreadable);
     tcase_add_test(tc, outcomes);
     tcase_add_test(tc, answer_urls);
     suite_add_tcase(s, tc);

@@ -49,7 +49,7 @@
 // Test-only routes (answered before Auth.js sees the request, same on both kinds):
 //   ANY  <base>/__echo[/...]  echo method, raw target, raw headers, body (base64),
 //        and over TLS the server name (SNI) the client sent, else null
-//        query: status=NNN, location=URL, cookies=1, sleep=MS
+//        query: status=NNN, location=URL, cookies=1, sleep=MS, gzip=1
 //   GET  /__stats             {"session_calls": N, "last_session_headers": {...},
 //                             "session_traceparents": [...], "emails_sent": N}
 //                             (requests to <base>/session or a tenant's
@@ -72,6 +72,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import zlib from "node:zlib";
 import { parseArgs } from "node:util";
 import { Auth } from "@auth/core";
 import { ExpressAuth } from "@auth/express";
@@ -343,19 +344,26 @@ async function echo(req, res, query) {
   }
   // 1xx are not real final responses; anything out of range falls back to 200.
   const status = q.has("status") ? Number(q.get("status")) : 200;
-  sendJson(
-    res,
-    status >= 200 && status <= 599 ? status : 200,
-    {
-      method: req.method,
-      url: req.url, // raw request target, undecoded
-      headers,
-      servername: req.socket.servername || null,
-      body_b64: body.toString("base64"),
-      body_len: body.length,
-    },
-    extra,
-  );
+  const answer = {
+    method: req.method,
+    url: req.url, // raw request target, undecoded
+    headers,
+    servername: req.socket.servername || null,
+    body_b64: body.toString("base64"),
+    body_len: body.length,
+  };
+  if (q.get("gzip") === "1") {
+    // whatever the request's Accept-Encoding: an upstream that compresses regardless
+    extra["Content-Encoding"] = "gzip";
+    const gz = zlib.gzipSync(JSON.stringify(answer));
+    res.writeHead(status >= 200 && status <= 599 ? status : 200, {
+      "Content-Type": "application/json",
+      "Content-Length": gz.length,
+      ...extra,
+    });
+    return res.end(gz);
+  }
+  sendJson(res, status >= 200 && status <= 599 ? status : 200, answer, extra);
 }
 
 // POST /__db/session {"email", "expiresIn"} and POST /__db/clear.
