@@ -41,8 +41,11 @@ REPORTS = pytest.StashKey[dict]()
 
 
 def httpds_of(item):
-    """The Httpd instances the test `item` made."""
-    return Httpd.made[item.stash[FIRST_HTTPD]:] if FIRST_HTTPD in item.stash else []
+    """The Httpd instances the test `item` made: not a module's, which a test
+    may make in its body (request.getfixturevalue, as a parametrized test
+    asks for one of several) and which must outlive it."""
+    made = Httpd.made[item.stash[FIRST_HTTPD]:] if FIRST_HTTPD in item.stash else []
+    return [h for h in made if not h.module_shared]
 
 
 def kept(httpds):
@@ -131,6 +134,7 @@ def module_httpd_factory():
 
     def make(conf, start=True, **kwargs):
         h = Httpd(conf, **kwargs)
+        h.module_shared = True
         made.append(h)
         return h.start() if start else h
 

@@ -486,6 +486,8 @@ class Httpd:
     # a module's httpd (conftest.module_httpd_factory) on which a test
     # failed: its folder stays
     keep = False
+    # made by conftest's module_httpd_factory: its module's tests share it
+    module_shared = False
 
     def __init__(self, conf, proxy=True, loglevel="warn authproxy:debug", port=None,
                  mpm="event"):
