@@ -196,7 +196,7 @@ static apr_status_t keyring_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static int hkdf_sha256(const char *secret, const char *salt, const char *info,
+int authjs_hkdf_sha256(const char *secret, const char *salt, const char *info,
                        unsigned char *out, apr_size_t len)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
@@ -245,7 +245,7 @@ static int add_key(authjs_keyring_t *ring, apr_pool_t *p, enc_e enc, apr_size_t 
     key->enc = enc;
     key->len = len;
     key->serial = apr_atomic_inc32(&last_serial) + 1;
-    if (!hkdf_sha256(secret, salt, info, key->key, len)
+    if (!authjs_hkdf_sha256(secret, salt, info, key->key, len)
         || (with_kid && !thumbprint(p, key->key, len, key->kid))) {
         return 0;
     }

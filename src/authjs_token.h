@@ -31,6 +31,12 @@ const char *authjs_keyring_create(apr_pool_t *p, const apr_array_header_t *secre
  * derivation takes them. */
 #define AUTHJS_SECRET_MIN_LEN 32
 
+/* HKDF-SHA256 of a secret (salt and info may be ""): `len` bytes at `out`,
+ * as Auth.js derives its keys, or another key of the same secret for another
+ * use. 0 when OpenSSL fails. */
+int authjs_hkdf_sha256(const char *secret, const char *salt, const char *info,
+                       unsigned char *out, apr_size_t len);
+
 /* Why `secret` is weak: shorter than AUTHJS_SECRET_MIN_LEN bytes ("is too
  * short"), or a value
  * published as an example or placeholder, which anyone can try; NULL when

@@ -30,6 +30,7 @@
 #include <openssl/hmac.h>
 
 #include "authjs_signin.h"
+#include "authjs_token.h"
 #include "authproxy_cache.h"
 #include "authproxy_config.h"
 #include "authproxy_metrics.h"
@@ -48,6 +49,8 @@
 #define BY_IDENTIFIER "signin-user"
 /* What a sign-in does when its counts cannot be read (the cache's log line). */
 #define UNKNOWN "sign-in not limited"
+/* HKDF's info for the identifiers' hashing key */
+#define KEY_INFO "mod_authproxy sign-in counts"
 
 /* One count a sign-in is under. */
 typedef struct {
@@ -107,17 +110,20 @@ static const char *address_of(request_rec *r)
     return r->useragent_ip;
 }
 
-/* An identifier's HMAC-SHA256 under the upstream's first secret, in hex:
+/* An identifier's HMAC-SHA256 under a key of the upstream's first secret, in hex:
  * the cache holds no addresses, and nobody without the secret can tell
  * whose count a record is. NULL when OpenSSL fails. */
 static const char *keyed_hash(request_rec *r, const authproxy_server_conf *conf, const char *id)
 {
     const char *secret = APR_ARRAY_IDX(conf->secrets, 0, const char *);
-    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned char key[32], mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
 
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)id, strlen(id),
-              mac, &len)) {
+    /* a key of the secret's own for this use: what lands in a shared cache
+     * is never a MAC under the key Auth.js's tokens come from */
+    if (!authjs_hkdf_sha256(secret, "", KEY_INFO, key, sizeof(key))
+        || !HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)id, strlen(id), mac,
+                 &len)) {
         return NULL;
     }
     return apr_pencode_base16_binary(r->pool, mac, len, APR_ENCODE_LOWER, NULL);
