@@ -249,7 +249,7 @@ typedef struct {
     int decided;                   /* an authz decision was counted */
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
     int claim_headers_removed;     /* and its AuthProxyClaimHeader headers */
-    apr_array_header_t *claim_headers_sent;  /* the names a pass set (main passes) */
+    apr_array_header_t *claim_headers_sent;  /* the AuthProxyClaimHeader names a pass set */
     int personal;                  /* the response is one visitor's: never shared */
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     /* the credential was the Authorization header's Bearer token (taken

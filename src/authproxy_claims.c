@@ -181,15 +181,29 @@ void authproxy_claim_headers_remove(request_rec *r, int from_client)
     }
 }
 
-void authproxy_claim_headers_unsend(request_rec *r, apr_array_header_t *sent)
+/* Each name once: every subrequest of a page (mod_include's) sets its own. */
+static int listed(const apr_array_header_t *names, const char *name)
+{
+    int i;
+
+    for (i = 0; i < names->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(names, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void authproxy_claim_headers_unsend(request_rec *r, const apr_array_header_t *sent)
 {
     int i;
 
     for (i = 0; i < sent->nelts; i++) {
-        authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same,
-                                    APR_ARRAY_IDX(sent, i, const char *));
+        const char *name = APR_ARRAY_IDX(sent, i, const char *);
+
+        authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same, name);
+        authproxy_table_unset_where(r->pool, r->subprocess_env, authproxy_env_of_header, name);
     }
-    apr_array_clear(sent);
 }
 
 void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session,
@@ -214,7 +228,7 @@ void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session
         authproxy_table_unset_where(r->pool, r->headers_in, authproxy_header_same, h->name);
         if (value) {
             apr_table_setn(r->headers_in, h->name, value);
-            if (sent) {
+            if (sent && !listed(sent, h->name)) {
                 APR_ARRAY_PUSH(sent, const char *) = h->name;
             }
         }

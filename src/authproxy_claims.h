@@ -34,9 +34,12 @@ void authproxy_claim_headers_remove(request_rec *r, int from_client);
 void authproxy_claim_headers_set(request_rec *r, const authjs_session_t *session,
                                  apr_array_header_t *sent);
 
-/* Removes the headers an earlier pass of this request set (`sent`) and
- * empties the list: headers_in is the whole request's, and an internal
- * redirect's target may name other headers, or none, or another claim. */
-void authproxy_claim_headers_unsend(request_rec *r, apr_array_header_t *sent);
+/* Removes the headers that a pass of this request set (`sent`), and what a
+ * handler made of them in the environment (HTTP_*, REDIRECT_HTTP_*):
+ * headers_in is the whole request's, an internal redirect's target may name
+ * other headers, or none, or another claim; a subrequest starts with a copy
+ * of its main request's headers and environment, and may go to another
+ * directory's backend. */
+void authproxy_claim_headers_unsend(request_rec *r, const apr_array_header_t *sent);
 
 #endif

@@ -117,11 +117,14 @@ static int authproxy_publish_fixups(request_rec *r)
      * where the module is off; on every pass, for each directory's own
      * names (a subrequest has a copy of the headers, and may be proxied) */
     authproxy_claim_headers_remove(r, !r->main && !req->claim_headers_removed);
+    if (req->claim_headers_sent) {
+        authproxy_claim_headers_unsend(r, req->claim_headers_sent);
+        if (!r->main) {
+            apr_array_clear(req->claim_headers_sent);
+        }
+    }
     if (!r->main) {
         req->claim_headers_removed = 1;
-        if (req->claim_headers_sent) {
-            authproxy_claim_headers_unsend(r, req->claim_headers_sent);
-        }
     }
     if (!conf->upstream) {
         return DECLINED;
@@ -154,11 +157,11 @@ static int authproxy_publish_fixups(request_rec *r)
             if (authproxy_pass_token(dconf)) {
                 publish_one(&ctx, "AUTHJS_TOKEN", authproxy_session_token(r));
             }
-            if (!r->main && !req->claim_headers_sent) {
-                req->claim_headers_sent = apr_array_make(r->pool, 2, sizeof(const char *));
+            if (!req->claim_headers_sent) {
+                req->claim_headers_sent = apr_array_make(authproxy_original(r)->pool, 2,
+                                                         sizeof(const char *));
             }
-            authproxy_claim_headers_set(r, authproxy_session_get(r),
-                                        r->main ? NULL : req->claim_headers_sent);
+            authproxy_claim_headers_set(r, authproxy_session_get(r), req->claim_headers_sent);
         }
         else {
             authproxy_private_vary_cookie(r);

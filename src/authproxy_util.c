@@ -165,6 +165,14 @@ int authproxy_header_same(const char *a, const char *b)
     return *a == *b;
 }
 
+int authproxy_env_of_header(const char *key, const char *name)
+{
+    while (!strncmp(key, "REDIRECT_", 9)) {
+        key += 9;
+    }
+    return !strncmp(key, "HTTP_", 5) && authproxy_header_same(key + 5, name);
+}
+
 int authproxy_header_is_authjs(const char *name)
 {
     static const char want[] = "xauthjs";

@@ -54,6 +54,11 @@ int authproxy_header_is_reserved(const char *name);
  * underscores_in_headers fold them all to one variable). */
 int authproxy_header_same(const char *a, const char *b);
 
+/* An environment variable that a handler made of header `name` (CGI's
+ * HTTP_X_EMAIL of X-Email), or that an internal redirect made of one
+ * (REDIRECT_HTTP_X_EMAIL, ...). */
+int authproxy_env_of_header(const char *key, const char *name);
+
 /* X-Authjs-*, the headers this module sends a backend, however a client
  * spells it: case, '-' and '_' do not count. */
 int authproxy_header_is_authjs(const char *name);

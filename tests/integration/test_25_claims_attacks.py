@@ -156,6 +156,55 @@ def test_internal_redirect_target_sets_its_own_claim_header(app, victim):
     assert json.loads(body)["headers"]["x-email"] == "Victim"
 
 
+def test_error_document_after_fastcgi_gets_no_claim_header(httpd_factory, upstream, victim,
+                                                           php_fpm):
+    """mod_proxy_fcgi writes the request's headers into its environment
+    (HTTP_X_EMAIL); the ErrorDocument its error goes to is handed that as
+    REDIRECT_HTTP_X_EMAIL, though its directory sets no such header."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <FilesMatch "\\.php$">
+            AuthProxyClaimHeader X-Email email
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+        ProxyErrorOverride On
+        ErrorDocument 500 /cgi-bin/env.cgi
+    """ % (upstream.origin, UPSTREAM_SECRET, php_fpm.port))
+    h.write("htdocs/fail.php", "<?php http_response_code(500); echo 'failed';\n")
+    status, _, body = h.request("GET", "/fail.php", headers={"Cookie": session_cookie(victim)})
+    env = parse_env(body)
+    assert status == 500 and env.get("AUTHJS_USER_EMAIL") == VICTIM["email"], body
+    assert not [k for k in env if k.endswith("HTTP_X_EMAIL")], env
+
+
+def test_subrequest_to_another_directory_gets_no_claim_header(httpd_factory, upstream, victim):
+    """A page's SSI include of a proxied page in another directory: the
+    subrequest starts with a copy of the page's headers, X-Email in them."""
+    h = httpd_factory("""
+        LoadModule include_module @MODULES@/mod_include.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /page.html>
+            AuthProxyClaimHeader X-Email email
+            Options +Includes
+            SetOutputFilter INCLUDES
+        </Location>
+        %s
+        %s
+    """ % (upstream.origin, UPSTREAM_SECRET, backend("/other/", "", upstream),
+           backend("/renamed/", "AuthProxyClaimHeader X-Name name", upstream)))
+    h.write("htdocs/page.html", '<!--#include virtual="/other/x" -->\n'
+            '<!--#include virtual="/renamed/x" -->\n')
+    status, _, body = h.request("GET", "/page.html",
+                                headers={"Cookie": session_cookie(victim)})
+    assert status == 200, body
+    other, renamed = [json.loads(line)["headers"] for line in body.decode().splitlines()
+                      if line.startswith("{")]
+    assert "x-email" not in other, other
+    assert "x-email" not in renamed and renamed["x-name"] == VICTIM["name"], renamed
+
+
 # ---- header values ---------------------------------------------------------------
 
 def test_string_with_comma_arrives_exactly(app, victim):
