@@ -137,13 +137,12 @@ static int authproxy_publish_fixups(request_rec *r)
     authproxy_table_unset_where(r->pool, r->subprocess_env, is_var, "HTTP_X_AUTHJS_");
     /* Whatever AuthProxyPassHeaders says, and on routes too: a backend that
      * trusts X-Authjs-* must only ever see this module's. headers_in belongs
-     * to the whole request: the client's go on its first pass; an internal
-     * redirect's target sets its own anew; a subrequest leaves them be. */
-    if (r->main) {
-        ctx.pass_headers = 0;
-    }
-    else {
-        authproxy_remove_authjs_headers(r, !req->client_headers_removed);
+     * to the whole request: the client's go on its first pass; every later
+     * pass sets its own directory's anew, a subrequest in its copy of them
+     * (it may go to another directory's backend, or become the page:
+     * mod_dir's fast redirect). */
+    authproxy_remove_authjs_headers(r, !r->main && !req->client_headers_removed);
+    if (!r->main) {
         req->client_headers_removed = 1;
     }
     if (authproxy_is_route(r)) {

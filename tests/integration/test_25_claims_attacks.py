@@ -180,20 +180,23 @@ def test_error_document_after_fastcgi_gets_no_claim_header(httpd_factory, upstre
 
 def test_subrequest_to_another_directory_gets_no_claim_header(httpd_factory, upstream, victim):
     """A page's SSI include of a proxied page in another directory: the
-    subrequest starts with a copy of the page's headers, X-Email in them."""
+    subrequest starts with a copy of the page's headers, X-Email and the
+    X-Authjs-* of AuthProxyPassHeaders in them."""
     h = httpd_factory("""
         LoadModule include_module @MODULES@/mod_include.so
         AuthProxyUpstream %s
         AuthProxySecret %s
         <Location /page.html>
             AuthProxyClaimHeader X-Email email
+            AuthProxyPassHeaders On
             Options +Includes
             SetOutputFilter INCLUDES
         </Location>
         %s
         %s
     """ % (upstream.origin, UPSTREAM_SECRET, backend("/other/", "", upstream),
-           backend("/renamed/", "AuthProxyClaimHeader X-Name name", upstream)))
+           backend("/renamed/", "AuthProxyClaimHeader X-Name name\n"
+                   "AuthProxyPassHeaders On", upstream)))
     h.write("htdocs/page.html", '<!--#include virtual="/other/x" -->\n'
             '<!--#include virtual="/renamed/x" -->\n')
     status, _, body = h.request("GET", "/page.html",
@@ -203,6 +206,9 @@ def test_subrequest_to_another_directory_gets_no_claim_header(httpd_factory, ups
                       if line.startswith("{")]
     assert "x-email" not in other, other
     assert "x-email" not in renamed and renamed["x-name"] == VICTIM["name"], renamed
+    # the page's X-Authjs-* (AuthProxyPassHeaders On there) are its own too
+    assert not [k for k in other if k.startswith("x-authjs")], other
+    assert renamed["x-authjs-user-email"] == VICTIM["email"], renamed
 
 
 # ---- header values ---------------------------------------------------------------
