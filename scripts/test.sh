@@ -9,7 +9,7 @@
 #   unit-asan     the unit stage's tests with ASan and UBSan (_build-asan)
 #   integration   pytest against a real httpd (with the sanitizers' runtimes
 #                 preloaded) and a real Auth.js upstream (make check-integration),
-#                 one pytest worker per core (pytest-xdist): each test makes
+#                 one pytest worker more than cores (pytest-xdist): each test makes
 #                 its own servers on free ports, or shares its module's
 #   fuzz          each libFuzzer target for FUZZ_SECONDS (default 30)
 #   package       the Debian package built, linted, installed, enabled, purged
@@ -138,7 +138,8 @@ stage() {   # name
     integration)
         echo "== integration: pytest against httpd (ASan, UBSan) and Auth.js"
         if build _build-asan --enable-sanitizers; then
-            pytest_in integration _build-asan -q -rfEs -n "$(nproc)"
+            # one worker more than cores: most of a test is waiting on its servers
+            pytest_in integration _build-asan -q -rfEs -n "$(( $(nproc) + 1 ))"
         else count integration 0 1; fi
         # memory figures mean nothing under ASan: those tests run in the plain build
         echo "== integration-memory: the memory tests in the plain build"
