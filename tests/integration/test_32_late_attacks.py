@@ -2,10 +2,16 @@
 """The attacker's late pass on the claim headers' unsending, the X-Authjs-*
 of subrequests, the preflight's body filter, the sessionless handlers and the
 sign-in limit's HKDF key: fixed findings pinned."""
+import json
+import os
+
 import pytest
 
 from harness import UPSTREAM_SECRET
 from session_helpers import parse_env, session_cookie, token_for
+from test_23_claims import backend
+from test_24_assertion import b64d, keys, token  # noqa: F401 (fixtures)
+from test_29_assertion_attacks import fpm_conf
 
 # X-Role is a claim header the user's token has no claim for: a directory
 # that names it sets nothing, and must pass nothing of the client's either.
@@ -60,3 +66,77 @@ def test_local_redirect_gets_no_client_claim_header_as_redirect_var(role_app):
     env = parse_env(body)
     assert status == 200 and "GATEWAY_INTERFACE" in env, body
     assert not role_vars(env), env
+
+
+# ---- mod_dir's fast redirect -------------------------------------------------
+
+PHP_ENV = ("<?php foreach ($_SERVER as $k => $v) "
+           "{ if (is_string($v)) echo \"$k=$v\\n\"; }\n")
+
+
+def echo_headers(body):
+    return json.loads(body)["headers"]
+
+
+def test_directory_index_in_another_directory_gets_none_of_the_directorys_headers(
+        httpd_factory, upstream):
+    """DirectoryIndex naming a proxied page elsewhere: mod_dir's fast
+    redirect hands the page its subrequest's configuration, not its headers;
+    the main pass set the directory's X-Email and X-Authjs-* in them."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Directory "@DIR@/htdocs/app">
+            AuthProxyClaimHeader X-Email email
+            AuthProxyPassHeaders On
+            DirectoryIndex /other/x
+        </Directory>
+        %s
+    """ % (upstream.origin, UPSTREAM_SECRET, backend("/other/", "", upstream)))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    status, _, body = h.request("GET", "/app/", headers={
+        "Cookie": session_cookie(token_for("late@example.com"))})
+    assert status == 200, body
+    headers = echo_headers(body)
+    assert "x-email" not in headers, headers
+    assert not [k for k in headers if k.startswith("x-authjs")], headers
+
+
+def test_php_index_gets_its_own_files_headers(httpd_factory, upstream, php_fpm):
+    """The legitimate setup: DirectoryIndex index.php through proxy_fcgi,
+    AuthProxyPassHeaders and a claim header named for the PHP files."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        DirectoryIndex index.php
+        <FilesMatch "\\.php$">
+            AuthProxyClaimHeader X-Email email
+            AuthProxyPassHeaders On
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+    """ % (upstream.origin, UPSTREAM_SECRET, php_fpm.port))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    h.write("htdocs/app/index.php", PHP_ENV)
+    cookie = session_cookie(token_for("late@example.com"))
+    for path in ("/app/index.php", "/app/"):
+        status, _, body = h.request("GET", path, headers={"Cookie": cookie})
+        env = parse_env(body)
+        assert status == 200, body
+        assert env.get("HTTP_X_EMAIL") == "late@example.com", (path, env)
+        assert env.get("HTTP_X_AUTHJS_USER_EMAIL") == "late@example.com", (path, env)
+
+
+def test_php_index_gets_its_own_assertion(httpd_factory, upstream, keys, php_fpm, token):
+    """The assertion of a DirectoryIndex index.php reached by mod_dir's fast
+    redirect: made out to the PHP backend, as for /app/index.php."""
+    h = httpd_factory(fpm_conf(upstream, keys, php_fpm, "DirectoryIndex index.php"))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    h.write("htdocs/app/index.php", PHP_ENV)
+    auds = []
+    for path in ("/app/index.php", "/app/"):
+        status, _, body = h.request("GET", path, headers={"Cookie": session_cookie(token)})
+        env = parse_env(body)
+        assert status == 200 and "HTTP_X_AUTHJS_ASSERTION" in env, (path, body)
+        payload = json.loads(b64d(env["HTTP_X_AUTHJS_ASSERTION"].split(".")[1]))
+        auds.append(payload["aud"])
+    assert auds[0] == auds[1] and auds[0].startswith("fcgi://"), auds
