@@ -140,3 +140,66 @@ def test_php_index_gets_its_own_assertion(httpd_factory, upstream, keys, php_fpm
         payload = json.loads(b64d(env["HTTP_X_AUTHJS_ASSERTION"].split(".")[1]))
         auds.append(payload["aud"])
     assert auds[0] == auds[1] and auds[0].startswith("fcgi://"), auds
+
+
+# ---- the preflight's body filter --------------------------------------------------
+
+@pytest.mark.parametrize("deflate", ["", "SetOutputFilter DEFLATE",
+                                     "AddOutputFilterByType DEFLATE text/plain"])
+def test_a_preflights_dropped_page_keeps_the_connection(httpd_factory, upstream, deflate):
+    """Held: a CGI's page (no Content-Length: chunked) dropped from a passed
+    preflight's answer, compressed or not, leaves a well-framed answer; the
+    next request on the connection is read as one, and gets the page."""
+    h = httpd_factory("""
+        LoadModule deflate_module @MODULES@/mod_deflate.so
+        LoadModule filter_module @MODULES@/mod_filter.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /cgi-bin/>
+            AuthType authjs
+            Require valid-user
+            %s
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET, deflate))
+    h.write("cgi-bin/big.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+            "seq 1 20000\n", mode=0o755)
+    cookie = session_cookie(token_for("late@example.com"))
+    answer = h.raw(("OPTIONS /cgi-bin/big.cgi HTTP/1.1\r\nHost: x\r\n"
+                    "Origin: https://spa.example\r\nAccess-Control-Request-Method: PUT\r\n"
+                    "Accept-Encoding: gzip\r\n\r\n"
+                    "GET /cgi-bin/big.cgi HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
+                    "Connection: close\r\n\r\n" % cookie).encode())
+    first, _, rest = answer.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200 "), answer[:300]
+    framing = first.lower()
+    if b"transfer-encoding: chunked" in framing:
+        assert rest.startswith(b"0\r\n\r\nHTTP/1.1 200 "), rest[:300]
+    else:
+        assert b"content-length: 0" in framing and rest.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert b"\n19999\n20000\n" in rest, rest[-200:]
+
+
+# ---- the module's handlers -------------------------------------------------------
+
+def test_unknown_authproxy_handler_serves_nothing_of_the_session(httpd_factory, upstream):
+    """By design: any authproxy-* handler is taken for one of this module's
+    and resolves no session of its own; one no module answers (a typo) has
+    httpd serve the file, unpublished; AuthType authjs still judges it."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Location /typo>
+            SetHandler authproxy-metric
+        </Location>
+        <Location /guarded>
+            SetHandler authproxy-metric
+            AuthType authjs
+            Require valid-user
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    h.write("htdocs/typo", "static\n")
+    h.write("htdocs/guarded", "static\n")
+    cookie = session_cookie(token_for("late@example.com"))
+    assert h.request("GET", "/typo", headers={"Cookie": cookie})[::2] == (200, b"static\n")
+    assert h.request("GET", "/guarded")[0] == 401
+    assert h.request("GET", "/guarded", headers={"Cookie": cookie})[::2] == (200, b"static\n")
