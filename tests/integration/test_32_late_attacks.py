@@ -126,6 +126,28 @@ def test_php_index_gets_its_own_files_headers(httpd_factory, upstream, php_fpm):
         assert env.get("HTTP_X_AUTHJS_USER_EMAIL") == "late@example.com", (path, env)
 
 
+def test_php_index_gets_no_client_claim_header(httpd_factory, upstream, php_fpm):
+    """The client's X-Role, kept where the directory names no claim header,
+    reached the index.php (X-Role named for the PHP files) that mod_dir's
+    fast redirect made the page, for a user without the claim."""
+    h = httpd_factory("""
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        DirectoryIndex index.php
+        <FilesMatch "\\.php$">
+            AuthProxyClaimHeader X-Role role
+            SetHandler "proxy:fcgi://127.0.0.1:%d"
+        </FilesMatch>
+    """ % (upstream.origin, UPSTREAM_SECRET, php_fpm.port))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    h.write("htdocs/app/index.php", PHP_ENV)
+    for cookie in ({}, {"Cookie": session_cookie(token_for("late@example.com"))}):
+        status, _, body = h.request("GET", "/app/", headers=dict(cookie, **{"X-Role": "admin"}))
+        env = parse_env(body)
+        assert status == 200 and "SCRIPT_FILENAME" in env, body
+        assert not role_vars(env), env
+
+
 def test_php_index_gets_its_own_assertion(httpd_factory, upstream, keys, php_fpm, token):
     """The assertion of a DirectoryIndex index.php reached by mod_dir's fast
     redirect: made out to the PHP backend, as for /app/index.php."""
