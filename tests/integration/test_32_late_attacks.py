@@ -225,3 +225,30 @@ def test_unknown_authproxy_handler_serves_nothing_of_the_session(httpd_factory, 
     assert h.request("GET", "/typo", headers={"Cookie": cookie})[::2] == (200, b"static\n")
     assert h.request("GET", "/guarded")[0] == 401
     assert h.request("GET", "/guarded", headers={"Cookie": cookie})[::2] == (200, b"static\n")
+
+
+def test_action_script_gets_its_own_locations_claim_headers(httpd_factory, upstream):
+    """By design: mod_actions' script runs in an internal redirect to its own
+    URL; what the page's location names is not sent to it, what the
+    script's names is."""
+    h = httpd_factory("""
+        LoadModule actions_module @MODULES@/mod_actions.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        AddHandler late-page .page
+        Action late-page /cgi-bin/env.cgi
+        <Location /app/>
+            AuthProxyClaimHeader X-Email email
+        </Location>
+        <Location /cgi-bin/>
+            AuthProxyClaimHeader X-User email
+        </Location>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    h.write("htdocs/app/x.page", "page\n")
+    status, _, body = h.request("GET", "/app/x.page", headers={
+        "Cookie": session_cookie(token_for("late@example.com"))})
+    env = parse_env(body)
+    assert status == 200 and env.get("PATH_INFO") == "/app/x.page", body
+    assert not [k for k in env if k.endswith("HTTP_X_EMAIL")], env
+    assert env.get("HTTP_X_USER") == "late@example.com", env
