@@ -252,3 +252,29 @@ def test_action_script_gets_its_own_locations_claim_headers(httpd_factory, upstr
     assert status == 200 and env.get("PATH_INFO") == "/app/x.page", body
     assert not [k for k in env if k.endswith("HTTP_X_EMAIL")], env
     assert env.get("HTTP_X_USER") == "late@example.com", env
+
+
+def test_multiviews_variant_gets_no_client_claim_header(httpd_factory, upstream):
+    """Held: mod_negotiation makes the variant the page (a fast redirect in
+    the type checker, before the fixups): its configuration's claim header
+    is removed from the client's request."""
+    h = httpd_factory("""
+        LoadModule negotiation_module @MODULES@/mod_negotiation.so
+        AuthProxyUpstream %s
+        AuthProxySecret %s
+        <Directory "@DIR@/htdocs/app">
+            Options +MultiViews +ExecCGI
+            MultiviewsMatch Handlers
+            AddHandler cgi-script .cgi
+        </Directory>
+        <Files "who.cgi">
+            AuthProxyClaimHeader X-Role role
+        </Files>
+    """ % (upstream.origin, UPSTREAM_SECRET))
+    os.makedirs(os.path.join(h.dir, "htdocs/app"), exist_ok=True)
+    with open(os.path.join(h.dir, "cgi-bin/env.cgi")) as f:
+        h.write("htdocs/app/who.cgi", f.read(), mode=0o755)
+    status, _, body = h.request("GET", "/app/who", headers={"X-Role": "admin"})
+    env = parse_env(body)
+    assert status == 200 and "GATEWAY_INTERFACE" in env, body
+    assert not role_vars(env), env
