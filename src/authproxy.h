@@ -250,6 +250,11 @@ typedef struct {
     int client_headers_removed;    /* the client's X-Authjs-* are gone */
     int claim_headers_removed;     /* and its AuthProxyClaimHeader headers */
     apr_array_header_t *claim_headers_sent;  /* the AuthProxyClaimHeader names a pass set */
+    /* the configuration a main pass published for, and that it was published
+     * anew for another (mod_dir's fast redirect hands the page the index's
+     * configuration after the fixups, but not the index's headers) */
+    struct ap_conf_vector_t *published_conf;
+    int republished;
     int personal;                  /* the response is one visitor's: never shared */
     int refresh_considered;        /* AuthProxySessionRefresh looked at the session */
     /* the credential was the Authorization header's Bearer token (taken

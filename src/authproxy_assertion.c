@@ -399,6 +399,20 @@ static int authproxy_assertion_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* The page published anew for the index mod_dir's fast redirect made it
+ * (authproxy_publish.c): its assertion, if it is proxied, is made out to the
+ * index's backend. Too late to refuse the request: where none can be made it
+ * goes without one, logged. */
+static void authproxy_assertion_insert_filter(request_rec *r)
+{
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+
+    if (!r->main && req->republished) {
+        req->republished = 0;
+        authproxy_assertion_fixups(r);
+    }
+}
+
 /* SetHandler authproxy-jwks: the server's AuthProxyAssertionKey set. */
 static int authproxy_jwks_handler(request_rec *r)
 {
@@ -429,5 +443,6 @@ static int authproxy_jwks_handler(request_rec *r)
 void authproxy_assertion_register_hooks(apr_pool_t *p)
 {
     ap_hook_fixups(authproxy_assertion_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_filter(authproxy_assertion_insert_filter, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(authproxy_jwks_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -163,6 +163,23 @@ static int is_claim_header(const char *key, const char *arg)
     return 0;
 }
 
+/* What a handler of an earlier pass made of one of them in the environment
+ * (HTTP_X_ROLE, REDIRECT_HTTP_X_ROLE): the client's where that pass's
+ * directory named no such header, handed to this pass as a subrequest's copy
+ * (mod_include's page) or an internal redirect's REDIRECT_*. */
+static int is_env_of_claim_header(const char *key, const char *arg)
+{
+    const apr_array_header_t *list = (const apr_array_header_t *)arg;
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (authproxy_env_of_header(key, APR_ARRAY_IDX(list, i, authproxy_claim_header_t).name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void authproxy_claim_headers_remove(request_rec *r, int from_client)
 {
     const apr_array_header_t *list = authproxy_dconf(r)->claim_headers;
@@ -174,6 +191,8 @@ void authproxy_claim_headers_remove(request_rec *r, int from_client)
     }
     removed = authproxy_table_unset_where(r->pool, r->headers_in, is_claim_header,
                                           (const char *)list);
+    authproxy_table_unset_where(r->pool, r->subprocess_env, is_env_of_claim_header,
+                                (const char *)list);
     for (i = 0; from_client && removed && i < removed->nelts; i++) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AUTHPROXY_LOGNO(066)
                       "removed the client's header %s: AuthProxyClaimHeader sets it here",

@@ -25,7 +25,8 @@ int authproxy_claim_published(void *rules, const char *name, int nested);
 const char *authproxy_claim_header_value(apr_pool_t *p, json_t *value, int encoding);
 
 /* Removes the request's headers that AuthProxyClaimHeader names in this
- * directory, in every spelling (case, '_' for '-'); the client's
+ * directory, in every spelling (case, '_' for '-'), and what a handler made
+ * of them in the environment (HTTP_*, REDIRECT_HTTP_*); the client's headers
  * (from_client) each logged at info. */
 void authproxy_claim_headers_remove(request_rec *r, int from_client);
 

@@ -125,6 +125,7 @@ static int authproxy_publish_fixups(request_rec *r)
     }
     if (!r->main) {
         req->claim_headers_removed = 1;
+        req->published_conf = r->per_dir_config;
     }
     if (!conf->upstream) {
         return DECLINED;
@@ -188,10 +189,25 @@ static int authproxy_publish_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* mod_dir's fast redirect, the last of the fixups, makes the index's
+ * subrequest the page: its configuration and handler (PHP-FPM, a ProxyPass
+ * elsewhere), but the headers and environment this module set for the
+ * directory's. Published anew for the index's before its handler runs. */
+static void authproxy_publish_insert_filter(request_rec *r)
+{
+    authproxy_request_t *req = authproxy_request(authproxy_original(r));
+
+    if (!r->main && req->published_conf && req->published_conf != r->per_dir_config) {
+        authproxy_publish_fixups(r);
+        req->republished = 1;
+    }
+}
+
 void authproxy_publish_register_hooks(apr_pool_t *p)
 {
     /* Before mod_rewrite's per-directory rules, so they can test AUTHJS_*. */
     static const char *const before_rewrite[] = { "mod_rewrite.c", NULL };
 
     ap_hook_fixups(authproxy_publish_fixups, NULL, before_rewrite, APR_HOOK_FIRST);
+    ap_hook_insert_filter(authproxy_publish_insert_filter, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }
