@@ -16,7 +16,12 @@ dir=_build-coverage
 root=$(pwd -P)
 { [ -x configure ] && [ configure -nt configure.ac ]; } || autoreconf -fi >/dev/null || exit 1
 mkdir -p "$dir"
-(cd "$dir" && { [ -f Makefile ] || ../configure -q CFLAGS="-O0 -g --coverage" LDFLAGS=--coverage; } \
+# atomic counters: httpd's worker threads run the same lines at once, and
+# plain ones can lose counts or go negative (gcovr refuses a branch "taken -1")
+(cd "$dir" && { grep -q profile-update=atomic Makefile 2>/dev/null \
+                || { [ ! -f Makefile ] || make -s distclean; } \
+                   && ../configure -q CFLAGS="-O0 -g --coverage -fprofile-update=atomic" \
+                                   LDFLAGS=--coverage; } \
     && make -s -j"$(nproc)" >/dev/null) || { echo "coverage: the build failed" >&2; exit 1; }
 # counts of this run only; none of configure's test programs
 find "$dir" \( -name '*.gcda' -o -name '*conftest*.gcno' \) -delete
