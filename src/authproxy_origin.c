@@ -4,6 +4,8 @@
  * Auth.js builds its sign-in page, its callback and redirect URLs and its
  * e-mail links from the origin it is told, so that origin is decided from the
  * server's own names, never taken from the client's Host. */
+#include <string.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_core.h>
@@ -103,4 +105,32 @@ const char *authproxy_origin_cookie_name(request_rec *r)
     const authproxy_server_conf *conf = authproxy_sconf(authproxy_original(r)->server);
 
     return conf->session_cookie[authproxy_public_origin(r)->https].name;
+}
+
+typedef struct {
+    const char *name;   /* the session cookie's, on this origin */
+    apr_pool_t *pool;
+    int with_value;     /* a value (it sets one) or none (it clears it) */
+    int found;
+} session_cookie_sets_t;
+
+static int sets_session_cookie(void *data, const char *key, const char *value)
+{
+    session_cookie_sets_t *sets = data;
+    const char *pair = authjs_set_cookie_pair(sets->pool, value, sets->name);
+    int has_value = pair && pair[strcspn(pair, "=") + 1] != '\0';
+
+    sets->found = pair && has_value == sets->with_value;
+    return !sets->found;
+}
+
+int authproxy_answer_sets_session_cookie(request_rec *r, int with_value)
+{
+    session_cookie_sets_t sets = { authproxy_origin_cookie_name(r), r->pool, with_value, 0 };
+
+    apr_table_do(sets_session_cookie, &sets, r->headers_out, "Set-Cookie", NULL);
+    if (!sets.found) {
+        apr_table_do(sets_session_cookie, &sets, r->err_headers_out, "Set-Cookie", NULL);
+    }
+    return sets.found;
 }

@@ -21,5 +21,8 @@ const authproxy_origin_t *authproxy_origin_make(apr_pool_t *p, const char *schem
 int authproxy_server_named(const server_rec *s, const char *host);
 /* The session cookie's name as Auth.js reads it on the public origin. */
 const char *authproxy_origin_cookie_name(request_rec *r);
+/* The answer's Set-Cookie headers give the session cookie (or a chunk of it)
+ * a value (with_value: a sign-in), or clear it (a sign-out). */
+int authproxy_answer_sets_session_cookie(request_rec *r, int with_value);
 
 #endif

@@ -181,32 +181,11 @@ static void rewrite_response_headers(request_rec *r, apr_table_t *headers,
     }
 }
 
-typedef struct {
-    const char *name;   /* the session cookie's, on this origin */
-    apr_pool_t *pool;
-    int cleared;
-} clears_t;
-
-static int clears_session(void *data, const char *key, const char *value)
-{
-    clears_t *clears = data;
-    const char *pair = authjs_set_cookie_pair(clears->pool, value, clears->name);
-
-    clears->cleared = pair && !pair[strcspn(pair, "=") + 1];
-    return !clears->cleared;
-}
-
 /* A sign-out is what the upstream says it is, whatever route and spelling
  * reached it: an answer that clears the session cookie (or a chunk of it). */
 static int upstream_signed_out(request_rec *r)
 {
-    clears_t clears = { authproxy_origin_cookie_name(r), r->pool, 0 };
-
-    apr_table_do(clears_session, &clears, r->headers_out, "Set-Cookie", NULL);
-    if (!clears.cleared) {
-        apr_table_do(clears_session, &clears, r->err_headers_out, "Set-Cookie", NULL);
-    }
-    return clears.cleared;
+    return authproxy_answer_sets_session_cookie(r, 0);
 }
 
 /* What ProxyPassReverse and ProxyPassReverseCookiePath do, for the upstream

@@ -365,31 +365,10 @@ static void count_failure(request_rec *r, const authproxy_server_conf *conf, con
                               apr_time_from_sec(t.end));
 }
 
-typedef struct {
-    const char *name;   /* the session cookie's, on this origin */
-    apr_pool_t *pool;
-    int set;
-} sets_t;
-
-static int sets_session(void *data, const char *key, const char *value)
-{
-    sets_t *sets = data;
-    const char *pair = authjs_set_cookie_pair(sets->pool, value, sets->name);
-
-    sets->set = pair && pair[strcspn(pair, "=") + 1];
-    return !sets->set;
-}
-
 /* The answer signed the client in: it sets the session cookie. */
 static int signed_in(request_rec *r)
 {
-    sets_t sets = { authproxy_origin_cookie_name(r), r->pool, 0 };
-
-    apr_table_do(sets_session, &sets, r->headers_out, "Set-Cookie", NULL);
-    if (!sets.set) {
-        apr_table_do(sets_session, &sets, r->err_headers_out, "Set-Cookie", NULL);
-    }
-    return sets.set;
+    return authproxy_answer_sets_session_cookie(r, 1);
 }
 
 /* What the answer says: a sign-in counts as failed where it was refused or
