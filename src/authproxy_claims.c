@@ -55,20 +55,6 @@ static const char *text_of(apr_pool_t *p, json_t *v, apr_size_t *len)
     return text;
 }
 
-static int has_control(const char *text, apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* One value's text as the header carries it, appended at *out (room for
  * 3 bytes per byte: enough for either form); `element`: in an array, where
  * '%' and ',' are percent-encoded. NULL where raw text holds a control
@@ -87,7 +73,7 @@ static char *encode(apr_pool_t *p, char *out, const char *text, apr_size_t len, 
         return out + (b64 ? n : 0);
     }
     /* HTTP trims the blanks at a value's ends: " admin" would arrive as another name */
-    if (has_control(text, len)
+    if (!authproxy_header_bytes_valid(text, len)
         || (len && (text[0] == ' ' || text[0] == '\t' || text[len - 1] == ' '
                     || text[len - 1] == '\t'))) {
         return NULL;

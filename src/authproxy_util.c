@@ -122,16 +122,21 @@ int authproxy_header_name_valid(const char *name)
     return 1;
 }
 
-int authproxy_header_value_valid(const char *value)
+int authproxy_header_bytes_valid(const char *text, apr_size_t len)
 {
-    const unsigned char *c;
+    const unsigned char *c = (const unsigned char *)text, *end = c + len;
 
-    for (c = (const unsigned char *)value; *c; c++) {
+    for (; c < end; c++) {
         if ((*c < 0x20 && *c != '\t') || *c == 0x7f) {
             return 0;
         }
     }
     return 1;
+}
+
+int authproxy_header_value_valid(const char *value)
+{
+    return authproxy_header_bytes_valid(value, strlen(value));
 }
 
 int authproxy_header_is_reserved(const char *name)

@@ -44,6 +44,9 @@ int authproxy_header_name_valid(const char *name);
 
 /* No control character but HTAB: CR and LF would split the header. */
 int authproxy_header_value_valid(const char *value);
+/* The same of `len` bytes, which may hold a NUL (that fails, as a control
+ * character: it would cut the value short). */
+int authproxy_header_bytes_valid(const char *text, apr_size_t len);
 
 /* Headers that frame the message or describe the connection: httpd and
  * mod_proxy own them, configuration may not set them. */

@@ -87,6 +87,9 @@ START_TEST(header_names_and_values)
     ck_assert(!authproxy_header_value_valid("abc\r\nX-Evil: 1"));
     ck_assert(!authproxy_header_value_valid("abc\n"));
     ck_assert(!authproxy_header_value_valid("a\x7f"));
+    ck_assert(authproxy_header_bytes_valid("ab\tc", 4));
+    ck_assert(!authproxy_header_bytes_valid("ab\0c", 4));
+    ck_assert(authproxy_header_bytes_valid("ab\0c", 2));
     ck_assert(authproxy_header_is_reserved("host"));
     ck_assert(authproxy_header_is_reserved("Content-Length"));
     ck_assert(authproxy_header_is_reserved("TRANSFER-ENCODING"));
